@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Domain model of the connector.
+//!
+//! Invariant: this crate performs no I/O and knows no wire format. Property maps use full IRIs as keys and
+//! "simplified expanded" JSON-LD values (see [`property`]), so that every other crate can compare and query them
+//! without re-running JSON-LD processing.
+
+pub mod asset;
+pub mod contract_definition;
+pub mod namespaces;
+pub mod odrl;
+pub mod policy_definition;
+pub mod property;
+pub mod query;
+pub mod validation;
+
+pub use asset::{Asset, DataAddress};
+pub use contract_definition::ContractDefinition;
+pub use policy_definition::PolicyDefinition;
+pub use property::Properties;
+pub use query::{Criterion, Operator, QuerySpec, SortOrder};
+pub use validation::Violation;
