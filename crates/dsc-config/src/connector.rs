@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The typed connector configuration built from checked raw settings.
+
+use std::path::PathBuf;
+
+use crate::loader::{ConfigError, RawConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// One web context: a named API served under `path` on `port`. Contexts that share a port share one listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebContext {
+    pub name: &'static str,
+    pub port: u16,
+    pub path: String,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiKeySource {
+    Value(String),
+    VaultAlias(String),
+}
+
+impl std::fmt::Debug for ApiKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiKeySource::Value(_) => f.write_str("Value(***)"),
+            ApiKeySource::VaultAlias(alias) => write!(f, "VaultAlias({alias})"),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum VaultKeySource {
+    /// Base64 text given directly (usually through `DSC_VAULT_KEY`).
+    Value(String),
+    /// A key file; `create` when the file is the default one and may be generated.
+    File { path: PathBuf, create: bool },
+}
+
+impl std::fmt::Debug for VaultKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VaultKeySource::Value(_) => f.write_str("Value(***)"),
+            VaultKeySource::File { path, create } => write!(f, "File({}, create: {create})", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    pub participant_id: String,
+    pub hostname: String,
+    pub bind_address: String,
+    pub default_context: WebContext,
+    pub management_context: WebContext,
+    pub protocol_context: WebContext,
+    pub control_context: WebContext,
+    pub api_key: ApiKeySource,
+    /// Database URL with credentials merged in; never log it without `redact`.
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub data_dir: PathBuf,
+    pub vault_file: PathBuf,
+    pub vault_key: VaultKeySource,
+    pub body_limit: usize,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+impl ConnectorConfig {
+    pub fn from_raw(raw: &RawConfig) -> Result<Self, ConfigError> {
+        let participant_id =
+            raw.required("edc.participant.id", "every connector needs its participant id (BPN or DID)")?.to_string();
+        let data_dir = PathBuf::from(raw.get("dsc.data.dir").unwrap_or("./data"));
+        let context = |name: &'static str, prefix: &str| -> Result<WebContext, ConfigError> {
+            let port_key = format!("{prefix}.port");
+            let path_key = format!("{prefix}.path");
+            Ok(WebContext {
+                name,
+                port: raw.number(&port_key)?,
+                path: raw.get(&path_key).unwrap_or("/").trim_end_matches('/').to_string(),
+            })
+        };
+        let api_key = match (raw.get("edc.api.auth.key"), raw.get("edc.api.auth.key.alias")) {
+            (Some(value), _) => ApiKeySource::Value(value.to_string()),
+            (None, Some(alias)) => ApiKeySource::VaultAlias(alias.to_string()),
+            (None, None) => {
+                return Err(ConfigError::Missing {
+                    key: "edc.api.auth.key".into(),
+                    env: crate::env_name("edc.api.auth.key"),
+                    hint: "the Management API is never served without authentication; set the key or \
+                           edc.api.auth.key.alias (a vault key)"
+                        .into(),
+                });
+            }
+        };
+        let database_url = database_url(raw, &data_dir);
+        let vault_key = match (raw.get("dsc.vault.key"), raw.get("dsc.vault.key.file")) {
+            (Some(value), _) => VaultKeySource::Value(value.to_string()),
+            (None, Some(path)) => VaultKeySource::File { path: PathBuf::from(path), create: false },
+            (None, None) => VaultKeySource::File { path: data_dir.join("vault.key"), create: true },
+        };
+        let log_format = match raw.get("dsc.log.format") {
+            Some("json") => LogFormat::Json,
+            _ => LogFormat::Text,
+        };
+        let config = ConnectorConfig {
+            participant_id,
+            hostname: raw.get("edc.hostname").unwrap_or("localhost").to_string(),
+            bind_address: raw.get("dsc.http.bind.address").unwrap_or("0.0.0.0").to_string(),
+            default_context: context("default", "web.http")?,
+            management_context: context("management", "web.http.management")?,
+            protocol_context: context("protocol", "web.http.protocol")?,
+            control_context: context("control", "web.http.control")?,
+            api_key,
+            database_url,
+            database_max_connections: raw.number("edc.datasource.default.pool.connections.max-total")?,
+            vault_file: raw.get("dsc.vault.file").map(PathBuf::from).unwrap_or_else(|| data_dir.join("vault.json")),
+            vault_key,
+            data_dir,
+            body_limit: raw.number("dsc.http.body.limit")?,
+            log_format,
+            log_level: raw.get("dsc.log.level").unwrap_or("info").to_string(),
+        };
+        config.check_contexts()?;
+        Ok(config)
+    }
+
+    pub fn contexts(&self) -> [&WebContext; 4] {
+        [&self.default_context, &self.management_context, &self.protocol_context, &self.control_context]
+    }
+
+    /// Contexts may share a port only under different, non-nested paths.
+    fn check_contexts(&self) -> Result<(), ConfigError> {
+        let contexts = self.contexts();
+        for (i, a) in contexts.iter().enumerate() {
+            for b in &contexts[i + 1..] {
+                let nested = |x: &str, y: &str| x == y || y.starts_with(&format!("{x}/")) || x.is_empty();
+                if a.port == b.port && (nested(&a.path, &b.path) || nested(&b.path, &a.path)) {
+                    return Err(ConfigError::Invalid {
+                        key: format!("web.http.{}.path", b.name).replace("web.http.default.", "web.http."),
+                        value: b.path.clone(),
+                        origin: "the configuration".into(),
+                        expected: format!(
+                            "a path that does not overlap '{}' of the {} context on the same port {}",
+                            a.path, a.name, a.port
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn database_url(raw: &RawConfig, data_dir: &std::path::Path) -> String {
+    let Some(url) = raw.get("edc.datasource.default.url") else {
+        return format!("sqlite://{}?mode=rwc", data_dir.join("dsc.db").display());
+    };
+    let user = raw.get("edc.datasource.default.user");
+    let password = raw.get("edc.datasource.default.password");
+    match (url.split_once("://"), user) {
+        (Some((scheme, rest)), Some(user)) if scheme.starts_with("postgres") && !rest.contains('@') => {
+            let credentials = match password {
+                Some(password) => format!("{}:{}", encode(user), encode(password)),
+                None => encode(user),
+            };
+            format!("{scheme}://{credentials}@{rest}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Percent-encodes what cannot stand in a URL's user-info part.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ConfigError;
+
+    fn load(toml: &str, env: &[(&str, &str)]) -> Result<ConnectorConfig, ConfigError> {
+        let dir = tempfile::tempdir().map_err(|e| ConfigError::Read { path: "tmp".into(), reason: e.to_string() })?;
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, toml).map_err(|e| ConfigError::Read { path: "tmp".into(), reason: e.to_string() })?;
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        let raw = RawConfig::load(Some(&path), env)?;
+        ConnectorConfig::from_raw(&raw)
+    }
+
+    const MINIMAL: &str = "edc.participant.id = \"BPNL000000000001\"\nedc.api.auth.key = \"k\"\n";
+
+    #[test]
+    fn defaults_mirror_edc_ports_and_paths() {
+        let config = load(MINIMAL, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let contexts: Vec<_> = config.contexts().iter().map(|c| (c.port, c.path.clone())).collect();
+        assert_eq!(
+            contexts,
+            vec![
+                (19191, "/api".to_string()),
+                (19193, "/management".to_string()),
+                (19194, "/api/v1/dsp".to_string()),
+                (19192, "/control".to_string())
+            ]
+        );
+        assert_eq!(config.body_limit, 1_048_576);
+        assert!(config.database_url.starts_with("sqlite://./data/dsc.db"));
+        assert_eq!(config.vault_key, VaultKeySource::File { path: PathBuf::from("./data/vault.key"), create: true });
+    }
+
+    #[test]
+    fn nested_tables_and_dotted_keys_are_the_same() {
+        let nested = "[edc.participant]\nid = \"A\"\n[edc.api.auth]\nkey = \"k\"\n[web.http.management]\nport = 9000\n";
+        let config = load(nested, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.participant_id, "A");
+        assert_eq!(config.management_context.port, 9000);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = load(MINIMAL, &[("EDC_PARTICIPANT_ID", "did:web:other"), ("WEB_HTTP_MANAGEMENT_PATH", "/mgmt/")])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.participant_id, "did:web:other");
+        assert_eq!(config.management_context.path, "/mgmt");
+    }
+
+    #[test]
+    fn unknown_keys_fail_naming_the_key_and_source() {
+        let error = load(&format!("{MINIMAL}web.http.managment.port = 1\n"), &[]).err().map(|e| e.to_string());
+        assert!(
+            error.as_deref().is_some_and(|e| e.starts_with("unknown setting 'web.http.managment.port' in ")),
+            "{error:?}"
+        );
+        let error = load(MINIMAL, &[("EDC_PARTICIPANTID", "x")]).err();
+        assert_eq!(
+            error,
+            Some(ConfigError::Unknown { key: "EDC_PARTICIPANTID".into(), origin: "the environment".into() })
+        );
+        assert!(load(MINIMAL, &[("PATH", "/usr/bin"), ("HOME", "/root")]).is_ok());
+    }
+
+    #[test]
+    fn invalid_values_name_key_value_source_and_expectation() {
+        let error = load(MINIMAL, &[("WEB_HTTP_PORT", "99999")]).err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "invalid value '99999' for setting 'web.http.port' (from environment variable WEB_HTTP_PORT): expected a port number from 1 to 65535"
+            )
+        );
+        let error = load(&format!("{MINIMAL}dsc.log.format = \"xml\"\n"), &[]).err().map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.ends_with("expected one of text, json")));
+        let error = load(&format!("{MINIMAL}web.http.path = \"api\"\n"), &[]).err().map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("expected a URL path starting with '/'")));
+    }
+
+    #[test]
+    fn secret_values_are_redacted_in_errors() {
+        let error = load(MINIMAL, &[("EDC_API_AUTH_KEY", "")]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("'<redacted>'"), "{error}");
+    }
+
+    #[test]
+    fn participant_id_and_api_key_are_required() {
+        let error = load("edc.api.auth.key = \"k\"\n", &[]).err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some(
+                "missing setting 'edc.participant.id' (or environment variable EDC_PARTICIPANT_ID): every connector needs its participant id (BPN or DID)"
+            )
+        );
+        let error = load("edc.participant.id = \"A\"\n", &[]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.starts_with("missing setting 'edc.api.auth.key'"), "{error}");
+        let aliased = load("edc.participant.id = \"A\"\n\"edc.api.auth.key.alias\" = \"mgmt-key\"\n", &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(aliased.api_key, ApiKeySource::VaultAlias("mgmt-key".into()));
+    }
+
+    #[test]
+    fn overlapping_contexts_on_one_port_are_refused() {
+        let error =
+            load(MINIMAL, &[("WEB_HTTP_MANAGEMENT_PORT", "19191"), ("WEB_HTTP_MANAGEMENT_PATH", "/api/management")])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+        assert!(error.contains("does not overlap '/api' of the default context on the same port 19191"), "{error}");
+        assert!(load(MINIMAL, &[("WEB_HTTP_MANAGEMENT_PORT", "19191")]).is_ok());
+    }
+
+    #[test]
+    fn database_credentials_are_merged_and_encoded() {
+        let config = load(
+            &format!("{MINIMAL}edc.datasource.default.url = \"postgres://db:5432/dsc\"\nedc.datasource.default.user = \"dsc\"\n"),
+            &[("EDC_DATASOURCE_DEFAULT_PASSWORD", "p@ss:w/rd")],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.database_url, "postgres://dsc:p%40ss%3Aw%2Frd@db:5432/dsc");
+    }
+
+    #[test]
+    fn bad_toml_and_missing_files_are_reported() {
+        let error = RawConfig::from_toml("edc.participant.id = ", "c.toml").err();
+        assert!(matches!(error, Some(ConfigError::Syntax { .. })));
+        let error = RawConfig::load(Some(std::path::Path::new("/nonexistent/dsc.toml")), Vec::new()).err();
+        assert!(matches!(error, Some(ConfigError::Read { .. })));
+    }
+}

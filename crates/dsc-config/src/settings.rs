@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The registry of settings.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Port,
+    /// A URL path starting with `/`.
+    UrlPath,
+    /// A whole number in the range.
+    Number {
+        min: u64,
+        max: u64,
+    },
+    OneOf(&'static [&'static str]),
+    FilePath,
+}
+
+impl Kind {
+    pub fn describe(self) -> String {
+        match self {
+            Kind::Text => "a non-empty string".into(),
+            Kind::Port => "a port number from 1 to 65535".into(),
+            Kind::UrlPath => "a URL path starting with '/'".into(),
+            Kind::Number { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::OneOf(values) => format!("one of {}", values.join(", ")),
+            Kind::FilePath => "a file path".into(),
+        }
+    }
+
+    pub fn check(self, value: &str) -> bool {
+        match self {
+            Kind::Text | Kind::FilePath => !value.trim().is_empty(),
+            Kind::Port => value.parse::<u16>().is_ok_and(|p| p > 0),
+            Kind::UrlPath => value.starts_with('/') && !value.contains(char::is_whitespace),
+            Kind::Number { min, max } => value.parse::<u64>().is_ok_and(|n| (min..=max).contains(&n)),
+            Kind::OneOf(values) => values.contains(&value),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub key: &'static str,
+    pub kind: Kind,
+    /// `None`: no default (required, or derived from other settings as the description says).
+    pub default: Option<&'static str>,
+    /// Secret values are never printed in messages.
+    pub secret: bool,
+    pub description: &'static str,
+}
+
+const fn setting(key: &'static str, kind: Kind, default: Option<&'static str>, description: &'static str) -> Setting {
+    Setting { key, kind, default, secret: false, description }
+}
+
+const fn secret(key: &'static str, description: &'static str) -> Setting {
+    Setting { key, kind: Kind::Text, default: None, secret: true, description }
+}
+
+pub const SETTINGS: &[Setting] = &[
+    setting("edc.participant.id", Kind::Text, None, "This connector's participant id (BPN or DID). Required."),
+    setting("edc.hostname", Kind::Text, Some("localhost"), "Host name used in URLs this connector advertises."),
+    setting(
+        "dsc.http.bind.address",
+        Kind::Text,
+        Some("0.0.0.0"),
+        "Address every web context listens on (127.0.0.1 keeps the connector local).",
+    ),
+    setting("web.http.port", Kind::Port, Some("19191"), "Port of the default context (health checks)."),
+    setting("web.http.path", Kind::UrlPath, Some("/api"), "Path of the default context."),
+    setting("web.http.management.port", Kind::Port, Some("19193"), "Port of the Management API."),
+    setting("web.http.management.path", Kind::UrlPath, Some("/management"), "Path of the Management API."),
+    setting("web.http.protocol.port", Kind::Port, Some("19194"), "Port of the Dataspace Protocol API."),
+    setting("web.http.protocol.path", Kind::UrlPath, Some("/api/v1/dsp"), "Path of the Dataspace Protocol API."),
+    setting("web.http.control.port", Kind::Port, Some("19192"), "Port of the control API (data plane signaling)."),
+    setting("web.http.control.path", Kind::UrlPath, Some("/control"), "Path of the control API."),
+    secret("edc.api.auth.key", "Management API key (X-Api-Key). Prefer edc.api.auth.key.alias or the env variable."),
+    setting(
+        "edc.api.auth.key.alias",
+        Kind::Text,
+        None,
+        "Vault key holding the Management API key. One of edc.api.auth.key and this is required.",
+    ),
+    setting(
+        "edc.datasource.default.url",
+        Kind::Text,
+        None,
+        "Database URL: sqlite://<file> or postgres://host:port/db. Default: sqlite file dsc.db in the data dir.",
+    ),
+    setting("edc.datasource.default.user", Kind::Text, None, "Database user (PostgreSQL)."),
+    secret("edc.datasource.default.password", "Database password (PostgreSQL). Prefer the environment variable."),
+    setting(
+        "edc.datasource.default.pool.connections.max-total",
+        Kind::Number { min: 1, max: 1000 },
+        Some("10"),
+        "Largest number of database connections.",
+    ),
+    setting("dsc.data.dir", Kind::FilePath, Some("./data"), "Directory for the SQLite database and the vault."),
+    setting("dsc.vault.file", Kind::FilePath, None, "Encrypted vault file. Default: vault.json in the data dir."),
+    secret("dsc.vault.key", "Vault encryption key, base64 of 32 bytes. Prefer DSC_VAULT_KEY or dsc.vault.key.file."),
+    setting(
+        "dsc.vault.key.file",
+        Kind::FilePath,
+        None,
+        "File holding the vault key (base64). Default: vault.key in the data dir, created when missing.",
+    ),
+    setting(
+        "dsc.http.body.limit",
+        Kind::Number { min: 1024, max: 1_073_741_824 },
+        Some("1048576"),
+        "Largest accepted request body in bytes.",
+    ),
+    setting("dsc.log.format", Kind::OneOf(&["text", "json"]), Some("text"), "Log format."),
+    setting("dsc.log.level", Kind::Text, Some("info"), "Log filter (tracing EnvFilter syntax); RUST_LOG overrides it."),
+];
+
+pub fn find(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| s.key == key)
+}
+
+/// The settings table as text, for `dsc settings`.
+pub fn describe_all() -> String {
+    let mut out = String::new();
+    for s in SETTINGS {
+        let default = s.default.unwrap_or("-");
+        out.push_str(&format!(
+            "{}\n    env: {}    default: {}    expects: {}\n    {}\n",
+            s.key,
+            crate::env_name(s.key),
+            default,
+            s.kind.describe(),
+            s.description
+        ));
+    }
+    out
+}
