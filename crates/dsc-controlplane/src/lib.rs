@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Control-plane services.
+//!
+//! Invariant: services apply business rules (creation time, referential integrity) on typed entities and talk to
+//! stores through traits only; they know neither HTTP nor JSON-LD. Contract negotiation and transfer state
+//! machines join this crate with the Dataspace Protocol work.
+
+mod entity;
+mod error;
+
+pub use entity::{EntityService, ManagedEntity, NoReferences, ReferenceCheck, ReferencedBy};
+pub use error::ServiceError;
+
+/// Epoch milliseconds now.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}

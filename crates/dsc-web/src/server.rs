@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Hosting web contexts: each API under its own path on its own port, as EDC does. Contexts configured on the
+//! same port share one listener.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tower_http::trace::TraceLayer;
+
+use crate::{ApiError, ErrorKind};
+
+pub struct ContextRouter {
+    pub name: &'static str,
+    pub port: u16,
+    /// Mount path without trailing slash; empty for the root.
+    pub path: String,
+    pub router: Router,
+}
+
+/// A bound set of listeners, ready to serve.
+pub struct Bound {
+    listeners: Vec<(TcpListener, Router, Vec<&'static str>)>,
+}
+
+async fn not_found(uri: Uri) -> impl IntoResponse {
+    ApiError::new(StatusCode::NOT_FOUND, ErrorKind::ObjectNotFound, format!("no resource at {}", uri.path()))
+}
+
+/// Binds every port first, so a taken port fails the start before anything is served.
+pub async fn bind(address: &str, contexts: Vec<ContextRouter>) -> std::io::Result<Bound> {
+    let mut by_port: BTreeMap<u16, Vec<ContextRouter>> = BTreeMap::new();
+    for context in contexts {
+        by_port.entry(context.port).or_default().push(context);
+    }
+    let mut listeners = Vec::new();
+    for (port, contexts) in by_port {
+        let listener = TcpListener::bind((address, port)).await.map_err(|e| {
+            let names: Vec<_> = contexts.iter().map(|c| c.name).collect();
+            std::io::Error::new(e.kind(), format!("cannot listen on {address}:{port} for {}: {e}", names.join("+")))
+        })?;
+        let mut router = Router::new();
+        let mut names = Vec::new();
+        for context in contexts {
+            names.push(context.name);
+            router = if context.path.is_empty() {
+                router.merge(context.router)
+            } else {
+                router.nest(&context.path, context.router)
+            };
+        }
+        let router = router.fallback(not_found).layer(TraceLayer::new_for_http());
+        listeners.push((listener, router, names));
+    }
+    Ok(Bound { listeners })
+}
+
+impl Bound {
+    /// `(context names, local address)` of every listener.
+    pub fn addresses(&self) -> Vec<(Vec<&'static str>, SocketAddr)> {
+        self.listeners
+            .iter()
+            .filter_map(|(listener, _, names)| listener.local_addr().ok().map(|a| (names.clone(), a)))
+            .collect()
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run<F>(self, shutdown: F) -> std::io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+        let mut servers = JoinSet::new();
+        for (listener, router, _) in self.listeners {
+            let mut stopped = stop.subscribe();
+            servers.spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.recv().await;
+                    })
+                    .await
+            });
+        }
+        let trigger = stop.clone();
+        servers.spawn(async move {
+            shutdown.await;
+            let _ = trigger.send(());
+            Ok(())
+        });
+        while let Some(result) = servers.join_next().await {
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    let _ = stop.send(());
+                    return Err(e);
+                }
+                Err(join) => {
+                    let _ = stop.send(());
+                    return Err(std::io::Error::other(join.to_string()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Binds and serves in one call.
+pub async fn serve<F>(address: &str, contexts: Vec<ContextRouter>, shutdown: F) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    bind(address, contexts).await?.run(shutdown).await
+}
