@@ -155,7 +155,8 @@ mod tests {
     #[tokio::test]
     async fn referenced_assets_and_policies_cannot_be_deleted() {
         let (store, _dir) = store().await;
-        let assets = EntityService::<Asset>::new(store.clone(), Arc::new(ReferencedBy::SelectorsNamingAsset(store.clone())));
+        let assets =
+            EntityService::<Asset>::new(store.clone(), Arc::new(ReferencedBy::SelectorsNamingAsset(store.clone())));
         let policies = EntityService::<PolicyDefinition>::new(
             store.clone(),
             Arc::new(ReferencedBy::DefinitionsUsingPolicy(store.clone())),
@@ -167,7 +168,10 @@ mod tests {
         definitions.create(contract_definition("cd1", 0, "p1", "p1", selector)).await.unwrap_or_else(|e| panic!("{e}"));
 
         let refused = assets.delete("a1").await.err().map(|e| e.to_string());
-        assert_eq!(refused.as_deref(), Some("Asset a1 cannot be deleted as it is referenced by contract definition(s) cd1"));
+        assert_eq!(
+            refused.as_deref(),
+            Some("Asset a1 cannot be deleted as it is referenced by contract definition(s) cd1")
+        );
         let refused = policies.delete("p1").await.err().map(|e| e.to_string());
         assert_eq!(
             refused.as_deref(),

@@ -34,12 +34,14 @@ async fn not_found(uri: Uri) -> impl IntoResponse {
 
 /// Binds every port first, so a taken port fails the start before anything is served.
 pub async fn bind(address: &str, contexts: Vec<ContextRouter>) -> std::io::Result<Bound> {
-    let mut by_port: BTreeMap<u16, Vec<ContextRouter>> = BTreeMap::new();
-    for context in contexts {
-        by_port.entry(context.port).or_default().push(context);
+    // Port 0 (tests) means "any free port": such contexts each get their own listener.
+    let mut by_port: BTreeMap<(u16, usize), Vec<ContextRouter>> = BTreeMap::new();
+    for (index, context) in contexts.into_iter().enumerate() {
+        let key = if context.port == 0 { (0, index) } else { (context.port, 0) };
+        by_port.entry(key).or_default().push(context);
     }
     let mut listeners = Vec::new();
-    for (port, contexts) in by_port {
+    for ((port, _), contexts) in by_port {
         let listener = TcpListener::bind((address, port)).await.map_err(|e| {
             let names: Vec<_> = contexts.iter().map(|c| c.name).collect();
             std::io::Error::new(e.kind(), format!("cannot listen on {address}:{port} for {}: {e}", names.join("+")))

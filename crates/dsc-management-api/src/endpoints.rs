@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The endpoint table: one row per route, used for routing and for the OpenAPI document.
+
+use axum::routing::{MethodRouter, delete, get, post, put};
+use dsc_domain::{Asset, ContractDefinition, PolicyDefinition};
+use serde_json::{Value, json};
+
+use crate::ManagementState;
+use crate::resources::{self as r};
+use crate::secrets;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+/// What a successful call returns.
+#[derive(Clone, Copy)]
+pub(crate) enum Success {
+    IdResponse,
+    Entity,
+    EntityList,
+    NoContent,
+}
+
+pub(crate) struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub request_example: Option<Value>,
+    pub success: Success,
+    pub handler: MethodRouter<ManagementState>,
+}
+
+fn endpoint(
+    method: Method,
+    path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    request_example: Option<Value>,
+    success: Success,
+    handler: MethodRouter<ManagementState>,
+) -> Endpoint {
+    Endpoint { method, path, tag, summary, request_example, success, handler }
+}
+
+fn asset_example() -> Value {
+    json!({
+        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/", "dct": "http://purl.org/dc/terms/" },
+        "@type": "Asset",
+        "@id": "asset-1",
+        "properties": { "name": "Serial parts stream", "dct:type": { "@id": "https://w3id.org/catenax/taxonomy#Submodel" } },
+        "privateProperties": { "owner": "team-a" },
+        "dataAddress": { "@type": "DataAddress", "type": "HttpData", "baseUrl": "https://backend.example/api",
+                         "oauth2:clientSecretKey": "backend-client-secret" }
+    })
+}
+
+fn policy_example() -> Value {
+    json!({
+        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
+        "@type": "PolicyDefinition",
+        "@id": "usage-framework-agreement",
+        "policy": {
+            "@context": "http://www.w3.org/ns/odrl.jsonld",
+            "@type": "Set",
+            "permission": [{ "action": "use", "constraint": [{
+                "leftOperand": "https://w3id.org/catenax/2025/9/policy/FrameworkAgreement",
+                "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0" }] }]
+        }
+    })
+}
+
+fn contract_definition_example() -> Value {
+    json!({
+        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
+        "@type": "ContractDefinition",
+        "@id": "cd-1",
+        "accessPolicyId": "usage-framework-agreement",
+        "contractPolicyId": "usage-framework-agreement",
+        "assetsSelector": [{ "@type": "Criterion", "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
+                             "operator": "=", "operandRight": "asset-1" }]
+    })
+}
+
+fn query_example() -> Value {
+    json!({
+        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
+        "@type": "QuerySpec", "offset": 0, "limit": 10, "sortOrder": "DESC", "sortField": "createdAt",
+        "filterExpression": [{ "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=", "operandRight": "asset-1" }]
+    })
+}
+
+fn secret_example() -> Value {
+    json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "Secret", "@id": "backend-client-secret", "value": "s3cr3t" })
+}
+
+pub(crate) fn all() -> Vec<Endpoint> {
+    use Method::*;
+    use Success::*;
+    vec![
+        endpoint(
+            Post,
+            "/v3/assets",
+            "Asset",
+            "Create an asset",
+            Some(asset_example()),
+            IdResponse,
+            post(r::create::<Asset>),
+        ),
+        endpoint(
+            Put,
+            "/v3/assets",
+            "Asset",
+            "Replace an asset (the body names it with @id)",
+            Some(asset_example()),
+            NoContent,
+            put(r::update_from_body::<Asset>),
+        ),
+        endpoint(
+            Post,
+            "/v3/assets/request",
+            "Asset",
+            "Query assets",
+            Some(query_example()),
+            EntityList,
+            post(r::query::<Asset>),
+        ),
+        endpoint(Get, "/v3/assets/{id}", "Asset", "Get an asset", None, Entity, get(r::get::<Asset>)),
+        endpoint(
+            Delete,
+            "/v3/assets/{id}",
+            "Asset",
+            "Delete an asset (409 while a contract definition names it)",
+            None,
+            NoContent,
+            delete(r::delete::<Asset>),
+        ),
+        endpoint(
+            Post,
+            "/v3/policydefinitions",
+            "Policy Definition",
+            "Create a policy definition",
+            Some(policy_example()),
+            IdResponse,
+            post(r::create::<PolicyDefinition>),
+        ),
+        endpoint(
+            Post,
+            "/v3/policydefinitions/request",
+            "Policy Definition",
+            "Query policy definitions",
+            Some(query_example()),
+            EntityList,
+            post(r::query::<PolicyDefinition>),
+        ),
+        endpoint(
+            Get,
+            "/v3/policydefinitions/{id}",
+            "Policy Definition",
+            "Get a policy definition",
+            None,
+            Entity,
+            get(r::get::<PolicyDefinition>),
+        ),
+        endpoint(
+            Put,
+            "/v3/policydefinitions/{id}",
+            "Policy Definition",
+            "Replace a policy definition",
+            Some(policy_example()),
+            NoContent,
+            put(r::update_at_path::<PolicyDefinition>),
+        ),
+        endpoint(
+            Delete,
+            "/v3/policydefinitions/{id}",
+            "Policy Definition",
+            "Delete a policy definition (409 while a contract definition uses it)",
+            None,
+            NoContent,
+            delete(r::delete::<PolicyDefinition>),
+        ),
+        endpoint(
+            Post,
+            "/v3/contractdefinitions",
+            "Contract Definition",
+            "Create a contract definition",
+            Some(contract_definition_example()),
+            IdResponse,
+            post(r::create::<ContractDefinition>),
+        ),
+        endpoint(
+            Put,
+            "/v3/contractdefinitions",
+            "Contract Definition",
+            "Replace a contract definition (the body names it with @id)",
+            Some(contract_definition_example()),
+            NoContent,
+            put(r::update_from_body::<ContractDefinition>),
+        ),
+        endpoint(
+            Post,
+            "/v3/contractdefinitions/request",
+            "Contract Definition",
+            "Query contract definitions",
+            Some(query_example()),
+            EntityList,
+            post(r::query::<ContractDefinition>),
+        ),
+        endpoint(
+            Get,
+            "/v3/contractdefinitions/{id}",
+            "Contract Definition",
+            "Get a contract definition",
+            None,
+            Entity,
+            get(r::get::<ContractDefinition>),
+        ),
+        endpoint(
+            Delete,
+            "/v3/contractdefinitions/{id}",
+            "Contract Definition",
+            "Delete a contract definition",
+            None,
+            NoContent,
+            delete(r::delete::<ContractDefinition>),
+        ),
+        endpoint(
+            Post,
+            "/v3/secrets",
+            "Secret",
+            "Store a secret in the vault",
+            Some(secret_example()),
+            IdResponse,
+            post(secrets::create),
+        ),
+        endpoint(
+            Put,
+            "/v3/secrets",
+            "Secret",
+            "Replace a secret",
+            Some(secret_example()),
+            NoContent,
+            put(secrets::update),
+        ),
+        endpoint(
+            Get,
+            "/v3/secrets/{id}",
+            "Secret",
+            "Check that a secret exists (the value is never returned)",
+            None,
+            Entity,
+            get(secrets::get),
+        ),
+        endpoint(Delete, "/v3/secrets/{id}", "Secret", "Delete a secret", None, NoContent, delete(secrets::delete)),
+    ]
+}

@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The connector runtime: wires configuration, stores, vault, services and web contexts together.
+//!
+//! This is the only crate that knows every other one; nothing depends on it.
+
+pub mod logging;
+pub mod runtime;

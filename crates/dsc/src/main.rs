@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+//! `dsc`: the connector binary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use dsc::runtime::{Connector, log_ready, shutdown_signal};
+use dsc_config::{ConnectorConfig, LogFormat, RawConfig};
+
+#[derive(Parser)]
+#[command(name = "dsc", version, about = "Dataspace connector with Kafka streaming (EDC-compatible)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the connector.
+    Run {
+        /// TOML configuration file; environment variables (EDC_PARTICIPANT_ID, ...) override it.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Log format; overrides dsc.log.format.
+        #[arg(long, value_parser = ["text", "json"])]
+        log_format: Option<String>,
+    },
+    /// List every setting with its environment variable, default and meaning.
+    Settings,
+}
+
+fn main() -> ExitCode {
+    let process_start = Instant::now();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Settings => {
+            print!("{}", dsc_config::settings::describe_all());
+            ExitCode::SUCCESS
+        }
+        Command::Run { config, log_format } => run(config, log_format, process_start),
+    }
+}
+
+fn run(file: Option<PathBuf>, log_format: Option<String>, process_start: Instant) -> ExitCode {
+    let config =
+        match RawConfig::load(file.as_deref(), std::env::vars()).and_then(|raw| ConnectorConfig::from_raw(&raw)) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("dsc: configuration error: {error}");
+                return ExitCode::from(2);
+            }
+        };
+    let format = match log_format.as_deref() {
+        Some("json") => LogFormat::Json,
+        Some(_) => LogFormat::Text,
+        None => config.log_format,
+    };
+    dsc::logging::init(format, &config.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("dsc: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let connector = match Connector::start(&config).await {
+            Ok(connector) => connector,
+            Err(error) => {
+                tracing::error!("start failed: {error}");
+                eprintln!("dsc: start failed: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        log_ready(&connector, &config, process_start);
+        match connector.run(shutdown_signal()).await {
+            Ok(()) => {
+                tracing::info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                tracing::error!("server failed: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

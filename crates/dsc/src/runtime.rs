@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Start-up and shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use axum::Router;
+use dsc_config::{ApiKeySource, ConnectorConfig, VaultKeySource};
+use dsc_controlplane::{EntityService, NoReferences, ReferencedBy};
+use dsc_jsonld::JsonLd;
+use dsc_management_api::ManagementState;
+use dsc_store::{HealthCheck, SqlStore, StoreSettings, sql::redact_url};
+use dsc_vault::{EncryptedFileVault, Vault, VaultKey};
+use dsc_web::health::{Health, HealthProbe};
+use dsc_web::{ApiKey, ContextRouter};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("vault: {0}")]
+    Vault(#[from] dsc_vault::VaultError),
+    #[error("Management API key: vault secret '{0}' (edc.api.auth.key.alias) does not exist")]
+    MissingApiKey(String),
+    #[error("cannot use database {url}: {reason}")]
+    Database { url: String, reason: String },
+    #[error("JSON-LD: {0}")]
+    JsonLd(#[from] dsc_jsonld::JsonLdError),
+    #[error("{0}")]
+    Listen(std::io::Error),
+}
+
+/// A started connector: listeners bound, ready to serve.
+pub struct Connector {
+    bound: dsc_web::Bound,
+    store: SqlStore,
+    pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
+}
+
+struct DatabaseProbe(SqlStore);
+
+#[async_trait]
+impl HealthProbe for DatabaseProbe {
+    fn component(&self) -> &str {
+        "database"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+struct VaultProbe(Arc<dyn Vault>);
+
+#[async_trait]
+impl HealthProbe for VaultProbe {
+    fn component(&self) -> &str {
+        "vault"
+    }
+    async fn check(&self) -> Result<(), String> {
+        self.0.keys().await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+async fn open_vault(config: &ConnectorConfig) -> Result<Arc<dyn Vault>, StartError> {
+    let key = match &config.vault_key {
+        VaultKeySource::Value(text) => VaultKey::from_base64(text)?,
+        VaultKeySource::File { path, create } => {
+            let existed = path.exists();
+            let key = VaultKey::from_file(path, *create)?;
+            if !existed {
+                tracing::warn!(
+                    path = %path.display(),
+                    "generated a new vault key; in production keep the key apart from the vault (dsc.vault.key.file or DSC_VAULT_KEY)"
+                );
+            }
+            key
+        }
+    };
+    Ok(Arc::new(EncryptedFileVault::open(&config.vault_file, key).await?))
+}
+
+impl Connector {
+    pub async fn start(config: &ConnectorConfig) -> Result<Self, StartError> {
+        let vault = open_vault(config).await?;
+        let api_key = match &config.api_key {
+            ApiKeySource::Value(key) => ApiKey::new(key.clone()),
+            ApiKeySource::VaultAlias(alias) => match vault.resolve(alias).await? {
+                Some(secret) => ApiKey::new(secret.expose()),
+                None => return Err(StartError::MissingApiKey(alias.clone())),
+            },
+        };
+        let mut settings = StoreSettings::new(config.database_url.clone());
+        settings.max_connections = config.database_max_connections;
+        let store = SqlStore::connect(&settings)
+            .await
+            .map_err(|e| StartError::Database { url: redact_url(&config.database_url), reason: e.to_string() })?;
+        let shared = Arc::new(store.clone());
+
+        let state = ManagementState {
+            jsonld: Arc::new(JsonLd::new()?),
+            response_context: Arc::new(dsc_management_api::response_context()?),
+            assets: Arc::new(EntityService::new(
+                shared.clone(),
+                Arc::new(ReferencedBy::SelectorsNamingAsset(shared.clone())),
+            )),
+            policy_definitions: Arc::new(EntityService::new(
+                shared.clone(),
+                Arc::new(ReferencedBy::DefinitionsUsingPolicy(shared.clone())),
+            )),
+            contract_definitions: Arc::new(EntityService::new(shared.clone(), Arc::new(NoReferences))),
+            vault: vault.clone(),
+        };
+        let health = Health::new(vec![Arc::new(DatabaseProbe(store.clone())), Arc::new(VaultProbe(vault))]);
+        let context = |c: &dsc_config::WebContext, router: Router| ContextRouter {
+            name: c.name,
+            port: c.port,
+            path: c.path.clone(),
+            router,
+        };
+        let contexts = vec![
+            context(&config.default_context, dsc_web::health::router(health)),
+            context(&config.management_context, dsc_management_api::router(state, api_key, config.body_limit)),
+            // The Dataspace Protocol and data-plane control APIs mount here as they are built.
+            context(&config.protocol_context, Router::new()),
+            context(&config.control_context, Router::new()),
+        ];
+        let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
+        let addresses = bound.addresses();
+        Ok(Connector { bound, store, addresses })
+    }
+
+    /// The local address of the named context.
+    pub fn address_of(&self, context: &str) -> Option<SocketAddr> {
+        self.addresses.iter().find(|(names, _)| names.contains(&context)).map(|(_, a)| *a)
+    }
+
+    /// Serves until `shutdown` resolves, then drains requests and closes the database pool.
+    pub async fn run<F>(self, shutdown: F) -> std::io::Result<()>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let result = self.bound.run(shutdown).await;
+        self.store.close().await;
+        result
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received, shutting down"),
+        _ = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Logs readiness with the time since `process_start`.
+pub fn log_ready(connector: &Connector, config: &ConnectorConfig, process_start: Instant) {
+    for (names, address) in &connector.addresses {
+        let paths: Vec<String> = config
+            .contexts()
+            .iter()
+            .filter(|c| names.contains(&c.name))
+            .map(|c| format!("{} {}", c.name, if c.path.is_empty() { "/" } else { &c.path }))
+            .collect();
+        tracing::info!(%address, contexts = %paths.join(", "), "listening");
+    }
+    tracing::info!(
+        participant = %config.participant_id,
+        database = %redact_url(&config.database_url),
+        elapsed_ms = process_start.elapsed().as_millis() as u64,
+        "connector ready"
+    );
+}
