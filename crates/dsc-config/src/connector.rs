@@ -164,16 +164,23 @@ fn database_url(raw: &RawConfig, data_dir: &std::path::Path) -> String {
     };
     let user = raw.get("edc.datasource.default.user");
     let password = raw.get("edc.datasource.default.password");
-    match (url.split_once("://"), user) {
-        (Some((scheme, rest)), Some(user)) if scheme.starts_with("postgres") && !rest.contains('@') => {
-            let credentials = match password {
-                Some(password) => format!("{}:{}", encode(user), encode(password)),
-                None => encode(user),
-            };
-            format!("{scheme}://{credentials}@{rest}")
-        }
-        _ => url.to_string(),
-    }
+    let Some((scheme, rest)) = url.split_once("://").filter(|(scheme, _)| scheme.starts_with("postgres")) else {
+        return url.to_string();
+    };
+    // User and password from their own settings fill in what the URL leaves out; the URL wins otherwise.
+    let (url_user, host) = match rest.split_once('@') {
+        Some((credentials, host)) => (Some(credentials), host),
+        None => (None, rest),
+    };
+    let credentials = match (url_user, user, password) {
+        (Some(credentials), _, _) if credentials.contains(':') => credentials.to_string(),
+        (Some(url_user), _, Some(password)) => format!("{url_user}:{}", encode(password)),
+        (Some(url_user), _, None) => url_user.to_string(),
+        (None, Some(user), Some(password)) => format!("{}:{}", encode(user), encode(password)),
+        (None, Some(user), None) => encode(user),
+        (None, None, _) => return url.to_string(),
+    };
+    format!("{scheme}://{credentials}@{host}")
 }
 
 /// Percent-encodes what cannot stand in a URL's user-info part.
@@ -307,6 +314,12 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.database_url, "postgres://dsc:p%40ss%3Aw%2Frd@db:5432/dsc");
+        let config = load(
+            &format!("{MINIMAL}edc.datasource.default.url = \"postgres://app@db/dsc\"\n"),
+            &[("EDC_DATASOURCE_DEFAULT_PASSWORD", "pw")],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.database_url, "postgres://app:pw@db/dsc");
     }
 
     #[test]

@@ -80,6 +80,16 @@ impl SqlStore {
                 })
             });
         }
+        // One direct connection first: its error says why ("connection refused", "password authentication
+        // failed"), where the pool would only report a timeout.
+        let probe = tokio::time::timeout(
+            settings.acquire_timeout,
+            <sqlx::AnyConnection as sqlx::Connection>::connect(&settings.url),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable(format!("no connection within {} s", settings.acquire_timeout.as_secs())))?
+        .map_err(StoreError::from_sqlx)?;
+        let _ = sqlx::Connection::close(probe).await;
         let pool = options.connect(&settings.url).await.map_err(StoreError::from_sqlx)?;
         let migrator = match dialect {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,

@@ -125,3 +125,25 @@ pub fn only_error(reply: &Reply) -> &Value {
         _ => panic!("expected one error, got {}: {}", reply.status, reply.body),
     }
 }
+
+/// A fresh database on the test PostgreSQL server (`TEST_POSTGRES_URL`), as a URL; `None` with a notice when no
+/// server is configured and none is required (`TEST_REQUIRE_POSTGRES=1` makes that a failure).
+pub async fn fresh_postgres_database() -> Option<String> {
+    let Ok(admin_url) = std::env::var("TEST_POSTGRES_URL") else {
+        if std::env::var("TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+            panic!("TEST_REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set");
+        }
+        eprintln!("notice: TEST_POSTGRES_URL not set; PostgreSQL test not run here (scripts/test.sh runs it)");
+        return None;
+    };
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+    let name = format!("dsc_it_{nanos:x}_{}", std::process::id());
+    let status = std::process::Command::new("psql")
+        .args([admin_url.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")])
+        .status()
+        .unwrap_or_else(|e| panic!("psql: {e}"));
+    assert!(status.success(), "CREATE DATABASE failed");
+    let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or(admin_url);
+    Some(format!("{base}/{name}"))
+}
