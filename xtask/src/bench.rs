@@ -132,7 +132,11 @@ impl Connection {
 }
 
 /// Runs `total` requests over `THREADS` keep-alive connections; returns requests per second.
-fn throughput(port: u16, total: usize, make: impl Fn(usize) -> (String, String, Option<String>) + Sync) -> Result<f64, String> {
+fn throughput(
+    port: u16,
+    total: usize,
+    make: impl Fn(usize) -> (String, String, Option<String>) + Sync,
+) -> Result<f64, String> {
     let started = Instant::now();
     let failures = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -182,8 +186,9 @@ fn load(label: &str, binary: &Path, database: Option<&str>, requests: usize) -> 
     let create = throughput(running.management, requests, |i| {
         ("POST".into(), "/management/v3/assets".into(), Some(asset_body(i)))
     })?;
-    let query =
-        throughput(running.management, requests, |_| ("POST".into(), "/management/v3/assets/request".into(), Some(QUERY.into())))?;
+    let query = throughput(running.management, requests, |_| {
+        ("POST".into(), "/management/v3/assets/request".into(), Some(QUERY.into()))
+    })?;
     println!(
         "{label:<11} baseline GET liveness {health:>8.0} req/s | create asset {create:>7.0} req/s ({:.2}x baseline) | query 10 of {requests} {query:>7.0} req/s ({:.2}x baseline)",
         create / health,
@@ -193,11 +198,7 @@ fn load(label: &str, binary: &Path, database: Option<&str>, requests: usize) -> 
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let requests = args
-        .windows(2)
-        .find(|w| w[0] == "--requests")
-        .and_then(|w| w[1].parse().ok())
-        .unwrap_or(2000usize);
+    let requests = args.windows(2).find(|w| w[0] == "--requests").and_then(|w| w[1].parse().ok()).unwrap_or(2000usize);
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--locked", "-p", "dsc"])
         .current_dir(root())
@@ -208,7 +209,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let binary = root().join("target/release/dsc");
     let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
-    println!("dsc benchmark ({} CPUs, release binary {:.1} MiB)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), size as f64 / 1048576.0);
+    println!(
+        "dsc benchmark ({} CPUs, release binary {:.1} MiB)",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        size as f64 / 1048576.0
+    );
 
     let mut times = Vec::new();
     for _ in 0..STARTS {
@@ -217,7 +222,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     times.sort();
     let (first, median) = (times[0], times[times.len() / 2]);
-    println!("readiness   median {:>6.1} ms, best {:.1} ms over {STARTS} starts (SQLite, fresh data dir; goal < 100 ms)", median.as_secs_f64() * 1e3, first.as_secs_f64() * 1e3);
+    println!(
+        "readiness   median {:>6.1} ms, best {:.1} ms over {STARTS} starts (SQLite, fresh data dir; goal < 100 ms)",
+        median.as_secs_f64() * 1e3,
+        first.as_secs_f64() * 1e3
+    );
 
     let (running, _) = start(&binary, None)?;
     std::thread::sleep(Duration::from_secs(2));
@@ -229,7 +238,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(admin) => {
             let name = format!("dsc_bench_{}", std::process::id());
-            let created = Command::new("psql").args([admin.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")]).status();
+            let created =
+                Command::new("psql").args([admin.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")]).status();
             if !created.is_ok_and(|s| s.success()) {
                 return Err("cannot create the benchmark database".into());
             }
@@ -238,7 +248,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let _ = Command::new("psql").args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE {name}")]).status();
             result?;
         }
-        Err(_) => println!("PostgreSQL  skipped: TEST_POSTGRES_URL not set (scripts/harness.sh up postgres; eval \"$(scripts/harness.sh env)\")"),
+        Err(_) => println!(
+            "PostgreSQL  skipped: TEST_POSTGRES_URL not set (scripts/harness.sh up postgres; eval \"$(scripts/harness.sh env)\")"
+        ),
     }
     Ok(())
 }

@@ -178,7 +178,10 @@ pub fn spdx() -> Result<(), String> {
         println!("spdx: {} files carry the header", files.lines().count());
         Ok(())
     } else {
-        Err(format!("files without 'SPDX-License-Identifier: Apache-2.0' in their first lines:\n  {}", missing.join("\n  ")))
+        Err(format!(
+            "files without 'SPDX-License-Identifier: Apache-2.0' in their first lines:\n  {}",
+            missing.join("\n  ")
+        ))
     }
 }
 
