@@ -3,16 +3,39 @@
 # Test infrastructure on loopback, as plain processes (no Docker): installs what is missing, starts, waits for
 # real readiness, stops only what it started (pid files). State lives in .harness/ (git-ignored).
 #
-#   scripts/harness.sh up [postgres]      start (idempotent) and print how long each part took
-#   scripts/harness.sh down [postgres]    stop what the harness started
+#   scripts/harness.sh up [COMPONENT]     start (idempotent) and print how long each part took
+#   scripts/harness.sh down [COMPONENT]   stop what the harness started
 #   scripts/harness.sh status             what is running
 #   scripts/harness.sh env                addresses and credentials, as shell exports
+#   scripts/harness.sh kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX
+#                                         READ+DESCRIBE on the topic and READ on the group prefix
+# COMPONENT: postgres, oauth, kafka (default: all, in that order: Kafka needs the OAuth server's JWKS to start).
+#
+# Kafka trusts the harness OAuth server unless HARNESS_KAFKA_JWKS_URL, HARNESS_KAFKA_ISSUER and
+# HARNESS_KAFKA_AUDIENCE point it at another issuer (the connector's own, for instance).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HARNESS_DIR="${HARNESS_DIR:-$ROOT/.harness}"
 PG_PORT="${HARNESS_PG_PORT:-55432}"
 PG_DIR="$HARNESS_DIR/postgres"
+OAUTH_PORT="${HARNESS_OAUTH_PORT:-9400}"
+OAUTH_DIR="$HARNESS_DIR/oauth"
+OAUTH_INITIAL_ACCESS_TOKEN="${HARNESS_OAUTH_INITIAL_ACCESS_TOKEN:-harness-initial-access-token}"
+KAFKA_DIR="$HARNESS_DIR/kafka"
+KAFKA_INTERNAL_PORT="${HARNESS_KAFKA_INTERNAL_PORT:-29092}"
+KAFKA_CONTROLLER_PORT="${HARNESS_KAFKA_CONTROLLER_PORT:-29093}"
+KAFKA_OAUTH_PORT="${HARNESS_KAFKA_OAUTH_PORT:-29094}"
+KAFKA_ADMIN_USER="${HARNESS_KAFKA_ADMIN_USER:-admin}"
+KAFKA_ADMIN_PASSWORD="${HARNESS_KAFKA_ADMIN_PASSWORD:-admin-secret}"
+KAFKA_AUDIENCE="${HARNESS_KAFKA_AUDIENCE:-urn:kafka:broker}"
+KAFKA_ISSUER="${HARNESS_KAFKA_ISSUER:-http://127.0.0.1:$OAUTH_PORT}"
+KAFKA_JWKS_URL="${HARNESS_KAFKA_JWKS_URL:-http://127.0.0.1:$OAUTH_PORT/jwks}"
+KAFKA_SUB_CLAIM="${HARNESS_KAFKA_SUB_CLAIM:-sub}"
+KAFKA_REAUTH_MS="${HARNESS_KAFKA_REAUTH_MS:-10000}"
+KAFKA_CLOCK_SKEW_S="${HARNESS_KAFKA_CLOCK_SKEW_S:-5}"
+KAFKA_VERSION=4.3.1
+PEERS="$ROOT/scripts/peers"
 
 log() { printf '[harness] %s\n' "$*" >&2; }
 die() { printf '[harness] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -82,18 +105,214 @@ postgres_status() {
   fi
 }
 
+elapsed_ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+# Starts a process in the background with its own pid file; `down` stops exactly that pid.
+start_background() {
+  local pidfile=$1 logfile=$2
+  shift 2
+  nohup "$@" >"$logfile" 2>&1 &
+  echo $! >"$pidfile"
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_pidfile() {
+  local name=$1 pidfile=$2
+  if pid_alive "$pidfile"; then
+    local pid
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    log "$name stopped"
+  else
+    log "$name not running"
+  fi
+  rm -f "$pidfile"
+}
+
+fail_with_log() {
+  [ -f "$2" ] && tail -n 30 "$2" >&2
+  die "$1"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# OAuth 2.0 authorization server (npm oidc-provider)
+
+oauth_up() {
+  local started
+  started=$(date +%s%N)
+  command -v node >/dev/null 2>&1 || apt_install nodejs npm
+  mkdir -p "$OAUTH_DIR"
+  if ! cmp -s "$PEERS/oauth/package-lock.json" "$OAUTH_DIR/package-lock.json" || [ ! -d "$OAUTH_DIR/node_modules" ]; then
+    cp "$PEERS/oauth/package.json" "$PEERS/oauth/package-lock.json" "$OAUTH_DIR/"
+    (cd "$OAUTH_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci for the OAuth server failed"
+  fi
+  cp "$PEERS/oauth/server.mjs" "$OAUTH_DIR/server.mjs"
+  if pid_alive "$OAUTH_DIR/server.pid"; then
+    log "oauth server already running on 127.0.0.1:$OAUTH_PORT"
+  else
+    (cd "$OAUTH_DIR" && start_background "$OAUTH_DIR/server.pid" "$OAUTH_DIR/server.log" \
+      env PORT="$OAUTH_PORT" STATE_DIR="$OAUTH_DIR" INITIAL_ACCESS_TOKEN="$OAUTH_INITIAL_ACCESS_TOKEN" \
+      AUDIENCE="$KAFKA_AUDIENCE" node server.mjs)
+  fi
+  local waited=0
+  until curl -sf "http://127.0.0.1:$OAUTH_PORT/.well-known/openid-configuration" >/dev/null; do
+    pid_alive "$OAUTH_DIR/server.pid" || fail_with_log "the OAuth server exited" "$OAUTH_DIR/server.log"
+    waited=$((waited + 1))
+    [ "$waited" -lt 100 ] || fail_with_log "the OAuth server is not ready after 20 s" "$OAUTH_DIR/server.log"
+    sleep 0.2
+  done
+  log "oauth server ready on http://127.0.0.1:$OAUTH_PORT in $(elapsed_ms "$started") ms"
+}
+
+oauth_down() { stop_pidfile "oauth server" "$OAUTH_DIR/server.pid"; }
+
+oauth_status() {
+  if pid_alive "$OAUTH_DIR/server.pid"; then
+    echo "oauth: running on http://127.0.0.1:$OAUTH_PORT (pid $(cat "$OAUTH_DIR/server.pid"))"
+  else
+    echo "oauth: stopped"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Apache Kafka (jars from Maven Central, KRaft, SASL/PLAIN for the admin, SASL/OAUTHBEARER + JWKS for consumers)
+
+# The broker's JVM command line (an array, so it can be started in the background with its own pid).
+kafka_java_command() {
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  KAFKA_JAVA=(java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=file:$PEERS/kafka/log4j2.properties"
+    "-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=$KAFKA_JWKS_URL"
+    -cp "$KAFKA_DIR/lib/*")
+}
+
+kafka_java() {
+  kafka_java_command
+  "${KAFKA_JAVA[@]}" "$@"
+}
+
+kafka_tool() {
+  java -Xms64m -Xmx256m -Dlog4j2.configurationFile="file:$PEERS/kafka/log4j2.properties" \
+    -cp "$KAFKA_DIR/lib/*" "$@" --bootstrap-server "127.0.0.1:$KAFKA_INTERNAL_PORT" --command-config "$KAFKA_DIR/admin.properties"
+}
+
+kafka_fetch() {
+  local stamp
+  stamp="$KAFKA_DIR/lib/.kafka-$KAFKA_VERSION-$(sha256sum "$PEERS/kafka/pom.xml" | cut -c1-12)"
+  [ -f "$stamp" ] && return 0
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  rm -rf "$KAFKA_DIR/lib"
+  log "fetching Apache Kafka $KAFKA_VERSION from Maven Central"
+  mvn -B -q -f "$PEERS/kafka/pom.xml" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+    -DoutputDirectory="$KAFKA_DIR/lib" -DincludeScope=runtime || die "fetching Kafka jars with Maven failed"
+  touch "$stamp"
+}
+
+kafka_up() {
+  local started
+  started=$(date +%s%N)
+  mkdir -p "$KAFKA_DIR"
+  kafka_fetch
+  curl -sf "$KAFKA_JWKS_URL" >/dev/null || die "Kafka needs the JWKS at $KAFKA_JWKS_URL to start; start the OAuth server first"
+  cat >"$KAFKA_DIR/admin.properties" <<PROPS
+security.protocol=SASL_PLAINTEXT
+sasl.mechanism=PLAIN
+sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="$KAFKA_ADMIN_USER" password="$KAFKA_ADMIN_PASSWORD";
+PROPS
+  sed -e "s|@INTERNAL_PORT@|$KAFKA_INTERNAL_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+      -e "s|@OAUTH_PORT@|$KAFKA_OAUTH_PORT|g" -e "s|@DATA_DIR@|$KAFKA_DIR/data|g" \
+      -e "s|@ADMIN_USER@|$KAFKA_ADMIN_USER|g" -e "s|@ADMIN_PASSWORD@|$KAFKA_ADMIN_PASSWORD|g" \
+      -e "s|@JWKS_URL@|$KAFKA_JWKS_URL|g" -e "s|@ISSUER@|$KAFKA_ISSUER|g" -e "s|@AUDIENCE@|$KAFKA_AUDIENCE|g" \
+      -e "s|@SUB_CLAIM@|$KAFKA_SUB_CLAIM|g" -e "s|@REAUTH_MS@|$KAFKA_REAUTH_MS|g" -e "s|@CLOCK_SKEW_S@|$KAFKA_CLOCK_SKEW_S|g" \
+      "$PEERS/kafka/server.properties.template" >"$KAFKA_DIR/server.properties"
+  if pid_alive "$KAFKA_DIR/kafka.pid"; then
+    log "kafka already running on 127.0.0.1:$KAFKA_INTERNAL_PORT (admin) / $KAFKA_OAUTH_PORT (OAUTHBEARER)"
+  else
+    if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
+      kafka_java kafka.tools.StorageTool format -t "$(kafka_java kafka.tools.StorageTool random-uuid)" \
+        -c "$KAFKA_DIR/server.properties" --ignore-formatted >"$KAFKA_DIR/format.log" 2>&1 \
+        || fail_with_log "formatting the Kafka storage failed" "$KAFKA_DIR/format.log"
+    fi
+    kafka_java_command
+    start_background "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/kafka.log" "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_DIR/server.properties"
+  fi
+  # Ready means an authenticated metadata request succeeds, not merely an open port.
+  local waited=0
+  until kafka_tool org.apache.kafka.tools.TopicCommand --list >/dev/null 2>"$KAFKA_DIR/ready.log"; do
+    pid_alive "$KAFKA_DIR/kafka.pid" || fail_with_log "Kafka exited during start" "$KAFKA_DIR/kafka.log"
+    waited=$((waited + 1))
+    [ "$waited" -lt 30 ] || fail_with_log "Kafka is not ready after 30 attempts" "$KAFKA_DIR/kafka.log"
+    sleep 1
+  done
+  log "kafka ready on 127.0.0.1:$KAFKA_INTERNAL_PORT (SASL/PLAIN admin) and 127.0.0.1:$KAFKA_OAUTH_PORT (SASL/OAUTHBEARER) in $(elapsed_ms "$started") ms"
+}
+
+kafka_down() { stop_pidfile "kafka" "$KAFKA_DIR/kafka.pid"; }
+
+kafka_status() {
+  if pid_alive "$KAFKA_DIR/kafka.pid"; then
+    echo "kafka: running on 127.0.0.1:$KAFKA_INTERNAL_PORT / $KAFKA_OAUTH_PORT (pid $(cat "$KAFKA_DIR/kafka.pid"))"
+  else
+    echo "kafka: stopped"
+  fi
+}
+
+kafka_acl() {
+  local action=$1 principal=$2 topic=$3 group_prefix=$4 verb
+  case "$action" in grant) verb=--add ;; revoke) verb="--remove --force" ;; *) die "kafka-acl grant|revoke" ;; esac
+  # shellcheck disable=SC2086
+  kafka_tool org.apache.kafka.tools.AclCommand $verb --allow-principal "User:$principal" \
+    --operation Read --operation Describe --topic "$topic" --resource-pattern-type literal >"$KAFKA_DIR/acl.log" 2>&1 \
+    || fail_with_log "ACL $action on topic $topic failed" "$KAFKA_DIR/acl.log"
+  # shellcheck disable=SC2086
+  kafka_tool org.apache.kafka.tools.AclCommand $verb --allow-principal "User:$principal" \
+    --operation Read --group "$group_prefix" --resource-pattern-type prefixed >"$KAFKA_DIR/acl.log" 2>&1 \
+    || fail_with_log "ACL $action on group prefix $group_prefix failed" "$KAFKA_DIR/acl.log"
+}
+
 print_env() {
-  echo "export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  cat <<ENV
+export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres
+export TEST_OAUTH_ISSUER=http://127.0.0.1:$OAUTH_PORT
+export TEST_OAUTH_TOKEN_URL=http://127.0.0.1:$OAUTH_PORT/token
+export TEST_OAUTH_REGISTRATION_URL=http://127.0.0.1:$OAUTH_PORT/reg
+export TEST_OAUTH_JWKS_URL=http://127.0.0.1:$OAUTH_PORT/jwks
+export TEST_OAUTH_INITIAL_ACCESS_TOKEN=$OAUTH_INITIAL_ACCESS_TOKEN
+export TEST_OAUTH_AUDIENCE=$KAFKA_AUDIENCE
+export TEST_KAFKA_ADMIN_BOOTSTRAP=127.0.0.1:$KAFKA_INTERNAL_PORT
+export TEST_KAFKA_ADMIN_USER=$KAFKA_ADMIN_USER
+export TEST_KAFKA_ADMIN_PASSWORD=$KAFKA_ADMIN_PASSWORD
+export TEST_KAFKA_OAUTH_BOOTSTRAP=127.0.0.1:$KAFKA_OAUTH_PORT
+export TEST_KAFKA_ACL_COMMAND="$ROOT/scripts/harness.sh kafka-acl"
+export TEST_KAFKA_CLOCK_SKEW_SECONDS=$KAFKA_CLOCK_SKEW_S
+ENV
 }
 
 command="${1:-}"
 component="${2:-all}"
 case "$command" in
   up)
-    case "$component" in all|postgres) postgres_up ;; *) die "unknown component '$component'" ;; esac ;;
+    case "$component" in
+      all) started=$(date +%s%N); postgres_up; oauth_up; kafka_up; log "all up in $(elapsed_ms "$started") ms" ;;
+      postgres) postgres_up ;;
+      oauth) oauth_up ;;
+      kafka) kafka_up ;;
+      *) die "unknown component '$component'" ;;
+    esac ;;
   down)
-    case "$component" in all|postgres) postgres_down ;; *) die "unknown component '$component'" ;; esac ;;
-  status) postgres_status ;;
+    case "$component" in
+      all) kafka_down; oauth_down; postgres_down ;;
+      postgres) postgres_down ;;
+      oauth) oauth_down ;;
+      kafka) kafka_down ;;
+      *) die "unknown component '$component'" ;;
+    esac ;;
+  status) postgres_status; oauth_status; kafka_status ;;
   env) print_env ;;
-  *) echo "usage: $0 up|down|status|env [postgres]" >&2; exit 2 ;;
+  kafka-acl) shift; [ "$#" -eq 4 ] || die "usage: $0 kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX"; kafka_acl "$@" ;;
+  *) echo "usage: $0 up|down|status|env [postgres|oauth|kafka] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX" >&2; exit 2 ;;
 esac

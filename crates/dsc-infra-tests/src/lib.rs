@@ -1,0 +1,2 @@
+// SPDX-License-Identifier: Apache-2.0
+//! This crate holds only integration tests (`tests/`); see its manifest.
