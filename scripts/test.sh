@@ -15,6 +15,12 @@ step "prerequisites"
 missing=()
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
+# librdkafka is built from source (rdkafka's cmake-build) with TLS and curl.
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+[ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+[ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || missing+=(libcurl4-openssl-dev)
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -34,15 +40,25 @@ cargo xtask licenses
 cargo xtask dependencies --check
 cargo xtask spdx
 
-step "test infrastructure"
-postgres_was_running=no
-if scripts/harness.sh status | grep -q '^postgres: running'; then postgres_was_running=yes; fi
-scripts/harness.sh up postgres
-if [ "$postgres_was_running" = no ]; then
-  trap 'scripts/harness.sh down postgres' EXIT
-fi
+step "test infrastructure (PostgreSQL, OAuth server, Kafka)"
+# Stop at the end only what this run started; a harness that was already up stays up.
+started_here=()
+status_before=$(scripts/harness.sh status)
+for component in postgres oauth kafka; do
+  grep -q "^$component: running" <<<"$status_before" || started_here+=("$component")
+done
+stop_started() {
+  for ((i = ${#started_here[@]} - 1; i >= 0; i--)); do scripts/harness.sh down "${started_here[$i]}" || true; done
+}
+trap stop_started EXIT
+scripts/harness.sh up
 eval "$(scripts/harness.sh env)"
-export TEST_REQUIRE_POSTGRES=1
+export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1
+
+step "Python Kafka client smoke test (confluent-kafka)"
+[ -x .harness/python/bin/python ] || python3 -m venv .harness/python
+.harness/python/bin/pip install -q --disable-pip-version-check -r scripts/peers/python/requirements.txt
+.harness/python/bin/python scripts/peers/python/kafka_smoke.py
 
 step "tests"
 cargo test --workspace --locked --all-targets

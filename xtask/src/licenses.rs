@@ -162,7 +162,18 @@ pub fn dependencies(check_only: bool) -> Result<(), String> {
 
 pub fn spdx() -> Result<(), String> {
     let output = Command::new("git")
-        .args(["ls-files", "--cached", "--others", "--exclude-standard", "*.rs", "*.sh", "*.sql", ".ci/run"])
+        .args([
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "*.rs",
+            "*.sh",
+            "*.sql",
+            "*.py",
+            "*.mjs",
+            ".ci/run",
+        ])
         .current_dir(root())
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
