@@ -9,10 +9,12 @@
 #   scripts/harness.sh env                addresses and credentials, as shell exports
 #   scripts/harness.sh kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX
 #                                         READ+DESCRIBE on the topic and READ on the group prefix
-# COMPONENT: postgres, oauth, kafka (default: all, in that order: Kafka needs the OAuth server's JWKS to start).
+# COMPONENT: postgres, oauth, kafka (default: all, in that order: Kafka needs the OAuth server's JWKS to start),
+# or keycloak (optional, needs a Java 21+ runtime; skipped with a notice when there is none).
 #
-# Kafka trusts the harness OAuth server unless HARNESS_KAFKA_JWKS_URL, HARNESS_KAFKA_ISSUER and
-# HARNESS_KAFKA_AUDIENCE point it at another issuer (the connector's own, for instance).
+# HARNESS_OAUTH_PROVIDER=keycloak makes `up` start Keycloak instead of the light OAuth server, makes Kafka trust it
+# and makes `env` point the tests at it. Kafka trusts the harness's OAuth server unless HARNESS_KAFKA_JWKS_URL,
+# HARNESS_KAFKA_ISSUER and HARNESS_KAFKA_AUDIENCE point it at another issuer (the connector's own, for instance).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +24,11 @@ PG_DIR="$HARNESS_DIR/postgres"
 OAUTH_PORT="${HARNESS_OAUTH_PORT:-9400}"
 OAUTH_DIR="$HARNESS_DIR/oauth"
 OAUTH_INITIAL_ACCESS_TOKEN="${HARNESS_OAUTH_INITIAL_ACCESS_TOKEN:-harness-initial-access-token}"
+OAUTH_PROVIDER="${HARNESS_OAUTH_PROVIDER:-oidc-provider}"
+KEYCLOAK_VERSION=26.4.7
+KEYCLOAK_PORT="${HARNESS_KEYCLOAK_PORT:-9480}"
+KEYCLOAK_DIR="$HARNESS_DIR/keycloak"
+KEYCLOAK_REALM_URL="http://127.0.0.1:$KEYCLOAK_PORT/realms/dataspace"
 KAFKA_DIR="$HARNESS_DIR/kafka"
 KAFKA_INTERNAL_PORT="${HARNESS_KAFKA_INTERNAL_PORT:-29092}"
 KAFKA_CONTROLLER_PORT="${HARNESS_KAFKA_CONTROLLER_PORT:-29093}"
@@ -29,9 +36,16 @@ KAFKA_OAUTH_PORT="${HARNESS_KAFKA_OAUTH_PORT:-29094}"
 KAFKA_ADMIN_USER="${HARNESS_KAFKA_ADMIN_USER:-admin}"
 KAFKA_ADMIN_PASSWORD="${HARNESS_KAFKA_ADMIN_PASSWORD:-admin-secret}"
 KAFKA_AUDIENCE="${HARNESS_KAFKA_AUDIENCE:-urn:kafka:broker}"
-KAFKA_ISSUER="${HARNESS_KAFKA_ISSUER:-http://127.0.0.1:$OAUTH_PORT}"
-KAFKA_JWKS_URL="${HARNESS_KAFKA_JWKS_URL:-http://127.0.0.1:$OAUTH_PORT/jwks}"
-KAFKA_SUB_CLAIM="${HARNESS_KAFKA_SUB_CLAIM:-sub}"
+if [ "$OAUTH_PROVIDER" = keycloak ]; then
+  # Keycloak's `sub` is the service-account user id; `azp` is the client id the tests registered.
+  KAFKA_ISSUER="${HARNESS_KAFKA_ISSUER:-$KEYCLOAK_REALM_URL}"
+  KAFKA_JWKS_URL="${HARNESS_KAFKA_JWKS_URL:-$KEYCLOAK_REALM_URL/protocol/openid-connect/certs}"
+  KAFKA_SUB_CLAIM="${HARNESS_KAFKA_SUB_CLAIM:-azp}"
+else
+  KAFKA_ISSUER="${HARNESS_KAFKA_ISSUER:-http://127.0.0.1:$OAUTH_PORT}"
+  KAFKA_JWKS_URL="${HARNESS_KAFKA_JWKS_URL:-http://127.0.0.1:$OAUTH_PORT/jwks}"
+  KAFKA_SUB_CLAIM="${HARNESS_KAFKA_SUB_CLAIM:-sub}"
+fi
 KAFKA_REAUTH_MS="${HARNESS_KAFKA_REAUTH_MS:-10000}"
 KAFKA_CLOCK_SKEW_S="${HARNESS_KAFKA_CLOCK_SKEW_S:-5}"
 KAFKA_VERSION=4.3.1
@@ -178,6 +192,101 @@ oauth_status() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
+# Keycloak (optional second OAuth server; Maven Central distribution, dev mode, realm "dataspace")
+
+# Prints the first JAVA_HOME whose java is 21 or newer.
+java21_home() {
+  local candidate major
+  for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+    [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
+    major=$("$candidate/bin/java" -version 2>&1 | head -n 1 | sed -E 's/.*version "([0-9]+).*/\1/')
+    if [ "${major:-0}" -ge 21 ] 2>/dev/null; then printf '%s' "$candidate"; return 0; fi
+  done
+  return 1
+}
+
+keycloak_admin_token() {
+  curl -sf -d grant_type=password -d client_id=admin-cli -d username=admin -d password=admin \
+    "http://127.0.0.1:$KEYCLOAK_PORT/realms/master/protocol/openid-connect/token" | json_field access_token
+}
+
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+keycloak_configure() {
+  local admin api scope_id
+  admin=$(keycloak_admin_token) || die "cannot log in to Keycloak's admin API"
+  api="http://127.0.0.1:$KEYCLOAK_PORT/admin/realms/dataspace"
+  if ! curl -sf "$api/client-scopes" -H "Authorization: Bearer $admin" | grep -q '"name":"kafka-audience"'; then
+    curl -sf -X POST "$api/client-scopes" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' -d '{
+      "name": "kafka-audience", "protocol": "openid-connect", "attributes": {"include.in.token.scope": "false"},
+      "protocolMappers": [{"name": "kafka-audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+        "config": {"included.custom.audience": "'"$KAFKA_AUDIENCE"'", "access.token.claim": "true", "id.token.claim": "false"}}]}' \
+      || die "cannot create the kafka-audience client scope"
+  fi
+  scope_id=$(curl -sf "$api/client-scopes" -H "Authorization: Bearer $admin" \
+    | python3 -c "import json,sys; print([s['id'] for s in json.load(sys.stdin) if s['name']=='kafka-audience'][0])")
+  # A realm default scope, so every dynamically registered client's tokens carry the broker audience.
+  curl -sf -X PUT "$api/default-default-client-scopes/$scope_id" -H "Authorization: Bearer $admin" \
+    || die "cannot make kafka-audience a default client scope"
+  if [ ! -s "$KEYCLOAK_DIR/initial-access-token" ]; then
+    curl -sf -X POST "$api/clients-initial-access" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+      -d '{"count": 100000, "expiration": 0}' | json_field token >"$KEYCLOAK_DIR/initial-access-token" \
+      || die "cannot create an initial access token"
+  fi
+}
+
+keycloak_up() {
+  local started java_home
+  started=$(date +%s%N)
+  if ! java_home=$(java21_home); then
+    if [ "$OAUTH_PROVIDER" = keycloak ]; then die "Keycloak $KEYCLOAK_VERSION needs a Java 21+ runtime and none was found"; fi
+    log "keycloak skipped: it needs a Java 21+ runtime and none was found"
+    return 0
+  fi
+  mkdir -p "$KEYCLOAK_DIR"
+  if [ ! -x "$KEYCLOAK_DIR/keycloak-$KEYCLOAK_VERSION/bin/kc.sh" ]; then
+    command -v mvn >/dev/null 2>&1 || apt_install maven
+    command -v unzip >/dev/null 2>&1 || apt_install unzip
+    log "fetching Keycloak $KEYCLOAK_VERSION from Maven Central"
+    mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+      -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$KEYCLOAK_DIR" \
+      || die "fetching Keycloak with Maven failed"
+    unzip -q -o "$KEYCLOAK_DIR/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" -d "$KEYCLOAK_DIR"
+    rm -f "$KEYCLOAK_DIR/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
+  fi
+  local home="$KEYCLOAK_DIR/keycloak-$KEYCLOAK_VERSION"
+  mkdir -p "$home/data/import"
+  echo '{"realm": "dataspace", "enabled": true, "accessTokenLifespan": 300}' >"$home/data/import/dataspace.json"
+  if pid_alive "$KEYCLOAK_DIR/keycloak.pid"; then
+    log "keycloak already running on http://127.0.0.1:$KEYCLOAK_PORT"
+  else
+    start_background "$KEYCLOAK_DIR/keycloak.pid" "$KEYCLOAK_DIR/keycloak.log" \
+      env JAVA_HOME="$java_home" KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD=admin \
+      JAVA_OPTS_APPEND="-Xms64m -Xmx512m" "$home/bin/kc.sh" start-dev --http-host=127.0.0.1 \
+      --http-port="$KEYCLOAK_PORT" --import-realm --hostname="http://127.0.0.1:$KEYCLOAK_PORT"
+  fi
+  local waited=0
+  until curl -sf "$KEYCLOAK_REALM_URL/.well-known/openid-configuration" >/dev/null; do
+    pid_alive "$KEYCLOAK_DIR/keycloak.pid" || fail_with_log "Keycloak exited during start" "$KEYCLOAK_DIR/keycloak.log"
+    waited=$((waited + 1))
+    [ "$waited" -lt 180 ] || fail_with_log "Keycloak is not ready after 180 s" "$KEYCLOAK_DIR/keycloak.log"
+    sleep 1
+  done
+  keycloak_configure
+  log "keycloak ready on $KEYCLOAK_REALM_URL in $(elapsed_ms "$started") ms (Java: $java_home)"
+}
+
+keycloak_down() { stop_pidfile "keycloak" "$KEYCLOAK_DIR/keycloak.pid"; }
+
+keycloak_status() {
+  if pid_alive "$KEYCLOAK_DIR/keycloak.pid"; then
+    echo "keycloak: running on $KEYCLOAK_REALM_URL (pid $(cat "$KEYCLOAK_DIR/keycloak.pid"))"
+  else
+    echo "keycloak: stopped"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
 # Apache Kafka (jars from Maven Central, KRaft, SASL/PLAIN for the admin, SASL/OAUTHBEARER + JWKS for consumers)
 
 # The broker's JVM command line (an array, so it can be started in the background with its own pid).
@@ -231,12 +340,15 @@ PROPS
       "$PEERS/kafka/server.properties.template" >"$KAFKA_DIR/server.properties"
   if pid_alive "$KAFKA_DIR/kafka.pid"; then
     log "kafka already running on 127.0.0.1:$KAFKA_INTERNAL_PORT (admin) / $KAFKA_OAUTH_PORT (OAUTHBEARER)"
+    grep -q "jwks.endpoint.url=$KAFKA_JWKS_URL\$" "$KAFKA_DIR/running.properties" 2>/dev/null \
+      || log "WARNING: the running broker trusts another issuer; run 'scripts/harness.sh down kafka' first to switch"
   else
     if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
       kafka_java kafka.tools.StorageTool format -t "$(kafka_java kafka.tools.StorageTool random-uuid)" \
         -c "$KAFKA_DIR/server.properties" --ignore-formatted >"$KAFKA_DIR/format.log" 2>&1 \
         || fail_with_log "formatting the Kafka storage failed" "$KAFKA_DIR/format.log"
     fi
+    cp "$KAFKA_DIR/server.properties" "$KAFKA_DIR/running.properties"
     kafka_java_command
     start_background "$KAFKA_DIR/kafka.pid" "$KAFKA_DIR/kafka.log" "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_DIR/server.properties"
   fi
@@ -275,14 +387,29 @@ kafka_acl() {
 }
 
 print_env() {
-  cat <<ENV
-export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres
+  echo "export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  if [ "$OAUTH_PROVIDER" = keycloak ]; then
+    cat <<ENV
+export TEST_OAUTH_ISSUER=$KEYCLOAK_REALM_URL
+export TEST_OAUTH_TOKEN_URL=$KEYCLOAK_REALM_URL/protocol/openid-connect/token
+export TEST_OAUTH_REGISTRATION_URL=$KEYCLOAK_REALM_URL/clients-registrations/openid-connect
+export TEST_OAUTH_JWKS_URL=$KEYCLOAK_REALM_URL/protocol/openid-connect/certs
+export TEST_OAUTH_INITIAL_ACCESS_TOKEN=$(cat "$KEYCLOAK_DIR/initial-access-token" 2>/dev/null)
+ENV
+  else
+    cat <<ENV
 export TEST_OAUTH_ISSUER=http://127.0.0.1:$OAUTH_PORT
 export TEST_OAUTH_TOKEN_URL=http://127.0.0.1:$OAUTH_PORT/token
 export TEST_OAUTH_REGISTRATION_URL=http://127.0.0.1:$OAUTH_PORT/reg
 export TEST_OAUTH_JWKS_URL=http://127.0.0.1:$OAUTH_PORT/jwks
 export TEST_OAUTH_INITIAL_ACCESS_TOKEN=$OAUTH_INITIAL_ACCESS_TOKEN
+export TEST_OAUTH_RESOURCE=$KAFKA_AUDIENCE
+export TEST_OAUTH_SHORT_LIVED_RESOURCE=$KAFKA_AUDIENCE:short-lived
+ENV
+  fi
+  cat <<ENV
 export TEST_OAUTH_AUDIENCE=$KAFKA_AUDIENCE
+export TEST_KAFKA_PRINCIPAL_CLAIM=$KAFKA_SUB_CLAIM
 export TEST_KAFKA_ADMIN_BOOTSTRAP=127.0.0.1:$KAFKA_INTERNAL_PORT
 export TEST_KAFKA_ADMIN_USER=$KAFKA_ADMIN_USER
 export TEST_KAFKA_ADMIN_PASSWORD=$KAFKA_ADMIN_PASSWORD
@@ -297,22 +424,29 @@ component="${2:-all}"
 case "$command" in
   up)
     case "$component" in
-      all) started=$(date +%s%N); postgres_up; oauth_up; kafka_up; log "all up in $(elapsed_ms "$started") ms" ;;
+      all)
+        started=$(date +%s%N)
+        postgres_up
+        if [ "$OAUTH_PROVIDER" = keycloak ]; then keycloak_up; else oauth_up; fi
+        kafka_up
+        log "all up in $(elapsed_ms "$started") ms" ;;
       postgres) postgres_up ;;
       oauth) oauth_up ;;
+      keycloak) keycloak_up ;;
       kafka) kafka_up ;;
       *) die "unknown component '$component'" ;;
     esac ;;
   down)
     case "$component" in
-      all) kafka_down; oauth_down; postgres_down ;;
+      all) kafka_down; oauth_down; keycloak_down; postgres_down ;;
       postgres) postgres_down ;;
       oauth) oauth_down ;;
+      keycloak) keycloak_down ;;
       kafka) kafka_down ;;
       *) die "unknown component '$component'" ;;
     esac ;;
-  status) postgres_status; oauth_status; kafka_status ;;
+  status) postgres_status; oauth_status; keycloak_status; kafka_status ;;
   env) print_env ;;
   kafka-acl) shift; [ "$#" -eq 4 ] || die "usage: $0 kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX"; kafka_acl "$@" ;;
-  *) echo "usage: $0 up|down|status|env [postgres|oauth|kafka] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX" >&2; exit 2 ;;
 esac

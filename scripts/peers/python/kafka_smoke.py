@@ -42,7 +42,10 @@ def register_client():
 
 def access_token(client_id, client_secret):
     basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
-    form = urllib.parse.urlencode({"grant_type": "client_credentials", "resource": ENV["TEST_OAUTH_AUDIENCE"]}).encode()
+    fields = {"grant_type": "client_credentials"}
+    if ENV.get("TEST_OAUTH_RESOURCE"):
+        fields["resource"] = ENV["TEST_OAUTH_RESOURCE"]
+    form = urllib.parse.urlencode(fields).encode()
     answer = http_json(ENV["TEST_OAUTH_TOKEN_URL"], form, {
         "Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
     return answer["access_token"], time.time() + answer["expires_in"]
