@@ -248,7 +248,7 @@ keycloak_up() {
     command -v mvn >/dev/null 2>&1 || apt_install maven
     command -v unzip >/dev/null 2>&1 || apt_install unzip
     log "fetching Keycloak $KEYCLOAK_VERSION from Maven Central"
-    mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+    mvn -B -q -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
       -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$KEYCLOAK_DIR" \
       || die "fetching Keycloak with Maven failed"
     unzip -q -o "$KEYCLOAK_DIR/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" -d "$KEYCLOAK_DIR"
@@ -315,7 +315,7 @@ kafka_fetch() {
   command -v mvn >/dev/null 2>&1 || apt_install maven
   rm -rf "$KAFKA_DIR/lib"
   log "fetching Apache Kafka $KAFKA_VERSION from Maven Central"
-  mvn -B -q -f "$PEERS/kafka/pom.xml" \
+  mvn -B -q -Dstyle.color=never -f "$PEERS/kafka/pom.xml" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
     -DoutputDirectory="$KAFKA_DIR/lib" -DincludeScope=runtime || die "fetching Kafka jars with Maven failed"
   touch "$stamp"
