@@ -250,7 +250,7 @@ keycloak_up() {
     log "fetching Keycloak $KEYCLOAK_VERSION from Maven Central"
     mvn -B -q -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
       -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$KEYCLOAK_DIR" \
-      || die "fetching Keycloak with Maven failed"
+      >"$KEYCLOAK_DIR/fetch.log" 2>&1 || fail_with_log "fetching Keycloak with Maven failed" "$KEYCLOAK_DIR/fetch.log"
     unzip -q -o "$KEYCLOAK_DIR/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" -d "$KEYCLOAK_DIR"
     rm -f "$KEYCLOAK_DIR/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip"
   fi
@@ -317,7 +317,8 @@ kafka_fetch() {
   log "fetching Apache Kafka $KAFKA_VERSION from Maven Central"
   mvn -B -q -Dstyle.color=never -f "$PEERS/kafka/pom.xml" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DoutputDirectory="$KAFKA_DIR/lib" -DincludeScope=runtime || die "fetching Kafka jars with Maven failed"
+    -DoutputDirectory="$KAFKA_DIR/lib" -DincludeScope=runtime >"$HARNESS_DIR/kafka-fetch.log" 2>&1 \
+    || fail_with_log "fetching Kafka jars with Maven failed" "$HARNESS_DIR/kafka-fetch.log"
   touch "$stamp"
 }
 

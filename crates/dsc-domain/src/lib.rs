@@ -20,3 +20,5 @@ pub use policy_definition::PolicyDefinition;
 pub use property::Properties;
 pub use query::{Criterion, Operator, QuerySpec, SortOrder};
 pub use validation::Violation;
+pub mod participant;
+pub use participant::ParticipantAgent;
