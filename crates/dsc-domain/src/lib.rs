@@ -22,3 +22,5 @@ pub use query::{Criterion, Operator, QuerySpec, SortOrder};
 pub use validation::Violation;
 pub mod participant;
 pub use participant::ParticipantAgent;
+pub mod catalog;
+pub use catalog::{Catalog, ContractOfferId, Dataset, Offer};
