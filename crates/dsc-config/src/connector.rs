@@ -70,6 +70,11 @@ pub struct ConnectorConfig {
     pub body_limit: usize,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// The Dataspace Protocol base address peers use (without the version path).
+    pub protocol_address: String,
+    pub did_web_use_https: bool,
+    pub participant_key_alias: String,
+    pub trust_file: Option<PathBuf>,
 }
 
 impl ConnectorConfig {
@@ -126,6 +131,17 @@ impl ConnectorConfig {
             body_limit: raw.number("dsc.http.body.limit")?,
             log_format,
             log_level: raw.get("dsc.log.level").unwrap_or("info").to_string(),
+            protocol_address: String::new(),
+            did_web_use_https: raw.get("edc.iam.did.web.use.https") != Some("false"),
+            participant_key_alias: raw.get("edc.iam.sts.privatekey.alias").unwrap_or("dsc-participant-key").to_string(),
+            trust_file: raw.get("dsc.iam.trust.file").map(PathBuf::from),
+        };
+        let mut config = config;
+        config.protocol_address = match raw.get("edc.dsp.callback.address") {
+            Some(address) => address.trim_end_matches('/').to_string(),
+            None => {
+                format!("http://{}:{}{}", config.hostname, config.protocol_context.port, config.protocol_context.path)
+            }
         };
         config.check_contexts()?;
         Ok(config)

@@ -83,6 +83,30 @@ pub const SETTINGS: &[Setting] = &[
         "Vault key holding the Management API key. One of edc.api.auth.key and this is required.",
     ),
     setting(
+        "edc.dsp.callback.address",
+        Kind::Text,
+        None,
+        "This connector's Dataspace Protocol address as peers reach it. Default: http://<edc.hostname>:<protocol port><protocol path>.",
+    ),
+    setting(
+        "edc.iam.did.web.use.https",
+        Kind::OneOf(&["true", "false"]),
+        Some("true"),
+        "Resolve did:web documents over HTTPS (false only for local tests on loopback).",
+    ),
+    setting(
+        "edc.iam.sts.privatekey.alias",
+        Kind::Text,
+        Some("dsc-participant-key"),
+        "Vault key of the participant's P-256 private key (PKCS#8 PEM); generated on first start when missing.",
+    ),
+    setting(
+        "dsc.iam.trust.file",
+        Kind::FilePath,
+        None,
+        "Trust list (TOML, [[participant]] did/bpn/membership/framework_agreements/groups) of known participants.",
+    ),
+    setting(
         "edc.datasource.default.url",
         Kind::Text,
         None,

@@ -19,3 +19,5 @@ pub fn now_millis() -> i64 {
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or_default()
 }
+
+pub mod protocol;

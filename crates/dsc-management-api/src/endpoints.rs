@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::ManagementState;
 use crate::resources::{self as r};
-use crate::secrets;
+use crate::{catalog, secrets};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -92,6 +92,27 @@ fn query_example() -> Value {
         "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
         "@type": "QuerySpec", "offset": 0, "limit": 10, "sortOrder": "DESC", "sortField": "createdAt",
         "filterExpression": [{ "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=", "operandRight": "asset-1" }]
+    })
+}
+
+fn catalog_request_example() -> Value {
+    json!({
+        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
+        "@type": "CatalogRequest",
+        "counterPartyAddress": "http://localhost:19194/api/v1/dsp/2025-1",
+        "counterPartyId": "did:web:localhost%3A19194",
+        "protocol": "dataspace-protocol-http:2025-1",
+        "querySpec": { "offset": 0, "limit": 50 }
+    })
+}
+
+fn dataset_request_example() -> Value {
+    json!({
+        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
+        "@type": "DatasetRequest", "@id": "asset-1",
+        "counterPartyAddress": "http://localhost:19194/api/v1/dsp/2025-1",
+        "counterPartyId": "did:web:localhost%3A19194",
+        "protocol": "dataspace-protocol-http:2025-1"
     })
 }
 
@@ -229,6 +250,24 @@ pub(crate) fn all() -> Vec<Endpoint> {
             None,
             NoContent,
             delete(r::delete::<ContractDefinition>),
+        ),
+        endpoint(
+            Post,
+            "/v3/catalog/request",
+            "Catalog",
+            "Request another connector's catalog (answered with the peer's DSP message as sent)",
+            Some(catalog_request_example()),
+            Entity,
+            post(catalog::request_catalog),
+        ),
+        endpoint(
+            Post,
+            "/v3/catalog/dataset/request",
+            "Catalog",
+            "Request one dataset of another connector",
+            Some(dataset_request_example()),
+            Entity,
+            post(catalog::request_dataset),
         ),
         endpoint(
             Post,

@@ -6,6 +6,7 @@
 //! back through JSON-LD compaction. One table of endpoints ([`endpoints`]) builds both the router and the
 //! OpenAPI document, so the two cannot drift apart.
 
+mod catalog;
 mod edge;
 mod endpoints;
 mod openapi;
@@ -32,6 +33,8 @@ pub struct ManagementState {
     pub policy_definitions: Arc<EntityService<PolicyDefinition>>,
     pub contract_definitions: Arc<EntityService<ContractDefinition>>,
     pub vault: Arc<dyn Vault>,
+    /// Requests to other connectors (catalogs today, negotiations and transfers next).
+    pub protocol: Arc<dyn dsc_controlplane::protocol::ProtocolClient>,
 }
 
 /// The context Management API responses are compacted with: EDC's (`@vocab` edc, `edc`, `odrl`) plus the

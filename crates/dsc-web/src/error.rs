@@ -18,6 +18,8 @@ pub enum ErrorKind {
     ObjectNotFound,
     ObjectConflict,
     ServiceUnavailable,
+    /// A counter-party could not be reached or answered with an error (502).
+    BadGateway,
     InternalError,
 }
 
@@ -31,6 +33,7 @@ impl ErrorKind {
             ErrorKind::ObjectNotFound => "ObjectNotFound",
             ErrorKind::ObjectConflict => "ObjectConflict",
             ErrorKind::ServiceUnavailable => "ServiceUnavailable",
+            ErrorKind::BadGateway => "BadGateway",
             ErrorKind::InternalError => "InternalError",
         }
     }

@@ -33,6 +33,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let process_start = Instant::now();
+    // One TLS crypto provider for every client (reqwest is built without one).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match cli.command {
         Command::Settings => {

@@ -8,9 +8,14 @@ use std::time::Instant;
 use async_trait::async_trait;
 use axum::Router;
 use dsc_config::{ApiKeySource, ConnectorConfig, VaultKeySource};
+use dsc_controlplane::catalog::{CatalogService, StaticTransferTypes};
 use dsc_controlplane::{EntityService, NoReferences, ReferencedBy};
+use dsc_dsp::DspState;
+use dsc_dsp::client::DspClient;
+use dsc_identity::{HttpDidResolver, SigningIdentity, TokenVerifier, TrustList};
 use dsc_jsonld::JsonLd;
 use dsc_management_api::ManagementState;
+use dsc_policy::PolicyEngine;
 use dsc_store::{HealthCheck, SqlStore, StoreSettings, sql::redact_url};
 use dsc_vault::{EncryptedFileVault, Vault, VaultKey};
 use dsc_web::health::{Health, HealthProbe};
@@ -18,6 +23,8 @@ use dsc_web::{ApiKey, ContextRouter};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("participant identity: {0}")]
+    Identity(#[from] dsc_identity::IdentityError),
     #[error("vault: {0}")]
     Vault(#[from] dsc_vault::VaultError),
     #[error("Management API key: vault secret '{0}' (edc.api.auth.key.alias) does not exist")]
@@ -79,8 +86,42 @@ async fn open_vault(config: &ConnectorConfig) -> Result<Arc<dyn Vault>, StartErr
     Ok(Arc::new(EncryptedFileVault::open(&config.vault_file, key).await?))
 }
 
+/// The participant's signing identity, when `edc.participant.id` is a did:web DID. The private key lives in the
+/// vault; a missing key is generated once and stored there.
+async fn participant_identity(
+    config: &ConnectorConfig,
+    vault: &Arc<dyn Vault>,
+) -> Result<Option<Arc<SigningIdentity>>, StartError> {
+    if !config.participant_id.starts_with("did:web:") {
+        tracing::warn!(
+            participant = %config.participant_id,
+            "edc.participant.id is not a did:web DID: the Dataspace Protocol API refuses every request and no requests to other connectors can be signed"
+        );
+        return Ok(None);
+    }
+    let alias = &config.participant_key_alias;
+    let identity = match vault.resolve(alias).await? {
+        Some(pem) => SigningIdentity::from_pem(&config.participant_id, pem.expose())?,
+        None => {
+            let (identity, pem) = SigningIdentity::generate(&config.participant_id)?;
+            vault.store(alias, dsc_vault::SecretString::new(pem)).await?;
+            tracing::info!(vault_key = %alias, "generated the participant's signing key");
+            identity
+        }
+    };
+    Ok(Some(Arc::new(identity)))
+}
+
+/// The path under which the DID document must be served for `did` (the host part is ours by configuration).
+fn did_document_path(did: &str) -> Option<String> {
+    let url = dsc_identity::did_document_url(did, false).ok()?;
+    reqwest::Url::parse(&url).ok().map(|u| u.path().to_string())
+}
+
 impl Connector {
     pub async fn start(config: &ConnectorConfig) -> Result<Self, StartError> {
+        // Idempotent; the binary installs it first thing, embedders (tests) may not have.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let vault = open_vault(config).await?;
         let api_key = match &config.api_key {
             ApiKeySource::Value(key) => ApiKey::new(key.clone()),
@@ -95,9 +136,43 @@ impl Connector {
             .await
             .map_err(|e| StartError::Database { url: redact_url(&config.database_url), reason: e.to_string() })?;
         let shared = Arc::new(store.clone());
+        let identity = participant_identity(config, &vault).await?;
+        let trust = match &config.trust_file {
+            Some(path) => TrustList::from_file(path)?,
+            None => TrustList::default(),
+        };
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| StartError::Identity(dsc_identity::IdentityError::Key(e.to_string())))?;
+        let verifier = identity.as_ref().map(|identity| {
+            let resolver =
+                HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300));
+            Arc::new(TokenVerifier::new(identity.did(), Arc::new(resolver), Arc::new(trust.clone())))
+        });
+        let jsonld = Arc::new(JsonLd::new()?);
+        let catalog = Arc::new(CatalogService::new(
+            config.participant_id.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            Arc::new(PolicyEngine::with_defaults()),
+            Arc::new(StaticTransferTypes),
+        ));
+        let dsp_state = DspState {
+            jsonld: jsonld.clone(),
+            message_context: Arc::new(dsc_dsp::message_context()?),
+            catalog,
+            protocol_address: format!("{}{}", config.protocol_address, dsc_dsp::VERSION_PATH),
+        };
+        let well_known = dsc_dsp::well_known_router(
+            identity
+                .as_ref()
+                .and_then(|identity| did_document_path(identity.did()).map(|path| (path, identity.did_document()))),
+        );
 
         let state = ManagementState {
-            jsonld: Arc::new(JsonLd::new()?),
+            jsonld,
             response_context: Arc::new(dsc_management_api::response_context()?),
             assets: Arc::new(EntityService::new(
                 shared.clone(),
@@ -109,6 +184,7 @@ impl Connector {
             )),
             contract_definitions: Arc::new(EntityService::new(shared.clone(), Arc::new(NoReferences))),
             vault: vault.clone(),
+            protocol: Arc::new(DspClient::new(http, identity.clone())),
         };
         let health = Health::new(vec![Arc::new(DatabaseProbe(store.clone())), Arc::new(VaultProbe(vault))]);
         let context = |c: &dsc_config::WebContext, router: Router| ContextRouter {
@@ -120,8 +196,15 @@ impl Connector {
         let contexts = vec![
             context(&config.default_context, dsc_web::health::router(health)),
             context(&config.management_context, dsc_management_api::router(state, api_key, config.body_limit)),
-            // The Dataspace Protocol and data-plane control APIs mount here as they are built.
-            context(&config.protocol_context, Router::new()),
+            context(&config.protocol_context, dsc_dsp::protocol_router(dsp_state, verifier)),
+            // The root of the protocol port: `/.well-known/dspace-version` and the DID document.
+            ContextRouter {
+                name: "well-known",
+                port: config.protocol_context.port,
+                path: String::new(),
+                router: well_known,
+            },
+            // Data Plane Signaling mounts here with the data plane work.
             context(&config.control_context, Router::new()),
         ];
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The Dataspace Protocol 2025-1 HTTP binding.
+//!
+//! Inbound: every request under the version path is authenticated ([`auth`]) before a handler sees it; handlers
+//! expand the JSON-LD message, check its type, call a control-plane service and answer with a message compacted
+//! against the DSP 2025-1 context. Outbound: [`client::DspClient`] implements the control plane's
+//! `ProtocolClient` with self-issued tokens. Everything version-specific lives here, so a DSP 0.8 codec can be
+//! added beside it without touching the control plane.
+
+pub mod auth;
+mod catalog;
+pub mod client;
+mod error;
+mod wellknown;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post};
+use dsc_controlplane::catalog::CatalogService;
+use dsc_identity::TokenVerifier;
+use dsc_jsonld::{CompactionContext, JsonLd};
+
+pub use error::{DspError, ErrorType};
+pub use wellknown::{version_document, well_known_router};
+
+/// The version path of DSP 2025-1 under the protocol base.
+pub const VERSION_PATH: &str = "/2025-1";
+pub const DSP_CONTEXT: &str = "https://w3id.org/dspace/2025/1/context.jsonld";
+pub const EDC_DSP_CONTEXT: &str = "https://w3id.org/edc/dspace/v0.0.1";
+
+#[derive(Clone)]
+pub struct DspState {
+    pub jsonld: Arc<JsonLd>,
+    pub message_context: Arc<CompactionContext>,
+    pub catalog: Arc<CatalogService>,
+    /// This connector's protocol address including the version path, advertised in catalogs.
+    pub protocol_address: String,
+}
+
+/// The context outbound DSP messages are compacted with (what Tractus-X 0.11 emits).
+pub fn message_context() -> Result<CompactionContext, dsc_jsonld::JsonLdError> {
+    CompactionContext::remote("dsp-2025-1", &[DSP_CONTEXT, EDC_DSP_CONTEXT])
+}
+
+/// The router mounted at the protocol context path: the version document (public) and the 2025-1 endpoints
+/// (authenticated).
+pub fn protocol_router(state: DspState, verifier: Option<Arc<TokenVerifier>>) -> Router {
+    let versioned = Router::new()
+        .route("/catalog/request", post(catalog::request_catalog))
+        .route("/catalog/datasets/{id}", get(catalog::get_dataset))
+        .route_layer(middleware::from_fn_with_state(verifier, auth::authenticate))
+        .with_state(state);
+    Router::new().route("/.well-known/dspace-version", get(wellknown::dspace_version)).nest(VERSION_PATH, versioned)
+}
