@@ -26,6 +26,8 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound { entity, id } => ServiceError::NotFound { kind: entity, id },
             StoreError::InvalidQuery { message, path } => ServiceError::InvalidQuery { message, path },
             StoreError::Unavailable(reason) => ServiceError::Unavailable(reason),
+            // A held lease reaching a service means two writers raced; retrying later is the answer.
+            other @ StoreError::LeaseHeld { .. } => ServiceError::Unavailable(other.to_string()),
             other @ (StoreError::Database(_) | StoreError::Corrupt { .. }) => ServiceError::Internal(other.to_string()),
         }
     }

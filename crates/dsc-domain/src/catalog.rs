@@ -3,13 +3,14 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
 
 use crate::odrl::Policy;
 use crate::property::Properties;
 
 /// EDC's offer id: `base64(contract definition id):base64(asset id):base64(nonce)`. Consumers must echo it
 /// exactly; providers find the contract definition from it and never trust the policy a consumer sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractOfferId {
     pub definition_id: String,
     pub asset_id: String,
@@ -49,7 +50,7 @@ impl std::fmt::Display for ContractOfferId {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Offer {
     pub id: ContractOfferId,
     /// The contract policy, as an ODRL `Offer`.

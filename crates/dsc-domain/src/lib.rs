@@ -24,3 +24,5 @@ pub mod participant;
 pub use participant::ParticipantAgent;
 pub mod catalog;
 pub use catalog::{Catalog, ContractOfferId, Dataset, Offer};
+pub mod negotiation;
+pub use negotiation::{ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState};

@@ -14,6 +14,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("database error: {0}")]
     Database(String),
+    /// Another holder processes the entity right now (its lease has not expired).
+    #[error("{entity} '{id}' is being processed by {holder}")]
+    LeaseHeld { entity: &'static str, id: String, holder: String },
     #[error("stored {entity} '{id}' cannot be read: {reason}")]
     Corrupt { entity: &'static str, id: String, reason: String },
 }

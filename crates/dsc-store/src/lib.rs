@@ -14,7 +14,10 @@ pub mod sql;
 pub mod contract_tests;
 
 use async_trait::async_trait;
-use dsc_domain::{Asset, ContractDefinition, PolicyDefinition, QuerySpec};
+use dsc_domain::{
+    Asset, ContractAgreement, ContractDefinition, ContractNegotiation, NegotiationRole, NegotiationState,
+    PolicyDefinition, QuerySpec,
+};
 
 pub use error::StoreError;
 pub use sql::{SqlStore, StoreSettings};
@@ -51,4 +54,43 @@ pub trait ContractDefinitionStore: Repository<ContractDefinition> {
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Contract negotiations with leases: one replica processes an entity at a time.
+///
+/// A lease is a pessimistic lock with a holder id and an expiry; an expired lease counts as free, so a crashed
+/// holder's work is picked up again. Saving releases the holder's lease.
+#[async_trait]
+pub trait NegotiationStore: Send + Sync {
+    async fn create_negotiation(&self, negotiation: &ContractNegotiation) -> Result<(), StoreError>;
+    /// Saves the negotiation (and, in the same transaction, its agreement once it has one) and releases
+    /// `holder`'s lease. Fails with [`StoreError::LeaseHeld`] when another holder's lease is still valid.
+    async fn save_negotiation(&self, negotiation: &ContractNegotiation, holder: &str) -> Result<(), StoreError>;
+    async fn find_negotiation(&self, id: &str) -> Result<Option<ContractNegotiation>, StoreError>;
+    /// The negotiation our counter-party knows under `correlation_id` (its own process id).
+    async fn find_negotiation_by_correlation(
+        &self,
+        role: NegotiationRole,
+        counter_party_id: &str,
+        correlation_id: &str,
+    ) -> Result<Option<ContractNegotiation>, StoreError>;
+    /// Takes the lease on one negotiation for `lease_ms`; `None` when it does not exist.
+    async fn lease_negotiation(
+        &self,
+        id: &str,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Option<ContractNegotiation>, StoreError>;
+    /// Claims up to `limit` unleased negotiations of `role` in `states`, oldest state change first.
+    async fn claim_negotiations(
+        &self,
+        role: NegotiationRole,
+        states: &[NegotiationState],
+        limit: u32,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Vec<ContractNegotiation>, StoreError>;
+    async fn query_negotiations(&self, spec: &QuerySpec) -> Result<Vec<ContractNegotiation>, StoreError>;
+    async fn find_agreement(&self, id: &str) -> Result<Option<ContractAgreement>, StoreError>;
+    async fn query_agreements(&self, spec: &QuerySpec) -> Result<Vec<ContractAgreement>, StoreError>;
 }

@@ -77,6 +77,9 @@ contract_suite!(
     contract_definition_lifecycle_and_references,
     asset_queries_filter_in_the_database,
     asset_queries_sort_and_page,
+    negotiation_lifecycle_with_agreement,
+    leases_give_one_holder_at_a_time,
+    claims_take_oldest_work_once,
 );
 
 #[tokio::test]

@@ -2,7 +2,10 @@
 //! How each entity maps to its table, and which query paths address which column.
 
 use dsc_domain::query::PropertyPath;
-use dsc_domain::{Asset, ContractDefinition, DataAddress, PolicyDefinition, namespaces};
+use dsc_domain::{
+    Asset, ContractAgreement, ContractDefinition, ContractNegotiation, DataAddress, NegotiationRole, NegotiationState,
+    PolicyDefinition, namespaces,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
@@ -38,13 +41,12 @@ fn json_column<T: DeserializeOwned>(row: &AnyRow, name: &str, entity: &'static s
 }
 
 /// `id`, `edc:id` → `id`; `createdAt` → `created_at`; the camel-case EDC names of other plain columns.
-fn plain_column(segment: &str, known: &[(&'static str, &'static str)]) -> Option<&'static str> {
+fn plain_column(segment: &str, known: &[(&'static str, &'static str)]) -> Option<Field> {
     let local = segment.strip_prefix(namespaces::EDC).unwrap_or(segment);
-    [("id", "id"), ("createdAt", "created_at")]
-        .iter()
-        .chain(known)
-        .find(|(name, _)| *name == local)
-        .map(|(_, column)| *column)
+    if local == "createdAt" {
+        return Some(Field::Number("created_at"));
+    }
+    [("id", "id")].iter().chain(known).find(|(name, _)| *name == local).map(|(_, column)| Field::Column(column))
 }
 
 /// `properties.x`-style paths into a JSON column.
@@ -113,9 +115,9 @@ impl Entity for Asset {
 
     fn field(path: &PropertyPath) -> Option<Field> {
         if let [single] = path.0.as_slice()
-            && let Some(column) = plain_column(single, &[])
+            && let Some(field) = plain_column(single, &[])
         {
-            return Some(Field::Column(column));
+            return Some(field);
         }
         json_field(
             path,
@@ -157,9 +159,9 @@ impl Entity for PolicyDefinition {
 
     fn field(path: &PropertyPath) -> Option<Field> {
         if let [single] = path.0.as_slice()
-            && let Some(column) = plain_column(single, &[])
+            && let Some(field) = plain_column(single, &[])
         {
-            return Some(Field::Column(column));
+            return Some(field);
         }
         if path.0.first().is_some_and(|first| first == "policy") && path.0.len() > 1 {
             // The policy column holds the typed model; its field names are used verbatim.
@@ -203,13 +205,155 @@ impl Entity for ContractDefinition {
 
     fn field(path: &PropertyPath) -> Option<Field> {
         if let [single] = path.0.as_slice()
-            && let Some(column) = plain_column(
+            && let Some(field) = plain_column(
                 single,
                 &[("accessPolicyId", "access_policy_id"), ("contractPolicyId", "contract_policy_id")],
             )
         {
-            return Some(Field::Column(column));
+            return Some(field);
         }
         json_field(path, &[("privateProperties", "private_properties")])
+    }
+}
+
+fn optional_json<T: DeserializeOwned>(row: &AnyRow, name: &str, entity: &'static str) -> Result<Option<T>, StoreError> {
+    let text: Option<String> = column(row, name)?;
+    text.map(|text| {
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+            entity,
+            id: column::<String>(row, "id").unwrap_or_default(),
+            reason: format!("column {name}: {e}"),
+        })
+    })
+    .transpose()
+}
+
+impl Entity for ContractNegotiation {
+    const TABLE: &'static str = "edc_contract_negotiation";
+    const NAME: &'static str = "ContractNegotiation";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn created_at(&self) -> i64 {
+        self.created_at
+    }
+
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("updated_at", Arg::Int(self.updated_at)),
+            ("correlation_id", Arg::OptText(self.correlation_id.clone())),
+            ("counter_party_id", Arg::Text(self.counter_party_id.clone())),
+            ("counter_party_address", Arg::Text(self.counter_party_address.clone())),
+            ("protocol", Arg::Text(self.protocol.clone())),
+            ("role", Arg::Text(self.role.name().to_string())),
+            ("state", Arg::Int(i64::from(self.state.code()))),
+            ("state_name", Arg::Text(self.state.name().to_string())),
+            ("state_count", Arg::Int(i64::from(self.state_count))),
+            ("state_timestamp", Arg::Int(self.state_timestamp)),
+            ("error_detail", Arg::OptText(self.error_detail.clone())),
+            ("offers", json_arg(&self.offers)),
+            ("agreement", Arg::OptText(self.agreement.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default()))),
+        ]
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let id: String = column(row, "id")?;
+        let corrupt = |reason: String| StoreError::Corrupt { entity: Self::NAME, id: id.clone(), reason };
+        let role: String = column(row, "role")?;
+        let state: i64 = column(row, "state")?;
+        let state_count: i64 = column(row, "state_count")?;
+        Ok(ContractNegotiation {
+            correlation_id: column(row, "correlation_id")?,
+            counter_party_id: column(row, "counter_party_id")?,
+            counter_party_address: column(row, "counter_party_address")?,
+            protocol: column(row, "protocol")?,
+            role: NegotiationRole::parse(&role).ok_or_else(|| corrupt(format!("unknown role {role}")))?,
+            state: i32::try_from(state)
+                .ok()
+                .and_then(NegotiationState::from_code)
+                .ok_or_else(|| corrupt(format!("unknown state code {state}")))?,
+            state_count: u32::try_from(state_count).unwrap_or(u32::MAX),
+            state_timestamp: column(row, "state_timestamp")?,
+            error_detail: column(row, "error_detail")?,
+            offers: json_column(row, "offers", Self::NAME)?,
+            agreement: optional_json(row, "agreement", Self::NAME)?,
+            created_at: column(row, "created_at")?,
+            updated_at: column(row, "updated_at")?,
+            id,
+        })
+    }
+
+    fn field(path: &PropertyPath) -> Option<Field> {
+        let [single] = path.0.as_slice() else {
+            return (path.0.first().map(String::as_str) == Some("agreement"))
+                .then(|| Field::Json("agreement", path.0[1..].to_vec()));
+        };
+        let local = single.strip_prefix(namespaces::EDC).unwrap_or(single);
+        Some(match local {
+            "id" => Field::Column("id"),
+            "createdAt" => Field::Number("created_at"),
+            "updatedAt" => Field::Number("updated_at"),
+            "stateTimestamp" => Field::Number("state_timestamp"),
+            "state" => Field::Column("state_name"),
+            "type" => Field::Column("role"),
+            "correlationId" => Field::Column("correlation_id"),
+            "counterPartyId" => Field::Column("counter_party_id"),
+            "counterPartyAddress" => Field::Column("counter_party_address"),
+            "protocol" => Field::Column("protocol"),
+            "contractAgreementId" => Field::Json("agreement", vec!["id".into()]),
+            "assetId" => Field::Json("agreement", vec!["asset_id".into()]),
+            _ => return None,
+        })
+    }
+}
+
+impl Entity for ContractAgreement {
+    const TABLE: &'static str = "edc_contract_agreement";
+    const NAME: &'static str = "ContractAgreement";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn created_at(&self) -> i64 {
+        self.contract_signing_date * 1000
+    }
+
+    /// Agreements are written by the negotiation store together with their negotiation (see `negotiations.rs`).
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("provider_id", Arg::Text(self.provider_id.clone())),
+            ("consumer_id", Arg::Text(self.consumer_id.clone())),
+            ("contract_signing_date", Arg::Int(self.contract_signing_date)),
+            ("asset_id", Arg::Text(self.asset_id.clone())),
+            ("policy", json_arg(&self.policy)),
+        ]
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        Ok(ContractAgreement {
+            id: column(row, "id")?,
+            provider_id: column(row, "provider_id")?,
+            consumer_id: column(row, "consumer_id")?,
+            contract_signing_date: column(row, "contract_signing_date")?,
+            asset_id: column(row, "asset_id")?,
+            policy: json_column(row, "policy", Self::NAME)?,
+        })
+    }
+
+    fn field(path: &PropertyPath) -> Option<Field> {
+        let [single] = path.0.as_slice() else { return None };
+        let local = single.strip_prefix(namespaces::EDC).unwrap_or(single);
+        Some(match local {
+            "id" => Field::Column("id"),
+            "assetId" => Field::Column("asset_id"),
+            "providerId" => Field::Column("provider_id"),
+            "consumerId" => Field::Column("consumer_id"),
+            "contractSigningDate" => Field::Number("contract_signing_date"),
+            "negotiationId" => Field::Column("negotiation_id"),
+            _ => return None,
+        })
     }
 }

@@ -19,6 +19,7 @@ use crate::StoreError;
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
     Text(String),
+    OptText(Option<String>),
     Int(i64),
     Float(f64),
 }
@@ -26,8 +27,10 @@ pub(crate) enum Arg {
 /// What a query path addresses.
 #[derive(Debug, Clone)]
 pub(crate) enum Field {
-    /// A plain column (`created_at` is numeric, all others text).
+    /// A plain text column.
     Column(&'static str),
+    /// A plain numeric column.
+    Number(&'static str),
     /// A key path inside a JSON column.
     Json(&'static str, Vec<String>),
 }
@@ -58,6 +61,7 @@ impl SqlBuilder {
         for arg in &self.args {
             query = match arg {
                 Arg::Text(text) => query.bind(text.clone()),
+                Arg::OptText(text) => query.bind(text.clone()),
                 Arg::Int(number) => query.bind(*number),
                 Arg::Float(number) => query.bind(*number),
             };
@@ -69,6 +73,10 @@ impl SqlBuilder {
         self.query().execute(pool).await
     }
 
+    pub(crate) async fn execute_in(&self, connection: &mut sqlx::AnyConnection) -> Result<AnyQueryResult, sqlx::Error> {
+        self.query().execute(connection).await
+    }
+
     pub(crate) async fn fetch_optional(&self, pool: &AnyPool) -> Result<Option<AnyRow>, sqlx::Error> {
         self.query().fetch_optional(pool).await
     }
@@ -77,11 +85,19 @@ impl SqlBuilder {
         self.query().fetch_all(pool).await
     }
 
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// The field as text (NULL when absent).
     fn text(&mut self, field: &Field) {
         match (field, self.dialect) {
-            (Field::Column(column), Dialect::Sqlite) => self.push(&format!("CAST({column} AS TEXT)")),
-            (Field::Column(column), Dialect::Postgres) => self.push(&format!("({column})::text")),
+            (Field::Column(column) | Field::Number(column), Dialect::Sqlite) => {
+                self.push(&format!("CAST({column} AS TEXT)"))
+            }
+            (Field::Column(column) | Field::Number(column), Dialect::Postgres) => {
+                self.push(&format!("({column})::text"))
+            }
             (Field::Json(column, keys), Dialect::Sqlite) => {
                 let path = sqlite_json_path(keys);
                 self.push(&format!("(CASE json_type({column}, "));
@@ -103,7 +119,7 @@ impl SqlBuilder {
     /// The field as a number (NULL when absent or not a number).
     fn number(&mut self, field: &Field) {
         match (field, self.dialect) {
-            (Field::Column("created_at"), _) => self.push("created_at"),
+            (Field::Number(column), _) => self.push(column),
             (Field::Column(_), _) => self.push("NULL"),
             (Field::Json(column, keys), Dialect::Sqlite) => {
                 let path = sqlite_json_path(keys);
@@ -232,7 +248,7 @@ fn push_condition(sql: &mut SqlBuilder, field: &Field, criterion: &Criterion, in
 }
 
 fn push_comparison(sql: &mut SqlBuilder, field: &Field, operator: Operator, right: Scalar) {
-    let numeric_column = matches!(field, Field::Column("created_at"));
+    let numeric_column = matches!(field, Field::Number(_));
     // A numeric column compared with a numeric-looking string still compares as a number.
     let right = match (right, numeric_column) {
         (Scalar::Text(text), true) => match text.parse::<f64>() {
@@ -295,7 +311,7 @@ fn push_contains(sql: &mut SqlBuilder, field: &Field, right: &Scalar) {
         Scalar::Number(number) => format_number(*number),
     };
     match (field, sql.dialect) {
-        (Field::Column(_), _) => {
+        (Field::Column(_) | Field::Number(_), _) => {
             sql.push("(");
             sql.text(field);
             sql.push(" LIKE ");
@@ -354,7 +370,7 @@ pub(crate) fn push_order_and_page(
         Some(path) => {
             let field = resolve(path, field_of, || namespaces::edc("sortField"))?;
             match field {
-                Field::Column("created_at") => sql.push("created_at"),
+                Field::Number(column) => sql.push(column),
                 other => sql.text(&other),
             }
             sql.push(&format!(" {direction}, id {direction}"));

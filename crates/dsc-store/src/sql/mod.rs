@@ -3,6 +3,7 @@
 
 mod entities;
 mod filter;
+mod negotiations;
 
 use std::path::Path;
 use std::time::Duration;
