@@ -8,6 +8,7 @@
 pub mod catalog;
 mod entity;
 mod error;
+pub mod negotiation;
 
 pub use entity::{EntityService, ManagedEntity, NoReferences, ReferenceCheck, ReferencedBy};
 pub use error::ServiceError;

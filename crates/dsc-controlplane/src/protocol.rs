@@ -39,3 +39,53 @@ pub trait ProtocolClient: Send + Sync {
     async fn request_catalog(&self, peer: &Counterparty, query: &QuerySpec) -> Result<RemoteResponse, DispatchError>;
     async fn request_dataset(&self, peer: &Counterparty, dataset_id: &str) -> Result<RemoteResponse, DispatchError>;
 }
+
+/// Contract negotiation messages, as the control plane sees them (the DSP crate owns their wire form).
+#[derive(Debug, Clone)]
+pub enum NegotiationMessage {
+    /// Consumer → provider. `provider_pid` is absent on the initial request, which carries `callback_address`.
+    ContractRequest {
+        consumer_pid: String,
+        provider_pid: Option<String>,
+        callback_address: Option<String>,
+        offer: dsc_domain::Offer,
+        /// The asset the offer is for (the offer's `target` on the wire).
+        target: String,
+        /// The provider's participant id (the offer's `assigner`).
+        assigner: String,
+    },
+    /// Provider → consumer.
+    Agreement { provider_pid: String, consumer_pid: String, agreement: dsc_domain::ContractAgreement },
+    /// Consumer → provider.
+    Verification { provider_pid: String, consumer_pid: String },
+    /// `ACCEPTED` (consumer → provider) or `FINALIZED` (provider → consumer).
+    Event { provider_pid: String, consumer_pid: String, event_type: String },
+    Termination {
+        provider_pid: String,
+        consumer_pid: String,
+        code: Option<String>,
+        reason: Option<String>,
+        /// Sent by the consumer to the provider (else by the provider to the consumer's callback address).
+        to_provider: bool,
+    },
+}
+
+/// How a peer answered a negotiation message.
+#[derive(Debug, Clone)]
+pub enum NegotiationReply {
+    /// 2xx; the initial request's acknowledgement names the provider's process id.
+    Accepted { provider_pid: Option<String> },
+    /// 4xx: the peer refused the message; retrying cannot help.
+    Rejected { status: u16, reason: String },
+}
+
+#[async_trait]
+pub trait NegotiationDispatcher: Send + Sync {
+    /// Sends `message` to `peer` (its protocol address for messages to a provider, its callback address for
+    /// messages to a consumer). Unreachable peers and 5xx answers are `Err` (retryable).
+    async fn send_negotiation(
+        &self,
+        peer: &Counterparty,
+        message: &NegotiationMessage,
+    ) -> Result<NegotiationReply, DispatchError>;
+}

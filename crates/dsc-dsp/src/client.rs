@@ -5,9 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dsc_controlplane::protocol::{Counterparty, DSP_2025_1, DispatchError, ProtocolClient, RemoteResponse};
+use dsc_controlplane::protocol::{
+    Counterparty, DSP_2025_1, DispatchError, NegotiationDispatcher, NegotiationMessage, NegotiationReply,
+    ProtocolClient, RemoteResponse,
+};
 use dsc_domain::QuerySpec;
 use dsc_identity::SigningIdentity;
+use dsc_jsonld::{CompactionContext, JsonLd};
 use serde_json::json;
 
 use crate::{DSP_CONTEXT, EDC_DSP_CONTEXT};
@@ -18,11 +22,18 @@ const TOKEN_LIFETIME: Duration = Duration::from_secs(120);
 pub struct DspClient {
     http: reqwest::Client,
     identity: Option<Arc<SigningIdentity>>,
+    jsonld: Arc<JsonLd>,
+    context: Arc<CompactionContext>,
 }
 
 impl DspClient {
-    pub fn new(http: reqwest::Client, identity: Option<Arc<SigningIdentity>>) -> Self {
-        DspClient { http, identity }
+    pub fn new(
+        http: reqwest::Client,
+        identity: Option<Arc<SigningIdentity>>,
+        jsonld: Arc<JsonLd>,
+        context: Arc<CompactionContext>,
+    ) -> Self {
+        DspClient { http, identity, jsonld, context }
     }
 
     fn authorization(&self, peer: &Counterparty) -> Result<String, DispatchError> {
@@ -89,5 +100,71 @@ impl ProtocolClient for DspClient {
             .get(Self::url(peer, &["catalog", "datasets", dataset_id])?)
             .header(reqwest::header::AUTHORIZATION, authorization);
         self.send(peer, request).await
+    }
+}
+
+/// The provider's process id from a ContractNegotiation acknowledgement.
+fn provider_pid(jsonld: &JsonLd, body: &[u8]) -> Option<String> {
+    let document: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let expanded = jsonld.expand(document).ok()?;
+    let node = dsc_jsonld::expanded::single_node(&expanded)?;
+    dsc_jsonld::expanded::first_str(node, &format!("{}providerPid", dsc_domain::namespaces::DSPACE_2025_1))
+        .map(str::to_string)
+}
+
+/// The reasons of a DSP error body, or the start of whatever the peer sent.
+fn reasons(body: &[u8]) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let listed = parsed.as_ref().and_then(|b| b.get("reason")).map(|reason| match reason {
+        serde_json::Value::Array(items) => items.iter().filter_map(|i| i.as_str()).collect::<Vec<_>>().join("; "),
+        other => other.as_str().unwrap_or_default().to_string(),
+    });
+    listed.filter(|r| !r.is_empty()).unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect())
+}
+
+#[async_trait]
+impl NegotiationDispatcher for DspClient {
+    async fn send_negotiation(
+        &self,
+        peer: &Counterparty,
+        message: &NegotiationMessage,
+    ) -> Result<NegotiationReply, DispatchError> {
+        let authorization = self.authorization(peer)?;
+        let segments: Vec<&str> = match message {
+            NegotiationMessage::ContractRequest { provider_pid: None, .. } => vec!["negotiations", "request"],
+            NegotiationMessage::ContractRequest { provider_pid: Some(pid), .. } => vec!["negotiations", pid, "request"],
+            NegotiationMessage::Agreement { consumer_pid, .. } => vec!["negotiations", consumer_pid, "agreement"],
+            NegotiationMessage::Verification { provider_pid, .. } => {
+                vec!["negotiations", provider_pid, "agreement", "verification"]
+            }
+            NegotiationMessage::Event { consumer_pid, provider_pid, event_type } => {
+                let pid = if event_type == "ACCEPTED" { provider_pid } else { consumer_pid };
+                vec!["negotiations", pid, "events"]
+            }
+            NegotiationMessage::Termination { consumer_pid, provider_pid, to_provider, .. } => {
+                vec!["negotiations", if *to_provider { provider_pid } else { consumer_pid }, "termination"]
+            }
+        };
+        let body =
+            self.jsonld.compact(crate::negotiation::message_to_expanded(message), &self.context).map_err(|e| {
+                DispatchError::Unreachable {
+                    address: peer.address.clone(),
+                    reason: format!("cannot encode the message: {e}"),
+                }
+            })?;
+        let request = self
+            .http
+            .post(Self::url(peer, &segments)?)
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .json(&body);
+        let response = self.send(peer, request).await?;
+        match response.status {
+            200..=299 => Ok(NegotiationReply::Accepted { provider_pid: provider_pid(&self.jsonld, &response.body) }),
+            400..=499 => Ok(NegotiationReply::Rejected { status: response.status, reason: reasons(&response.body) }),
+            status => Err(DispatchError::Unreachable {
+                address: peer.address.clone(),
+                reason: format!("HTTP {status}: {}", reasons(&response.body)),
+            }),
+        }
     }
 }

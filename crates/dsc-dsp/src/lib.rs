@@ -11,6 +11,7 @@ pub mod auth;
 mod catalog;
 pub mod client;
 mod error;
+mod negotiation;
 mod wellknown;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 use dsc_controlplane::catalog::CatalogService;
+use dsc_controlplane::negotiation::NegotiationService;
 use dsc_identity::TokenVerifier;
 use dsc_jsonld::{CompactionContext, JsonLd};
 
@@ -35,6 +37,7 @@ pub struct DspState {
     pub jsonld: Arc<JsonLd>,
     pub message_context: Arc<CompactionContext>,
     pub catalog: Arc<CatalogService>,
+    pub negotiations: Arc<NegotiationService>,
     /// This connector's protocol address including the version path, advertised in catalogs.
     pub protocol_address: String,
 }
@@ -50,6 +53,15 @@ pub fn protocol_router(state: DspState, verifier: Option<Arc<TokenVerifier>>) ->
     let versioned = Router::new()
         .route("/catalog/request", post(catalog::request_catalog))
         .route("/catalog/datasets/{id}", get(catalog::get_dataset))
+        .route("/negotiations/request", post(negotiation::initial_request))
+        .route("/negotiations/offers", post(negotiation::offers))
+        .route("/negotiations/{id}", get(negotiation::get_negotiation))
+        .route("/negotiations/{id}/request", post(negotiation::counter_request))
+        .route("/negotiations/{id}/offers", post(negotiation::offers))
+        .route("/negotiations/{id}/agreement", post(negotiation::agreement))
+        .route("/negotiations/{id}/agreement/verification", post(negotiation::verification))
+        .route("/negotiations/{id}/events", post(negotiation::events))
+        .route("/negotiations/{id}/termination", post(negotiation::termination))
         .route_layer(middleware::from_fn_with_state(verifier, auth::authenticate))
         .with_state(state);
     Router::new().route("/.well-known/dspace-version", get(wellknown::dspace_version)).nest(VERSION_PATH, versioned)

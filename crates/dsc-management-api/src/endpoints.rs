@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::ManagementState;
 use crate::resources::{self as r};
-use crate::{catalog, secrets};
+use crate::{catalog, negotiations as n, secrets};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -113,6 +113,18 @@ fn dataset_request_example() -> Value {
         "counterPartyAddress": "http://localhost:19194/api/v1/dsp/2025-1",
         "counterPartyId": "did:web:localhost%3A19194",
         "protocol": "dataspace-protocol-http:2025-1"
+    })
+}
+
+fn contract_request_example() -> Value {
+    json!({
+        "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }],
+        "@type": "ContractRequest",
+        "counterPartyAddress": "http://localhost:19194/api/v1/dsp/2025-1",
+        "counterPartyId": "did:web:localhost%3A19194",
+        "protocol": "dataspace-protocol-http:2025-1",
+        "policy": { "@id": "<offer id from the catalog>", "@type": "Offer", "assigner": "did:web:localhost%3A19194",
+                    "target": "asset-1", "permission": [{ "action": "use" }] }
     })
 }
 
@@ -268,6 +280,87 @@ pub(crate) fn all() -> Vec<Endpoint> {
             Some(dataset_request_example()),
             Entity,
             post(catalog::request_dataset),
+        ),
+        endpoint(
+            Post,
+            "/v3/contractnegotiations",
+            "Contract Negotiation",
+            "Start a negotiation for a catalog offer",
+            Some(contract_request_example()),
+            IdResponse,
+            post(n::initiate),
+        ),
+        endpoint(
+            Post,
+            "/v3/contractnegotiations/request",
+            "Contract Negotiation",
+            "Query negotiations",
+            Some(query_example()),
+            EntityList,
+            post(n::query),
+        ),
+        endpoint(
+            Get,
+            "/v3/contractnegotiations/{id}",
+            "Contract Negotiation",
+            "Get a negotiation",
+            None,
+            Entity,
+            get(n::get),
+        ),
+        endpoint(
+            Get,
+            "/v3/contractnegotiations/{id}/state",
+            "Contract Negotiation",
+            "Get a negotiation's state",
+            None,
+            Entity,
+            get(n::get_state),
+        ),
+        endpoint(
+            Get,
+            "/v3/contractnegotiations/{id}/agreement",
+            "Contract Negotiation",
+            "Get the agreement of a negotiation",
+            None,
+            Entity,
+            get(n::get_agreement),
+        ),
+        endpoint(
+            Post,
+            "/v3/contractnegotiations/{id}/terminate",
+            "Contract Negotiation",
+            "Terminate a negotiation",
+            None,
+            NoContent,
+            post(n::terminate),
+        ),
+        endpoint(
+            Post,
+            "/v3/contractagreements/request",
+            "Contract Agreement",
+            "Query agreements",
+            Some(query_example()),
+            EntityList,
+            post(n::query_agreements),
+        ),
+        endpoint(
+            Get,
+            "/v3/contractagreements/{id}",
+            "Contract Agreement",
+            "Get an agreement",
+            None,
+            Entity,
+            get(n::get_contract_agreement),
+        ),
+        endpoint(
+            Get,
+            "/v3/contractagreements/{id}/negotiation",
+            "Contract Agreement",
+            "Get the negotiation that produced an agreement",
+            None,
+            Entity,
+            get(n::negotiation_of_agreement),
         ),
         endpoint(
             Post,

@@ -9,6 +9,7 @@
 mod catalog;
 mod edge;
 mod endpoints;
+mod negotiations;
 mod openapi;
 mod resources;
 mod secrets;
@@ -35,6 +36,7 @@ pub struct ManagementState {
     pub vault: Arc<dyn Vault>,
     /// Requests to other connectors (catalogs today, negotiations and transfers next).
     pub protocol: Arc<dyn dsc_controlplane::protocol::ProtocolClient>,
+    pub negotiations: Arc<dsc_controlplane::negotiation::NegotiationService>,
 }
 
 /// The context Management API responses are compacted with: EDC's (`@vocab` edc, `edc`, `odrl`) plus the

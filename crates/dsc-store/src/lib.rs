@@ -81,7 +81,8 @@ pub trait NegotiationStore: Send + Sync {
         holder: &str,
         lease_ms: i64,
     ) -> Result<Option<ContractNegotiation>, StoreError>;
-    /// Claims up to `limit` unleased negotiations of `role` in `states`, oldest state change first.
+    /// Claims up to `limit` unleased negotiations of `role` in `states` whose `state_timestamp` has passed (a
+    /// retry is scheduled by moving it into the future), oldest first.
     async fn claim_negotiations(
         &self,
         role: NegotiationRole,

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use axum::Router;
 use dsc_config::{ApiKeySource, ConnectorConfig, VaultKeySource};
 use dsc_controlplane::catalog::{CatalogService, StaticTransferTypes};
+use dsc_controlplane::negotiation::{NegotiationManager, NegotiationService, NegotiationSettings};
 use dsc_controlplane::{EntityService, NoReferences, ReferencedBy};
 use dsc_dsp::DspState;
 use dsc_dsp::client::DspClient;
@@ -41,6 +42,7 @@ pub enum StartError {
 pub struct Connector {
     bound: dsc_web::Bound,
     store: SqlStore,
+    negotiation_manager: Arc<NegotiationManager>,
     pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
 }
 
@@ -159,11 +161,28 @@ impl Connector {
             Arc::new(PolicyEngine::with_defaults()),
             Arc::new(StaticTransferTypes),
         ));
+        let versioned_address = format!("{}{}", config.protocol_address, dsc_dsp::VERSION_PATH);
+        let message_context = Arc::new(dsc_dsp::message_context()?);
+        let engine = Arc::new(PolicyEngine::with_defaults());
+        let client = Arc::new(DspClient::new(http.clone(), identity.clone(), jsonld.clone(), message_context.clone()));
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let settings = NegotiationSettings::new(config.participant_id.clone(), versioned_address.clone());
+        let negotiations = Arc::new(NegotiationService::new(
+            settings.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            engine.clone(),
+            wake.clone(),
+        ));
+        let negotiation_manager = Arc::new(NegotiationManager::new(settings, shared.clone(), client.clone(), wake));
         let dsp_state = DspState {
             jsonld: jsonld.clone(),
-            message_context: Arc::new(dsc_dsp::message_context()?),
+            message_context,
             catalog,
-            protocol_address: format!("{}{}", config.protocol_address, dsc_dsp::VERSION_PATH),
+            negotiations: negotiations.clone(),
+            protocol_address: versioned_address,
         };
         let well_known = dsc_dsp::well_known_router(
             identity
@@ -184,7 +203,8 @@ impl Connector {
             )),
             contract_definitions: Arc::new(EntityService::new(shared.clone(), Arc::new(NoReferences))),
             vault: vault.clone(),
-            protocol: Arc::new(DspClient::new(http, identity.clone())),
+            protocol: client.clone(),
+            negotiations,
         };
         let health = Health::new(vec![Arc::new(DatabaseProbe(store.clone())), Arc::new(VaultProbe(vault))]);
         let context = |c: &dsc_config::WebContext, router: Router| ContextRouter {
@@ -209,7 +229,7 @@ impl Connector {
         ];
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
         let addresses = bound.addresses();
-        Ok(Connector { bound, store, addresses })
+        Ok(Connector { bound, store, negotiation_manager, addresses })
     }
 
     /// The local address of the named context.
@@ -222,7 +242,11 @@ impl Connector {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let manager = tokio::spawn(self.negotiation_manager.clone().run(stopped));
         let result = self.bound.run(shutdown).await;
+        let _ = stop.send(true);
+        let _ = manager.await;
         self.store.close().await;
         result
     }

@@ -173,7 +173,9 @@ impl NegotiationStore for SqlStore {
         }
         sql.push(") AND (lease_holder IS NULL OR lease_expiry < ");
         sql.bind(Arg::Int(now));
-        sql.push(") ORDER BY state_timestamp, id LIMIT ");
+        sql.push(") AND state_timestamp <= ");
+        sql.bind(Arg::Int(now));
+        sql.push(" ORDER BY state_timestamp, id LIMIT ");
         sql.bind(Arg::Int(i64::from(limit)));
         // PostgreSQL: replicas skip rows another claimer has locked instead of waiting for them. SQLite
         // serialises writers, which gives the same exclusivity.

@@ -27,8 +27,11 @@ struct Participant {
 
 /// A connector whose participant id is `did:web:127.0.0.1%3A<protocol port>`, trusting `trusted` (DID, BPN).
 async fn participant(trusted: &[(&str, &str)]) -> Participant {
+    participant_on(free_port(), trusted).await
+}
+
+async fn participant_on(port: u16, trusted: &[(&str, &str)]) -> Participant {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
     let did = did(port);
     let trust: String = trusted
         .iter()
@@ -196,4 +199,161 @@ async fn bad_catalog_requests_are_refused_with_the_offending_field() {
             .unwrap_or_default()
             .starts_with("cannot reach http://127.0.0.1:1/api/v1/dsp/2025-1")
     );
+}
+
+/// A consumer (BPNL000000000002) and a provider (BPNL000000000001) that trust each other.
+async fn trusting_pair() -> (Participant, Participant) {
+    let (consumer_port, provider_port) = (free_port(), free_port());
+    let (consumer_did, provider_did) = (did(consumer_port), did(provider_port));
+    let consumer = participant_on(consumer_port, &[(&provider_did, "BPNL000000000001")]).await;
+    let provider = participant_on(provider_port, &[(&consumer_did, "BPNL000000000002")]).await;
+    (consumer, provider)
+}
+
+/// The consumer's contract request for the first offer of the provider's catalog.
+async fn contract_request_for_first_offer(consumer: &Participant, provider: &Participant) -> Value {
+    let reply = consumer.connector.post("/v3/catalog/request", &catalog_request(provider)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let dataset =
+        as_list(&reply.body["dataset"]).into_iter().next().unwrap_or_else(|| panic!("no dataset: {}", reply.body));
+    let mut offer = as_list(&dataset["hasPolicy"]).into_iter().next().unwrap_or_else(|| panic!("no offer"));
+    offer["assigner"] = json!(provider.did);
+    offer["target"] = dataset["@id"].clone();
+    json!({
+        "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }],
+        "@type": "ContractRequest",
+        "counterPartyAddress": provider.protocol,
+        "counterPartyId": provider.did,
+        "protocol": "dataspace-protocol-http:2025-1",
+        "policy": offer,
+    })
+}
+
+async fn wait_for_state(participant: &Participant, negotiation: &str, wanted: &[&str]) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let reply = participant.connector.get(&format!("/v3/contractnegotiations/{negotiation}")).await;
+        let state = reply.body["state"].as_str().unwrap_or_default().to_string();
+        if wanted.contains(&state.as_str()) {
+            return reply.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "negotiation stuck in {state}: {}", reply.body);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn consumer_and_provider_negotiate_to_the_same_agreement() {
+    let (consumer, provider) = trusting_pair().await;
+    provision_provider(&provider.connector, "BPNL000000000002").await;
+    let request = contract_request_for_first_offer(&consumer, &provider).await;
+    let started = std::time::Instant::now();
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.body["@id"].as_str().unwrap_or_default().to_string();
+    let finalized = wait_for_state(&consumer, &id, &["FINALIZED", "TERMINATED"]).await;
+    assert_eq!(finalized["state"], "FINALIZED", "{finalized}");
+    eprintln!("negotiation finalized in {} ms", started.elapsed().as_millis());
+    assert_eq!(finalized["type"], "CONSUMER");
+    assert_eq!(finalized["assetId"], "asset-1");
+    let agreement_id = finalized["contractAgreementId"].as_str().unwrap_or_default().to_string();
+
+    let agreement = consumer.connector.get(&format!("/v3/contractnegotiations/{id}/agreement")).await;
+    assert_eq!(agreement.status, 200);
+    assert_eq!(agreement.body["@id"], agreement_id.as_str());
+    assert_eq!(agreement.body["providerId"], provider.did.as_str());
+    assert_eq!(agreement.body["consumerId"], consumer.did.as_str());
+    assert_eq!(agreement.body["policy"]["@type"], "odrl:Agreement");
+
+    // The provider holds the same agreement, reached through its own negotiation.
+    let providers_view = provider.connector.get(&format!("/v3/contractagreements/{agreement_id}")).await;
+    assert_eq!(providers_view.status, 200, "{}", providers_view.body);
+    assert_eq!(providers_view.body["assetId"], "asset-1");
+    let provider_negotiation =
+        provider.connector.get(&format!("/v3/contractagreements/{agreement_id}/negotiation")).await;
+    assert_eq!(provider_negotiation.body["type"], "PROVIDER");
+    let provider_negotiation =
+        wait_for_state(&provider, provider_negotiation.body["@id"].as_str().unwrap_or_default(), &["FINALIZED"]).await;
+    assert_eq!(provider_negotiation["correlationId"], id.as_str());
+    let state = consumer.connector.get(&format!("/v3/contractnegotiations/{id}/state")).await;
+    assert_eq!(state.body["state"], "FINALIZED");
+    let agreements = consumer.connector.post_raw("/v3/contractagreements/request", "").await;
+    assert_eq!(agreements.body.as_array().map(Vec::len), Some(1));
+    // A finished negotiation cannot be terminated.
+    let late = consumer
+        .connector
+        .post(&format!("/v3/contractnegotiations/{id}/terminate"), &json!({ "reason": "too late" }))
+        .await;
+    assert_eq!(late.status, 409, "{}", late.body);
+}
+
+#[tokio::test]
+async fn a_contract_policy_the_consumer_does_not_satisfy_ends_in_terminated_with_the_reason() {
+    let (consumer, provider) = trusting_pair().await;
+    provision_provider(&provider.connector, "BPNL000000000002").await;
+    // The contract policy now wants another business partner: the catalog still shows the offer (the access
+    // policy holds), the negotiation fails.
+    let usage = json!({ "@context": { "@vocab": EDC }, "@id": "usage-framework",
+        "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Set", "permission": [{ "action": "use",
+            "constraint": [{ "leftOperand": "https://w3id.org/catenax/2025/9/policy/BusinessPartnerNumber", "operator": "eq", "rightOperand": "BPNL000000000099" }] }] } });
+    assert_eq!(provider.connector.put("/v3/policydefinitions/usage-framework", &usage).await.status, 204);
+    let request = contract_request_for_first_offer(&consumer, &provider).await;
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    let id = created.body["@id"].as_str().unwrap_or_default().to_string();
+    let terminated = wait_for_state(&consumer, &id, &["TERMINATED", "FINALIZED"]).await;
+    assert_eq!(terminated["state"], "TERMINATED", "{terminated}");
+    let detail = terminated["errorDetail"].as_str().unwrap_or_default();
+    assert!(detail.contains("the counter-party refused (400)"), "{detail}");
+    assert!(detail.contains("BusinessPartnerNumber eq \"BPNL000000000099\"' is not satisfied"), "{detail}");
+    let none = provider.connector.post_raw("/v3/contractagreements/request", "").await;
+    assert_eq!(none.body.as_array().map(Vec::len), Some(0), "no agreement on the provider");
+}
+
+#[tokio::test]
+async fn invalid_contract_requests_are_refused_before_anything_is_sent() {
+    let consumer = participant(&[]).await;
+    let request = json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }],
+        "counterPartyAddress": "http://127.0.0.1:1/api/v1/dsp/2025-1", "protocol": "dataspace-protocol-http:2025-1",
+        "policy": { "@id": "not-an-offer-id", "@type": "Set", "permission": [{ "action": "use" }] } });
+    let reply = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let paths: Vec<String> = reply
+        .body
+        .as_array()
+        .map(|e| e.iter().filter_map(|x| x["path"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        paths,
+        vec![
+            format!("{EDC}policy/@type"),
+            format!("{EDC}policy/@id"),
+            format!("{EDC}policy/http://www.w3.org/ns/odrl/2/assigner"),
+            format!("{EDC}policy/http://www.w3.org/ns/odrl/2/target"),
+        ]
+    );
+    assert_eq!(consumer.connector.get("/v3/contractnegotiations/unknown").await.status, 404);
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_retried_then_given_up() {
+    let consumer = participant(&[]).await;
+    let offer_id = dsc_domain::ContractOfferId::new("cd-1", "asset-1", "n").to_string();
+    let request = json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }],
+        "counterPartyAddress": "http://127.0.0.1:1/api/v1/dsp/2025-1", "counterPartyId": "did:web:gone",
+        "protocol": "dataspace-protocol-http:2025-1",
+        "policy": { "@id": offer_id, "@type": "Offer", "assigner": "did:web:gone", "target": "asset-1", "permission": [{ "action": "use" }] } });
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.body["@id"].as_str().unwrap_or_default().to_string();
+    // The first attempts fail fast and are scheduled again; the negotiation stays REQUESTING meanwhile.
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let pending = consumer.connector.get(&format!("/v3/contractnegotiations/{id}")).await;
+    assert_eq!(pending.body["state"], "REQUESTING", "{}", pending.body);
+    let terminate = consumer
+        .connector
+        .post(&format!("/v3/contractnegotiations/{id}/terminate"), &json!({ "reason": "provider gone" }))
+        .await;
+    assert_eq!(terminate.status, 204);
+    let ended = wait_for_state(&consumer, &id, &["TERMINATED"]).await;
+    assert_eq!(ended["errorDetail"], "provider gone");
 }

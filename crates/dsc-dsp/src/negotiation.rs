@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Contract negotiation protocol: the endpoints of both roles, and the wire form of every negotiation message.
+
+use axum::Extension;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dsc_controlplane::negotiation::ProtocolError;
+use dsc_controlplane::protocol::NegotiationMessage;
+use dsc_domain::namespaces::{DSPACE_2025_1 as DSP, ODRL};
+use dsc_domain::odrl::PolicyType;
+use dsc_domain::{ContractAgreement, ContractNegotiation, NegotiationRole, ParticipantAgent};
+use dsc_jsonld::expanded::{self, Node};
+use serde_json::{Value, json};
+
+use crate::catalog::read_message;
+use crate::{DspError, DspState, ErrorType};
+
+fn dsp(local: &str) -> String {
+    format!("{DSP}{local}")
+}
+
+fn id_value(value: &str) -> Value {
+    json!([{ "@id": value }])
+}
+
+fn protocol_error(error: ProtocolError) -> DspError {
+    let status = match error {
+        ProtocolError::NotFound(_) => StatusCode::NOT_FOUND,
+        ProtocolError::InvalidState(_) | ProtocolError::Refused(_) => StatusCode::BAD_REQUEST,
+        ProtocolError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    DspError::new(ErrorType::ContractNegotiation, status, error.to_string())
+}
+
+fn bad(reason: impl Into<String>) -> DspError {
+    DspError::new(ErrorType::ContractNegotiation, StatusCode::BAD_REQUEST, reason)
+}
+
+fn required<'a>(node: &'a Node, local: &str) -> Result<&'a str, DspError> {
+    expanded::first_str(node, &dsp(local))
+        .filter(|value| !value.trim().is_empty())
+        .ok_or_else(|| bad(format!("{local} is missing")))
+}
+
+/// The process ids a message names; `own` is the one that must equal the path's id.
+fn pids(node: &Node) -> Result<(String, String), DspError> {
+    Ok((required(node, "consumerPid")?.to_string(), required(node, "providerPid")?.to_string()))
+}
+
+fn check_path(path_id: &str, own: &str) -> Result<(), DspError> {
+    if path_id == own {
+        Ok(())
+    } else {
+        Err(bad(format!("the path names process '{path_id}' but the message '{own}'")))
+    }
+}
+
+/// The ContractNegotiation acknowledgement.
+pub(crate) fn negotiation_ack(negotiation: &ContractNegotiation) -> Value {
+    let other = negotiation.correlation_id.clone().unwrap_or_default();
+    let (consumer, provider) = match negotiation.role {
+        NegotiationRole::Consumer => (negotiation.id.clone(), other),
+        NegotiationRole::Provider => (other, negotiation.id.clone()),
+    };
+    json!([{
+        "@id": negotiation.id,
+        "@type": [dsp("ContractNegotiation")],
+        dsp("consumerPid"): id_value(&consumer),
+        dsp("providerPid"): id_value(&provider),
+        dsp("state"): id_value(&dsp(negotiation.state.protocol_state())),
+    }])
+}
+
+fn compacted(state: &DspState, expanded: Value) -> Result<Value, DspError> {
+    state
+        .jsonld
+        .compact(expanded, &state.message_context)
+        .map_err(|e| DspError::new(ErrorType::ContractNegotiation, StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+pub(crate) async fn get_negotiation(
+    State(state): State<DspState>,
+    Extension(peer): Extension<ParticipantAgent>,
+    Path(id): Path<String>,
+) -> Result<Response, DspError> {
+    let negotiation = state.negotiations.for_peer(&peer, &id).await.map_err(protocol_error)?;
+    Ok((StatusCode::OK, Json(compacted(&state, negotiation_ack(&negotiation))?)).into_response())
+}
+
+/// Provider: the initial ContractRequestMessage.
+pub(crate) async fn initial_request(
+    State(state): State<DspState>,
+    Extension(peer): Extension<ParticipantAgent>,
+    body: Bytes,
+) -> Result<Response, DspError> {
+    let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractRequestMessage")?;
+    let consumer_pid = required(&message, "consumerPid")?;
+    if expanded::first_str(&message, &dsp("providerPid")).is_some() {
+        return Err(bad(
+            "an initial request carries no providerPid; send counter-requests to /negotiations/{providerPid}/request",
+        ));
+    }
+    let callback = required(&message, "callbackAddress")?;
+    let offer = expanded::first_node(&message, &dsp("offer")).ok_or_else(|| bad("offer is missing"))?;
+    let offer_id = expanded::id(offer).ok_or_else(|| bad("the offer has no @id"))?;
+    let negotiation = state
+        .negotiations
+        .requested(&peer, consumer_pid, callback, offer_id, dsc_controlplane::protocol::DSP_2025_1)
+        .await
+        .map_err(protocol_error)?;
+    Ok((StatusCode::CREATED, Json(compacted(&state, negotiation_ack(&negotiation))?)).into_response())
+}
+
+/// Provider: counter-requests need offers from the provider first, which this connector never makes.
+pub(crate) async fn counter_request(Path(_id): Path<String>) -> DspError {
+    bad("this provider makes no counter-offers, so it accepts no counter-requests")
+}
+
+/// Consumer: provider-initiated offers are not supported.
+pub(crate) async fn offers() -> DspError {
+    bad("this consumer does not accept provider-initiated offers")
+}
+
+pub(crate) async fn verification(
+    State(state): State<DspState>,
+    Extension(peer): Extension<ParticipantAgent>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, DspError> {
+    let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractAgreementVerificationMessage")?;
+    let (consumer_pid, provider_pid) = pids(&message)?;
+    check_path(&id, &provider_pid)?;
+    state.negotiations.verified(&peer, &provider_pid, &consumer_pid).await.map_err(protocol_error)?;
+    Ok(StatusCode::OK.into_response())
+}
+
+pub(crate) async fn agreement(
+    State(state): State<DspState>,
+    Extension(peer): Extension<ParticipantAgent>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, DspError> {
+    let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractAgreementMessage")?;
+    let (consumer_pid, provider_pid) = pids(&message)?;
+    check_path(&id, &consumer_pid)?;
+    let node = expanded::first_node(&message, &dsp("agreement")).ok_or_else(|| bad("agreement is missing"))?;
+    let agreement = agreement_from(node)?;
+    state.negotiations.agreed(&peer, &consumer_pid, &provider_pid, agreement).await.map_err(protocol_error)?;
+    Ok(StatusCode::OK.into_response())
+}
+
+fn agreement_from(node: &Node) -> Result<ContractAgreement, DspError> {
+    let policy = dsc_transform::policy::policy_from_expanded(node, "agreement")
+        .map_err(|violations| bad(violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>().join("; ")))?;
+    if policy.policy_type != PolicyType::Agreement {
+        return Err(bad("the agreement's @type must be Agreement"));
+    }
+    let field = |local: &str| {
+        expanded::first_str(node, &format!("{ODRL}{local}"))
+            .map(str::to_string)
+            .ok_or_else(|| bad(format!("the agreement has no {local}")))
+    };
+    let timestamp = expanded::values(node, &dsp("timestamp"))
+        .first()
+        .and_then(expanded::literal)
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("the agreement has no timestamp"))?;
+    let signed = chrono_seconds(timestamp).ok_or_else(|| bad(format!("'{timestamp}' is not an xsd:dateTime")))?;
+    Ok(ContractAgreement {
+        id: expanded::id(node).ok_or_else(|| bad("the agreement has no @id"))?.to_string(),
+        provider_id: field("assigner")?,
+        consumer_id: field("assignee")?,
+        contract_signing_date: signed,
+        asset_id: field("target")?,
+        policy,
+    })
+}
+
+/// Epoch seconds of an RFC 3339 date-time.
+fn chrono_seconds(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text).ok().map(|instant| instant.timestamp())
+}
+
+/// RFC 3339 (UTC) of epoch seconds.
+fn rfc3339(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .map(|instant| instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+pub(crate) async fn events(
+    State(state): State<DspState>,
+    Extension(peer): Extension<ParticipantAgent>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, DspError> {
+    let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractNegotiationEventMessage")?;
+    let (consumer_pid, provider_pid) = pids(&message)?;
+    let event = required(&message, "eventType")?;
+    match event.strip_prefix(DSP).unwrap_or(event) {
+        "FINALIZED" => {
+            check_path(&id, &consumer_pid)?;
+            state.negotiations.finalized(&peer, &consumer_pid, &provider_pid).await.map_err(protocol_error)?;
+        }
+        "ACCEPTED" => return Err(bad("this provider makes no offers, so there is nothing to accept")),
+        other => return Err(bad(format!("unknown event type '{other}'"))),
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+pub(crate) async fn termination(
+    State(state): State<DspState>,
+    Extension(peer): Extension<ParticipantAgent>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, DspError> {
+    let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractNegotiationTerminationMessage")?;
+    let (consumer_pid, provider_pid) = pids(&message)?;
+    let negotiation = state.negotiations.for_peer(&peer, &id).await.map_err(protocol_error)?;
+    let (own, other) = match negotiation.role {
+        NegotiationRole::Consumer => (consumer_pid, provider_pid),
+        NegotiationRole::Provider => (provider_pid, consumer_pid),
+    };
+    check_path(&id, &own)?;
+    let reasons: Vec<String> = expanded::values(&message, &dsp("reason"))
+        .iter()
+        .filter_map(|v| expanded::literal(v).and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let reason = (!reasons.is_empty()).then(|| format!("terminated by the counter-party: {}", reasons.join("; ")));
+    state.negotiations.terminated(&peer, negotiation.role, &own, &other, reason).await.map_err(protocol_error)?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// The expanded form of an outbound message, to be compacted with the DSP context.
+pub(crate) fn message_to_expanded(message: &NegotiationMessage) -> Value {
+    let mut node = serde_json::Map::new();
+    node.insert("@id".into(), Value::String(format!("urn:uuid:{}", uuid::Uuid::new_v4())));
+    let pair = |node: &mut serde_json::Map<String, Value>, consumer: &str, provider: &str| {
+        node.insert(dsp("consumerPid"), id_value(consumer));
+        node.insert(dsp("providerPid"), id_value(provider));
+    };
+    match message {
+        NegotiationMessage::ContractRequest {
+            consumer_pid,
+            provider_pid,
+            callback_address,
+            offer,
+            target,
+            assigner,
+        } => {
+            node.insert("@type".into(), json!([dsp("ContractRequestMessage")]));
+            node.insert(dsp("consumerPid"), id_value(consumer_pid));
+            if let Some(provider_pid) = provider_pid {
+                node.insert(dsp("providerPid"), id_value(provider_pid));
+            }
+            if let Some(callback) = callback_address {
+                node.insert(dsp("callbackAddress"), json!([{ "@value": callback }]));
+            }
+            let mut policy = offer.policy.clone();
+            policy.policy_type = PolicyType::Offer;
+            policy.uid = Some(offer.id.to_string());
+            policy.target = Some(target.clone());
+            policy.assigner = Some(assigner.clone());
+            node.insert(dsp("offer"), json!([dsc_transform::policy::policy_to_expanded(&policy)]));
+        }
+        NegotiationMessage::Agreement { provider_pid, consumer_pid, agreement } => {
+            node.insert("@type".into(), json!([dsp("ContractAgreementMessage")]));
+            pair(&mut node, consumer_pid, provider_pid);
+            let mut policy = agreement.policy.clone();
+            policy.policy_type = PolicyType::Agreement;
+            policy.uid = Some(agreement.id.clone());
+            policy.target = Some(agreement.asset_id.clone());
+            policy.assigner = Some(agreement.provider_id.clone());
+            policy.assignee = Some(agreement.consumer_id.clone());
+            let mut agreement_node = dsc_transform::policy::policy_to_expanded(&policy);
+            if let Value::Object(object) = &mut agreement_node {
+                object.insert(dsp("timestamp"), json!([{ "@value": rfc3339(agreement.contract_signing_date) }]));
+            }
+            node.insert(dsp("agreement"), json!([agreement_node]));
+        }
+        NegotiationMessage::Verification { provider_pid, consumer_pid } => {
+            node.insert("@type".into(), json!([dsp("ContractAgreementVerificationMessage")]));
+            pair(&mut node, consumer_pid, provider_pid);
+        }
+        NegotiationMessage::Event { provider_pid, consumer_pid, event_type } => {
+            node.insert("@type".into(), json!([dsp("ContractNegotiationEventMessage")]));
+            pair(&mut node, consumer_pid, provider_pid);
+            node.insert(dsp("eventType"), id_value(&dsp(event_type)));
+        }
+        NegotiationMessage::Termination { provider_pid, consumer_pid, code, reason, .. } => {
+            node.insert("@type".into(), json!([dsp("ContractNegotiationTerminationMessage")]));
+            pair(&mut node, consumer_pid, provider_pid);
+            if let Some(code) = code {
+                node.insert(dsp("code"), json!([{ "@value": code }]));
+            }
+            if let Some(reason) = reason {
+                node.insert(dsp("reason"), json!([{ "@value": reason }]));
+            }
+        }
+    }
+    Value::Array(vec![Value::Object(node)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_convert_both_ways() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_727_770_530), "2024-10-01T08:15:30Z");
+        assert_eq!(chrono_seconds("2024-10-01T08:15:30Z"), Some(1_727_770_530));
+        assert_eq!(chrono_seconds("2025-10-01T08:15:30.123Z"), chrono_seconds("2025-10-01T08:15:30Z"));
+        assert_eq!(chrono_seconds("yesterday"), None);
+    }
+}

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+//! `/v3/contractnegotiations` and `/v3/contractagreements`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dsc_controlplane::protocol::Counterparty;
+use dsc_domain::odrl::PolicyType;
+use dsc_domain::{ContractAgreement, ContractNegotiation, ContractOfferId, Offer, Violation, namespaces};
+use dsc_jsonld::expanded;
+use dsc_web::{ApiError, JsonBody};
+use serde_json::{Map, Value, json};
+
+use crate::ManagementState;
+use crate::edge::{compact, expand, expand_required, id_response, ok_json, service_error};
+
+fn edc(local: &str) -> String {
+    namespaces::edc(local)
+}
+
+fn literal(value: impl Into<Value>) -> Value {
+    json!([{ "@value": value.into() }])
+}
+
+pub(crate) fn negotiation_to_expanded(negotiation: &ContractNegotiation) -> Value {
+    let mut node = Map::new();
+    node.insert("@id".into(), Value::String(negotiation.id.clone()));
+    node.insert("@type".into(), json!([edc("ContractNegotiation")]));
+    node.insert(edc("type"), literal(negotiation.role.name()));
+    node.insert(edc("protocol"), literal(negotiation.protocol.clone()));
+    node.insert(edc("state"), literal(negotiation.state.name()));
+    node.insert(edc("counterPartyId"), literal(negotiation.counter_party_id.clone()));
+    node.insert(edc("counterPartyAddress"), literal(negotiation.counter_party_address.clone()));
+    node.insert(edc("callbackAddresses"), json!([]));
+    node.insert(edc("createdAt"), literal(negotiation.created_at));
+    if let Some(correlation) = &negotiation.correlation_id {
+        node.insert(edc("correlationId"), literal(correlation.clone()));
+    }
+    if let Some(agreement) = &negotiation.agreement {
+        node.insert(edc("contractAgreementId"), literal(agreement.id.clone()));
+    }
+    if let Some(offer) = negotiation.last_offer() {
+        node.insert(edc("assetId"), literal(offer.id.asset_id.clone()));
+    }
+    if let Some(error) = &negotiation.error_detail {
+        node.insert(edc("errorDetail"), literal(error.clone()));
+    }
+    Value::Array(vec![Value::Object(node)])
+}
+
+pub(crate) fn agreement_to_expanded(agreement: &ContractAgreement) -> Value {
+    let mut policy = agreement.policy.clone();
+    policy.policy_type = PolicyType::Agreement;
+    json!([{
+        "@id": agreement.id,
+        "@type": [edc("ContractAgreement")],
+        edc("assetId"): literal(agreement.asset_id.clone()),
+        edc("policy"): [dsc_transform::policy::policy_to_expanded(&policy)],
+        edc("contractSigningDate"): literal(agreement.contract_signing_date),
+        edc("consumerId"): literal(agreement.consumer_id.clone()),
+        edc("providerId"): literal(agreement.provider_id.clone()),
+    }])
+}
+
+pub(crate) async fn initiate(
+    State(state): State<ManagementState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let node = expand_required(&state, body)?;
+    let mut violations = Vec::new();
+    let mut read = |local: &str| match expanded::first_str(&node, &edc(local)).map(str::trim).filter(|v| !v.is_empty())
+    {
+        Some(value) => Some(value.to_string()),
+        None => {
+            violations.push(Violation::mandatory_value(&edc(local)));
+            None
+        }
+    };
+    let address = read("counterPartyAddress");
+    let protocol = read("protocol");
+    let policy_iri = edc("policy");
+    let policy = match expanded::first_node(&node, &policy_iri) {
+        Some(policy) => match dsc_transform::policy::policy_from_expanded(policy, &policy_iri) {
+            Ok(policy) => Some(policy),
+            Err(more) => {
+                violations.extend(more);
+                None
+            }
+        },
+        None => {
+            violations.push(Violation::mandatory_object(&policy_iri));
+            None
+        }
+    };
+    let mut offer_id = None;
+    if let Some(policy) = &policy {
+        if policy.policy_type != PolicyType::Offer {
+            violations.push(Violation::new(
+                format!("the policy must be an ODRL Offer ('{}')", PolicyType::Offer.iri()),
+                format!("{policy_iri}/@type"),
+            ));
+        }
+        match policy.uid.as_deref().map(ContractOfferId::parse) {
+            Some(Some(id)) => offer_id = Some(id),
+            _ => violations.push(
+                Violation::new("the policy's @id must be the offer id from the catalog", format!("{policy_iri}/@id"))
+                    .with_value(policy.uid.clone().map(Value::String).unwrap_or(Value::Null)),
+            ),
+        }
+        for (local, value) in [("assigner", &policy.assigner), ("target", &policy.target)] {
+            if value.is_none() {
+                violations.push(Violation::mandatory_value(&format!("{policy_iri}/{}", namespaces::odrl(local))));
+            }
+        }
+    }
+    // The counter-party id defaults to the offer's assigner, as in EDC.
+    let counter_party_id = expanded::first_str(&node, &edc("counterPartyId"))
+        .map(str::to_string)
+        .or_else(|| policy.as_ref().and_then(|p| p.assigner.clone()));
+    if !violations.is_empty() {
+        return Err(ApiError::validation(violations));
+    }
+    let (Some(address), Some(protocol), Some(policy), Some(offer_id), Some(counter_party_id)) =
+        (address, protocol, policy, offer_id, counter_party_id)
+    else {
+        return Err(ApiError::validation(vec![Violation::mandatory_value(&edc("counterPartyId"))]));
+    };
+    if protocol != dsc_controlplane::protocol::DSP_2025_1 {
+        return Err(ApiError::validation(vec![
+            Violation::new(
+                format!("protocol '{protocol}' is not supported; use '{}'", dsc_controlplane::protocol::DSP_2025_1),
+                edc("protocol"),
+            )
+            .with_value(Value::String(protocol)),
+        ]));
+    }
+    let peer = Counterparty { address, id: counter_party_id, protocol };
+    let negotiation = state.negotiations.initiate(peer, Offer { id: offer_id, policy }).await.map_err(service_error)?;
+    id_response(&state, &negotiation.id, negotiation.created_at)
+}
+
+pub(crate) async fn get(State(state): State<ManagementState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let negotiation = state.negotiations.find(&id).await.map_err(service_error)?;
+    Ok(ok_json(compact(&state, negotiation_to_expanded(&negotiation))?))
+}
+
+pub(crate) async fn get_state(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let negotiation = state.negotiations.find(&id).await.map_err(service_error)?;
+    let expanded = json!([{ "@type": [edc("NegotiationState")], edc("state"): literal(negotiation.state.name()) }]);
+    Ok(ok_json(compact(&state, expanded)?))
+}
+
+pub(crate) async fn get_agreement(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let negotiation = state.negotiations.find(&id).await.map_err(service_error)?;
+    let agreement = negotiation.agreement.ok_or_else(|| {
+        ApiError::not_found(format!("ContractNegotiation {id} has no agreement (state {})", negotiation.state.name()))
+    })?;
+    Ok(ok_json(compact(&state, agreement_to_expanded(&agreement))?))
+}
+
+pub(crate) async fn terminate(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let node = expand(&state, body)?.unwrap_or_default();
+    let reason = expanded::first_str(&node, &edc("reason")).unwrap_or("terminated by the consumer").to_string();
+    state.negotiations.terminate(&id, &reason).await.map_err(|error| match error {
+        dsc_controlplane::ServiceError::AlreadyExists { .. } => {
+            ApiError::conflict(format!("ContractNegotiation {id} has already ended"))
+        }
+        other => service_error(other),
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn query(
+    State(state): State<ManagementState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let node = expand(&state, body)?;
+    let spec = dsc_transform::query::query_spec_from_expanded(node.as_ref()).map_err(ApiError::validation)?;
+    let found = state.negotiations.query(&spec).await.map_err(service_error)?;
+    let items = found.iter().map(|n| compact(&state, negotiation_to_expanded(n))).collect::<Result<Vec<_>, _>>()?;
+    Ok(ok_json(Value::Array(items)))
+}
+
+pub(crate) async fn get_contract_agreement(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let agreement = state.negotiations.agreement(&id).await.map_err(service_error)?;
+    Ok(ok_json(compact(&state, agreement_to_expanded(&agreement))?))
+}
+
+pub(crate) async fn query_agreements(
+    State(state): State<ManagementState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let node = expand(&state, body)?;
+    let spec = dsc_transform::query::query_spec_from_expanded(node.as_ref()).map_err(ApiError::validation)?;
+    let found = state.negotiations.query_agreements(&spec).await.map_err(service_error)?;
+    let items = found.iter().map(|a| compact(&state, agreement_to_expanded(a))).collect::<Result<Vec<_>, _>>()?;
+    Ok(ok_json(Value::Array(items)))
+}
+
+pub(crate) async fn negotiation_of_agreement(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let negotiation = state.negotiations.negotiation_of_agreement(&id).await.map_err(service_error)?;
+    Ok(ok_json(compact(&state, negotiation_to_expanded(&negotiation))?))
+}
