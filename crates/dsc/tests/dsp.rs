@@ -31,6 +31,10 @@ async fn participant(trusted: &[(&str, &str)]) -> Participant {
 }
 
 async fn participant_on(port: u16, trusted: &[(&str, &str)]) -> Participant {
+    participant_with_database(port, trusted, None).await
+}
+
+async fn participant_with_database(port: u16, trusted: &[(&str, &str)], database: Option<String>) -> Participant {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let did = did(port);
     let trust: String = trusted
@@ -47,6 +51,9 @@ async fn participant_on(port: u16, trusted: &[(&str, &str)]) -> Participant {
     config.did_web_use_https = false;
     config.trust_file = Some(trust_file);
     config.protocol_address = format!("http://127.0.0.1:{port}/api/v1/dsp");
+    if let Some(url) = database {
+        config.database_url = url;
+    }
     let protocol = format!("{}/2025-1", config.protocol_address);
     let connector = TestConnector::start_config(config, dir).await;
     Participant { connector, did, protocol }
@@ -356,4 +363,26 @@ async fn an_unreachable_provider_is_retried_then_given_up() {
     assert_eq!(terminate.status, 204);
     let ended = wait_for_state(&consumer, &id, &["TERMINATED"]).await;
     assert_eq!(ended["errorDetail"], "provider gone");
+}
+
+#[tokio::test]
+async fn the_negotiation_also_runs_on_postgresql() {
+    let (Some(consumer_db), Some(provider_db)) =
+        (support::fresh_postgres_database().await, support::fresh_postgres_database().await)
+    else {
+        return;
+    };
+    let (consumer_port, provider_port) = (free_port(), free_port());
+    let consumer =
+        participant_with_database(consumer_port, &[(&did(provider_port), "BPNL000000000001")], Some(consumer_db)).await;
+    let provider =
+        participant_with_database(provider_port, &[(&did(consumer_port), "BPNL000000000002")], Some(provider_db)).await;
+    provision_provider(&provider.connector, "BPNL000000000002").await;
+    let request = contract_request_for_first_offer(&consumer, &provider).await;
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    let id = created.body["@id"].as_str().unwrap_or_default().to_string();
+    let finalized = wait_for_state(&consumer, &id, &["FINALIZED", "TERMINATED"]).await;
+    assert_eq!(finalized["state"], "FINALIZED", "{finalized}");
+    let agreement_id = finalized["contractAgreementId"].as_str().unwrap_or_default();
+    assert_eq!(provider.connector.get(&format!("/v3/contractagreements/{agreement_id}")).await.status, 200);
 }
