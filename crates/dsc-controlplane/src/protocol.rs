@@ -73,8 +73,8 @@ pub enum NegotiationMessage {
 /// How a peer answered a negotiation message.
 #[derive(Debug, Clone)]
 pub enum NegotiationReply {
-    /// 2xx; the initial request's acknowledgement names the provider's process id.
-    Accepted { provider_pid: Option<String> },
+    /// 2xx; the initial request's acknowledgement names the provider's process id and its state.
+    Accepted { provider_pid: Option<String>, state: Option<String> },
     /// 4xx: the peer refused the message; retrying cannot help.
     Rejected { status: u16, reason: String },
 }

@@ -103,13 +103,19 @@ impl ProtocolClient for DspClient {
     }
 }
 
-/// The provider's process id from a ContractNegotiation acknowledgement.
-fn provider_pid(jsonld: &JsonLd, body: &[u8]) -> Option<String> {
-    let document: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let expanded = jsonld.expand(document).ok()?;
-    let node = dsc_jsonld::expanded::single_node(&expanded)?;
-    dsc_jsonld::expanded::first_str(node, &format!("{}providerPid", dsc_domain::namespaces::DSPACE_2025_1))
-        .map(str::to_string)
+/// The provider's process id and state from a ContractNegotiation acknowledgement.
+fn acknowledgement(jsonld: &JsonLd, body: &[u8]) -> (Option<String>, Option<String>) {
+    let dsp = dsc_domain::namespaces::DSPACE_2025_1;
+    let Some(node) = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|document| jsonld.expand(document).ok())
+        .and_then(|expanded| dsc_jsonld::expanded::single_node(&expanded).cloned())
+    else {
+        return (None, None);
+    };
+    let read = |local: &str| dsc_jsonld::expanded::first_str(&node, &format!("{dsp}{local}")).map(str::to_string);
+    let state = read("state").map(|s| s.strip_prefix(dsp).unwrap_or(&s).to_string());
+    (read("providerPid"), state)
 }
 
 /// The reasons of a DSP error body, or the start of whatever the peer sent.
@@ -159,7 +165,10 @@ impl NegotiationDispatcher for DspClient {
             .json(&body);
         let response = self.send(peer, request).await?;
         match response.status {
-            200..=299 => Ok(NegotiationReply::Accepted { provider_pid: provider_pid(&self.jsonld, &response.body) }),
+            200..=299 => {
+                let (provider_pid, state) = acknowledgement(&self.jsonld, &response.body);
+                Ok(NegotiationReply::Accepted { provider_pid, state })
+            }
             400..=499 => Ok(NegotiationReply::Rejected { status: response.status, reason: reasons(&response.body) }),
             status => Err(DispatchError::Unreachable {
                 address: peer.address.clone(),

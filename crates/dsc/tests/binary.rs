@@ -10,20 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use support::process::{dsc, free_port, wait_ready};
 use support::{API_KEY, fresh_postgres_database, send};
-
-const DSC: &str = env!("CARGO_BIN_EXE_dsc");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
-}
-
-/// A command with a clean environment: no inherited EDC_/WEB_HTTP_/DSC_ variables.
-fn dsc(args: &[&str]) -> Command {
-    let mut command = Command::new(DSC);
-    command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    command
-}
 
 fn write_config(dir: &Path, extra: &str) -> (std::path::PathBuf, u16, u16) {
     let (health, management) = (free_port(), free_port());
@@ -47,23 +35,6 @@ fn output_of(command: &mut Command) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).to_string(),
         String::from_utf8_lossy(&output.stderr).to_string(),
     )
-}
-
-async fn wait_ready(health_port: u16, child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let url = format!("http://127.0.0.1:{health_port}/api/check/readiness");
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("dsc exited early with {status}");
-        }
-        if let Ok(response) = support::client().get(&url).send().await
-            && response.status().is_success()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("dsc not ready within 20 s");
 }
 
 fn terminate(child: &mut Child) -> (i32, String) {

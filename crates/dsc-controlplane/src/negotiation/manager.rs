@@ -227,9 +227,13 @@ impl NegotiationManager {
             _ => NegotiationState::Terminated,
         };
         match self.dispatcher.send_negotiation(&peer, message).await {
-            Ok(NegotiationReply::Accepted { provider_pid }) => {
+            Ok(NegotiationReply::Accepted { provider_pid, state }) => {
                 if negotiation.correlation_id.is_none() {
                     negotiation.correlation_id = provider_pid;
+                }
+                // A repeated request is answered with the provider's existing process, which may have ended.
+                if state.as_deref() == Some("TERMINATED") && negotiation.state == NegotiationState::Requesting {
+                    return Step::Fail("the provider has terminated this negotiation".into());
                 }
                 Step::To(next)
             }

@@ -305,6 +305,13 @@ impl NegotiationService {
         consumer_pid: &str,
     ) -> Result<(), ProtocolError> {
         self.update(peer, NegotiationRole::Provider, provider_pid, consumer_pid, |n| {
+            // A repeated verification (the consumer did not see our answer) is acknowledged again.
+            if matches!(
+                n.state,
+                NegotiationState::Verified | NegotiationState::Finalizing | NegotiationState::Finalized
+            ) {
+                return Ok(());
+            }
             if n.state != NegotiationState::Agreed {
                 return Err(ProtocolError::InvalidState(format!(
                     "a verification is only accepted after the agreement (negotiation is {})",
@@ -327,6 +334,14 @@ impl NegotiationService {
         agreement: ContractAgreement,
     ) -> Result<(), ProtocolError> {
         self.update(peer, NegotiationRole::Consumer, consumer_pid, provider_pid, |n| {
+            // The same agreement again (the provider did not see our answer): acknowledge, change nothing.
+            if n.agreement.as_ref().is_some_and(|known| known.id == agreement.id) {
+                return Ok(());
+            }
+            // The provider may answer before our own request's outcome was saved (a crash in between).
+            if n.state == NegotiationState::Requesting {
+                Self::move_to(n, NegotiationState::Requested)?;
+            }
             if n.state != NegotiationState::Requested {
                 return Err(ProtocolError::InvalidState(format!(
                     "an agreement is only accepted for a requested negotiation (negotiation is {})",
@@ -360,6 +375,13 @@ impl NegotiationService {
         provider_pid: &str,
     ) -> Result<(), ProtocolError> {
         self.update(peer, NegotiationRole::Consumer, consumer_pid, provider_pid, |n| {
+            if n.state == NegotiationState::Finalized {
+                return Ok(());
+            }
+            // The verification's outcome may not have been saved before a crash.
+            if n.state == NegotiationState::Verifying {
+                Self::move_to(n, NegotiationState::Verified)?;
+            }
             if n.state != NegotiationState::Verified {
                 return Err(ProtocolError::InvalidState(format!(
                     "FINALIZED is only accepted after the verification (negotiation is {})",
@@ -382,6 +404,9 @@ impl NegotiationService {
         reason: Option<String>,
     ) -> Result<(), ProtocolError> {
         self.update(peer, role, own_pid, other_pid, |n| {
+            if n.state == NegotiationState::Terminated {
+                return Ok(());
+            }
             if n.state.is_terminal() {
                 return Err(ProtocolError::InvalidState(format!("negotiation is already {}", n.state.name())));
             }

@@ -147,3 +147,5 @@ pub async fn fresh_postgres_database() -> Option<String> {
     let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or(admin_url);
     Some(format!("{base}/{name}"))
 }
+
+pub mod process;

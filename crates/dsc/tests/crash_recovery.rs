@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Crash safety with real processes: 100 concurrent negotiations between two `dsc` processes while first the
+//! provider and then the consumer are killed with SIGKILL and restarted on the same data. Every negotiation must
+//! still reach FINALIZED, and each with exactly one agreement, the same on both sides.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::process::{Node, free_port};
+use support::{API_KEY, send};
+
+const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
+const NEGOTIATIONS: usize = 100;
+
+async fn post(url: String, body: &Value) -> support::Reply {
+    send(reqwest::Method::POST, &url, Some(API_KEY), Some(body.to_string())).await
+}
+
+async fn provision(provider: &Node, consumer_bpn: &str) {
+    let bodies = [
+        (
+            "/v3/assets",
+            json!({ "@context": { "@vocab": EDC }, "@id": "asset-1", "properties": {}, "dataAddress": { "type": "HttpData", "baseUrl": "https://backend.internal" } }),
+        ),
+        (
+            "/v3/policydefinitions",
+            json!({ "@context": { "@vocab": EDC }, "@id": "bpn", "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Set",
+            "permission": [{ "action": "use", "constraint": [{ "leftOperand": "https://w3id.org/catenax/2025/9/policy/BusinessPartnerNumber", "operator": "eq", "rightOperand": consumer_bpn }] }] } }),
+        ),
+        (
+            "/v3/contractdefinitions",
+            json!({ "@context": { "@vocab": EDC }, "@id": "cd-1", "accessPolicyId": "bpn", "contractPolicyId": "bpn",
+            "assetsSelector": [{ "operandLeft": format!("{EDC}id"), "operator": "=", "operandRight": "asset-1" }] }),
+        ),
+    ];
+    for (path, body) in bodies {
+        assert_eq!(post(provider.management_url(path), &body).await.status, 200, "{path}");
+    }
+}
+
+async fn contract_request(consumer: &Node, provider: &Node) -> Value {
+    let catalog = post(
+        consumer.management_url("/v3/catalog/request"),
+        &json!({ "@context": { "@vocab": EDC }, "counterPartyAddress": provider.protocol_address(), "counterPartyId": provider.did,
+                 "protocol": "dataspace-protocol-http:2025-1" }),
+    )
+    .await;
+    assert_eq!(catalog.status, 200, "{}", catalog.body);
+    let dataset = &catalog.body["dataset"];
+    let dataset = if dataset.is_array() { dataset[0].clone() } else { dataset.clone() };
+    let policies = &dataset["hasPolicy"];
+    let mut offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
+    offer["assigner"] = json!(provider.did);
+    offer["target"] = json!("asset-1");
+    json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }], "@type": "ContractRequest",
+            "counterPartyAddress": provider.protocol_address(), "counterPartyId": provider.did,
+            "protocol": "dataspace-protocol-http:2025-1", "policy": offer })
+}
+
+async fn all(node: &Node, path: &str) -> Vec<Value> {
+    let reply = post(node.management_url(path), &json!({ "@context": { "@vocab": EDC }, "limit": 10000 })).await;
+    reply.body.as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn negotiations_survive_kill_9_of_either_side() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (consumer_ports, provider_ports) =
+        ((free_port(), free_port(), free_port(), free_port()), (free_port(), free_port(), free_port(), free_port()));
+    let consumer_did = format!("did:web:127.0.0.1%3A{}", consumer_ports.2);
+    let provider_did = format!("did:web:127.0.0.1%3A{}", provider_ports.2);
+    let mut consumer = Node::with_ports(
+        dir.path(),
+        "consumer",
+        &[(provider_did.clone(), "BPNL000000000001".into())],
+        "",
+        consumer_ports,
+    );
+    let mut provider = Node::with_ports(
+        dir.path(),
+        "provider",
+        &[(consumer_did.clone(), "BPNL000000000002".into())],
+        "",
+        provider_ports,
+    );
+    consumer.start().await;
+    provider.start().await;
+    provision(&provider, "BPNL000000000002").await;
+    let request = contract_request(&consumer, &provider).await;
+
+    // Start all negotiations at once, and kill the provider while they are in flight.
+    let url = consumer.management_url("/v3/contractnegotiations");
+    let creations: Vec<_> = (0..NEGOTIATIONS)
+        .map(|_| {
+            let (url, request) = (url.clone(), request.clone());
+            tokio::spawn(async move { post(url, &request).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    provider.crash();
+    let mut created = BTreeSet::new();
+    for creation in creations {
+        let reply = creation.await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reply.status, 200, "the consumer was up: {}", reply.body);
+        created.insert(reply.body["@id"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(created.len(), NEGOTIATIONS);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    provider.start().await;
+    // Now the consumer dies mid-flight.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    consumer.crash();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    consumer.start().await;
+
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let negotiations = loop {
+        let negotiations = all(&consumer, "/v3/contractnegotiations/request").await;
+        let open =
+            negotiations.iter().filter(|n| !matches!(n["state"].as_str(), Some("FINALIZED" | "TERMINATED"))).count();
+        if open == 0 && negotiations.len() == NEGOTIATIONS {
+            break negotiations;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} negotiations still open\nconsumer log:\n{}\nprovider log:\n{}",
+            consumer.log_tail(),
+            provider.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let failed: Vec<&Value> = negotiations.iter().filter(|n| n["state"] != "FINALIZED").collect();
+    assert!(failed.is_empty(), "not finalized: {failed:?}\nprovider log:\n{}", provider.log_tail());
+
+    // Exactly one agreement per negotiation, the same set on both sides.
+    let consumer_agreements: BTreeSet<String> =
+        negotiations.iter().filter_map(|n| n["contractAgreementId"].as_str().map(str::to_string)).collect();
+    assert_eq!(consumer_agreements.len(), NEGOTIATIONS, "agreement ids are unique");
+    let provider_agreements: Vec<String> = all(&provider, "/v3/contractagreements/request")
+        .await
+        .iter()
+        .filter_map(|a| a["@id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(provider_agreements.len(), NEGOTIATIONS, "no duplicate agreements on the provider");
+    assert_eq!(provider_agreements.into_iter().collect::<BTreeSet<_>>(), consumer_agreements);
+    let provider_negotiations = all(&provider, "/v3/contractnegotiations/request").await;
+    assert_eq!(provider_negotiations.len(), NEGOTIATIONS, "repeated requests did not create extra negotiations");
+    assert!(provider_negotiations.iter().all(|n| n["state"] == "FINALIZED"));
+}

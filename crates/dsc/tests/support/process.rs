@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Helpers for tests that run `dsc` as a real process.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const DSC: &str = env!("CARGO_BIN_EXE_dsc");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+/// A command with a clean environment: no inherited EDC_/WEB_HTTP_/DSC_ variables.
+pub fn dsc(args: &[&str]) -> Command {
+    let mut command = Command::new(DSC);
+    command.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+pub async fn wait_ready(health_port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let url = format!("http://127.0.0.1:{health_port}/api/check/readiness");
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("dsc exited early with {status}");
+        }
+        if let Ok(response) = super::client().get(&url).send().await
+            && response.status().is_success()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("dsc not ready within 20 s");
+}
+
+/// A connector process with its own ports, DID (`did:web:127.0.0.1%3A<protocol port>`) and data directory,
+/// restartable on the same data.
+pub struct Node {
+    pub health: u16,
+    pub management: u16,
+    pub protocol: u16,
+    pub did: String,
+    pub config: PathBuf,
+    pub log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// Writes the configuration; `trusted` are (DID, BPN) pairs; `extra` more TOML lines.
+    pub fn new(dir: &Path, name: &str, trusted: &[(String, String)], extra: &str) -> Self {
+        let (health, management, protocol, control) = (free_port(), free_port(), free_port(), free_port());
+        Self::with_ports(dir, name, trusted, extra, (health, management, protocol, control))
+    }
+
+    pub fn with_ports(
+        dir: &Path,
+        name: &str,
+        trusted: &[(String, String)],
+        extra: &str,
+        ports: (u16, u16, u16, u16),
+    ) -> Self {
+        let (health, management, protocol, control) = ports;
+        let did = format!("did:web:127.0.0.1%3A{protocol}");
+        let data = dir.join(name);
+        std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
+        let trust: String = trusted
+            .iter()
+            .map(|(did, bpn)| format!("[[participant]]\ndid = \"{did}\"\nbpn = \"{bpn}\"\nmembership = \"active\"\nframework_agreements = [\"DataExchangeGovernance:1.0\"]\n"))
+            .collect();
+        let trust_file = data.join("trust.toml");
+        std::fs::write(&trust_file, trust).unwrap_or_else(|e| panic!("{e}"));
+        let config = data.join("dsc.toml");
+        let text = format!(
+            "\"edc.participant.id\" = \"{did}\"\n\"edc.api.auth.key\" = \"{key}\"\n\"dsc.data.dir\" = \"{data}\"\n\
+             \"dsc.http.bind.address\" = \"127.0.0.1\"\n\"edc.hostname\" = \"127.0.0.1\"\n\"web.http.port\" = {health}\n\
+             \"web.http.management.port\" = {management}\n\"web.http.protocol.port\" = {protocol}\n\
+             \"web.http.control.port\" = {control}\n\"edc.iam.did.web.use.https\" = \"false\"\n\
+             \"dsc.iam.trust.file\" = \"{trust}\"\n{extra}",
+            key = super::API_KEY,
+            data = data.display(),
+            trust = trust_file.display(),
+        );
+        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+        Node { health, management, protocol, did, config, log: data.join("dsc.log"), child: None }
+    }
+
+    pub async fn start(&mut self) {
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap_or_else(|e| panic!("{e}"));
+        let mut child = dsc(&["run", "--config", &self.config.to_string_lossy()])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        wait_ready(self.health, &mut child).await;
+        self.child = Some(child);
+    }
+
+    /// `kill -9`: no shutdown, no flush.
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn management_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/management{path}", self.management)
+    }
+
+    pub fn protocol_address(&self) -> String {
+        format!("http://127.0.0.1:{}/api/v1/dsp/2025-1", self.protocol)
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}
