@@ -8,62 +8,10 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use support::process::{Node, free_port};
-use support::{API_KEY, send};
+use serde_json::Value;
+use support::process::{Node, all, contract_request, free_port, post, provision};
 
-const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
 const NEGOTIATIONS: usize = 100;
-
-async fn post(url: String, body: &Value) -> support::Reply {
-    send(reqwest::Method::POST, &url, Some(API_KEY), Some(body.to_string())).await
-}
-
-async fn provision(provider: &Node, consumer_bpn: &str) {
-    let bodies = [
-        (
-            "/v3/assets",
-            json!({ "@context": { "@vocab": EDC }, "@id": "asset-1", "properties": {}, "dataAddress": { "type": "HttpData", "baseUrl": "https://backend.internal" } }),
-        ),
-        (
-            "/v3/policydefinitions",
-            json!({ "@context": { "@vocab": EDC }, "@id": "bpn", "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Set",
-            "permission": [{ "action": "use", "constraint": [{ "leftOperand": "https://w3id.org/catenax/2025/9/policy/BusinessPartnerNumber", "operator": "eq", "rightOperand": consumer_bpn }] }] } }),
-        ),
-        (
-            "/v3/contractdefinitions",
-            json!({ "@context": { "@vocab": EDC }, "@id": "cd-1", "accessPolicyId": "bpn", "contractPolicyId": "bpn",
-            "assetsSelector": [{ "operandLeft": format!("{EDC}id"), "operator": "=", "operandRight": "asset-1" }] }),
-        ),
-    ];
-    for (path, body) in bodies {
-        assert_eq!(post(provider.management_url(path), &body).await.status, 200, "{path}");
-    }
-}
-
-async fn contract_request(consumer: &Node, provider: &Node) -> Value {
-    let catalog = post(
-        consumer.management_url("/v3/catalog/request"),
-        &json!({ "@context": { "@vocab": EDC }, "counterPartyAddress": provider.protocol_address(), "counterPartyId": provider.did,
-                 "protocol": "dataspace-protocol-http:2025-1" }),
-    )
-    .await;
-    assert_eq!(catalog.status, 200, "{}", catalog.body);
-    let dataset = &catalog.body["dataset"];
-    let dataset = if dataset.is_array() { dataset[0].clone() } else { dataset.clone() };
-    let policies = &dataset["hasPolicy"];
-    let mut offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
-    offer["assigner"] = json!(provider.did);
-    offer["target"] = json!("asset-1");
-    json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }], "@type": "ContractRequest",
-            "counterPartyAddress": provider.protocol_address(), "counterPartyId": provider.did,
-            "protocol": "dataspace-protocol-http:2025-1", "policy": offer })
-}
-
-async fn all(node: &Node, path: &str) -> Vec<Value> {
-    let reply = post(node.management_url(path), &json!({ "@context": { "@vocab": EDC }, "limit": 10000 })).await;
-    reply.body.as_array().cloned().unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn negotiations_survive_kill_9_of_either_side() {
