@@ -125,10 +125,10 @@ impl NegotiationState {
     pub fn protocol_state(self) -> &'static str {
         use NegotiationState::*;
         match self {
-            Initial | Requesting | Requested => "REQUESTED",
-            Offering | Offered => "OFFERED",
-            Accepting | Accepted => "ACCEPTED",
-            Agreeing | Agreed | Verifying => "AGREED",
+            Initial | Requesting | Requested | Offering | Agreeing => "REQUESTED",
+            Offered | Accepting => "OFFERED",
+            Accepted => "ACCEPTED",
+            Agreed | Verifying => "AGREED",
             Verified | Finalizing => "VERIFIED",
             Finalized => "FINALIZED",
             Terminating | Terminated => "TERMINATED",
@@ -250,6 +250,7 @@ mod tests {
             assert_eq!(NegotiationState::from_code(state.code()), Some(state));
         }
         assert_eq!(Verifying.protocol_state(), "AGREED");
+        assert_eq!(Agreeing.protocol_state(), "REQUESTED", "the agreement has not been sent yet");
         assert_eq!(Finalizing.protocol_state(), "VERIFIED");
     }
 

@@ -386,3 +386,150 @@ async fn the_negotiation_also_runs_on_postgresql() {
     let agreement_id = finalized["contractAgreementId"].as_str().unwrap_or_default();
     assert_eq!(provider.connector.get(&format!("/v3/contractagreements/{agreement_id}")).await.status, 200);
 }
+
+/// Sends raw DSP messages as the consumer would, signed with the consumer's own key (read from its vault).
+struct RawPeer {
+    identity: dsc_identity::SigningIdentity,
+}
+
+impl RawPeer {
+    async fn of(participant: &Participant) -> Self {
+        let config = &participant.connector.config;
+        let key = match &config.vault_key {
+            dsc_config::VaultKeySource::File { path, .. } => dsc_vault::VaultKey::from_file(path, false),
+            dsc_config::VaultKeySource::Value(text) => dsc_vault::VaultKey::from_base64(text),
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
+        let vault =
+            dsc_vault::EncryptedFileVault::open(&config.vault_file, key).await.unwrap_or_else(|e| panic!("{e}"));
+        let pem = dsc_vault::Vault::resolve(&vault, &config.participant_key_alias)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no key"));
+        RawPeer {
+            identity: dsc_identity::SigningIdentity::from_pem(&participant.did, pem.expose())
+                .unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
+    async fn send(&self, audience: &str, method: reqwest::Method, url: &str, body: Option<Value>) -> support::Reply {
+        let token = self.identity.self_issued_token(audience, std::time::Duration::from_secs(60)).unwrap_or_default();
+        let mut request = support::client().request(method, url).header("Authorization", format!("Bearer {token}"));
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        support::Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+}
+
+const DSP_CTX: &str = "https://w3id.org/dspace/2025/1/context.jsonld";
+
+fn request_message(consumer_pid: &str, offer_id: &str, callback: &str) -> Value {
+    json!({ "@context": [DSP_CTX], "@type": "ContractRequestMessage", "consumerPid": consumer_pid, "callbackAddress": callback,
+            "offer": { "@id": offer_id, "@type": "Offer", "target": "asset-1", "permission": [{ "action": "use" }] } })
+}
+
+fn assert_negotiation_error(reply: &support::Reply, status: u16, reason: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.body["@type"], "ContractNegotiationError", "{}", reply.body);
+    assert_eq!(reply.body["code"], status.to_string());
+    let reasons = reply.body["reason"].to_string();
+    assert!(reasons.contains(reason), "expected '{reason}' in {reasons}");
+}
+
+#[tokio::test]
+async fn malformed_and_out_of_order_negotiation_messages_are_refused() {
+    let (consumer, provider) = trusting_pair().await;
+    provision_provider(&provider.connector, "BPNL000000000002").await;
+    let peer = RawPeer::of(&consumer).await;
+    let base = provider.protocol.clone();
+    let send = |path: &str, body: Value| {
+        let url = format!("{base}{path}");
+        let (peer, audience) = (&peer, provider.did.clone());
+        async move { peer.send(&audience, reqwest::Method::POST, &url, Some(body)).await }
+    };
+
+    let reply = send(
+        "/negotiations/request",
+        json!({ "@context": [DSP_CTX], "@type": "ContractAgreementVerificationMessage" }),
+    )
+    .await;
+    assert_negotiation_error(&reply, 400, "expected a ContractRequestMessage");
+    let reply = peer.send(&provider.did, reqwest::Method::POST, &format!("{base}/negotiations/request"), None).await;
+    assert_negotiation_error(&reply, 400, "malformed JSON");
+    let reply =
+        send("/negotiations/request", request_message("c-1", "Y2Q=:YXNzZXQtMQ==:bg==", "http://127.0.0.1:1/dsp")).await;
+    assert_eq!(reply.status, 400);
+    let unknown = dsc_domain::ContractOfferId::new("no-such-definition", "asset-1", "n").to_string();
+    let reply = send("/negotiations/request", request_message("c-1", &unknown, "http://127.0.0.1:1/dsp")).await;
+    assert_negotiation_error(&reply, 400, &format!("offer '{unknown}' does not match any contract definition"));
+    let mut no_callback = request_message("c-1", &unknown, "x");
+    no_callback.as_object_mut().map(|o| o.remove("callbackAddress"));
+    assert_negotiation_error(&send("/negotiations/request", no_callback).await, 400, "callbackAddress is missing");
+
+    // A valid request whose callback cannot be reached: the provider keeps trying to send its agreement, so the
+    // negotiation stays in AGREEING and a verification is out of order.
+    let offer = dsc_domain::ContractOfferId::new("cd-1", "asset-1", "n").to_string();
+    let first =
+        send("/negotiations/request", request_message("c-2", &offer, "http://127.0.0.1:1/api/v1/dsp/2025-1")).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["@type"], "ContractNegotiation");
+    assert_eq!(first.body["consumerPid"], "c-2");
+    let provider_pid = first.body["providerPid"].as_str().unwrap_or_default().to_string();
+    let again =
+        send("/negotiations/request", request_message("c-2", &offer, "http://127.0.0.1:1/api/v1/dsp/2025-1")).await;
+    assert_eq!(again.body["providerPid"], provider_pid.as_str(), "a repeated request names the same process");
+
+    let verification = json!({ "@context": [DSP_CTX], "@type": "ContractAgreementVerificationMessage", "consumerPid": "c-2", "providerPid": provider_pid });
+    let mut reply = send(&format!("/negotiations/{provider_pid}/agreement/verification"), verification.clone()).await;
+    for _ in 0..10 {
+        if reply.status != 503 {
+            break;
+        }
+        // The state machine held the lease for a moment; the protocol says try again.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        reply = send(&format!("/negotiations/{provider_pid}/agreement/verification"), verification.clone()).await;
+    }
+    assert_negotiation_error(&reply, 400, "a verification is only accepted after the agreement");
+
+    let mismatch = send(&format!("/negotiations/other-id/agreement/verification"), verification.clone()).await;
+    assert_negotiation_error(&mismatch, 400, "the path names process 'other-id'");
+    let wrong_pid = json!({ "@context": [DSP_CTX], "@type": "ContractAgreementVerificationMessage", "consumerPid": "c-999", "providerPid": provider_pid });
+    let reply = send(&format!("/negotiations/{provider_pid}/agreement/verification"), wrong_pid).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+
+    // An agreement for a negotiation this consumer never requested.
+    let agreement = json!({ "@context": [DSP_CTX], "@type": "ContractAgreementMessage", "consumerPid": "never", "providerPid": "p",
+        "agreement": { "@id": "a", "@type": "Agreement", "target": "asset-1", "assigner": provider.did, "assignee": consumer.did,
+                       "timestamp": "2026-01-01T00:00:00Z", "permission": [{ "action": "use" }] } });
+    let consumer_peer = RawPeer::of(&provider).await;
+    let reply = consumer_peer
+        .send(
+            &consumer.did,
+            reqwest::Method::POST,
+            &format!("{}/negotiations/never/agreement", consumer.protocol),
+            Some(agreement),
+        )
+        .await;
+    assert_negotiation_error(&reply, 404, "negotiation 'never' not found");
+
+    // Only the counter-party may look at a negotiation.
+    let reply =
+        peer.send(&provider.did, reqwest::Method::GET, &format!("{base}/negotiations/{provider_pid}"), None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["state"], "REQUESTED", "AGREEING shows as the protocol's REQUESTED");
+    let stranger = RawPeer::of(&provider).await;
+    let reply =
+        stranger.send(&provider.did, reqwest::Method::GET, &format!("{base}/negotiations/{provider_pid}"), None).await;
+    assert_eq!(reply.status, 401, "the provider itself is not in its own trust list");
+
+    // Tokens for another audience are refused.
+    let reply = peer
+        .send("did:web:someone-else", reqwest::Method::GET, &format!("{base}/negotiations/{provider_pid}"), None)
+        .await;
+    assert_negotiation_error(&reply, 401, "the token is not meant for this participant");
+}
