@@ -496,7 +496,7 @@ async fn malformed_and_out_of_order_negotiation_messages_are_refused() {
     }
     assert_negotiation_error(&reply, 400, "a verification is only accepted after the agreement");
 
-    let mismatch = send(&format!("/negotiations/other-id/agreement/verification"), verification.clone()).await;
+    let mismatch = send("/negotiations/other-id/agreement/verification", verification.clone()).await;
     assert_negotiation_error(&mismatch, 400, "the path names process 'other-id'");
     let wrong_pid = json!({ "@context": [DSP_CTX], "@type": "ContractAgreementVerificationMessage", "consumerPid": "c-999", "providerPid": provider_pid });
     let reply = send(&format!("/negotiations/{provider_pid}/agreement/verification"), wrong_pid).await;
