@@ -92,6 +92,32 @@ impl Node {
         Node { health, management, protocol, did, config, log: data.join("dsc.log"), child: None }
     }
 
+    /// A second replica of `primary`: same participant (DID, key via the shared vault file), same database (in
+    /// `extra`), its own ports and log.
+    pub fn replica_of(dir: &Path, name: &str, primary: &Node, extra: &str) -> Self {
+        let (health, management, protocol, control) = (free_port(), free_port(), free_port(), free_port());
+        let data = dir.join(name);
+        std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
+        let primary_data = primary.config.parent().map(Path::to_path_buf).unwrap_or_default();
+        let config = data.join("dsc.toml");
+        let text = format!(
+            "\"edc.participant.id\" = \"{did}\"\n\"edc.api.auth.key\" = \"{key}\"\n\"dsc.data.dir\" = \"{data}\"\n\
+             \"dsc.vault.file\" = \"{vault}\"\n\"dsc.vault.key.file\" = \"{vault_key}\"\n\
+             \"dsc.http.bind.address\" = \"127.0.0.1\"\n\"edc.hostname\" = \"127.0.0.1\"\n\"web.http.port\" = {health}\n\
+             \"web.http.management.port\" = {management}\n\"web.http.protocol.port\" = {protocol}\n\
+             \"web.http.control.port\" = {control}\n\"edc.iam.did.web.use.https\" = \"false\"\n\
+             \"dsc.iam.trust.file\" = \"{trust}\"\n{extra}",
+            did = primary.did,
+            key = super::API_KEY,
+            data = data.display(),
+            vault = primary_data.join("vault.json").display(),
+            vault_key = primary_data.join("vault.key").display(),
+            trust = primary_data.join("trust.toml").display(),
+        );
+        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+        Node { health, management, protocol, did: primary.did.clone(), config, log: data.join("dsc.log"), child: None }
+    }
+
     pub async fn start(&mut self) {
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap_or_else(|e| panic!("{e}"));
