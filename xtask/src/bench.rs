@@ -42,6 +42,16 @@ impl Drop for Running {
 }
 
 fn start(binary: &Path, database: Option<&str>) -> Result<(Running, Duration), String> {
+    start_with(binary, database, free_port()?, &[])
+}
+
+/// Starts `dsc` with its protocol on `protocol_port` and extra environment settings.
+fn start_with(
+    binary: &Path,
+    database: Option<&str>,
+    protocol_port: u16,
+    extra: &[(&str, String)],
+) -> Result<(Running, Duration), String> {
     let dir = std::env::temp_dir().join(format!("dsc-bench-{}-{}", std::process::id(), free_port()?));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let (health, management) = (free_port()?, free_port()?);
@@ -57,12 +67,23 @@ fn start(binary: &Path, database: Option<&str>) -> Result<(Running, Duration), S
         .env("DSC_LOG_LEVEL", "warn")
         .env("WEB_HTTP_PORT", health.to_string())
         .env("WEB_HTTP_MANAGEMENT_PORT", management.to_string())
-        .env("WEB_HTTP_PROTOCOL_PORT", free_port()?.to_string())
+        .env("WEB_HTTP_PROTOCOL_PORT", protocol_port.to_string())
         .env("WEB_HTTP_CONTROL_PORT", free_port()?.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(url) = database {
         command.env("EDC_DATASOURCE_DEFAULT_URL", url);
+    }
+    for (name, value) in extra {
+        // A file the settings point at (the trust list) lives in the data directory.
+        let value = value.replace("{data}", &dir.display().to_string());
+        if name.ends_with("_TRUST_FILE") {
+            let (path, content) = value.split_once('\n').unwrap_or((&value, ""));
+            std::fs::write(path, content).map_err(|e| e.to_string())?;
+            command.env(name, path);
+        } else {
+            command.env(name, value);
+        }
     }
     let started = Instant::now();
     let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
@@ -178,6 +199,154 @@ fn asset_body(index: usize) -> String {
     )
 }
 
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Starts a provider and a consumer that trust each other, provisions one offer and returns both with the
+/// contract request body for that offer.
+fn negotiation_pair(binary: &Path, databases: Option<(&str, &str)>) -> Result<(Running, Running, String), String> {
+    let (consumer_port, provider_port) = (free_port()?, free_port()?);
+    let did = |port: u16| format!("did:web:127.0.0.1%3A{port}");
+    let participant = |own: u16, other: u16, bpn: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("EDC_PARTICIPANT_ID", did(own)),
+            ("EDC_HOSTNAME", "127.0.0.1".into()),
+            ("EDC_IAM_DID_WEB_USE_HTTPS", "false".into()),
+            (
+                "DSC_IAM_TRUST_FILE",
+                format!("{{data}}/trust.toml\n[[participant]]\ndid = \"{}\"\nbpn = \"{bpn}\"\n", did(other)),
+            ),
+        ]
+    };
+    let (consumer, _) = start_with(
+        binary,
+        databases.map(|d| d.0),
+        consumer_port,
+        &participant(consumer_port, provider_port, "BPNL000000000001"),
+    )?;
+    let (provider, _) = start_with(
+        binary,
+        databases.map(|d| d.1),
+        provider_port,
+        &participant(provider_port, consumer_port, "BPNL000000000002"),
+    )?;
+    let mut admin = Connection::open(provider.management).map_err(|e| e.to_string())?;
+    let edc = "https://w3id.org/edc/v0.0.1/ns/";
+    for (path, body) in [
+        (
+            "/management/v3/assets",
+            format!(
+                r#"{{"@context":{{"@vocab":"{edc}"}},"@id":"asset-1","properties":{{}},"dataAddress":{{"type":"HttpData","baseUrl":"https://backend"}}}}"#
+            ),
+        ),
+        (
+            "/management/v3/policydefinitions",
+            format!(
+                r#"{{"@context":{{"@vocab":"{edc}"}},"@id":"bpn","policy":{{"@context":"http://www.w3.org/ns/odrl.jsonld","@type":"Set","permission":[{{"action":"use","constraint":[{{"leftOperand":"https://w3id.org/catenax/2025/9/policy/BusinessPartnerNumber","operator":"eq","rightOperand":"BPNL000000000002"}}]}}]}}}}"#
+            ),
+        ),
+        (
+            "/management/v3/contractdefinitions",
+            format!(
+                r#"{{"@context":{{"@vocab":"{edc}"}},"@id":"cd-1","accessPolicyId":"bpn","contractPolicyId":"bpn","assetsSelector":[{{"operandLeft":"{edc}id","operator":"=","operandRight":"asset-1"}}]}}"#
+            ),
+        ),
+    ] {
+        let (status, answer) = admin.request("POST", path, Some(&body)).map_err(|e| e.to_string())?;
+        if status != 200 {
+            return Err(format!("provisioning {path}: {status} {answer}"));
+        }
+    }
+    let address = format!("http://127.0.0.1:{provider_port}/api/v1/dsp/2025-1");
+    let mut client = Connection::open(consumer.management).map_err(|e| e.to_string())?;
+    let catalog_request = format!(
+        r#"{{"@context":{{"@vocab":"{edc}"}},"counterPartyAddress":"{address}","counterPartyId":"{}","protocol":"dataspace-protocol-http:2025-1"}}"#,
+        did(provider_port)
+    );
+    let (status, catalog) =
+        client.request("POST", "/management/v3/catalog/request", Some(&catalog_request)).map_err(|e| e.to_string())?;
+    if status != 200 {
+        return Err(format!("catalog: {status} {catalog}"));
+    }
+    let catalog = json(&catalog);
+    let dataset =
+        if catalog["dataset"].is_array() { catalog["dataset"][0].clone() } else { catalog["dataset"].clone() };
+    let mut offer =
+        if dataset["hasPolicy"].is_array() { dataset["hasPolicy"][0].clone() } else { dataset["hasPolicy"].clone() };
+    offer["assigner"] = serde_json::Value::String(did(provider_port));
+    offer["target"] = serde_json::Value::String("asset-1".into());
+    let request = serde_json::json!({
+        "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": edc }],
+        "counterPartyAddress": address, "counterPartyId": did(provider_port),
+        "protocol": "dataspace-protocol-http:2025-1", "policy": offer,
+    });
+    Ok((consumer, provider, request.to_string()))
+}
+
+fn negotiation_bench(
+    label: &str,
+    binary: &Path,
+    databases: Option<(&str, &str)>,
+    sequential: usize,
+    concurrent: usize,
+) -> Result<(), String> {
+    let (consumer, _provider, request) = negotiation_pair(binary, databases)?;
+    let mut connection = Connection::open(consumer.management).map_err(|e| e.to_string())?;
+    let mut latencies = Vec::new();
+    for _ in 0..sequential {
+        let started = Instant::now();
+        let (status, created) = connection
+            .request("POST", "/management/v3/contractnegotiations", Some(&request))
+            .map_err(|e| e.to_string())?;
+        if status != 200 {
+            return Err(format!("negotiation: {status} {created}"));
+        }
+        let id = json(&created)["@id"].as_str().unwrap_or_default().to_string();
+        loop {
+            let (_, state) = connection
+                .request("GET", &format!("/management/v3/contractnegotiations/{id}/state"), None)
+                .map_err(|e| e.to_string())?;
+            match json(&state)["state"].as_str() {
+                Some("FINALIZED") => break,
+                Some("TERMINATED") => return Err(format!("negotiation {id} terminated")),
+                _ if started.elapsed() > Duration::from_secs(30) => return Err(format!("negotiation {id} stuck")),
+                _ => std::thread::sleep(Duration::from_micros(500)),
+            }
+        }
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+
+    let started = Instant::now();
+    throughput(consumer.management, concurrent, |_| {
+        ("POST".into(), "/management/v3/contractnegotiations".into(), Some(request.clone()))
+    })?;
+    let query = r#"{"@context":{"@vocab":"https://w3id.org/edc/v0.0.1/ns/"},"limit":10000,"filterExpression":[{"operandLeft":"state","operator":"=","operandRight":"FINALIZED"}]}"#;
+    let wanted = sequential + concurrent;
+    loop {
+        let (_, finished) = connection
+            .request("POST", "/management/v3/contractnegotiations/request", Some(query))
+            .map_err(|e| e.to_string())?;
+        let done = json(&finished).as_array().map(Vec::len).unwrap_or(0);
+        if done >= wanted {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(format!("only {done} of {wanted} negotiations finalized in 120 s"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rate = concurrent as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "{label:<11} negotiation request -> FINALIZED seen by the consumer: p50 {:.1} ms, p99 {:.1} ms ({sequential} sequential) | {rate:.0} negotiations/s ({concurrent} concurrent)",
+        percentile(0.5),
+        percentile(0.99)
+    );
+    Ok(())
+}
+
 const QUERY: &str = r#"{"@context":{"@vocab":"https://w3id.org/edc/v0.0.1/ns/"},"limit":10,"filterExpression":[{"operandLeft":"line","operator":"=","operandRight":"L3"}]}"#;
 
 fn load(label: &str, binary: &Path, database: Option<&str>, requests: usize) -> Result<(), String> {
@@ -235,17 +404,31 @@ pub fn run(args: &[String]) -> Result<(), String> {
     drop(running);
 
     load("SQLite", &binary, None, requests)?;
+    negotiation_bench("SQLite", &binary, None, 50, 200)?;
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(admin) => {
-            let name = format!("dsc_bench_{}", std::process::id());
-            let created =
-                Command::new("psql").args([admin.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")]).status();
-            if !created.is_ok_and(|s| s.success()) {
-                return Err("cannot create the benchmark database".into());
-            }
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-            let result = load("PostgreSQL", &binary, Some(&format!("{base}/{name}")), requests);
-            let _ = Command::new("psql").args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE {name}")]).status();
+            let names: Vec<String> = ["load", "consumer", "provider"]
+                .iter()
+                .map(|n| format!("dsc_bench_{n}_{}", std::process::id()))
+                .collect();
+            for name in &names {
+                let created = Command::new("psql")
+                    .args([admin.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")])
+                    .status();
+                if !created.is_ok_and(|s| s.success()) {
+                    return Err("cannot create the benchmark databases".into());
+                }
+            }
+            let url = |name: &str| format!("{base}/{name}");
+            let result = load("PostgreSQL", &binary, Some(&url(&names[0])), requests).and_then(|_| {
+                negotiation_bench("PostgreSQL", &binary, Some((&url(&names[1]), &url(&names[2]))), 50, 200)
+            });
+            for name in &names {
+                let _ = Command::new("psql")
+                    .args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE {name} WITH (FORCE)")])
+                    .status();
+            }
             result?;
         }
         Err(_) => println!(

@@ -5,6 +5,7 @@
 //! stores through traits only; they know neither HTTP nor JSON-LD. Contract negotiation and transfer state
 //! machines join this crate with the Dataspace Protocol work.
 
+pub mod callbacks;
 pub mod catalog;
 mod entity;
 mod error;

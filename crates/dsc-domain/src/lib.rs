@@ -25,4 +25,4 @@ pub use participant::ParticipantAgent;
 pub mod catalog;
 pub use catalog::{Catalog, ContractOfferId, Dataset, Offer};
 pub mod negotiation;
-pub use negotiation::{ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState};
+pub use negotiation::{CallbackAddress, ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState};

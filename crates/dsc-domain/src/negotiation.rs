@@ -214,6 +214,7 @@ pub struct ContractNegotiation {
     /// Offers exchanged so far; the last one is current.
     pub offers: Vec<Offer>,
     pub agreement: Option<ContractAgreement>,
+    pub callback_addresses: Vec<CallbackAddress>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -285,6 +286,7 @@ mod tests {
             error_detail: None,
             offers: vec![],
             agreement: None,
+            callback_addresses: vec![],
             created_at: 0,
             updated_at: 0,
         };
@@ -295,4 +297,160 @@ mod tests {
         assert_eq!(refused.as_deref(), Some("a CONSUMER negotiation cannot go from REQUESTING to FINALIZED"));
         assert_eq!(negotiation.state, Requesting);
     }
+}
+
+/// Where to notify about a process's events (EDC's `callbackAddresses`). An event goes to a callback when its
+/// name starts with one of `events` (`contract.negotiation` matches every negotiation event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackAddress {
+    pub uri: String,
+    pub events: Vec<String>,
+    pub transactional: bool,
+    /// Header name carrying the secret named by `auth_code_id` (a vault key).
+    pub auth_key: Option<String>,
+    pub auth_code_id: Option<String>,
+}
+
+impl CallbackAddress {
+    pub fn wants(&self, event: &str) -> bool {
+        self.events.iter().any(|prefix| event.starts_with(prefix.as_str()))
+    }
+}
+
+/// The negotiation milestones that produce events, in order.
+fn milestone(state: NegotiationState) -> Option<(usize, &'static str)> {
+    use NegotiationState::*;
+    match state {
+        Requested | Offering | Offered | Accepting | Accepted | Agreeing => Some((0, "requested")),
+        Agreed | Verifying => Some((1, "agreed")),
+        Verified | Finalizing => Some((2, "verified")),
+        Finalized => Some((3, "finalized")),
+        _ => None,
+    }
+}
+
+/// Event names (`contract.negotiation.<milestone>`) a save from `before` to `after` produces, in order. Several
+/// transitions can be saved at once; every milestone passed is reported.
+pub fn negotiation_events(
+    before: Option<NegotiationState>,
+    after: NegotiationState,
+    role: NegotiationRole,
+) -> Vec<String> {
+    let name = |m: &str| format!("contract.negotiation.{m}");
+    if before == Some(after) {
+        return Vec::new();
+    }
+    if after == NegotiationState::Terminated {
+        return vec![name("terminated")];
+    }
+    let mut events = Vec::new();
+    if before.is_none() && role == NegotiationRole::Consumer {
+        events.push(name("initiated"));
+    }
+    let from = before.and_then(milestone).map(|(index, _)| index as isize).unwrap_or(-1);
+    if let Some((to, _)) = milestone(after) {
+        for index in (from + 1).max(0) as usize..=to {
+            let label = ["requested", "agreed", "verified", "finalized"][index];
+            events.push(name(label));
+        }
+    }
+    events
+}
+
+/// EDC's event type name for an event (`contract.negotiation.finalized` → `ContractNegotiationFinalized`).
+pub fn event_type(event: &str) -> String {
+    event
+        .split('.')
+        .flat_map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+    use NegotiationState::*;
+
+    #[test]
+    fn saves_report_every_milestone_they_pass() {
+        assert_eq!(
+            negotiation_events(None, Requesting, NegotiationRole::Consumer),
+            vec!["contract.negotiation.initiated"]
+        );
+        assert_eq!(
+            negotiation_events(None, Requested, NegotiationRole::Provider),
+            vec!["contract.negotiation.requested"]
+        );
+        assert_eq!(
+            negotiation_events(Some(Requesting), Verifying, NegotiationRole::Consumer),
+            vec!["contract.negotiation.requested", "contract.negotiation.agreed"]
+        );
+        assert!(negotiation_events(Some(Agreeing), Agreeing, NegotiationRole::Provider).is_empty());
+        assert!(negotiation_events(Some(Requested), Agreeing, NegotiationRole::Provider).is_empty());
+        assert_eq!(
+            negotiation_events(Some(Finalizing), Finalized, NegotiationRole::Provider),
+            vec!["contract.negotiation.finalized"]
+        );
+        assert_eq!(
+            negotiation_events(Some(Requested), Terminated, NegotiationRole::Consumer),
+            vec!["contract.negotiation.terminated"]
+        );
+        assert_eq!(event_type("contract.negotiation.finalized"), "ContractNegotiationFinalized");
+    }
+
+    #[test]
+    fn callbacks_match_by_prefix() {
+        let callback = CallbackAddress {
+            uri: "http://x".into(),
+            events: vec!["contract.negotiation.final".into()],
+            transactional: false,
+            auth_key: None,
+            auth_code_id: None,
+        };
+        assert!(callback.wants("contract.negotiation.finalized"));
+        assert!(!callback.wants("contract.negotiation.agreed"));
+    }
+}
+
+/// The JSON body of a negotiation event as EDC delivers it: `{id, at, type, payload}`.
+pub fn negotiation_event_envelope(
+    negotiation: &ContractNegotiation,
+    event: &str,
+    id: &str,
+    at: i64,
+) -> serde_json::Value {
+    use serde_json::json;
+    let offer = |offer: &Offer| json!({ "id": offer.id.to_string(), "assetId": offer.id.asset_id });
+    let mut payload = json!({
+        "contractNegotiationId": negotiation.id,
+        "counterPartyAddress": negotiation.counter_party_address,
+        "counterPartyId": negotiation.counter_party_id,
+        "callbackAddresses": negotiation.callback_addresses.iter().map(|c| json!({
+            "uri": c.uri, "events": c.events, "transactional": c.transactional, "authKey": c.auth_key, "authCodeId": c.auth_code_id,
+        })).collect::<Vec<_>>(),
+        "contractOffers": negotiation.offers.iter().map(offer).collect::<Vec<_>>(),
+        "lastContractOffer": negotiation.last_offer().map(offer),
+        "protocol": negotiation.protocol,
+        "type": negotiation.role.name(),
+    });
+    if event.ends_with(".finalized")
+        && let (Some(agreement), Some(object)) = (&negotiation.agreement, payload.as_object_mut())
+    {
+        object.insert(
+            "contractAgreement".into(),
+            json!({
+                "id": agreement.id, "providerId": agreement.provider_id, "consumerId": agreement.consumer_id,
+                "contractSigningDate": agreement.contract_signing_date, "assetId": agreement.asset_id,
+                "policy": agreement.policy,
+            }),
+        );
+    }
+    if event.ends_with(".terminated")
+        && let Some(object) = payload.as_object_mut()
+    {
+        object.insert("reason".into(), json!(negotiation.error_detail));
+    }
+    json!({ "id": id, "at": at, "type": event_type(event), "payload": payload })
 }

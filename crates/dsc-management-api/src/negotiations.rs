@@ -31,7 +31,30 @@ pub(crate) fn negotiation_to_expanded(negotiation: &ContractNegotiation) -> Valu
     node.insert(edc("state"), literal(negotiation.state.name()));
     node.insert(edc("counterPartyId"), literal(negotiation.counter_party_id.clone()));
     node.insert(edc("counterPartyAddress"), literal(negotiation.counter_party_address.clone()));
-    node.insert(edc("callbackAddresses"), json!([]));
+    node.insert(
+        edc("callbackAddresses"),
+        Value::Array(
+            negotiation
+                .callback_addresses
+                .iter()
+                .map(|c| {
+                    let mut callback = Map::new();
+                    callback.insert("@type".into(), json!([edc("CallbackAddress")]));
+                    callback.insert(edc("uri"), literal(c.uri.clone()));
+                    callback
+                        .insert(edc("events"), Value::Array(c.events.iter().map(|e| json!({ "@value": e })).collect()));
+                    callback.insert(edc("transactional"), literal(c.transactional));
+                    if let Some(key) = &c.auth_key {
+                        callback.insert(edc("authKey"), literal(key.clone()));
+                    }
+                    if let Some(code) = &c.auth_code_id {
+                        callback.insert(edc("authCodeId"), literal(code.clone()));
+                    }
+                    Value::Object(callback)
+                })
+                .collect(),
+        ),
+    );
     node.insert(edc("createdAt"), literal(negotiation.created_at));
     if let Some(correlation) = &negotiation.correlation_id {
         node.insert(edc("correlationId"), literal(correlation.clone()));
@@ -113,6 +136,7 @@ pub(crate) async fn initiate(
             }
         }
     }
+    let callback_addresses = callbacks(&node, &mut violations);
     // The counter-party id defaults to the offer's assigner, as in EDC.
     let counter_party_id = expanded::first_str(&node, &edc("counterPartyId"))
         .map(str::to_string)
@@ -135,8 +159,60 @@ pub(crate) async fn initiate(
         ]));
     }
     let peer = Counterparty { address, id: counter_party_id, protocol };
-    let negotiation = state.negotiations.initiate(peer, Offer { id: offer_id, policy }).await.map_err(service_error)?;
+    let negotiation = state
+        .negotiations
+        .initiate(peer, Offer { id: offer_id, policy }, callback_addresses)
+        .await
+        .map_err(service_error)?;
     id_response(&state, &negotiation.id, negotiation.created_at)
+}
+
+/// `callbackAddresses`: where to send the negotiation's events.
+fn callbacks(node: &expanded::Node, violations: &mut Vec<Violation>) -> Vec<dsc_domain::CallbackAddress> {
+    let list_iri = edc("callbackAddresses");
+    expanded::nodes(node, &list_iri)
+        .enumerate()
+        .filter_map(|(index, callback)| {
+            let path = |local: &str| format!("{list_iri}[{index}]/{}", edc(local));
+            let text = |local: &str| expanded::first_str(callback, &edc(local)).map(str::to_string);
+            let uri = text("uri").filter(|u| u.starts_with("http://") || u.starts_with("https://"));
+            let events: Vec<String> = expanded::values(callback, &edc("events"))
+                .iter()
+                .filter_map(|v| expanded::value_str(v).map(str::to_string))
+                .collect();
+            let transactional = expanded::values(callback, &edc("transactional"))
+                .first()
+                .and_then(expanded::literal)
+                .is_some_and(|v| v == &Value::Bool(true) || v.as_str() == Some("true"));
+            let (auth_key, auth_code_id) = (text("authKey"), text("authCodeId"));
+            let before = violations.len();
+            if uri.is_none() {
+                violations.push(Violation::new("uri must be an http(s) URL", path("uri")));
+            }
+            if events.is_empty() {
+                violations.push(Violation::mandatory_value(&path("events")));
+            }
+            if transactional {
+                violations.push(Violation::new(
+                    "transactional callbacks are not supported: events are delivered after the state change is saved",
+                    path("transactional"),
+                ));
+            }
+            if auth_key.is_some() && auth_code_id.is_none() {
+                violations.push(Violation::new(
+                    "authKey needs authCodeId (the vault key of the header value)",
+                    path("authCodeId"),
+                ));
+            }
+            (violations.len() == before).then(|| dsc_domain::CallbackAddress {
+                uri: uri.unwrap_or_default(),
+                events,
+                transactional,
+                auth_key,
+                auth_code_id,
+            })
+        })
+        .collect()
 }
 
 pub(crate) async fn get(State(state): State<ManagementState>, Path(id): Path<String>) -> Result<Response, ApiError> {

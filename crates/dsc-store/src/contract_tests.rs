@@ -8,15 +8,15 @@ use dsc_domain::{
 };
 use serde_json::{Value, json};
 
-use crate::{ContractDefinitionStore, NegotiationStore, Repository, StoreError};
+use crate::{CallbackOutbox, ContractDefinitionStore, NegotiationStore, Repository, StoreError};
 use dsc_domain::{ContractAgreement, ContractNegotiation, ContractOfferId, NegotiationRole, NegotiationState, Offer};
 
 pub trait ContractStore:
-    Repository<Asset> + Repository<PolicyDefinition> + ContractDefinitionStore + NegotiationStore
+    Repository<Asset> + Repository<PolicyDefinition> + ContractDefinitionStore + NegotiationStore + CallbackOutbox
 {
 }
-impl<T: Repository<Asset> + Repository<PolicyDefinition> + ContractDefinitionStore + NegotiationStore> ContractStore
-    for T
+impl<T: Repository<Asset> + Repository<PolicyDefinition> + ContractDefinitionStore + NegotiationStore + CallbackOutbox>
+    ContractStore for T
 {
 }
 
@@ -304,6 +304,7 @@ pub fn negotiation(
         error_detail: None,
         offers: vec![offer],
         agreement: None,
+        callback_addresses: vec![],
         created_at: state_timestamp,
         updated_at: state_timestamp,
     }
@@ -451,4 +452,66 @@ pub async fn claims_take_oldest_work_once(store: &impl ContractStore) {
             .unwrap_or_default()
             .is_empty()
     );
+}
+
+pub async fn state_changes_queue_their_events_atomically(store: &impl ContractStore) {
+    let mut n = negotiation("evented", NegotiationRole::Consumer, NegotiationState::Requesting, 1);
+    n.callback_addresses = vec![
+        dsc_domain::CallbackAddress {
+            uri: "http://hooks/all".into(),
+            events: vec!["contract.negotiation".into()],
+            transactional: false,
+            auth_key: Some("X-Key".into()),
+            auth_code_id: Some("hook-secret".into()),
+        },
+        dsc_domain::CallbackAddress {
+            uri: "http://hooks/final".into(),
+            events: vec!["contract.negotiation.finalized".into()],
+            transactional: false,
+            auth_key: None,
+            auth_code_id: None,
+        },
+    ];
+    store.create_negotiation(&n).await.unwrap_or_else(|e| panic!("{e}"));
+    n.transition(NegotiationState::Requested, 2).unwrap_or_else(|e| panic!("{e}"));
+    n.transition(NegotiationState::Agreed, 3).unwrap_or_else(|e| panic!("{e}"));
+    store.save_negotiation(&n, "h").await.unwrap_or_else(|e| panic!("{e}"));
+    store.save_negotiation(&n, "h").await.unwrap_or_else(|e| panic!("{e}"));
+    let claimed = store.claim_callbacks(10, "dispatcher", 60_000).await.unwrap_or_default();
+    let types: Vec<(String, String)> = claimed
+        .iter()
+        .map(|e| {
+            (
+                e.uri.clone(),
+                serde_json::from_str::<Value>(&e.body).unwrap_or_default()["type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            ("http://hooks/all".to_string(), "ContractNegotiationInitiated".to_string()),
+            ("http://hooks/all".to_string(), "ContractNegotiationRequested".to_string()),
+            ("http://hooks/all".to_string(), "ContractNegotiationAgreed".to_string()),
+        ],
+        "saving an unchanged state adds nothing; the finalized-only hook gets nothing yet"
+    );
+    assert_eq!(claimed[0].auth_key.as_deref(), Some("X-Key"));
+    assert!(
+        store.claim_callbacks(10, "other", 60_000).await.unwrap_or_default().is_empty(),
+        "claimed entries are leased"
+    );
+    store.callback_delivered(&claimed[0].id).await.unwrap_or_else(|e| panic!("{e}"));
+    store.callback_failed(&claimed[1].id, 1, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    store.callback_failed(&claimed[2].id, 1, i64::MAX / 2).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = store.claim_callbacks(10, "other", 60_000).await.unwrap_or_default();
+    assert_eq!(
+        again.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        vec![claimed[1].id.clone()],
+        "only the due retry"
+    );
+    assert_eq!(again[0].attempts, 1);
 }

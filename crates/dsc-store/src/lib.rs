@@ -95,3 +95,26 @@ pub trait NegotiationStore: Send + Sync {
     async fn find_agreement(&self, id: &str) -> Result<Option<ContractAgreement>, StoreError>;
     async fn query_agreements(&self, spec: &QuerySpec) -> Result<Vec<ContractAgreement>, StoreError>;
 }
+
+/// An event waiting to be delivered to a callback address.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub uri: String,
+    pub auth_key: Option<String>,
+    pub auth_code_id: Option<String>,
+    /// The JSON envelope.
+    pub body: String,
+    pub attempts: u32,
+}
+
+/// Events are written in the same transaction as the state change that caused them (so none is lost on a
+/// crash) and delivered afterwards, with retries.
+#[async_trait]
+pub trait CallbackOutbox: Send + Sync {
+    /// Claims up to `limit` due entries (oldest first) under a lease.
+    async fn claim_callbacks(&self, limit: u32, holder: &str, lease_ms: i64) -> Result<Vec<OutboxEntry>, StoreError>;
+    async fn callback_delivered(&self, id: &str) -> Result<(), StoreError>;
+    /// Schedules another attempt at `next_attempt_at` (epoch ms) and releases the lease.
+    async fn callback_failed(&self, id: &str, attempts: u32, next_attempt_at: i64) -> Result<(), StoreError>;
+}

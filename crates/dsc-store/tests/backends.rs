@@ -80,6 +80,7 @@ contract_suite!(
     negotiation_lifecycle_with_agreement,
     leases_give_one_holder_at_a_time,
     claims_take_oldest_work_once,
+    state_changes_queue_their_events_atomically,
 );
 
 #[tokio::test]

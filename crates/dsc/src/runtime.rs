@@ -8,6 +8,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use axum::Router;
 use dsc_config::{ApiKeySource, ConnectorConfig, VaultKeySource};
+use dsc_controlplane::callbacks::{CallbackDispatcher, CallbackSender};
 use dsc_controlplane::catalog::{CatalogService, StaticTransferTypes};
 use dsc_controlplane::negotiation::{NegotiationManager, NegotiationService, NegotiationSettings};
 use dsc_controlplane::{EntityService, NoReferences, ReferencedBy};
@@ -43,7 +44,23 @@ pub struct Connector {
     bound: dsc_web::Bound,
     store: SqlStore,
     negotiation_manager: Arc<NegotiationManager>,
+    callback_dispatcher: Arc<CallbackDispatcher>,
     pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
+}
+
+/// Delivers callback events over HTTP.
+struct HttpCallbackSender(reqwest::Client);
+
+#[async_trait]
+impl CallbackSender for HttpCallbackSender {
+    async fn post(&self, uri: &str, headers: &[(String, String)], body: &str) -> Result<(), String> {
+        let mut request = self.0.post(uri).body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.send().await.map_err(|e| e.to_string())?;
+        if response.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", response.status().as_u16())) }
+    }
 }
 
 struct DatabaseProbe(SqlStore);
@@ -176,6 +193,12 @@ impl Connector {
             engine.clone(),
             wake.clone(),
         ));
+        let callback_dispatcher = Arc::new(CallbackDispatcher::new(
+            shared.clone(),
+            Arc::new(HttpCallbackSender(http.clone())),
+            vault.clone(),
+            settings.holder.clone(),
+        ));
         let negotiation_manager = Arc::new(NegotiationManager::new(settings, shared.clone(), client.clone(), wake));
         let dsp_state = DspState {
             jsonld: jsonld.clone(),
@@ -229,7 +252,7 @@ impl Connector {
         ];
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
         let addresses = bound.addresses();
-        Ok(Connector { bound, store, negotiation_manager, addresses })
+        Ok(Connector { bound, store, negotiation_manager, callback_dispatcher, addresses })
     }
 
     /// The local address of the named context.
@@ -243,10 +266,12 @@ impl Connector {
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let manager = tokio::spawn(self.negotiation_manager.clone().run(stopped));
+        let manager = tokio::spawn(self.negotiation_manager.clone().run(stopped.clone()));
+        let dispatcher = tokio::spawn(self.callback_dispatcher.clone().run(stopped));
         let result = self.bound.run(shutdown).await;
         let _ = stop.send(true);
         let _ = manager.await;
+        let _ = dispatcher.await;
         self.store.close().await;
         result
     }

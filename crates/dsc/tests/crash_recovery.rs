@@ -81,7 +81,15 @@ async fn negotiations_survive_kill_9_of_either_side() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     let failed: Vec<&Value> = negotiations.iter().filter(|n| n["state"] != "FINALIZED").collect();
-    assert!(failed.is_empty(), "not finalized: {failed:?}\nprovider log:\n{}", provider.log_tail());
+    if !failed.is_empty() {
+        let provider_side: Vec<Value> = all(&provider, "/v3/contractnegotiations/request")
+            .await
+            .into_iter()
+            .filter(|n| n["state"] != "FINALIZED")
+            .map(|n| serde_json::json!({ "id": n["@id"], "state": n["state"], "error": n["errorDetail"], "agreement": n["contractAgreementId"] }))
+            .collect();
+        panic!("not finalized on the consumer: {failed:?}\nprovider side: {provider_side:?}");
+    }
 
     // Exactly one agreement per negotiation, the same set on both sides.
     let consumer_agreements: BTreeSet<String> =

@@ -471,8 +471,7 @@ async fn malformed_and_out_of_order_negotiation_messages_are_refused() {
     no_callback.as_object_mut().map(|o| o.remove("callbackAddress"));
     assert_negotiation_error(&send("/negotiations/request", no_callback).await, 400, "callbackAddress is missing");
 
-    // A valid request whose callback cannot be reached: the provider keeps trying to send its agreement, so the
-    // negotiation stays in AGREEING and a verification is out of order.
+    // A valid request: accepted (201), and a repeated one names the same process.
     let offer = dsc_domain::ContractOfferId::new("cd-1", "asset-1", "n").to_string();
     let first =
         send("/negotiations/request", request_message("c-2", &offer, "http://127.0.0.1:1/api/v1/dsp/2025-1")).await;
@@ -483,18 +482,32 @@ async fn malformed_and_out_of_order_negotiation_messages_are_refused() {
     let again =
         send("/negotiations/request", request_message("c-2", &offer, "http://127.0.0.1:1/api/v1/dsp/2025-1")).await;
     assert_eq!(again.body["providerPid"], provider_pid.as_str(), "a repeated request names the same process");
-
     let verification = json!({ "@context": [DSP_CTX], "@type": "ContractAgreementVerificationMessage", "consumerPid": "c-2", "providerPid": provider_pid });
-    let mut reply = send(&format!("/negotiations/{provider_pid}/agreement/verification"), verification.clone()).await;
-    for _ in 0..10 {
+
+    // Out of order: FINALIZED for a consumer negotiation that has not even reached its provider.
+    let offer_request = json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }],
+        "counterPartyAddress": "http://127.0.0.1:1/api/v1/dsp/2025-1", "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1",
+        "policy": { "@id": offer, "@type": "Offer", "assigner": provider.did, "target": "asset-1", "permission": [{ "action": "use" }] } });
+    let pending = consumer.connector.post("/v3/contractnegotiations", &offer_request).await;
+    let consumer_pid = pending.body["@id"].as_str().unwrap_or_default().to_string();
+    let as_provider = RawPeer::of(&provider).await;
+    let finalized = json!({ "@context": [DSP_CTX], "@type": "ContractNegotiationEventMessage", "consumerPid": consumer_pid,
+                            "providerPid": "p-1", "eventType": "FINALIZED" });
+    let url = format!("{}/negotiations/{consumer_pid}/events", consumer.protocol);
+    let mut reply = as_provider.send(&consumer.did, reqwest::Method::POST, &url, Some(finalized.clone())).await;
+    for _ in 0..20 {
         if reply.status != 503 {
             break;
         }
         // The state machine held the lease for a moment; the protocol says try again.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        reply = send(&format!("/negotiations/{provider_pid}/agreement/verification"), verification.clone()).await;
+        reply = as_provider.send(&consumer.did, reqwest::Method::POST, &url, Some(finalized.clone())).await;
     }
-    assert_negotiation_error(&reply, 400, "a verification is only accepted after the agreement");
+    assert_negotiation_error(
+        &reply,
+        400,
+        "FINALIZED is only accepted after the verification (negotiation is REQUESTING)",
+    );
 
     let mismatch = send("/negotiations/other-id/agreement/verification", verification.clone()).await;
     assert_negotiation_error(&mismatch, 400, "the path names process 'other-id'");
@@ -532,4 +545,78 @@ async fn malformed_and_out_of_order_negotiation_messages_are_refused() {
         .send("did:web:someone-else", reqwest::Method::GET, &format!("{base}/negotiations/{provider_pid}"), None)
         .await;
     assert_negotiation_error(&reply, 401, "the token is not meant for this participant");
+}
+
+/// What the webhook received: the X-Hook-Key header and the body, per call.
+type Received = std::sync::Arc<tokio::sync::Mutex<Vec<(Option<String>, Value)>>>;
+
+/// A webhook that records what it receives.
+async fn webhook() -> (String, Received) {
+    let received: Received = Received::default();
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let store = store.clone();
+            async move {
+                let key = headers.get("x-hook-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+                store.lock().await.push((key, serde_json::from_slice(&body).unwrap_or_default()));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://127.0.0.1:{port}/hooks"), received)
+}
+
+#[tokio::test]
+async fn negotiation_events_reach_callback_addresses_with_the_vault_secret() {
+    let (consumer, provider) = trusting_pair().await;
+    provision_provider(&provider.connector, "BPNL000000000002").await;
+    let (hook, received) = webhook().await;
+    let secret =
+        json!({ "@context": { "@vocab": EDC }, "@type": "Secret", "@id": "hook-secret", "value": "h00k-value" });
+    assert_eq!(consumer.connector.post("/v3/secrets", &secret).await.status, 200);
+    let mut request = contract_request_for_first_offer(&consumer, &provider).await;
+    request["callbackAddresses"] = json!([{ "uri": hook, "events": ["contract.negotiation"], "transactional": false,
+                                             "authKey": "X-Hook-Key", "authCodeId": "hook-secret" }]);
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.body["@id"].as_str().unwrap_or_default().to_string();
+    let finalized = wait_for_state(&consumer, &id, &["FINALIZED", "TERMINATED"]).await;
+    assert_eq!(finalized["state"], "FINALIZED");
+    assert_eq!(finalized["callbackAddresses"]["uri"], hook.as_str());
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let events = loop {
+        let events = received.lock().await.clone();
+        if events.len() >= 5 || std::time::Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let types: Vec<&str> = events.iter().map(|(_, e)| e["type"].as_str().unwrap_or_default()).collect();
+    assert_eq!(
+        types,
+        vec![
+            "ContractNegotiationInitiated",
+            "ContractNegotiationRequested",
+            "ContractNegotiationAgreed",
+            "ContractNegotiationVerified",
+            "ContractNegotiationFinalized",
+        ]
+    );
+    assert!(events.iter().all(|(key, _)| key.as_deref() == Some("h00k-value")), "the header carries the vault secret");
+    let last = &events[4].1;
+    assert_eq!(last["payload"]["contractNegotiationId"], id.as_str());
+    assert_eq!(last["payload"]["contractAgreement"]["id"], finalized["contractAgreementId"]);
+    assert!(last["at"].as_i64().unwrap_or_default() > 1_700_000_000_000);
+
+    // A transactional callback is refused up front.
+    request["callbackAddresses"][0]["transactional"] = json!(true);
+    let refused = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(only_error(&refused)["path"], format!("{EDC}callbackAddresses[0]/{EDC}transactional"));
 }

@@ -75,7 +75,12 @@ impl NegotiationService {
     // ---- Management API (consumer side) ----
 
     /// Starts a negotiation for `offer` with `peer`; the manager sends the request.
-    pub async fn initiate(&self, peer: Counterparty, offer: Offer) -> Result<ContractNegotiation, ServiceError> {
+    pub async fn initiate(
+        &self,
+        peer: Counterparty,
+        offer: Offer,
+        callback_addresses: Vec<dsc_domain::CallbackAddress>,
+    ) -> Result<ContractNegotiation, ServiceError> {
         let now = now_millis();
         let mut negotiation = ContractNegotiation {
             id: uuid::Uuid::new_v4().to_string(),
@@ -90,6 +95,7 @@ impl NegotiationService {
             error_detail: None,
             offers: vec![offer],
             agreement: None,
+            callback_addresses,
             created_at: now,
             updated_at: now,
         };
@@ -227,6 +233,7 @@ impl NegotiationService {
             error_detail: None,
             offers: vec![Offer { id: offer_id_parsed, policy }],
             agreement: None,
+            callback_addresses: Vec::new(),
             created_at: now,
             updated_at: now,
         };
@@ -311,6 +318,11 @@ impl NegotiationService {
                 NegotiationState::Verified | NegotiationState::Finalizing | NegotiationState::Finalized
             ) {
                 return Ok(());
+            }
+            // The consumer can only verify an agreement it received: ours was delivered even if a crash (or a
+            // race with our own save) kept us from recording that.
+            if n.state == NegotiationState::Agreeing && n.agreement.is_some() {
+                Self::move_to(n, NegotiationState::Agreed)?;
             }
             if n.state != NegotiationState::Agreed {
                 return Err(ProtocolError::InvalidState(format!(

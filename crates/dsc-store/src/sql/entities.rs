@@ -255,6 +255,7 @@ impl Entity for ContractNegotiation {
             ("error_detail", Arg::OptText(self.error_detail.clone())),
             ("offers", json_arg(&self.offers)),
             ("agreement", Arg::OptText(self.agreement.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default()))),
+            ("callback_addresses", json_arg(&self.callback_addresses)),
         ]
     }
 
@@ -279,6 +280,7 @@ impl Entity for ContractNegotiation {
             error_detail: column(row, "error_detail")?,
             offers: json_column(row, "offers", Self::NAME)?,
             agreement: optional_json(row, "agreement", Self::NAME)?,
+            callback_addresses: json_column(row, "callback_addresses", Self::NAME)?,
             created_at: column(row, "created_at")?,
             updated_at: column(row, "updated_at")?,
             id,

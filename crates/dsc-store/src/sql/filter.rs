@@ -77,6 +77,13 @@ impl SqlBuilder {
         self.query().execute(connection).await
     }
 
+    pub(crate) async fn fetch_optional_in(
+        &self,
+        connection: &mut sqlx::AnyConnection,
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        self.query().fetch_optional(connection).await
+    }
+
     pub(crate) async fn fetch_optional(&self, pool: &AnyPool) -> Result<Option<AnyRow>, sqlx::Error> {
         self.query().fetch_optional(pool).await
     }

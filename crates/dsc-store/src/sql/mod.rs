@@ -109,6 +109,16 @@ impl SqlStore {
     }
 
     async fn insert<E: Entity>(&self, entity: &E) -> Result<(), StoreError> {
+        let sql = self.insert_sql(entity);
+        match sql.execute(&self.pool).await {
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Err(StoreError::AlreadyExists { entity: E::NAME, id: entity.id().to_string() })
+            }
+            other => other.map(|_| ()).map_err(StoreError::from_sqlx),
+        }
+    }
+
+    fn insert_sql<E: Entity>(&self, entity: &E) -> SqlBuilder {
         let columns = entity.columns();
         let mut sql = SqlBuilder::new(self.dialect);
         sql.push(&format!("INSERT INTO {} (id, created_at", E::TABLE));
@@ -124,12 +134,7 @@ impl SqlStore {
             sql.bind(value);
         }
         sql.push(")");
-        match sql.execute(&self.pool).await {
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                Err(StoreError::AlreadyExists { entity: E::NAME, id: entity.id().to_string() })
-            }
-            other => other.map(|_| ()).map_err(StoreError::from_sqlx),
-        }
+        sql
     }
 
     async fn replace<E: Entity>(&self, entity: &E) -> Result<(), StoreError> {

@@ -2,13 +2,58 @@
 //! Contract negotiations and agreements in SQL, with leases.
 
 use async_trait::async_trait;
+use dsc_domain::negotiation::{negotiation_event_envelope, negotiation_events};
 use dsc_domain::{ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState, QuerySpec};
 use sqlx::Row;
 
 use super::entities::Entity;
 use super::filter::{Arg, SqlBuilder};
 use super::{Dialect, SqlStore};
-use crate::{NegotiationStore, StoreError};
+use crate::{CallbackOutbox, NegotiationStore, OutboxEntry, StoreError};
+
+const OUTBOX: &str = "edc_callback_outbox";
+
+/// Writes the events a change from `before` to the negotiation's state produces, for every callback that wants
+/// them, inside the caller's transaction.
+async fn enqueue_events(
+    dialect: Dialect,
+    connection: &mut sqlx::AnyConnection,
+    negotiation: &ContractNegotiation,
+    before: Option<NegotiationState>,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    for event in negotiation_events(before, negotiation.state, negotiation.role) {
+        for callback in negotiation.callback_addresses.iter().filter(|c| c.wants(&event)) {
+            let id = uuid::Uuid::new_v4().to_string();
+            let body = negotiation_event_envelope(negotiation, &event, &id, now).to_string();
+            let mut sql = SqlBuilder::new(dialect);
+            sql.push(&format!(
+                "INSERT INTO {OUTBOX} (id, created_at, uri, auth_key, auth_code_id, body, attempts, next_attempt_at) VALUES ("
+            ));
+            for (index, arg) in [
+                Arg::Text(id),
+                Arg::Int(now),
+                Arg::Text(callback.uri.clone()),
+                Arg::OptText(callback.auth_key.clone()),
+                Arg::OptText(callback.auth_code_id.clone()),
+                Arg::Text(body),
+                Arg::Int(0),
+                Arg::Int(now),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if index > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(arg);
+            }
+            sql.push(")");
+            sql.execute_in(connection).await.map_err(StoreError::from_sqlx)?;
+        }
+    }
+    Ok(())
+}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -53,11 +98,32 @@ impl SqlStore {
 #[async_trait]
 impl NegotiationStore for SqlStore {
     async fn create_negotiation(&self, negotiation: &ContractNegotiation) -> Result<(), StoreError> {
-        self.insert(negotiation).await
+        let mut transaction = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        match self.insert_sql(negotiation).execute_in(&mut transaction).await {
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                return Err(StoreError::AlreadyExists {
+                    entity: ContractNegotiation::NAME,
+                    id: negotiation.id.clone(),
+                });
+            }
+            other => other.map_err(StoreError::from_sqlx)?,
+        };
+        enqueue_events(self.dialect, &mut transaction, negotiation, None).await?;
+        transaction.commit().await.map_err(StoreError::from_sqlx)
     }
 
     async fn save_negotiation(&self, negotiation: &ContractNegotiation, holder: &str) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        let mut current = SqlBuilder::new(self.dialect);
+        current.push(&format!("SELECT state FROM {TABLE} WHERE id = "));
+        current.bind(Arg::Text(negotiation.id.clone()));
+        let before = current
+            .fetch_optional_in(&mut transaction)
+            .await
+            .map_err(StoreError::from_sqlx)?
+            .and_then(|row| row.try_get::<i64, _>("state").ok())
+            .and_then(|code| i32::try_from(code).ok())
+            .and_then(NegotiationState::from_code);
         let mut update = SqlBuilder::new(self.dialect);
         update.push(&format!("UPDATE {TABLE} SET "));
         for (name, value) in negotiation.columns() {
@@ -74,6 +140,7 @@ impl NegotiationStore for SqlStore {
             drop(transaction);
             return Err(self.lease_conflict(&negotiation.id).await);
         }
+        enqueue_events(self.dialect, &mut transaction, negotiation, before).await?;
         if let Some(agreement) = &negotiation.agreement {
             let mut insert = SqlBuilder::new(self.dialect);
             insert.push(&format!("INSERT INTO {} (id, created_at, negotiation_id", ContractAgreement::TABLE));
@@ -199,5 +266,66 @@ impl NegotiationStore for SqlStore {
 
     async fn query_agreements(&self, spec: &QuerySpec) -> Result<Vec<ContractAgreement>, StoreError> {
         self.select(spec).await
+    }
+}
+
+#[async_trait]
+impl CallbackOutbox for SqlStore {
+    async fn claim_callbacks(&self, limit: u32, holder: &str, lease_ms: i64) -> Result<Vec<OutboxEntry>, StoreError> {
+        let now = now_ms();
+        let mut sql = SqlBuilder::new(self.dialect);
+        sql.push(&format!("UPDATE {OUTBOX} SET lease_holder = "));
+        sql.bind(Arg::Text(holder.to_string()));
+        sql.push(", lease_expiry = ");
+        sql.bind(Arg::Int(now + lease_ms));
+        sql.push(&format!(" WHERE id IN (SELECT id FROM {OUTBOX} WHERE next_attempt_at <= "));
+        sql.bind(Arg::Int(now));
+        sql.push(" AND (lease_holder IS NULL OR lease_expiry < ");
+        sql.bind(Arg::Int(now));
+        sql.push(") ORDER BY created_at, id LIMIT ");
+        sql.bind(Arg::Int(i64::from(limit)));
+        if sql.dialect() == Dialect::Postgres {
+            sql.push(" FOR UPDATE SKIP LOCKED");
+        }
+        sql.push(") RETURNING *");
+        let rows = sql.fetch_all(&self.pool).await.map_err(StoreError::from_sqlx)?;
+        let mut entries = Vec::new();
+        for row in rows {
+            let attempts: i64 = super::column(&row, "attempts")?;
+            let created: i64 = super::column(&row, "created_at")?;
+            entries.push((
+                created,
+                OutboxEntry {
+                    id: super::column(&row, "id")?,
+                    uri: super::column(&row, "uri")?,
+                    auth_key: super::column(&row, "auth_key")?,
+                    auth_code_id: super::column(&row, "auth_code_id")?,
+                    body: super::column(&row, "body")?,
+                    attempts: u32::try_from(attempts).unwrap_or(0),
+                },
+            ));
+        }
+        entries.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        Ok(entries.into_iter().map(|(_, entry)| entry).collect())
+    }
+
+    async fn callback_delivered(&self, id: &str) -> Result<(), StoreError> {
+        let mut sql = SqlBuilder::new(self.dialect);
+        sql.push(&format!("DELETE FROM {OUTBOX} WHERE id = "));
+        sql.bind(Arg::Text(id.to_string()));
+        sql.execute(&self.pool).await.map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    async fn callback_failed(&self, id: &str, attempts: u32, next_attempt_at: i64) -> Result<(), StoreError> {
+        let mut sql = SqlBuilder::new(self.dialect);
+        sql.push(&format!("UPDATE {OUTBOX} SET attempts = "));
+        sql.bind(Arg::Int(i64::from(attempts)));
+        sql.push(", next_attempt_at = ");
+        sql.bind(Arg::Int(next_attempt_at));
+        sql.push(", lease_holder = NULL, lease_expiry = NULL WHERE id = ");
+        sql.bind(Arg::Text(id.to_string()));
+        sql.execute(&self.pool).await.map_err(StoreError::from_sqlx)?;
+        Ok(())
     }
 }
