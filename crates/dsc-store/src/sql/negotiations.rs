@@ -114,6 +114,13 @@ impl NegotiationStore for SqlStore {
 
     async fn save_negotiation(&self, negotiation: &ContractNegotiation, holder: &str) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        // Write first: on SQLite a transaction that reads and then writes fails at once (SQLITE_BUSY, no busy
+        // wait) when another writer committed in between; a leading write takes the write lock, waiting politely.
+        // On PostgreSQL it locks the row for the rest of the transaction.
+        let mut lock = SqlBuilder::new(self.dialect);
+        lock.push(&format!("UPDATE {TABLE} SET lease_holder = lease_holder WHERE id = "));
+        lock.bind(Arg::Text(negotiation.id.clone()));
+        lock.execute_in(&mut transaction).await.map_err(StoreError::from_sqlx)?;
         let mut current = SqlBuilder::new(self.dialect);
         current.push(&format!("SELECT state FROM {TABLE} WHERE id = "));
         current.bind(Arg::Text(negotiation.id.clone()));
