@@ -13,6 +13,13 @@ use support::process::{Node, all, contract_request, free_port, post, provision};
 
 const NEGOTIATIONS: usize = 100;
 
+/// A pause of `base` plus up to 200 ms, different on every run, so the kills land at varying points.
+fn jittered(base: u64) -> Duration {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    Duration::from_millis(base + u64::from(nanos % 200))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn negotiations_survive_kill_9_of_either_side() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -47,7 +54,7 @@ async fn negotiations_survive_kill_9_of_either_side() {
             tokio::spawn(async move { post(url, &request).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(jittered(50)).await;
     provider.crash();
     let mut created = BTreeSet::new();
     for creation in creations {
@@ -59,7 +66,7 @@ async fn negotiations_survive_kill_9_of_either_side() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     provider.start().await;
     // Now the consumer dies mid-flight.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(jittered(50)).await;
     consumer.crash();
     tokio::time::sleep(Duration::from_millis(300)).await;
     consumer.start().await;

@@ -96,10 +96,16 @@ impl NegotiationManager {
                     continue;
                 }
             };
-            for negotiation in claimed {
-                worked = true;
+            worked |= !claimed.is_empty();
+            // Each claimed negotiation is leased to us alone, so the batch is processed concurrently: one slow
+            // peer does not hold up the others.
+            let outcomes = futures::future::join_all(claimed.into_iter().map(|negotiation| async move {
                 let id = negotiation.id.clone();
-                if let Err(error) = self.process(negotiation).await {
+                (id, self.process(negotiation).await)
+            }))
+            .await;
+            for (id, outcome) in outcomes {
+                if let Err(error) = outcome {
                     tracing::warn!(negotiation = %id, "processing failed, the lease will expire and it is retried: {error}");
                 }
             }

@@ -271,7 +271,7 @@ impl NegotiationService {
         F: FnOnce(&mut ContractNegotiation) -> Result<(), ProtocolError>,
     {
         let holder = self.holder();
-        let mut negotiation = match self.store.lease_negotiation(id, &holder, HANDLER_LEASE_MS).await? {
+        let mut negotiation = match self.lease_patiently(id, &holder).await? {
             Some(n) if n.role == role && n.counter_party_id == peer.id => n,
             Some(n) => {
                 let _ = self.store.save_negotiation(&n, &holder).await;
@@ -296,6 +296,21 @@ impl NegotiationService {
                 let unchanged = self.store.find_negotiation(id).await?.unwrap_or(negotiation);
                 let _ = self.store.save_negotiation(&unchanged, &holder).await;
                 Err(error)
+            }
+        }
+    }
+
+    /// Takes the lease, waiting briefly while the state machine holds it (it does so for one message send), so a
+    /// peer's message rarely has to be answered with 503 and retried.
+    async fn lease_patiently(&self, id: &str, holder: &str) -> Result<Option<ContractNegotiation>, ProtocolError> {
+        let mut attempt = 0;
+        loop {
+            match self.store.lease_negotiation(id, holder, HANDLER_LEASE_MS).await {
+                Err(StoreError::LeaseHeld { .. }) if attempt < 20 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+                }
+                other => return other.map_err(ProtocolError::from),
             }
         }
     }
