@@ -5,6 +5,7 @@ ALTER TABLE edc_contract_negotiation ADD COLUMN callback_addresses TEXT NOT NULL
 
 CREATE TABLE edc_callback_outbox (
     id              TEXT PRIMARY KEY,
+    -- Delivery order: microseconds of the save plus the position within it.
     created_at      BIGINT NOT NULL,
     uri             TEXT NOT NULL,
     auth_key        TEXT,

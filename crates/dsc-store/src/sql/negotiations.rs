@@ -22,8 +22,17 @@ async fn enqueue_events(
     before: Option<NegotiationState>,
 ) -> Result<(), StoreError> {
     let now = now_ms();
+    // Delivery follows this column: microseconds plus the position in this save, so the events of one save keep
+    // their order and later saves of the same negotiation (under its lease, never within one microsecond) come
+    // after.
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 2))
+        .unwrap_or_default();
+    let mut position = 0_i64;
     for event in negotiation_events(before, negotiation.state, negotiation.role) {
         for callback in negotiation.callback_addresses.iter().filter(|c| c.wants(&event)) {
+            position += 1;
             let id = uuid::Uuid::new_v4().to_string();
             let body = negotiation_event_envelope(negotiation, &event, &id, now).to_string();
             let mut sql = SqlBuilder::new(dialect);
@@ -32,7 +41,7 @@ async fn enqueue_events(
             ));
             for (index, arg) in [
                 Arg::Text(id),
-                Arg::Int(now),
+                Arg::Int(micros + position),
                 Arg::Text(callback.uri.clone()),
                 Arg::OptText(callback.auth_key.clone()),
                 Arg::OptText(callback.auth_code_id.clone()),
