@@ -6,10 +6,10 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
-use support::process::{Node, all, contract_request, free_port, post, provision};
+use support::process::{Node, all, contract_request, free_port, provision};
 
 const NEGOTIATIONS: usize = 100;
 
@@ -47,13 +47,7 @@ async fn negotiations_survive_kill_9_of_either_side() {
     let request = contract_request(&consumer, &provider).await;
 
     // Start all negotiations at once, and kill the provider while they are in flight.
-    let url = consumer.management_url("/v3/contractnegotiations");
-    let creations: Vec<_> = (0..NEGOTIATIONS)
-        .map(|_| {
-            let (url, request) = (url.clone(), request.clone());
-            tokio::spawn(async move { post(url, &request).await })
-        })
-        .collect();
+    let creations = support::process::start_negotiations(&consumer, &request, NEGOTIATIONS);
     tokio::time::sleep(jittered(50)).await;
     provider.crash();
     let mut created = BTreeSet::new();
@@ -71,22 +65,8 @@ async fn negotiations_survive_kill_9_of_either_side() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     consumer.start().await;
 
-    let deadline = Instant::now() + Duration::from_secs(150);
-    let negotiations = loop {
-        let negotiations = all(&consumer, "/v3/contractnegotiations/request").await;
-        let open =
-            negotiations.iter().filter(|n| !matches!(n["state"].as_str(), Some("FINALIZED" | "TERMINATED"))).count();
-        if open == 0 && negotiations.len() == NEGOTIATIONS {
-            break negotiations;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{open} negotiations still open\nconsumer log:\n{}\nprovider log:\n{}",
-            consumer.log_tail(),
-            provider.log_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let negotiations =
+        support::process::wait_until_all_ended(&consumer, NEGOTIATIONS, &[&provider], Duration::from_secs(150)).await;
     let failed: Vec<&Value> = negotiations.iter().filter(|n| n["state"] != "FINALIZED").collect();
     if !failed.is_empty() {
         let provider_side: Vec<Value> = all(&provider, "/v3/contractnegotiations/request")

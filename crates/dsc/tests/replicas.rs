@@ -6,10 +6,10 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
-use support::process::{Node, all, contract_request, free_port, post, provision};
+use support::process::{Node, all, contract_request, free_port, provision};
 
 const NEGOTIATIONS: usize = 200;
 
@@ -43,28 +43,18 @@ async fn two_provider_replicas_never_process_a_negotiation_twice() {
     provision(&replica_a, "BPNL000000000002").await;
 
     let request = contract_request(&consumer, &replica_a).await;
-    let url = consumer.management_url("/v3/contractnegotiations");
-    let creations: Vec<_> = (0..NEGOTIATIONS)
-        .map(|_| {
-            let (url, request) = (url.clone(), request.clone());
-            tokio::spawn(async move { post(url, &request).await })
-        })
-        .collect();
+    let creations = support::process::start_negotiations(&consumer, &request, NEGOTIATIONS);
     for creation in creations {
         assert_eq!(creation.await.map(|r| r.status).unwrap_or_default(), 200);
     }
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let negotiations = loop {
-        let negotiations = all(&consumer, "/v3/contractnegotiations/request").await;
-        let open =
-            negotiations.iter().filter(|n| !matches!(n["state"].as_str(), Some("FINALIZED" | "TERMINATED"))).count();
-        if open == 0 && negotiations.len() == NEGOTIATIONS {
-            break negotiations;
-        }
-        assert!(Instant::now() < deadline, "{open} still open\n{}\n{}", replica_a.log_tail(), replica_b.log_tail());
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let negotiations = support::process::wait_until_all_ended(
+        &consumer,
+        NEGOTIATIONS,
+        &[&replica_a, &replica_b],
+        Duration::from_secs(120),
+    )
+    .await;
     let not_final: Vec<&Value> = negotiations.iter().filter(|n| n["state"] != "FINALIZED").collect();
     assert!(not_final.is_empty(), "{not_final:?}");
 

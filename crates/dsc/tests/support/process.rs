@@ -211,3 +211,36 @@ pub async fn all(node: &Node, path: &str) -> Vec<Value> {
     let reply = post(node.management_url(path), &json!({ "@context": { "@vocab": EDC }, "limit": 10000 })).await;
     reply.body.as_array().cloned().unwrap_or_default()
 }
+
+/// Starts `count` negotiations for `request` on `consumer` at once; returns the tasks answering with the replies.
+pub fn start_negotiations(
+    consumer: &Node,
+    request: &Value,
+    count: usize,
+) -> Vec<tokio::task::JoinHandle<super::Reply>> {
+    let url = consumer.management_url("/v3/contractnegotiations");
+    (0..count)
+        .map(|_| {
+            let (url, request) = (url.clone(), request.clone());
+            tokio::spawn(async move { post(url, &request).await })
+        })
+        .collect()
+}
+
+/// Waits until `node` holds `count` negotiations, all FINALIZED or TERMINATED; panics with the logs otherwise.
+pub async fn wait_until_all_ended(node: &Node, count: usize, others: &[&Node], timeout: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let negotiations = all(node, "/v3/contractnegotiations/request").await;
+        let open =
+            negotiations.iter().filter(|n| !matches!(n["state"].as_str(), Some("FINALIZED" | "TERMINATED"))).count();
+        if open == 0 && negotiations.len() == count {
+            return negotiations;
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = others.iter().map(|other| other.log_tail()).collect();
+            panic!("{open} negotiations still open\n{}\n{}", node.log_tail(), logs.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
