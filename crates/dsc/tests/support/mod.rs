@@ -148,4 +148,5 @@ pub async fn fresh_postgres_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+pub mod peers;
 pub mod process;
