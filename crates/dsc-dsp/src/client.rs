@@ -152,12 +152,15 @@ impl NegotiationDispatcher for DspClient {
             }
         };
         let body =
-            self.jsonld.compact(crate::negotiation::message_to_expanded(message), &self.context).map_err(|e| {
-                DispatchError::Unreachable {
-                    address: peer.address.clone(),
-                    reason: format!("cannot encode the message: {e}"),
-                }
-            })?;
+            match crate::compact::message(message, &format!("urn:uuid:{}", uuid::Uuid::new_v4())) {
+                Some(body) => body,
+                None => self.jsonld.compact(crate::negotiation::message_to_expanded(message), &self.context).map_err(
+                    |e| DispatchError::Unreachable {
+                        address: peer.address.clone(),
+                        reason: format!("cannot encode the message: {e}"),
+                    },
+                )?,
+            };
         let request = self
             .http
             .post(Self::url(peer, &segments)?)

@@ -10,6 +10,7 @@
 pub mod auth;
 mod catalog;
 pub mod client;
+mod compact;
 mod error;
 mod negotiation;
 mod wellknown;

@@ -11,7 +11,7 @@ use dsc_controlplane::negotiation::ProtocolError;
 use dsc_controlplane::protocol::NegotiationMessage;
 use dsc_domain::namespaces::{DSPACE_2025_1 as DSP, ODRL};
 use dsc_domain::odrl::PolicyType;
-use dsc_domain::{ContractAgreement, ContractNegotiation, NegotiationRole, ParticipantAgent};
+use dsc_domain::{ContractAgreement, NegotiationRole, ParticipantAgent};
 use dsc_jsonld::expanded::{self, Node};
 use serde_json::{Value, json};
 
@@ -58,8 +58,9 @@ fn check_path(path_id: &str, own: &str) -> Result<(), DspError> {
     }
 }
 
-/// The ContractNegotiation acknowledgement.
-pub(crate) fn negotiation_ack(negotiation: &ContractNegotiation) -> Value {
+/// The ContractNegotiation acknowledgement in expanded form: the reference the direct form is tested against.
+#[cfg(test)]
+pub(crate) fn negotiation_ack(negotiation: &dsc_domain::ContractNegotiation) -> Value {
     let other = negotiation.correlation_id.clone().unwrap_or_default();
     let (consumer, provider) = match negotiation.role {
         NegotiationRole::Consumer => (negotiation.id.clone(), other),
@@ -74,20 +75,13 @@ pub(crate) fn negotiation_ack(negotiation: &ContractNegotiation) -> Value {
     }])
 }
 
-fn compacted(state: &DspState, expanded: Value) -> Result<Value, DspError> {
-    state
-        .jsonld
-        .compact(expanded, &state.message_context)
-        .map_err(|e| DspError::new(ErrorType::ContractNegotiation, StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
 pub(crate) async fn get_negotiation(
     State(state): State<DspState>,
     Extension(peer): Extension<ParticipantAgent>,
     Path(id): Path<String>,
 ) -> Result<Response, DspError> {
     let negotiation = state.negotiations.for_peer(&peer, &id).await.map_err(protocol_error)?;
-    Ok((StatusCode::OK, Json(compacted(&state, negotiation_ack(&negotiation))?)).into_response())
+    Ok((StatusCode::OK, Json(crate::compact::acknowledgement(&negotiation))).into_response())
 }
 
 /// Provider: the initial ContractRequestMessage.
@@ -111,7 +105,7 @@ pub(crate) async fn initial_request(
         .requested(&peer, consumer_pid, callback, offer_id, dsc_controlplane::protocol::DSP_2025_1)
         .await
         .map_err(protocol_error)?;
-    Ok((StatusCode::CREATED, Json(compacted(&state, negotiation_ack(&negotiation))?)).into_response())
+    Ok((StatusCode::CREATED, Json(crate::compact::acknowledgement(&negotiation))).into_response())
 }
 
 /// Provider: counter-requests need offers from the provider first, which this connector never makes.
@@ -185,7 +179,7 @@ fn chrono_seconds(text: &str) -> Option<i64> {
 }
 
 /// RFC 3339 (UTC) of epoch seconds.
-fn rfc3339(seconds: i64) -> String {
+pub(crate) fn rfc3339(seconds: i64) -> String {
     chrono::DateTime::from_timestamp(seconds, 0)
         .map(|instant| instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
@@ -236,8 +230,12 @@ pub(crate) async fn termination(
 
 /// The expanded form of an outbound message, to be compacted with the DSP context.
 pub(crate) fn message_to_expanded(message: &NegotiationMessage) -> Value {
+    message_to_expanded_with_id(message, &format!("urn:uuid:{}", uuid::Uuid::new_v4()))
+}
+
+pub(crate) fn message_to_expanded_with_id(message: &NegotiationMessage, id: &str) -> Value {
     let mut node = serde_json::Map::new();
-    node.insert("@id".into(), Value::String(format!("urn:uuid:{}", uuid::Uuid::new_v4())));
+    node.insert("@id".into(), Value::String(id.to_string()));
     let pair = |node: &mut serde_json::Map<String, Value>, consumer: &str, provider: &str| {
         node.insert(dsp("consumerPid"), id_value(consumer));
         node.insert(dsp("providerPid"), id_value(provider));
