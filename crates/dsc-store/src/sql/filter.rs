@@ -92,10 +92,6 @@ impl SqlBuilder {
         self.query().fetch_all(pool).await
     }
 
-    pub(crate) fn dialect(&self) -> Dialect {
-        self.dialect
-    }
-
     /// The field as text (NULL when absent).
     fn text(&mut self, field: &Field) {
         match (field, self.dialect) {

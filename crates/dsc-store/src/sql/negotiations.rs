@@ -82,6 +82,39 @@ fn push_lease_free(sql: &mut SqlBuilder, holder: &str, now: i64) {
     sql.push(")");
 }
 
+/// `UPDATE <table> SET lease… WHERE id IN (SELECT id … WHERE <filter> AND <lease free> ORDER BY … LIMIT n)
+/// RETURNING *`: the one claim statement behind every work queue (negotiations, callback events).
+#[allow(clippy::too_many_arguments)]
+fn claim_sql(
+    dialect: Dialect,
+    table: &str,
+    holder: &str,
+    lease_ms: i64,
+    now: i64,
+    filter: impl FnOnce(&mut SqlBuilder),
+    order_by: &str,
+    limit: u32,
+) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(dialect);
+    sql.push(&format!("UPDATE {table} SET lease_holder = "));
+    sql.bind(Arg::Text(holder.to_string()));
+    sql.push(", lease_expiry = ");
+    sql.bind(Arg::Int(now + lease_ms));
+    sql.push(&format!(" WHERE id IN (SELECT id FROM {table} WHERE "));
+    filter(&mut sql);
+    sql.push(" AND (lease_holder IS NULL OR lease_expiry < ");
+    sql.bind(Arg::Int(now));
+    sql.push(&format!(") ORDER BY {order_by} LIMIT "));
+    sql.bind(Arg::Int(i64::from(limit)));
+    // PostgreSQL: replicas skip rows another claimer has locked instead of waiting for them. SQLite serialises
+    // writers, which gives the same exclusivity.
+    if dialect == Dialect::Postgres {
+        sql.push(" FOR UPDATE SKIP LOCKED");
+    }
+    sql.push(") RETURNING *");
+    sql
+}
+
 impl SqlStore {
     async fn lease_holder_of(&self, id: &str) -> Result<Option<Option<String>>, StoreError> {
         let mut sql = SqlBuilder::new(self.dialect);
@@ -240,32 +273,20 @@ impl NegotiationStore for SqlStore {
             return Ok(Vec::new());
         }
         let now = now_ms();
-        let mut sql = SqlBuilder::new(self.dialect);
-        sql.push(&format!("UPDATE {TABLE} SET lease_holder = "));
-        sql.bind(Arg::Text(holder.to_string()));
-        sql.push(", lease_expiry = ");
-        sql.bind(Arg::Int(now + lease_ms));
-        sql.push(&format!(" WHERE id IN (SELECT id FROM {TABLE} WHERE role = "));
-        sql.bind(Arg::Text(role.name().to_string()));
-        sql.push(" AND state IN (");
-        for (index, state) in states.iter().enumerate() {
-            if index > 0 {
-                sql.push(", ");
+        let filter = |sql: &mut SqlBuilder| {
+            sql.push("role = ");
+            sql.bind(Arg::Text(role.name().to_string()));
+            sql.push(" AND state IN (");
+            for (index, state) in states.iter().enumerate() {
+                if index > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(Arg::Int(i64::from(state.code())));
             }
-            sql.bind(Arg::Int(i64::from(state.code())));
-        }
-        sql.push(") AND (lease_holder IS NULL OR lease_expiry < ");
-        sql.bind(Arg::Int(now));
-        sql.push(") AND state_timestamp <= ");
-        sql.bind(Arg::Int(now));
-        sql.push(" ORDER BY state_timestamp, id LIMIT ");
-        sql.bind(Arg::Int(i64::from(limit)));
-        // PostgreSQL: replicas skip rows another claimer has locked instead of waiting for them. SQLite
-        // serialises writers, which gives the same exclusivity.
-        if sql.dialect() == Dialect::Postgres {
-            sql.push(" FOR UPDATE SKIP LOCKED");
-        }
-        sql.push(") RETURNING *");
+            sql.push(") AND state_timestamp <= ");
+            sql.bind(Arg::Int(now));
+        };
+        let sql = claim_sql(self.dialect, TABLE, holder, lease_ms, now, filter, "state_timestamp, id", limit);
         let rows = sql.fetch_all(&self.pool).await.map_err(StoreError::from_sqlx)?;
         let mut claimed = rows.iter().map(ContractNegotiation::from_row).collect::<Result<Vec<_>, _>>()?;
         claimed.sort_by(|a, b| (a.state_timestamp, &a.id).cmp(&(b.state_timestamp, &b.id)));
@@ -289,21 +310,11 @@ impl NegotiationStore for SqlStore {
 impl CallbackOutbox for SqlStore {
     async fn claim_callbacks(&self, limit: u32, holder: &str, lease_ms: i64) -> Result<Vec<OutboxEntry>, StoreError> {
         let now = now_ms();
-        let mut sql = SqlBuilder::new(self.dialect);
-        sql.push(&format!("UPDATE {OUTBOX} SET lease_holder = "));
-        sql.bind(Arg::Text(holder.to_string()));
-        sql.push(", lease_expiry = ");
-        sql.bind(Arg::Int(now + lease_ms));
-        sql.push(&format!(" WHERE id IN (SELECT id FROM {OUTBOX} WHERE next_attempt_at <= "));
-        sql.bind(Arg::Int(now));
-        sql.push(" AND (lease_holder IS NULL OR lease_expiry < ");
-        sql.bind(Arg::Int(now));
-        sql.push(") ORDER BY created_at, id LIMIT ");
-        sql.bind(Arg::Int(i64::from(limit)));
-        if sql.dialect() == Dialect::Postgres {
-            sql.push(" FOR UPDATE SKIP LOCKED");
-        }
-        sql.push(") RETURNING *");
+        let filter = |sql: &mut SqlBuilder| {
+            sql.push("next_attempt_at <= ");
+            sql.bind(Arg::Int(now));
+        };
+        let sql = claim_sql(self.dialect, OUTBOX, holder, lease_ms, now, filter, "created_at, id", limit);
         let rows = sql.fetch_all(&self.pool).await.map_err(StoreError::from_sqlx)?;
         let mut entries = Vec::new();
         for row in rows {
