@@ -2,10 +2,12 @@
 //! Expansion and compaction.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use iref::IriBuf;
-use json_ld::syntax::{IntoJsonWithContext, Value as LdValue};
-use json_ld::{JsonLdProcessor, RemoteContextReference, RemoteDocument};
+use json_ld::rdf_types::BlankIdBuf;
+use json_ld::syntax::{IntoJsonWithContext, TryFromJson, Value as LdValue};
+use json_ld::{Context, Expand, JsonLdProcessor, Process, RemoteContextReference, RemoteDocument};
 use serde_json::{Map, Value};
 
 use crate::contexts::BUNDLED;
@@ -60,9 +62,17 @@ impl CompactionContext {
     }
 }
 
+type ActiveContext = Context<IriBuf, BlankIdBuf>;
+
+/// Most documents start with one of a few top-level contexts (DSP, EDC, ODRL, a client's inline `@vocab`).
+/// Processing that context is the larger part of expanding a small message, so the processed result is kept, keyed
+/// by the `@context` value's text. The cache stops growing at the limit; later contexts are then processed each time.
+const PROCESSED_CONTEXT_LIMIT: usize = 64;
+
 /// The JSON-LD processor. Cheap to share behind an `Arc`; all methods take `&self`.
 pub struct JsonLd {
     documents: HashMap<IriBuf, RemoteDocument>,
+    processed: RwLock<HashMap<String, Arc<ActiveContext>>>,
 }
 
 impl JsonLd {
@@ -75,7 +85,7 @@ impl JsonLd {
             let iri = IriBuf::new((*url).to_string()).map_err(|e| broken(e.0))?;
             documents.insert(iri.clone(), RemoteDocument::new(Some(iri), None, LdValue::from_serde_json(json)));
         }
-        Ok(JsonLd { documents })
+        Ok(JsonLd { documents, processed: RwLock::new(HashMap::new()) })
     }
 
     pub fn is_bundled(&self, url: &str) -> bool {
@@ -83,13 +93,50 @@ impl JsonLd {
     }
 
     /// Expands a document. The result is the expanded form: an array of node objects with full-IRI keys.
-    pub fn expand(&self, document: Value) -> Result<Value, JsonLdError> {
+    pub fn expand(&self, mut document: Value) -> Result<Value, JsonLdError> {
         self.check_contexts(&document)?;
-        let remote = RemoteDocument::new(None, None, LdValue::from_serde_json(document));
+        // Applying a top-level context to the empty initial context is exactly what the expansion algorithm does
+        // first, so starting from the already processed context and dropping the entry gives the same result.
+        let initial = match self.processed_top_level_context(&document)? {
+            Some(context) => {
+                if let Value::Object(object) = &mut document {
+                    object.shift_remove("@context");
+                }
+                ActiveContext::clone(&context)
+            }
+            None => ActiveContext::new(None),
+        };
         let loader = BundledLoader { documents: &self.documents, extra: None };
-        let expanded = futures::executor::block_on(remote.expand(&loader)).map_err(|e| self.describe(e))?;
+        let options = json_ld::Options::<IriBuf>::default().expansion_options();
+        let document = LdValue::from_serde_json(document);
+        let expanded = futures::executor::block_on(document.expand_full(&mut (), initial, None, &loader, options, ()))
+            .map_err(|e| self.describe(e))?;
         let objects: Vec<_> = expanded.into_objects().into_iter().collect();
         Ok(objects.into_json_with(&()).into_serde_json())
+    }
+
+    /// The processed form of the document's top-level `@context`. Remote contexts in it are already known to be
+    /// bundled (`check_contexts`), and no base IRI is involved, so the result depends on the value's text alone.
+    fn processed_top_level_context(&self, document: &Value) -> Result<Option<Arc<ActiveContext>>, JsonLdError> {
+        let Some(context) = document.get("@context") else { return Ok(None) };
+        let key = context.to_string();
+        if let Some(found) = self.processed.read().ok().and_then(|cache| cache.get(&key).cloned()) {
+            return Ok(Some(found));
+        }
+        let syntax = json_ld::syntax::context::Context::try_from_json(LdValue::from_serde_json(context.clone()))
+            .map_err(|e| self.describe(e))?;
+        let loader = BundledLoader { documents: &self.documents, extra: None };
+        let initial = ActiveContext::new(None);
+        let options = json_ld::Options::<IriBuf>::default().context_processing_options();
+        let processed = futures::executor::block_on(syntax.process_full(&mut (), &initial, &loader, None, options, ()))
+            .map_err(|e| self.describe(e))?;
+        let processed = Arc::new(processed.into_processed());
+        if let Ok(mut cache) = self.processed.write()
+            && cache.len() < PROCESSED_CONTEXT_LIMIT
+        {
+            cache.insert(key, Arc::clone(&processed));
+        }
+        Ok(Some(processed))
     }
 
     /// Compacts an expanded document against `context`.
@@ -161,5 +208,60 @@ pub fn inject_vocab(document: &mut Value, vocab: &str) {
         None => {
             object.insert("@context".to_string(), serde_json::json!({ "@vocab": vocab }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Expansion exactly as the library does it for a whole document, context processing included.
+    fn reference_expansion(processor: &JsonLd, document: Value) -> Value {
+        let remote = RemoteDocument::new(None, None, LdValue::from_serde_json(document));
+        let loader = BundledLoader { documents: &processor.documents, extra: None };
+        let expanded = futures::executor::block_on(JsonLdProcessor::expand(&remote, &loader))
+            .unwrap_or_else(|e| panic!("reference expansion failed: {e}"));
+        let objects: Vec<_> = expanded.into_objects().into_iter().collect();
+        objects.into_json_with(&()).into_serde_json()
+    }
+
+    fn documents() -> Vec<Value> {
+        vec![
+            json!({
+                "@context": "https://w3id.org/dspace/2025/1/context.jsonld",
+                "@type": "ContractAgreementMessage", "providerPid": "p", "consumerPid": "c",
+                "callbackAddress": "https://provider.example/dsp",
+                "agreement": { "@id": "a", "@type": "Agreement", "target": "asset", "assigner": "did:web:p",
+                    "assignee": "did:web:c", "timestamp": "2026-01-01T00:00:00Z",
+                    "permission": [{ "action": "use", "constraint": [
+                        { "leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "x" }] }] }
+            }),
+            json!({
+                "@context": ["https://w3id.org/dspace/2025/1/context.jsonld",
+                             "https://w3id.org/catenax/2025/9/policy/context.jsonld"],
+                "@type": "ContractRequestMessage", "consumerPid": "c",
+                "offer": { "@id": "o", "target": "asset", "permission": [{ "action": "use", "constraint": [
+                    { "leftOperand": "FrameworkAgreement", "operator": "eq", "rightOperand": "x" }] }] },
+                // A nested reset must fall back to the empty initial context, not to the cached one.
+                "extra": { "@context": null, "https://example.org/p": "v" }
+            }),
+            json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "name": "inline is not cached" }),
+            json!({ "https://example.org/p": "no context at all" }),
+        ]
+    }
+
+    #[test]
+    fn expansion_from_a_processed_context_equals_full_expansion() {
+        let processor = JsonLd::new().unwrap_or_else(|e| panic!("{e}"));
+        for document in documents() {
+            let expected = reference_expansion(&processor, document.clone());
+            for attempt in ["first (cache miss)", "second (cache hit)"] {
+                let actual = processor.expand(document.clone()).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(actual, expected, "{attempt} for {document}");
+            }
+        }
+        let cached = processor.processed.read().map(|cache| cache.len()).unwrap_or_default();
+        assert_eq!(cached, 3, "one processed context per distinct top-level context");
     }
 }
