@@ -7,7 +7,7 @@ use std::time::Duration;
 use dsc_domain::odrl::PolicyType;
 use dsc_domain::{ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState};
 use dsc_store::NegotiationStore;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use super::NegotiationSettings;
 use crate::now_millis;
@@ -53,15 +53,20 @@ impl NegotiationManager {
         NegotiationManager { settings, store, dispatcher, wake }
     }
 
-    /// Runs until `shutdown` turns true.
+    /// Runs until `shutdown` turns true, then lets the negotiations in flight finish (bounded by their leases).
+    ///
+    /// Work is pipelined: up to `batch_size` negotiations are in flight at once, and a free slot is refilled as soon
+    /// as one finishes, so a slow peer holds up only its own negotiation and never a whole batch.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(holder = %self.settings.holder, "negotiation state machine started");
+        let capacity = self.settings.batch_size.max(1) as usize;
+        let slots = Arc::new(Semaphore::new(capacity));
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let worked = self.tick().await;
-            if worked {
+            let claimed = self.claim_into(&slots).await;
+            if claimed && slots.available_permits() > 0 {
                 continue;
             }
             tokio::select! {
@@ -70,24 +75,32 @@ impl NegotiationManager {
                 _ = shutdown.changed() => {}
             }
         }
+        let drained = tokio::time::timeout(
+            Duration::from_millis(self.settings.lease_ms.max(0) as u64),
+            slots.acquire_many(capacity as u32),
+        )
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                "stopped with negotiations still in flight; their leases expire and another run retries them"
+            );
+        }
         tracing::info!("negotiation state machine stopped");
     }
 
-    /// One round over both roles; true when anything was processed.
-    pub async fn tick(&self) -> bool {
-        let mut worked = false;
+    /// Claims due negotiations for the free slots and starts processing each; true when anything was claimed.
+    async fn claim_into(self: &Arc<Self>, slots: &Arc<Semaphore>) -> bool {
+        let mut claimed_any = false;
         for (role, states) in
             [(NegotiationRole::Consumer, &CONSUMER_WORK[..]), (NegotiationRole::Provider, &PROVIDER_WORK[..])]
         {
+            let free = slots.available_permits();
+            if free == 0 {
+                break;
+            }
             let claimed = match self
                 .store
-                .claim_negotiations(
-                    role,
-                    states,
-                    self.settings.batch_size,
-                    &self.settings.holder,
-                    self.settings.lease_ms,
-                )
+                .claim_negotiations(role, states, free as u32, &self.settings.holder, self.settings.lease_ms)
                 .await
             {
                 Ok(claimed) => claimed,
@@ -96,21 +109,23 @@ impl NegotiationManager {
                     continue;
                 }
             };
-            worked |= !claimed.is_empty();
-            // Each claimed negotiation is leased to us alone, so the batch is processed concurrently: one slow
-            // peer does not hold up the others.
-            let outcomes = futures::future::join_all(claimed.into_iter().map(|negotiation| async move {
-                let id = negotiation.id.clone();
-                (id, self.process(negotiation).await)
-            }))
-            .await;
-            for (id, outcome) in outcomes {
-                if let Err(error) = outcome {
-                    tracing::warn!(negotiation = %id, "processing failed, the lease will expire and it is retried: {error}");
-                }
+            for negotiation in claimed {
+                // This loop is the only place that takes slots, and at most `free` were claimed.
+                let Ok(slot) = Arc::clone(slots).try_acquire_owned() else { break };
+                claimed_any = true;
+                let manager = Arc::clone(self);
+                tokio::spawn(async move {
+                    let id = negotiation.id.clone();
+                    if let Err(error) = manager.process(negotiation).await {
+                        tracing::warn!(negotiation = %id, "processing failed, the lease will expire and it is retried: {error}");
+                    }
+                    drop(slot);
+                    // A slot is free again: the loop may be waiting for one.
+                    manager.wake.notify_one();
+                });
             }
         }
-        worked
+        claimed_any
     }
 
     async fn process(&self, mut negotiation: ContractNegotiation) -> Result<(), dsc_store::StoreError> {
