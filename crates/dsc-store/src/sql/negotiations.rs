@@ -116,6 +116,22 @@ fn claim_sql(
 }
 
 impl SqlStore {
+    /// Writes every column and releases the lease, provided `holder` holds it or nobody does.
+    fn update_sql(&self, negotiation: &ContractNegotiation, holder: &str) -> SqlBuilder {
+        let mut update = SqlBuilder::new(self.dialect);
+        update.push(&format!("UPDATE {TABLE} SET "));
+        for (name, value) in negotiation.columns() {
+            update.push(&format!("{name} = "));
+            update.bind(value);
+            update.push(", ");
+        }
+        update.push("lease_holder = NULL, lease_expiry = NULL WHERE id = ");
+        update.bind(Arg::Text(negotiation.id.clone()));
+        update.push(" AND ");
+        push_lease_free(&mut update, holder, now_ms());
+        update
+    }
+
     async fn lease_holder_of(&self, id: &str) -> Result<Option<Option<String>>, StoreError> {
         let mut sql = SqlBuilder::new(self.dialect);
         sql.push(&format!("SELECT lease_holder FROM {TABLE} WHERE id = "));
@@ -155,42 +171,40 @@ impl NegotiationStore for SqlStore {
     }
 
     async fn save_negotiation(&self, negotiation: &ContractNegotiation, holder: &str) -> Result<(), StoreError> {
+        let update = self.update_sql(negotiation, holder);
+        // Nothing else to write: one statement, no transaction (the common case without callbacks).
+        if negotiation.callback_addresses.is_empty() && negotiation.agreement.is_none() {
+            let updated = update.execute(&self.pool).await.map_err(StoreError::from_sqlx)?;
+            if updated.rows_affected() == 0 {
+                return Err(self.lease_conflict(&negotiation.id).await);
+            }
+            return Ok(());
+        }
         let mut transaction = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        // Write first: on SQLite a transaction that reads and then writes fails at once (SQLITE_BUSY, no busy
-        // wait) when another writer committed in between; a leading write takes the write lock, waiting politely.
-        // On PostgreSQL it locks the row for the rest of the transaction.
+        // Lock the row and read the state it had, in one statement. Writing first matters on SQLite: a
+        // transaction that reads and then writes fails at once (SQLITE_BUSY, no busy wait) when another writer
+        // committed in between; a leading write takes the write lock, waiting politely. On PostgreSQL it locks
+        // the row for the rest of the transaction.
         let mut lock = SqlBuilder::new(self.dialect);
         lock.push(&format!("UPDATE {TABLE} SET lease_holder = lease_holder WHERE id = "));
         lock.bind(Arg::Text(negotiation.id.clone()));
-        lock.execute_in(&mut transaction).await.map_err(StoreError::from_sqlx)?;
-        let mut current = SqlBuilder::new(self.dialect);
-        current.push(&format!("SELECT state FROM {TABLE} WHERE id = "));
-        current.bind(Arg::Text(negotiation.id.clone()));
-        let before = current
+        lock.push(" RETURNING state");
+        let before = lock
             .fetch_optional_in(&mut transaction)
             .await
             .map_err(StoreError::from_sqlx)?
             .and_then(|row| row.try_get::<i64, _>("state").ok())
             .and_then(|code| i32::try_from(code).ok())
             .and_then(NegotiationState::from_code);
-        let mut update = SqlBuilder::new(self.dialect);
-        update.push(&format!("UPDATE {TABLE} SET "));
-        for (name, value) in negotiation.columns() {
-            update.push(&format!("{name} = "));
-            update.bind(value);
-            update.push(", ");
-        }
-        update.push("lease_holder = NULL, lease_expiry = NULL WHERE id = ");
-        update.bind(Arg::Text(negotiation.id.clone()));
-        update.push(" AND ");
-        push_lease_free(&mut update, holder, now_ms());
         let updated = update.execute_in(&mut transaction).await.map_err(StoreError::from_sqlx)?;
         if updated.rows_affected() == 0 {
             drop(transaction);
             return Err(self.lease_conflict(&negotiation.id).await);
         }
         enqueue_events(self.dialect, &mut transaction, negotiation, before).await?;
-        if let Some(agreement) = &negotiation.agreement {
+        // An agreement is written by the save that leaves the states without one, and never touched again.
+        let agreement_is_new = before.is_none_or(|state| state.code() < NegotiationState::Agreeing.code());
+        if let Some(agreement) = negotiation.agreement.as_ref().filter(|_| agreement_is_new) {
             let mut insert = SqlBuilder::new(self.dialect);
             insert.push(&format!("INSERT INTO {} (id, created_at, negotiation_id", ContractAgreement::TABLE));
             let columns = agreement.columns();
@@ -207,7 +221,6 @@ impl NegotiationStore for SqlStore {
                 insert.push(", ");
                 insert.bind(value);
             }
-            // An agreement is immutable: saving the negotiation again must not touch it.
             insert.push(") ON CONFLICT (id) DO NOTHING");
             insert.execute_in(&mut transaction).await.map_err(StoreError::from_sqlx)?;
         }
