@@ -9,6 +9,7 @@
 //! The trust list is the seam for the Decentralized Claims Protocol: a credential-service-backed implementation of
 //! [`ClaimsSource`] can replace it later without touching callers.
 
+mod crypto;
 mod did;
 mod error;
 mod signing;

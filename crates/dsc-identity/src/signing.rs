@@ -49,6 +49,7 @@ impl SigningIdentity {
         if !did.starts_with("did:web:") {
             return Err(IdentityError::Key(format!("'{did}' is not a did:web DID")));
         }
+        crate::crypto::install();
         let key = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| IdentityError::Key(e.to_string()))?;
         let key_id = format!("{did}#key-1");
         let mut public_jwk =

@@ -49,6 +49,7 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(own_did: impl Into<String>, resolver: Arc<dyn DidResolver>, claims: Arc<dyn ClaimsSource>) -> Self {
+        crate::crypto::install();
         TokenVerifier { own_did: own_did.into(), resolver, claims, replay: ReplayCache::default(), leeway_seconds: 5 }
     }
 
