@@ -372,15 +372,21 @@ fn load(label: &str, binary: &Path, database: Option<&str>, requests: usize) -> 
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let requests = args.windows(2).find(|w| w[0] == "--requests").and_then(|w| w[1].parse().ok()).unwrap_or(2000usize);
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--locked", "-p", "dsc"])
-        .current_dir(root())
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("release build failed".into());
-    }
-    let binary = root().join("target/release/dsc");
+    // `--binary` measures a prebuilt binary, e.g. one built with symbols for `perf record`.
+    let binary = match args.windows(2).find(|w| w[0] == "--binary") {
+        Some(pair) => PathBuf::from(&pair[1]),
+        None => {
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--release", "--locked", "-p", "dsc"])
+                .current_dir(root())
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err("release build failed".into());
+            }
+            root().join("target/release/dsc")
+        }
+    };
     let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or(0);
     println!(
         "dsc benchmark ({} CPUs, release binary {:.1} MiB)",
@@ -426,7 +432,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
             let url = |name: &str| format!("{base}/{name}");
             let result = load("PostgreSQL", &binary, Some(&url(&names[0])), requests).and_then(|_| {
-                negotiation_bench("PostgreSQL", &binary, Some((&url(&names[1]), &url(&names[2]))), 50, 200)
+                negotiation_bench("PostgreSQL", &binary, Some((&url(&names[1]), &url(&names[2]))), 50, 1000)
             });
             for name in &names {
                 let _ = Command::new("psql")
