@@ -26,3 +26,5 @@ pub mod catalog;
 pub use catalog::{Catalog, ContractOfferId, Dataset, Offer};
 pub mod negotiation;
 pub use negotiation::{CallbackAddress, ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState};
+pub mod transfer;
+pub use transfer::{DataFlow, DataFlowState, TransferProcess, TransferRole, TransferState};

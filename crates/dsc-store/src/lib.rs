@@ -15,8 +15,8 @@ pub mod contract_tests;
 
 use async_trait::async_trait;
 use dsc_domain::{
-    Asset, ContractAgreement, ContractDefinition, ContractNegotiation, NegotiationRole, NegotiationState,
-    PolicyDefinition, QuerySpec,
+    Asset, ContractAgreement, ContractDefinition, ContractNegotiation, DataFlow, NegotiationRole, NegotiationState,
+    PolicyDefinition, QuerySpec, TransferProcess, TransferRole, TransferState,
 };
 
 pub use error::StoreError;
@@ -94,6 +94,48 @@ pub trait NegotiationStore: Send + Sync {
     async fn query_negotiations(&self, spec: &QuerySpec) -> Result<Vec<ContractNegotiation>, StoreError>;
     async fn find_agreement(&self, id: &str) -> Result<Option<ContractAgreement>, StoreError>;
     async fn query_agreements(&self, spec: &QuerySpec) -> Result<Vec<ContractAgreement>, StoreError>;
+}
+
+/// Transfer processes with leases, on the same terms as [`NegotiationStore`].
+#[async_trait]
+pub trait TransferStore: Send + Sync {
+    /// Fails with [`StoreError::AlreadyExists`] for a second process with the same (role, counter-party,
+    /// correlation id).
+    async fn create_transfer(&self, transfer: &TransferProcess) -> Result<(), StoreError>;
+    /// Saves and releases `holder`'s lease; [`StoreError::LeaseHeld`] when another holder's lease is valid.
+    async fn save_transfer(&self, transfer: &TransferProcess, holder: &str) -> Result<(), StoreError>;
+    async fn find_transfer(&self, id: &str) -> Result<Option<TransferProcess>, StoreError>;
+    async fn find_transfer_by_correlation(
+        &self,
+        role: TransferRole,
+        counter_party_id: &str,
+        correlation_id: &str,
+    ) -> Result<Option<TransferProcess>, StoreError>;
+    async fn lease_transfer(
+        &self,
+        id: &str,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Option<TransferProcess>, StoreError>;
+    async fn claim_transfers(
+        &self,
+        role: TransferRole,
+        states: &[TransferState],
+        limit: u32,
+        holder: &str,
+        lease_ms: i64,
+    ) -> Result<Vec<TransferProcess>, StoreError>;
+    async fn query_transfers(&self, spec: &QuerySpec) -> Result<Vec<TransferProcess>, StoreError>;
+}
+
+/// The data plane's flows. A flow is changed by one signaling call at a time; writes are plain replacements.
+#[async_trait]
+pub trait DataFlowStore: Send + Sync {
+    /// Fails with [`StoreError::AlreadyExists`] when a flow with the id exists.
+    async fn create_flow(&self, flow: &DataFlow) -> Result<(), StoreError>;
+    /// [`StoreError::NotFound`] when absent.
+    async fn save_flow(&self, flow: &DataFlow) -> Result<(), StoreError>;
+    async fn find_flow(&self, id: &str) -> Result<Option<DataFlow>, StoreError>;
 }
 
 /// An event waiting to be delivered to a callback address.

@@ -78,6 +78,8 @@ contract_suite!(
     asset_queries_filter_in_the_database,
     asset_queries_sort_and_page,
     negotiation_lifecycle_with_agreement,
+    transfer_lifecycle_leases_and_events,
+    data_flows_round_trip,
     leases_give_one_holder_at_a_time,
     claims_take_oldest_work_once,
     state_changes_queue_their_events_atomically,

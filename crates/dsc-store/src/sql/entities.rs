@@ -3,8 +3,8 @@
 
 use dsc_domain::query::PropertyPath;
 use dsc_domain::{
-    Asset, ContractAgreement, ContractDefinition, ContractNegotiation, DataAddress, NegotiationRole, NegotiationState,
-    PolicyDefinition, namespaces,
+    Asset, ContractAgreement, ContractDefinition, ContractNegotiation, DataAddress, DataFlow, DataFlowState,
+    NegotiationRole, NegotiationState, PolicyDefinition, TransferProcess, TransferState, namespaces,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -357,5 +357,162 @@ impl Entity for ContractAgreement {
             "negotiationId" => Field::Column("negotiation_id"),
             _ => return None,
         })
+    }
+}
+
+impl Entity for TransferProcess {
+    const TABLE: &'static str = "edc_transfer_process";
+    const NAME: &'static str = "TransferProcess";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn created_at(&self) -> i64 {
+        self.created_at
+    }
+
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("updated_at", Arg::Int(self.updated_at)),
+            ("correlation_id", Arg::OptText(self.correlation_id.clone())),
+            ("counter_party_id", Arg::Text(self.counter_party_id.clone())),
+            ("counter_party_address", Arg::Text(self.counter_party_address.clone())),
+            ("protocol", Arg::Text(self.protocol.clone())),
+            ("role", Arg::Text(self.role.name().to_string())),
+            ("state", Arg::Int(i64::from(self.state.code()))),
+            ("state_name", Arg::Text(self.state.name().to_string())),
+            ("state_count", Arg::Int(i64::from(self.state_count))),
+            ("state_timestamp", Arg::Int(self.state_timestamp)),
+            ("error_detail", Arg::OptText(self.error_detail.clone())),
+            ("agreement_id", Arg::Text(self.agreement_id.clone())),
+            ("asset_id", Arg::Text(self.asset_id.clone())),
+            ("transfer_type", Arg::Text(self.transfer_type.clone())),
+            (
+                "data_destination",
+                Arg::OptText(
+                    self.data_destination.as_ref().map(|d| serde_json::to_string(&d.properties).unwrap_or_default()),
+                ),
+            ),
+            ("data_address_key", Arg::OptText(self.data_address_key.clone())),
+            ("suspended_by", Arg::OptText(self.suspended_by.map(|r| r.name().to_string()))),
+            ("counter_party_informed", Arg::Int(i64::from(self.counter_party_informed))),
+            ("data_flow_started", Arg::Int(i64::from(self.data_flow_started))),
+            ("callback_addresses", json_arg(&self.callback_addresses)),
+        ]
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let id: String = column(row, "id")?;
+        let corrupt = |reason: String| StoreError::Corrupt { entity: Self::NAME, id: id.clone(), reason };
+        let role: String = column(row, "role")?;
+        let state: i64 = column(row, "state")?;
+        let state_count: i64 = column(row, "state_count")?;
+        let suspended_by: Option<String> = column(row, "suspended_by")?;
+        let flag = |name: &str| column::<i64>(row, name).map(|v| v != 0);
+        Ok(TransferProcess {
+            correlation_id: column(row, "correlation_id")?,
+            counter_party_id: column(row, "counter_party_id")?,
+            counter_party_address: column(row, "counter_party_address")?,
+            protocol: column(row, "protocol")?,
+            role: NegotiationRole::parse(&role).ok_or_else(|| corrupt(format!("unknown role {role}")))?,
+            state: i32::try_from(state)
+                .ok()
+                .and_then(TransferState::from_code)
+                .ok_or_else(|| corrupt(format!("unknown state code {state}")))?,
+            state_count: u32::try_from(state_count).unwrap_or(u32::MAX),
+            state_timestamp: column(row, "state_timestamp")?,
+            error_detail: column(row, "error_detail")?,
+            agreement_id: column(row, "agreement_id")?,
+            asset_id: column(row, "asset_id")?,
+            transfer_type: column(row, "transfer_type")?,
+            data_destination: optional_json(row, "data_destination", Self::NAME)?
+                .map(|properties| DataAddress { properties }),
+            data_address_key: column(row, "data_address_key")?,
+            suspended_by: suspended_by.as_deref().and_then(NegotiationRole::parse),
+            counter_party_informed: flag("counter_party_informed")?,
+            data_flow_started: flag("data_flow_started")?,
+            callback_addresses: json_column(row, "callback_addresses", Self::NAME)?,
+            created_at: column(row, "created_at")?,
+            updated_at: column(row, "updated_at")?,
+            id,
+        })
+    }
+
+    fn field(path: &PropertyPath) -> Option<Field> {
+        let [single] = path.0.as_slice() else { return None };
+        let local = single.strip_prefix(namespaces::EDC).unwrap_or(single);
+        Some(match local {
+            "id" => Field::Column("id"),
+            "createdAt" => Field::Number("created_at"),
+            "updatedAt" => Field::Number("updated_at"),
+            "stateTimestamp" => Field::Number("state_timestamp"),
+            "state" => Field::Column("state_name"),
+            "type" => Field::Column("role"),
+            "correlationId" => Field::Column("correlation_id"),
+            "counterPartyId" => Field::Column("counter_party_id"),
+            "counterPartyAddress" => Field::Column("counter_party_address"),
+            "protocol" => Field::Column("protocol"),
+            "contractId" | "contractAgreementId" | "agreementId" => Field::Column("agreement_id"),
+            "assetId" => Field::Column("asset_id"),
+            "transferType" => Field::Column("transfer_type"),
+            _ => return None,
+        })
+    }
+}
+
+impl Entity for DataFlow {
+    const TABLE: &'static str = "dsc_data_flow";
+    const NAME: &'static str = "DataFlow";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn created_at(&self) -> i64 {
+        self.created_at
+    }
+
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("updated_at", Arg::Int(self.updated_at)),
+            ("state", Arg::Text(self.state.name().to_string())),
+            ("profile", Arg::Text(self.profile.clone())),
+            ("participant_id", Arg::Text(self.participant_id.clone())),
+            ("counter_party_id", Arg::Text(self.counter_party_id.clone())),
+            ("agreement_id", Arg::Text(self.agreement_id.clone())),
+            ("dataset_id", Arg::Text(self.dataset_id.clone())),
+            ("source", json_arg(&self.source.properties)),
+            ("access_token_id", Arg::OptText(self.access_token_id.clone())),
+            ("refresh_token_hash", Arg::OptText(self.refresh_token_hash.clone())),
+        ]
+    }
+
+    fn from_row(row: &AnyRow) -> Result<Self, StoreError> {
+        let id: String = column(row, "id")?;
+        let state: String = column(row, "state")?;
+        Ok(DataFlow {
+            state: DataFlowState::parse(&state).ok_or_else(|| StoreError::Corrupt {
+                entity: Self::NAME,
+                id: id.clone(),
+                reason: format!("unknown state {state}"),
+            })?,
+            profile: column(row, "profile")?,
+            participant_id: column(row, "participant_id")?,
+            counter_party_id: column(row, "counter_party_id")?,
+            agreement_id: column(row, "agreement_id")?,
+            dataset_id: column(row, "dataset_id")?,
+            source: DataAddress { properties: json_column(row, "source", Self::NAME)? },
+            access_token_id: column(row, "access_token_id")?,
+            refresh_token_hash: column(row, "refresh_token_hash")?,
+            created_at: column(row, "created_at")?,
+            updated_at: column(row, "updated_at")?,
+            id,
+        })
+    }
+
+    fn field(path: &PropertyPath) -> Option<Field> {
+        let [single] = path.0.as_slice() else { return None };
+        (single == "id").then_some(Field::Column("id"))
     }
 }

@@ -4,6 +4,7 @@
 mod entities;
 mod filter;
 mod negotiations;
+mod transfers;
 
 use std::path::Path;
 use std::time::Duration;

@@ -22,49 +22,61 @@ async fn enqueue_events(
     before: Option<NegotiationState>,
 ) -> Result<(), StoreError> {
     let now = now_ms();
+    let events = negotiation_events(before, negotiation.state, negotiation.role);
+    let mut deliveries = Vec::new();
+    for event in &events {
+        for callback in negotiation.callback_addresses.iter().filter(|c| c.wants(event)) {
+            let id = uuid::Uuid::new_v4().to_string();
+            let body = negotiation_event_envelope(negotiation, event, &id, now).to_string();
+            deliveries.push((id, callback.clone(), body));
+        }
+    }
+    write_outbox(dialect, connection, deliveries).await
+}
+
+/// Inserts outbox entries `(id, callback, body)` inside the caller's transaction, in order.
+pub(crate) async fn write_outbox(
+    dialect: Dialect,
+    connection: &mut sqlx::AnyConnection,
+    deliveries: Vec<(String, dsc_domain::CallbackAddress, String)>,
+) -> Result<(), StoreError> {
+    let now = now_ms();
     // Delivery follows this column: microseconds plus the position in this save, so the events of one save keep
-    // their order and later saves of the same negotiation (under its lease, never within one microsecond) come
-    // after.
+    // their order and later saves of the same process (under its lease, never within one microsecond) come after.
     let micros = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 2))
         .unwrap_or_default();
-    let mut position = 0_i64;
-    for event in negotiation_events(before, negotiation.state, negotiation.role) {
-        for callback in negotiation.callback_addresses.iter().filter(|c| c.wants(&event)) {
-            position += 1;
-            let id = uuid::Uuid::new_v4().to_string();
-            let body = negotiation_event_envelope(negotiation, &event, &id, now).to_string();
-            let mut sql = SqlBuilder::new(dialect);
-            sql.push(&format!(
-                "INSERT INTO {OUTBOX} (id, created_at, uri, auth_key, auth_code_id, body, attempts, next_attempt_at) VALUES ("
-            ));
-            for (index, arg) in [
-                Arg::Text(id),
-                Arg::Int(micros + position),
-                Arg::Text(callback.uri.clone()),
-                Arg::OptText(callback.auth_key.clone()),
-                Arg::OptText(callback.auth_code_id.clone()),
-                Arg::Text(body),
-                Arg::Int(0),
-                Arg::Int(now),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                if index > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(arg);
+    for (position, (id, callback, body)) in deliveries.into_iter().enumerate() {
+        let mut sql = SqlBuilder::new(dialect);
+        sql.push(&format!(
+            "INSERT INTO {OUTBOX} (id, created_at, uri, auth_key, auth_code_id, body, attempts, next_attempt_at) VALUES ("
+        ));
+        for (index, arg) in [
+            Arg::Text(id),
+            Arg::Int(micros + position as i64 + 1),
+            Arg::Text(callback.uri.clone()),
+            Arg::OptText(callback.auth_key.clone()),
+            Arg::OptText(callback.auth_code_id.clone()),
+            Arg::Text(body),
+            Arg::Int(0),
+            Arg::Int(now),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if index > 0 {
+                sql.push(", ");
             }
-            sql.push(")");
-            sql.execute_in(connection).await.map_err(StoreError::from_sqlx)?;
+            sql.bind(arg);
         }
+        sql.push(")");
+        sql.execute_in(connection).await.map_err(StoreError::from_sqlx)?;
     }
     Ok(())
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -74,7 +86,7 @@ fn now_ms() -> i64 {
 const TABLE: &str = "edc_contract_negotiation";
 
 /// `(lease_holder IS NULL OR lease_holder = <holder> OR lease_expiry < <now>)`: the lease is free or ours.
-fn push_lease_free(sql: &mut SqlBuilder, holder: &str, now: i64) {
+pub(crate) fn push_lease_free(sql: &mut SqlBuilder, holder: &str, now: i64) {
     sql.push("(lease_holder IS NULL OR lease_holder = ");
     sql.bind(Arg::Text(holder.to_string()));
     sql.push(" OR lease_expiry < ");
@@ -85,7 +97,7 @@ fn push_lease_free(sql: &mut SqlBuilder, holder: &str, now: i64) {
 /// `UPDATE <table> SET lease… WHERE id IN (SELECT id … WHERE <filter> AND <lease free> ORDER BY … LIMIT n)
 /// RETURNING *`: the one claim statement behind every work queue (negotiations, callback events).
 #[allow(clippy::too_many_arguments)]
-fn claim_sql(
+pub(crate) fn claim_sql(
     dialect: Dialect,
     table: &str,
     holder: &str,
