@@ -203,3 +203,25 @@ fn violation_message_names_scope_and_problems() {
         )
     );
 }
+
+#[test]
+fn the_policy_monitor_rechecks_time_but_not_the_participant() {
+    let in_force = namespaces::edc("inForceDate");
+    let policy = permission(vec![
+        cx("Membership", ConstraintOperator::Eq, json!("active")),
+        atomic(&in_force, ConstraintOperator::Lteq, json!("contractAgreement+1d")),
+    ]);
+    let signed = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    let engine = PolicyEngine::with_defaults();
+    let anonymous = |days| {
+        PolicyContext::new(Scope::PolicyMonitor, ParticipantAgent::new("did:web:consumer"))
+            .with_agreement_signed_at(signed)
+            .at(signed + chrono::Duration::hours(days))
+    };
+    assert!(engine.evaluate(&policy, &anonymous(1)).is_ok(), "claims are not re-checked by the monitor");
+    assert!(engine.evaluate(&policy, &anonymous(25)).is_err(), "the contract end is");
+    let at_start = PolicyContext::new(Scope::TransferProcess, ParticipantAgent::new("did:web:consumer"))
+        .with_agreement_signed_at(signed)
+        .at(signed);
+    assert!(engine.evaluate(&policy, &at_start).is_err(), "a transfer start still needs the membership");
+}

@@ -103,25 +103,36 @@ pub(crate) fn strings(right: &Value) -> Result<Vec<String>, String> {
 }
 
 impl PolicyEngine {
-    /// The engine with every bundled function bound: the Catena-X participant operands in all scopes, the
-    /// declared contractual terms in all scopes, and `edc:inForceDate` evaluated where an agreement exists
-    /// (transfer, policy monitor) and explicitly not checked before (catalog, negotiation).
+    /// The engine with every bundled function bound: the Catena-X participant operands and the declared
+    /// contractual terms wherever a participant asks for something (catalog, negotiation, transfer start), and
+    /// `edc:inForceDate` evaluated where an agreement exists (transfer, policy monitor) and explicitly not checked
+    /// before (catalog, negotiation). The policy monitor re-checks time, not the participant: its claims were
+    /// verified when the transfer started and are not available without a request, as in Tractus-X.
     pub fn with_defaults() -> Self {
         let mut engine = PolicyEngine::new();
+        let participant_operand = |engine: &mut PolicyEngine, iri: &str, function: Arc<dyn ConstraintFunction>| {
+            for scope in [Scope::Catalog, Scope::ContractNegotiation, Scope::TransferProcess] {
+                engine.register(scope, iri, function.clone());
+            }
+            engine.register(Scope::PolicyMonitor, iri, Arc::new(NotCheckedInScope));
+        };
         for namespace in CX_POLICY_NAMESPACES {
             let iri = |local: &str| format!("{namespace}{local}");
-            engine.register_everywhere(&iri("BusinessPartnerNumber"), Arc::new(BusinessPartnerNumber));
-            engine.register_everywhere(&iri("BusinessPartnerGroup"), Arc::new(BusinessPartnerGroup));
-            engine.register_everywhere(&iri("Membership"), Arc::new(Membership));
-            engine.register_everywhere(&iri("FrameworkAgreement"), Arc::new(FrameworkAgreement));
+            participant_operand(&mut engine, &iri("BusinessPartnerNumber"), Arc::new(BusinessPartnerNumber));
+            participant_operand(&mut engine, &iri("BusinessPartnerGroup"), Arc::new(BusinessPartnerGroup));
+            participant_operand(&mut engine, &iri("Membership"), Arc::new(Membership));
+            participant_operand(&mut engine, &iri("FrameworkAgreement"), Arc::new(FrameworkAgreement));
             for (term, allowed) in DECLARED_TERMS {
-                engine.register_everywhere(&iri(term), Arc::new(DeclaredTerm { allowed }));
+                participant_operand(&mut engine, &iri(term), Arc::new(DeclaredTerm { allowed }));
             }
         }
         // Tractus-X 0.10 wrote the BPN operands in its own namespace.
-        engine
-            .register_everywhere(&format!("{}BusinessPartnerNumber", namespaces::TX), Arc::new(BusinessPartnerNumber));
-        engine.register_everywhere(&format!("{}BusinessPartnerGroup", namespaces::TX), Arc::new(BusinessPartnerGroup));
+        participant_operand(
+            &mut engine,
+            &format!("{}BusinessPartnerNumber", namespaces::TX),
+            Arc::new(BusinessPartnerNumber),
+        );
+        participant_operand(&mut engine, &format!("{}BusinessPartnerGroup", namespaces::TX), Arc::new(BusinessPartnerGroup));
         let in_force = namespaces::edc("inForceDate");
         engine.register(Scope::TransferProcess, &in_force, Arc::new(InForceDate));
         engine.register(Scope::PolicyMonitor, &in_force, Arc::new(InForceDate));
