@@ -89,3 +89,34 @@ pub trait NegotiationDispatcher: Send + Sync {
         message: &NegotiationMessage,
     ) -> Result<NegotiationReply, DispatchError>;
 }
+
+/// Transfer process messages, as the control plane sees them.
+#[derive(Debug, Clone)]
+pub enum TransferMessage {
+    /// Consumer → provider (initial request).
+    Request {
+        consumer_pid: String,
+        agreement_id: String,
+        /// The transfer type (`format` on the wire).
+        transfer_type: String,
+        callback_address: String,
+        /// Push destination; `None` for pull.
+        data_address: Option<dsc_domain::DataAddress>,
+    },
+    /// Provider → consumer (with the pull address), or consumer → provider to resume (without).
+    Start { provider_pid: String, consumer_pid: String, data_address: Option<dsc_domain::DataAddress>, to_provider: bool },
+    Suspension { provider_pid: String, consumer_pid: String, reason: Option<String>, to_provider: bool },
+    Completion { provider_pid: String, consumer_pid: String, to_provider: bool },
+    Termination { provider_pid: String, consumer_pid: String, reason: Option<String>, to_provider: bool },
+}
+
+#[async_trait]
+pub trait TransferDispatcher: Send + Sync {
+    /// Sends `message` to `peer`; unreachable peers and 5xx answers are `Err` (retryable). The acknowledgement
+    /// of the initial request names the provider's process id.
+    async fn send_transfer(
+        &self,
+        peer: &Counterparty,
+        message: &TransferMessage,
+    ) -> Result<NegotiationReply, DispatchError>;
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Transfer processes: the service (API calls and inbound protocol messages), the state machine manager (DSP
+//! messages to the counter-party, Data Plane Signaling to the data plane) and the policy monitor.
+
+mod manager;
+mod monitor;
+mod service;
+
+use std::sync::Arc;
+
+use dsc_domain::DataAddress;
+use dsc_vault::{SecretString, Vault};
+
+pub use manager::TransferManager;
+pub use monitor::PolicyMonitor;
+pub use service::{TransferRequest, TransferService};
+
+#[derive(Debug, Clone)]
+pub struct TransferSettings {
+    pub participant_id: String,
+    /// This connector's versioned protocol address, sent as `callbackAddress`.
+    pub callback_address: String,
+    pub holder: String,
+    /// Transfers in flight at once in the manager.
+    pub batch_size: u32,
+    pub lease_ms: i64,
+    pub max_attempts: u32,
+    /// How often the policy monitor re-evaluates running transfers.
+    pub monitor_interval: std::time::Duration,
+}
+
+impl TransferSettings {
+    pub fn new(participant_id: impl Into<String>, callback_address: impl Into<String>, holder: impl Into<String>) -> Self {
+        TransferSettings {
+            participant_id: participant_id.into(),
+            callback_address: callback_address.into(),
+            holder: holder.into(),
+            batch_size: 20,
+            lease_ms: 30_000,
+            max_attempts: 8,
+            monitor_interval: std::time::Duration::from_secs(1),
+        }
+    }
+}
+
+/// The vault key under which a transfer's data address (it carries credentials) is kept.
+pub fn address_key(transfer_id: &str) -> String {
+    format!("dsc-transfer-address--{transfer_id}")
+}
+
+pub(crate) async fn keep_address(vault: &Arc<dyn Vault>, key: &str, address: &DataAddress) -> Result<(), String> {
+    let text = serde_json::to_string(&address.properties).map_err(|e| e.to_string())?;
+    vault.store(key, SecretString::new(text)).await.map_err(|e| e.to_string())
+}
+
+pub(crate) async fn read_address(vault: &Arc<dyn Vault>, key: &str) -> Result<Option<DataAddress>, String> {
+    match vault.resolve(key).await.map_err(|e| e.to_string())? {
+        Some(secret) => serde_json::from_str(secret.expose())
+            .map(|properties| Some(DataAddress { properties }))
+            .map_err(|e| format!("stored data address is unreadable: {e}")),
+        None => Ok(None),
+    }
+}
