@@ -104,10 +104,29 @@ pub enum TransferMessage {
         data_address: Option<dsc_domain::DataAddress>,
     },
     /// Provider → consumer (with the pull address), or consumer → provider to resume (without).
-    Start { provider_pid: String, consumer_pid: String, data_address: Option<dsc_domain::DataAddress>, to_provider: bool },
-    Suspension { provider_pid: String, consumer_pid: String, reason: Option<String>, to_provider: bool },
-    Completion { provider_pid: String, consumer_pid: String, to_provider: bool },
-    Termination { provider_pid: String, consumer_pid: String, reason: Option<String>, to_provider: bool },
+    Start {
+        provider_pid: String,
+        consumer_pid: String,
+        data_address: Option<dsc_domain::DataAddress>,
+        to_provider: bool,
+    },
+    Suspension {
+        provider_pid: String,
+        consumer_pid: String,
+        reason: Option<String>,
+        to_provider: bool,
+    },
+    Completion {
+        provider_pid: String,
+        consumer_pid: String,
+        to_provider: bool,
+    },
+    Termination {
+        provider_pid: String,
+        consumer_pid: String,
+        reason: Option<String>,
+        to_provider: bool,
+    },
 }
 
 #[async_trait]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dsc_controlplane::protocol::{
     Counterparty, DSP_2025_1, DispatchError, NegotiationDispatcher, NegotiationMessage, NegotiationReply,
-    ProtocolClient, RemoteResponse,
+    ProtocolClient, RemoteResponse, TransferDispatcher, TransferMessage,
 };
 use dsc_domain::QuerySpec;
 use dsc_identity::SigningIdentity;
@@ -172,6 +172,45 @@ impl NegotiationDispatcher for DspClient {
                 let (provider_pid, state) = acknowledgement(&self.jsonld, &response.body);
                 Ok(NegotiationReply::Accepted { provider_pid, state })
             }
+            400..=499 => Ok(NegotiationReply::Rejected { status: response.status, reason: reasons(&response.body) }),
+            status => Err(DispatchError::Unreachable {
+                address: peer.address.clone(),
+                reason: format!("HTTP {status}: {}", reasons(&response.body)),
+            }),
+        }
+    }
+}
+
+/// The provider's process id from a TransferProcess acknowledgement.
+fn transfer_acknowledgement(jsonld: &JsonLd, body: &[u8]) -> Option<String> {
+    let dsp = dsc_domain::namespaces::DSPACE_2025_1;
+    let document = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    let expanded = jsonld.expand(document).ok()?;
+    let node = dsc_jsonld::expanded::single_node(&expanded)?;
+    dsc_jsonld::expanded::first_str(node, &format!("{dsp}providerPid")).map(str::to_string)
+}
+
+#[async_trait]
+impl TransferDispatcher for DspClient {
+    async fn send_transfer(
+        &self,
+        peer: &Counterparty,
+        message: &TransferMessage,
+    ) -> Result<NegotiationReply, DispatchError> {
+        let authorization = self.authorization(peer)?;
+        let (body, segments) = crate::transfer::message(message, &format!("urn:uuid:{}", uuid::Uuid::new_v4()));
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let request = self
+            .http
+            .post(Self::url(peer, &segments)?)
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .json(&body);
+        let response = self.send(peer, request).await?;
+        match response.status {
+            200..=299 => Ok(NegotiationReply::Accepted {
+                provider_pid: transfer_acknowledgement(&self.jsonld, &response.body),
+                state: None,
+            }),
             400..=499 => Ok(NegotiationReply::Rejected { status: response.status, reason: reasons(&response.body) }),
             status => Err(DispatchError::Unreachable {
                 address: peer.address.clone(),

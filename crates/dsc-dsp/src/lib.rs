@@ -13,6 +13,7 @@ pub mod client;
 mod compact;
 mod error;
 mod negotiation;
+mod transfer;
 mod wellknown;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use dsc_controlplane::catalog::CatalogService;
 use dsc_controlplane::negotiation::NegotiationService;
+use dsc_controlplane::transfer::TransferService;
 use dsc_identity::TokenVerifier;
 use dsc_jsonld::{CompactionContext, JsonLd};
 
@@ -39,6 +41,7 @@ pub struct DspState {
     pub message_context: Arc<CompactionContext>,
     pub catalog: Arc<CatalogService>,
     pub negotiations: Arc<NegotiationService>,
+    pub transfers: Arc<TransferService>,
     /// This connector's protocol address including the version path, advertised in catalogs.
     pub protocol_address: String,
 }
@@ -63,6 +66,12 @@ pub fn protocol_router(state: DspState, verifier: Option<Arc<TokenVerifier>>) ->
         .route("/negotiations/{id}/agreement/verification", post(negotiation::verification))
         .route("/negotiations/{id}/events", post(negotiation::events))
         .route("/negotiations/{id}/termination", post(negotiation::termination))
+        .route("/transfers/request", post(transfer::request))
+        .route("/transfers/{id}", get(transfer::get_transfer))
+        .route("/transfers/{id}/start", post(transfer::start))
+        .route("/transfers/{id}/suspension", post(transfer::suspension))
+        .route("/transfers/{id}/completion", post(transfer::completion))
+        .route("/transfers/{id}/termination", post(transfer::termination))
         .route_layer(middleware::from_fn_with_state(verifier, auth::authenticate))
         .with_state(state);
     Router::new().route("/.well-known/dspace-version", get(wellknown::dspace_version)).nest(VERSION_PATH, versioned)

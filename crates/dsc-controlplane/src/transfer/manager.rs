@@ -133,9 +133,10 @@ impl TransferManager {
 
     async fn process(&self, mut transfer: TransferProcess) -> Result<(), dsc_store::StoreError> {
         let step = match (transfer.role, transfer.state) {
-            (NegotiationRole::Provider, TransferState::Requested | TransferState::Starting | TransferState::Resuming) => {
-                self.provider_start(&mut transfer).await
-            }
+            (
+                NegotiationRole::Provider,
+                TransferState::Requested | TransferState::Starting | TransferState::Resuming,
+            ) => self.provider_start(&mut transfer).await,
             (NegotiationRole::Provider, TransferState::Suspending) => self.provider_suspend(&mut transfer).await,
             (NegotiationRole::Provider, TransferState::Terminating) => self.provider_terminate(&mut transfer).await,
             (NegotiationRole::Provider, TransferState::Completing) => self.provider_complete(&mut transfer).await,
@@ -230,9 +231,10 @@ impl TransferManager {
                 TransferMessage::Start { provider_pid, consumer_pid, data_address: None, to_provider: true },
                 TransferState::Resumed,
             ),
-            TransferState::Completing => {
-                (TransferMessage::Completion { provider_pid, consumer_pid, to_provider: true }, TransferState::Completed)
-            }
+            TransferState::Completing => (
+                TransferMessage::Completion { provider_pid, consumer_pid, to_provider: true },
+                TransferState::Completed,
+            ),
             TransferState::Terminating => (
                 TransferMessage::Termination {
                     provider_pid,
@@ -289,11 +291,7 @@ impl TransferManager {
 
     async fn signal_start(&self, transfer: &mut TransferProcess) -> Result<Option<DataAddress>, Step> {
         if transfer.data_flow_started {
-            return self
-                .data_planes
-                .resume(&transfer.transfer_type, &transfer.id)
-                .await
-                .map_err(Self::signaling_step);
+            return self.data_planes.resume(&transfer.transfer_type, &transfer.id).await.map_err(Self::signaling_step);
         }
         let source = match self.assets.find(&transfer.asset_id).await {
             Ok(Some(asset)) => asset.data_address,
@@ -342,8 +340,10 @@ impl TransferManager {
 
     async fn provider_terminate(&self, transfer: &mut TransferProcess) -> Step {
         if transfer.data_flow_started
-            && let Err(error) =
-                self.data_planes.terminate(&transfer.transfer_type, &transfer.id, transfer.error_detail.as_deref()).await
+            && let Err(error) = self
+                .data_planes
+                .terminate(&transfer.transfer_type, &transfer.id, transfer.error_detail.as_deref())
+                .await
         {
             return Self::signaling_step(error);
         }

@@ -30,7 +30,11 @@ pub struct TransferSettings {
 }
 
 impl TransferSettings {
-    pub fn new(participant_id: impl Into<String>, callback_address: impl Into<String>, holder: impl Into<String>) -> Self {
+    pub fn new(
+        participant_id: impl Into<String>,
+        callback_address: impl Into<String>,
+        holder: impl Into<String>,
+    ) -> Self {
         TransferSettings {
             participant_id: participant_id.into(),
             callback_address: callback_address.into(),

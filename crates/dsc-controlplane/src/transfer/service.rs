@@ -142,7 +142,8 @@ impl TransferService {
         F: FnOnce(&mut TransferProcess) -> Result<(), String>,
     {
         let holder = self.holder();
-        let mut transfer = self.store.lease_transfer(id, &holder, HANDLER_LEASE_MS).await?.ok_or_else(|| Self::not_found(id))?;
+        let mut transfer =
+            self.store.lease_transfer(id, &holder, HANDLER_LEASE_MS).await?.ok_or_else(|| Self::not_found(id))?;
         let outcome = action(&mut transfer);
         if outcome.is_err() {
             transfer = self.store.find_transfer(id).await?.unwrap_or(transfer);
@@ -228,7 +229,8 @@ impl TransferService {
                 self.data_planes.transfer_types().join(", ")
             )));
         }
-        let context = PolicyContext::new(Scope::TransferProcess, peer.clone()).with_agreement_signed_at(signed_at(&agreement));
+        let context =
+            PolicyContext::new(Scope::TransferProcess, peer.clone()).with_agreement_signed_at(signed_at(&agreement));
         self.engine.evaluate(&agreement.policy, &context).map_err(|v| ProtocolError::Refused(v.to_string()))?;
         let now = now_millis();
         let mut transfer = TransferProcess {
@@ -318,7 +320,8 @@ impl TransferService {
         if let Some(Effect::Keep(address)) = &effect {
             let key = address_key(&transfer.id);
             if let Err(reason) = keep_address(&self.vault, &key, address).await {
-                let _ = self.store.save_transfer(&self.store.find_transfer(id).await?.unwrap_or(transfer), &holder).await;
+                let _ =
+                    self.store.save_transfer(&self.store.find_transfer(id).await?.unwrap_or(transfer), &holder).await;
                 return Err(ProtocolError::Unavailable(format!("cannot keep the data address: {reason}")));
             }
             transfer.data_address_key = Some(key);
@@ -355,7 +358,11 @@ impl TransferService {
                 }
                 if !matches!(
                     t.state,
-                    TransferState::Requested | TransferState::Started | TransferState::Suspended | TransferState::Resumed | TransferState::Resuming
+                    TransferState::Requested
+                        | TransferState::Started
+                        | TransferState::Suspended
+                        | TransferState::Resumed
+                        | TransferState::Resuming
                 ) {
                     return Err(ProtocolError::InvalidState(format!(
                         "a start message is not accepted for a {} transfer",
@@ -363,10 +370,14 @@ impl TransferService {
                     )));
                 }
                 if t.state == TransferState::Suspended && t.suspended_by == Some(NegotiationRole::Consumer) {
-                    return Err(ProtocolError::InvalidState("the consumer suspended this transfer; only it may resume".into()));
+                    return Err(ProtocolError::InvalidState(
+                        "the consumer suspended this transfer; only it may resume".into(),
+                    ));
                 }
                 if t.transfer_type.ends_with("-PULL") && data_address.is_none() {
-                    return Err(ProtocolError::Refused("a pull transfer's start message must carry a dataAddress".into()));
+                    return Err(ProtocolError::Refused(
+                        "a pull transfer's start message must carry a dataAddress".into(),
+                    ));
                 }
                 t.suspended_by = None;
                 t.error_detail = None;

@@ -132,7 +132,11 @@ impl PolicyEngine {
             &format!("{}BusinessPartnerNumber", namespaces::TX),
             Arc::new(BusinessPartnerNumber),
         );
-        participant_operand(&mut engine, &format!("{}BusinessPartnerGroup", namespaces::TX), Arc::new(BusinessPartnerGroup));
+        participant_operand(
+            &mut engine,
+            &format!("{}BusinessPartnerGroup", namespaces::TX),
+            Arc::new(BusinessPartnerGroup),
+        );
         let in_force = namespaces::edc("inForceDate");
         engine.register(Scope::TransferProcess, &in_force, Arc::new(InForceDate));
         engine.register(Scope::PolicyMonitor, &in_force, Arc::new(InForceDate));
