@@ -60,6 +60,12 @@ pub struct ConnectorConfig {
     pub management_context: WebContext,
     pub protocol_context: WebContext,
     pub control_context: WebContext,
+    pub public_context: WebContext,
+    /// The data plane's public API URL as consumers reach it.
+    pub public_address: String,
+    pub access_token_lifetime_seconds: u64,
+    /// Shared Data Plane Signaling key; `None` means a random key per start (embedded data plane only).
+    pub signaling_key: Option<String>,
     pub api_key: ApiKeySource,
     /// Database URL with credentials merged in; never log it without `redact`.
     pub database_url: String,
@@ -122,6 +128,10 @@ impl ConnectorConfig {
             management_context: context("management", "web.http.management")?,
             protocol_context: context("protocol", "web.http.protocol")?,
             control_context: context("control", "web.http.control")?,
+            public_context: context("public", "web.http.public")?,
+            public_address: String::new(),
+            access_token_lifetime_seconds: raw.number("tx.edc.dataplane.token.expiry")?,
+            signaling_key: raw.get("dsc.signaling.auth.key").map(str::to_string),
             api_key,
             database_url,
             database_max_connections: raw.number("edc.datasource.default.pool.connections.max-total")?,
@@ -143,12 +153,22 @@ impl ConnectorConfig {
                 format!("http://{}:{}{}", config.hostname, config.protocol_context.port, config.protocol_context.path)
             }
         };
+        config.public_address = match raw.get("edc.dataplane.api.public.baseurl") {
+            Some(address) => address.trim_end_matches('/').to_string(),
+            None => format!("http://{}:{}{}", config.hostname, config.public_context.port, config.public_context.path),
+        };
         config.check_contexts()?;
         Ok(config)
     }
 
-    pub fn contexts(&self) -> [&WebContext; 4] {
-        [&self.default_context, &self.management_context, &self.protocol_context, &self.control_context]
+    pub fn contexts(&self) -> [&WebContext; 5] {
+        [
+            &self.default_context,
+            &self.management_context,
+            &self.protocol_context,
+            &self.control_context,
+            &self.public_context,
+        ]
     }
 
     /// Contexts may share a port only under different, non-nested paths.
@@ -235,7 +255,8 @@ mod tests {
                 (19191, "/api".to_string()),
                 (19193, "/management".to_string()),
                 (19194, "/api/v1/dsp".to_string()),
-                (19192, "/control".to_string())
+                (19192, "/control".to_string()),
+                (19291, "/public".to_string())
             ]
         );
         assert_eq!(config.body_limit, 1_048_576);

@@ -75,6 +75,24 @@ pub const SETTINGS: &[Setting] = &[
     setting("web.http.protocol.path", Kind::UrlPath, Some("/api/v1/dsp"), "Path of the Dataspace Protocol API."),
     setting("web.http.control.port", Kind::Port, Some("19192"), "Port of the control API (data plane signaling)."),
     setting("web.http.control.path", Kind::UrlPath, Some("/control"), "Path of the control API."),
+    setting("web.http.public.port", Kind::Port, Some("19291"), "Port of the data plane's public API (data access)."),
+    setting("web.http.public.path", Kind::UrlPath, Some("/public"), "Path of the data plane's public API."),
+    setting(
+        "edc.dataplane.api.public.baseurl",
+        Kind::Text,
+        None,
+        "The public API's URL as consumers reach it (put in every EDR). Default: http://<edc.hostname>:<public port><public path>.",
+    ),
+    setting(
+        "tx.edc.dataplane.token.expiry",
+        Kind::Number { min: 1, max: 86_400 },
+        Some("300"),
+        "Lifetime of data access tokens in seconds; consumers refresh them through the refresh endpoint.",
+    ),
+    secret(
+        "dsc.signaling.auth.key",
+        "Shared key between control plane and data plane (Data Plane Signaling, both directions). Default: a random key per start, enough for the embedded data plane.",
+    ),
     secret("edc.api.auth.key", "Management API key (X-Api-Key). Prefer edc.api.auth.key.alias or the env variable."),
     setting(
         "edc.api.auth.key.alias",

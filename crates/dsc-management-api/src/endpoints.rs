@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::ManagementState;
 use crate::resources::{self as r};
-use crate::{catalog, negotiations as n, secrets};
+use crate::{catalog, negotiations as n, secrets, transfers as t};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Method {
@@ -46,6 +46,18 @@ fn endpoint(
     handler: MethodRouter<ManagementState>,
 ) -> Endpoint {
     Endpoint { method, path, tag, summary, request_example, success, handler }
+}
+
+fn transfer_request_example() -> Value {
+    json!({
+        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
+        "@type": "TransferRequest",
+        "protocol": "dataspace-protocol-http:2025-1",
+        "counterPartyAddress": "http://localhost:19194/api/v1/dsp/2025-1",
+        "contractId": "b9a2c1d4-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
+        "transferType": "HttpData-PULL",
+        "dataDestination": { "type": "HttpProxy" }
+    })
 }
 
 fn asset_example() -> Value {
@@ -361,6 +373,97 @@ pub(crate) fn all() -> Vec<Endpoint> {
             None,
             Entity,
             get(n::negotiation_of_agreement),
+        ),
+        endpoint(
+            Post,
+            "/v3/transferprocesses",
+            "Transfer Process",
+            "Request a transfer under an agreement",
+            Some(transfer_request_example()),
+            IdResponse,
+            post(t::initiate),
+        ),
+        endpoint(
+            Post,
+            "/v3/transferprocesses/request",
+            "Transfer Process",
+            "Query transfers",
+            Some(query_example()),
+            EntityList,
+            post(t::query),
+        ),
+        endpoint(Get, "/v3/transferprocesses/{id}", "Transfer Process", "Get a transfer", None, Entity, get(t::get)),
+        endpoint(
+            Get,
+            "/v3/transferprocesses/{id}/state",
+            "Transfer Process",
+            "Get a transfer's state",
+            None,
+            Entity,
+            get(t::get_state),
+        ),
+        endpoint(
+            Post,
+            "/v3/transferprocesses/{id}/suspend",
+            "Transfer Process",
+            "Suspend a started transfer (access stops at once)",
+            None,
+            NoContent,
+            post(t::suspend),
+        ),
+        endpoint(
+            Post,
+            "/v3/transferprocesses/{id}/resume",
+            "Transfer Process",
+            "Resume a transfer this connector suspended",
+            None,
+            NoContent,
+            post(t::resume),
+        ),
+        endpoint(
+            Post,
+            "/v3/transferprocesses/{id}/terminate",
+            "Transfer Process",
+            "Terminate a transfer",
+            None,
+            NoContent,
+            post(t::terminate),
+        ),
+        endpoint(
+            Post,
+            "/v3/transferprocesses/{id}/deprovision",
+            "Transfer Process",
+            "Deprovision an ended transfer (pull transfers provision nothing)",
+            None,
+            NoContent,
+            post(t::deprovision),
+        ),
+        endpoint(
+            Post,
+            "/v3/edrs/request",
+            "EDR",
+            "Query the EDRs of started consumer transfers",
+            Some(query_example()),
+            EntityList,
+            post(t::query_edrs),
+        ),
+        endpoint(
+            Get,
+            "/v3/edrs/{id}/dataaddress",
+            "EDR",
+            "Get the EDR of a transfer (?auto_refresh=true renews an expiring token first)",
+            None,
+            Entity,
+            get(t::edr_data_address),
+        ),
+        endpoint(
+            Delete,
+            "/v3/edrs/{id}",
+            "EDR",
+            "Delete an EDR (terminates the transfer)",
+            None,
+            NoContent,
+            delete(t::delete_edr),
         ),
         endpoint(
             Post,

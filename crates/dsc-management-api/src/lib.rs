@@ -13,6 +13,7 @@ mod negotiations;
 mod openapi;
 mod resources;
 mod secrets;
+mod transfers;
 
 use std::sync::Arc;
 
@@ -37,6 +38,18 @@ pub struct ManagementState {
     /// Requests to other connectors (catalogs today, negotiations and transfers next).
     pub protocol: Arc<dyn dsc_controlplane::protocol::ProtocolClient>,
     pub negotiations: Arc<dsc_controlplane::negotiation::NegotiationService>,
+    pub transfers: Arc<dsc_controlplane::transfer::TransferService>,
+    pub edr_refresher: Arc<dyn EdrRefresher>,
+}
+
+/// Renews an EDR's access token at the provider's refresh endpoint when it is about to expire.
+#[async_trait::async_trait]
+pub trait EdrRefresher: Send + Sync {
+    /// `Ok(None)` when the token is still fresh; the refreshed address otherwise.
+    async fn refresh_if_due(
+        &self,
+        address: &dsc_domain::DataAddress,
+    ) -> Result<Option<dsc_domain::DataAddress>, String>;
 }
 
 /// The context Management API responses are compacted with: EDC's (`@vocab` edc, `edc`, `odrl`) plus the

@@ -168,7 +168,7 @@ pub(crate) async fn initiate(
 }
 
 /// `callbackAddresses`: where to send the negotiation's events.
-fn callbacks(node: &expanded::Node, violations: &mut Vec<Violation>) -> Vec<dsc_domain::CallbackAddress> {
+pub(crate) fn callbacks(node: &expanded::Node, violations: &mut Vec<Violation>) -> Vec<dsc_domain::CallbackAddress> {
     let list_iri = edc("callbackAddresses");
     expanded::nodes(node, &list_iri)
         .enumerate()

@@ -38,3 +38,16 @@ pub async fn require_api_key(State(key): State<ApiKey>, request: Request, next: 
         _ => ApiError::unauthenticated().into_response(),
     }
 }
+
+/// Middleware for internal APIs (Data Plane Signaling): 401 unless `Authorization: Bearer <key>` carries the key.
+pub async fn require_bearer_key(State(key): State<ApiKey>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    match presented {
+        Some(candidate) if key.matches(candidate.as_bytes()) => next.run(request).await,
+        _ => ApiError::unauthenticated().into_response(),
+    }
+}

@@ -11,7 +11,7 @@ mod error;
 pub mod health;
 mod server;
 
-pub use auth::{ApiKey, require_api_key};
+pub use auth::{ApiKey, require_api_key, require_bearer_key};
 pub use body::JsonBody;
 pub use error::{ApiError, ErrorKind};
 pub use server::{Bound, ContextRouter, bind, serve};

@@ -3,5 +3,6 @@
 //!
 //! This is the only crate that knows every other one; nothing depends on it.
 
+mod edr_refresh;
 pub mod logging;
 pub mod runtime;

@@ -11,13 +11,16 @@ use dsc_config::{ApiKeySource, ConnectorConfig, VaultKeySource};
 use dsc_controlplane::callbacks::{CallbackDispatcher, CallbackSender};
 use dsc_controlplane::catalog::{CatalogService, StaticTransferTypes};
 use dsc_controlplane::negotiation::{NegotiationManager, NegotiationService, NegotiationSettings};
+use dsc_controlplane::transfer::{PolicyMonitor, TransferManager, TransferService, TransferSettings};
 use dsc_controlplane::{EntityService, NoReferences, ReferencedBy};
+use dsc_dataplane::DataPlane;
 use dsc_dsp::DspState;
 use dsc_dsp::client::DspClient;
 use dsc_identity::{HttpDidResolver, SigningIdentity, TokenVerifier, TrustList};
 use dsc_jsonld::JsonLd;
 use dsc_management_api::ManagementState;
 use dsc_policy::PolicyEngine;
+use dsc_signaling::{DataPlaneEntry, DataPlaneRegistry, HttpDataPlaneClient};
 use dsc_store::{HealthCheck, SqlStore, StoreSettings, sql::redact_url};
 use dsc_vault::{EncryptedFileVault, Vault, VaultKey};
 use dsc_web::health::{Health, HealthProbe};
@@ -44,6 +47,8 @@ pub struct Connector {
     bound: dsc_web::Bound,
     store: SqlStore,
     negotiation_manager: Arc<NegotiationManager>,
+    transfer_manager: Arc<TransferManager>,
+    policy_monitor: Arc<PolicyMonitor>,
     callback_dispatcher: Arc<CallbackDispatcher>,
     pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
 }
@@ -131,6 +136,29 @@ async fn participant_identity(
     Ok(Some(Arc::new(identity)))
 }
 
+/// Authenticates refresh requests with the participant token verifier: the client's self-issued token names its
+/// DID, which must be the DID the refresh token was issued to.
+struct ParticipantClients(Option<Arc<TokenVerifier>>);
+
+#[async_trait]
+impl dsc_dataplane::ClientAuthenticator for ParticipantClients {
+    async fn authenticate(&self, authorization: Option<&str>) -> Result<String, String> {
+        let verifier = self.0.as_ref().ok_or("this connector has no participant identity to verify clients with")?;
+        verifier.verify(authorization).await.map(|agent| agent.id).map_err(|e| e.to_string())
+    }
+}
+
+/// The data plane's token signing secret, from the vault (generated once).
+async fn token_secret(vault: &Arc<dyn Vault>) -> Result<String, StartError> {
+    const KEY: &str = "dsc-dataplane-token-secret";
+    if let Some(secret) = vault.resolve(KEY).await? {
+        return Ok(secret.expose().to_string());
+    }
+    let secret = dsc_dataplane::tokens::new_secret();
+    vault.store(KEY, dsc_vault::SecretString::new(secret.clone())).await?;
+    Ok(secret)
+}
+
 /// The path under which the DID document must be served for `did` (the host part is ours by configuration).
 fn did_document_path(did: &str) -> Option<String> {
     let url = dsc_identity::did_document_url(did, false).ok()?;
@@ -199,12 +227,66 @@ impl Connector {
             vault.clone(),
             settings.holder.clone(),
         ));
+        let holder = settings.holder.clone();
         let negotiation_manager = Arc::new(NegotiationManager::new(settings, shared.clone(), client.clone(), wake));
+
+        // The embedded data plane, signaled over HTTP on the control context like a standalone one.
+        let signaling_key = config.signaling_key.clone().unwrap_or_else(dsc_dataplane::tokens::new_secret);
+        let mut handlers: std::collections::HashMap<String, Arc<dyn dsc_dataplane::TransferTypeHandler>> =
+            std::collections::HashMap::new();
+        handlers.insert(
+            dsc_dataplane::HTTP_PULL.to_string(),
+            Arc::new(dsc_dataplane::HttpPull { public_url: config.public_address.clone() }),
+        );
+        let data_plane = Arc::new(DataPlane {
+            participant_id: config.participant_id.clone(),
+            public_url: config.public_address.clone(),
+            store: shared.clone(),
+            vault: vault.clone(),
+            tokens: dsc_dataplane::tokens::TokenIssuer::new(
+                config.participant_id.clone(),
+                token_secret(&vault).await?.as_bytes(),
+                config.access_token_lifetime_seconds,
+            ),
+            handlers,
+            clients: Arc::new(ParticipantClients(verifier.clone())),
+            http: http.clone(),
+        });
+        let registry = Arc::new(DataPlaneRegistry::default());
+        let data_planes = Arc::new(HttpDataPlaneClient::new(http.clone(), registry.clone()));
+        let transfer_wake = Arc::new(tokio::sync::Notify::new());
+        let transfer_settings = TransferSettings::new(config.participant_id.clone(), versioned_address.clone(), holder);
+        let transfers = Arc::new(TransferService::new(
+            transfer_settings.clone(),
+            shared.clone(),
+            shared.clone(),
+            data_planes.clone(),
+            vault.clone(),
+            engine.clone(),
+            transfer_wake.clone(),
+        ));
+        let transfer_manager = Arc::new(TransferManager::new(
+            transfer_settings.clone(),
+            shared.clone(),
+            shared.clone(),
+            client.clone(),
+            data_planes,
+            vault.clone(),
+            transfer_wake.clone(),
+        ));
+        let policy_monitor = Arc::new(PolicyMonitor::new(
+            transfer_settings,
+            shared.clone(),
+            shared.clone(),
+            engine.clone(),
+            transfer_wake,
+        ));
         let dsp_state = DspState {
             jsonld: jsonld.clone(),
             message_context,
             catalog,
             negotiations: negotiations.clone(),
+            transfers: transfers.clone(),
             protocol_address: versioned_address,
         };
         let well_known = dsc_dsp::well_known_router(
@@ -228,6 +310,11 @@ impl Connector {
             vault: vault.clone(),
             protocol: client.clone(),
             negotiations,
+            transfers,
+            edr_refresher: Arc::new(crate::edr_refresh::HttpEdrRefresher {
+                http: http.clone(),
+                identity: identity.clone(),
+            }),
         };
         let health = Health::new(vec![Arc::new(DatabaseProbe(store.clone())), Arc::new(VaultProbe(vault))]);
         let context = |c: &dsc_config::WebContext, router: Router| ContextRouter {
@@ -247,12 +334,36 @@ impl Connector {
                 path: String::new(),
                 router: well_known,
             },
-            // Data Plane Signaling mounts here with the data plane work.
-            context(&config.control_context, Router::new()),
+            // Data Plane Signaling, behind the shared signaling key.
+            context(
+                &config.control_context,
+                dsc_dataplane::signaling::router(data_plane.clone()).route_layer(axum::middleware::from_fn_with_state(
+                    ApiKey::new(signaling_key.clone()),
+                    dsc_web::require_bearer_key,
+                )),
+            ),
+            context(&config.public_context, dsc_dataplane::public::router(data_plane.clone())),
         ];
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
         let addresses = bound.addresses();
-        Ok(Connector { bound, store, negotiation_manager, callback_dispatcher, addresses })
+        // The embedded data plane registers with the address its control context was actually bound to.
+        if let Some((_, address)) = addresses.iter().find(|(names, _)| names.contains(&"control")) {
+            registry.register(DataPlaneEntry {
+                id: "embedded".into(),
+                endpoint: format!("http://127.0.0.1:{}{}", address.port(), config.control_context.path),
+                transfer_types: data_plane.profiles(),
+                auth_key: signaling_key,
+            });
+        }
+        Ok(Connector {
+            bound,
+            store,
+            negotiation_manager,
+            transfer_manager,
+            policy_monitor,
+            callback_dispatcher,
+            addresses,
+        })
     }
 
     /// The local address of the named context.
@@ -267,10 +378,14 @@ impl Connector {
     {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let manager = tokio::spawn(self.negotiation_manager.clone().run(stopped.clone()));
+        let transfers = tokio::spawn(self.transfer_manager.clone().run(stopped.clone()));
+        let monitor = tokio::spawn(self.policy_monitor.clone().run(stopped.clone()));
         let dispatcher = tokio::spawn(self.callback_dispatcher.clone().run(stopped));
         let result = self.bound.run(shutdown).await;
         let _ = stop.send(true);
         let _ = manager.await;
+        let _ = transfers.await;
+        let _ = monitor.await;
         let _ = dispatcher.await;
         self.store.close().await;
         result

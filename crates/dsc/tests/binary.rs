@@ -18,8 +18,9 @@ fn write_config(dir: &Path, extra: &str) -> (std::path::PathBuf, u16, u16) {
     let text = format!(
         "\"edc.participant.id\" = \"BPNL000000000001\"\n\"edc.api.auth.key\" = \"{API_KEY}\"\n\"dsc.data.dir\" = \"{}\"\n\
          \"dsc.http.bind.address\" = \"127.0.0.1\"\n\"web.http.port\" = {health}\n\"web.http.management.port\" = {management}\n\
-         \"web.http.protocol.port\" = {}\n\"web.http.control.port\" = {}\n{extra}",
+         \"web.http.protocol.port\" = {}\n\"web.http.control.port\" = {}\n\"web.http.public.port\" = {}\n{extra}",
         dir.display(),
+        free_port(),
         free_port(),
         free_port()
     );

@@ -35,6 +35,7 @@ pub fn config(dir: &std::path::Path, extra: &[(&str, &str)]) -> ConnectorConfig 
         &mut config.management_context,
         &mut config.protocol_context,
         &mut config.control_context,
+        &mut config.public_context,
     ] {
         context.port = 0;
     }

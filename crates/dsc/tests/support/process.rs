@@ -82,11 +82,12 @@ impl Node {
             "\"edc.participant.id\" = \"{did}\"\n\"edc.api.auth.key\" = \"{key}\"\n\"dsc.data.dir\" = \"{data}\"\n\
              \"dsc.http.bind.address\" = \"127.0.0.1\"\n\"edc.hostname\" = \"127.0.0.1\"\n\"web.http.port\" = {health}\n\
              \"web.http.management.port\" = {management}\n\"web.http.protocol.port\" = {protocol}\n\
-             \"web.http.control.port\" = {control}\n\"edc.iam.did.web.use.https\" = \"false\"\n\
+             \"web.http.control.port\" = {control}\n\"web.http.public.port\" = {public}\n\"edc.iam.did.web.use.https\" = \"false\"\n\
              \"dsc.iam.trust.file\" = \"{trust}\"\n{extra}",
             key = super::API_KEY,
             data = data.display(),
             trust = trust_file.display(),
+            public = free_port(),
         );
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
         Node { health, management, protocol, did, config, log: data.join("dsc.log"), child: None }
@@ -105,9 +106,10 @@ impl Node {
              \"dsc.vault.file\" = \"{vault}\"\n\"dsc.vault.key.file\" = \"{vault_key}\"\n\
              \"dsc.http.bind.address\" = \"127.0.0.1\"\n\"edc.hostname\" = \"127.0.0.1\"\n\"web.http.port\" = {health}\n\
              \"web.http.management.port\" = {management}\n\"web.http.protocol.port\" = {protocol}\n\
-             \"web.http.control.port\" = {control}\n\"edc.iam.did.web.use.https\" = \"false\"\n\
+             \"web.http.control.port\" = {control}\n\"web.http.public.port\" = {public}\n\"edc.iam.did.web.use.https\" = \"false\"\n\
              \"dsc.iam.trust.file\" = \"{trust}\"\n{extra}",
             did = primary.did,
+            public = free_port(),
             key = super::API_KEY,
             data = data.display(),
             vault = primary_data.join("vault.json").display(),

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Consumer side of the token refresh: renews an EDR at the provider's refresh endpoint shortly before its
+//! access token expires, authenticating with a self-issued token of this participant.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine;
+use dsc_domain::{DataAddress, namespaces};
+use dsc_identity::SigningIdentity;
+use dsc_management_api::EdrRefresher;
+use serde_json::{Value, json};
+
+/// Refresh when less than this much of the token's life is left.
+const MARGIN_SECONDS: i64 = 5;
+
+pub struct HttpEdrRefresher {
+    pub http: reqwest::Client,
+    pub identity: Option<Arc<SigningIdentity>>,
+}
+
+fn tx_auth(local: &str) -> String {
+    format!("{}{local}", namespaces::TX_AUTH)
+}
+
+/// The `exp` claim of a JWT, read without verification (only to decide when to refresh).
+fn expiry(token: &str) -> Option<i64> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<Value>(&bytes).ok()?.get("exp")?.as_i64()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+}
+
+#[async_trait]
+impl EdrRefresher for HttpEdrRefresher {
+    async fn refresh_if_due(&self, address: &DataAddress) -> Result<Option<DataAddress>, String> {
+        let Some(token) = address.edc_property("authorization") else { return Ok(None) };
+        if expiry(token).is_some_and(|exp| exp - now() > MARGIN_SECONDS) {
+            return Ok(None);
+        }
+        let text = |iri: &str| address.properties.get(iri).and_then(Value::as_str).map(str::to_string);
+        let (Some(endpoint), Some(refresh_token)) = (text(&tx_auth("refreshEndpoint")), text(&tx_auth("refreshToken")))
+        else {
+            return Ok(None);
+        };
+        let audience = text(&tx_auth("refreshAudience")).unwrap_or_default();
+        let identity = self.identity.as_ref().ok_or("this connector has no identity to authenticate a refresh with")?;
+        let client_token = identity.self_issued_token(&audience, Duration::from_secs(60)).map_err(|e| e.to_string())?;
+        let form = reqwest::Url::parse_with_params(
+            "http://form/",
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())],
+        )
+        .map_err(|e| e.to_string())?
+        .query()
+        .unwrap_or_default()
+        .to_string();
+        let response = self
+            .http
+            .post(&endpoint)
+            .bearer_auth(client_token)
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .map_err(|e| format!("refresh endpoint unreachable: {e}"))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(format!("the provider refused the refresh ({status}): {body}"));
+        }
+        let mut refreshed = address.clone();
+        let field = |name: &str| body.get(name).cloned().unwrap_or(Value::Null);
+        refreshed.properties.insert(namespaces::edc("authorization"), field("access_token"));
+        refreshed.properties.insert(tx_auth("refreshToken"), field("refresh_token"));
+        let lifetime = body.get("expires_in").or_else(|| body.get("expires")).and_then(Value::as_u64).unwrap_or(0);
+        refreshed.properties.insert(tx_auth("expiresIn"), json!(lifetime.to_string()));
+        Ok(Some(refreshed))
+    }
+}
