@@ -141,7 +141,7 @@ impl TransferState {
                 NegotiationRole::Provider => matches!(
                     (self, next),
                     (Initial, Requested)
-                        | (Requested, Starting)
+                        | (Requested, Starting | Started)
                         | (Starting, Started)
                         | (Resuming, Started)
                         | (Suspended, Starting)
@@ -336,6 +336,7 @@ mod tests {
         let mut provider = transfer(NegotiationRole::Provider, Requested);
         let refused = provider.transition(Completed, 5).err().map(|e| e.to_string());
         assert_eq!(refused.as_deref(), Some("a PROVIDER transfer cannot go from REQUESTED to COMPLETED"));
+        assert!(provider.clone().transition(Started, 6).is_ok(), "a provider starts in one step");
         assert!(provider.transition(Starting, 6).is_ok());
         assert_eq!(provider.pids(), ("other".to_string(), "t".to_string()));
     }

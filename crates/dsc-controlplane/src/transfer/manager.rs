@@ -148,8 +148,13 @@ impl TransferManager {
         match step {
             Step::To(next) => {
                 if let Err(error) = transfer.transition(next, now) {
+                    tracing::error!(transfer = %transfer.id, "{error}");
                     transfer.error_detail = Some(error.to_string());
-                    let _ = transfer.transition(TransferState::Terminated, now);
+                    let flow_running = transfer.role == NegotiationRole::Provider && transfer.data_flow_started;
+                    let _ = transfer.transition(
+                        if flow_running { TransferState::Terminating } else { TransferState::Terminated },
+                        now,
+                    );
                 }
                 forget = transfer.role == NegotiationRole::Consumer
                     && matches!(next, TransferState::Suspended | TransferState::Terminated | TransferState::Completed);
@@ -164,7 +169,12 @@ impl TransferManager {
             Step::Retry(reason) | Step::Fail(reason) => {
                 tracing::warn!(transfer = %transfer.id, state = transfer.state.name(), "transfer ends: {reason}");
                 transfer.error_detail = Some(reason);
-                let _ = transfer.transition(TransferState::Terminated, now);
+                // A running flow must still be cut off at the data plane: that is what TERMINATING does.
+                let flow_running = transfer.role == NegotiationRole::Provider
+                    && transfer.data_flow_started
+                    && transfer.state != TransferState::Terminating;
+                let next = if flow_running { TransferState::Terminating } else { TransferState::Terminated };
+                let _ = transfer.transition(next, now);
                 forget = true;
             }
         }

@@ -33,6 +33,20 @@ pub async fn participant_on(port: u16, trusted: &[(&str, &str)]) -> Participant 
 }
 
 pub async fn participant_with_database(port: u16, trusted: &[(&str, &str)], database: Option<String>) -> Participant {
+    participant_configured(port, trusted, |config| {
+        if let Some(url) = database {
+            config.database_url = url;
+        }
+    })
+    .await
+}
+
+/// A participant whose configuration `tweak` adjusts before start.
+pub async fn participant_configured(
+    port: u16,
+    trusted: &[(&str, &str)],
+    tweak: impl FnOnce(&mut dsc_config::ConnectorConfig),
+) -> Participant {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let did = did(port);
     let trust: String = trusted
@@ -49,9 +63,10 @@ pub async fn participant_with_database(port: u16, trusted: &[(&str, &str)], data
     config.did_web_use_https = false;
     config.trust_file = Some(trust_file);
     config.protocol_address = format!("http://127.0.0.1:{port}/api/v1/dsp");
-    if let Some(url) = database {
-        config.database_url = url;
-    }
+    // The public API's URL goes into every EDR, so it needs a known port.
+    config.public_context.port = free_port();
+    config.public_address = format!("http://127.0.0.1:{}{}", config.public_context.port, config.public_context.path);
+    tweak(&mut config);
     let protocol = format!("{}/2025-1", config.protocol_address);
     let connector = TestConnector::start_config(config, dir).await;
     Participant { connector, did, protocol }
