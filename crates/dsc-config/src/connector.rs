@@ -66,6 +66,10 @@ pub struct ConnectorConfig {
     pub access_token_lifetime_seconds: u64,
     /// Shared Data Plane Signaling key; `None` means a random key per start (embedded data plane only).
     pub signaling_key: Option<String>,
+    /// Run the data plane inside the connector (`dsc.dataplane.embedded`).
+    pub embedded_data_plane: bool,
+    /// A standalone data plane's signaling URL and the transfer types it serves.
+    pub remote_data_plane: Option<(String, Vec<String>)>,
     pub api_key: ApiKeySource,
     /// Database URL with credentials merged in; never log it without `redact`.
     pub database_url: String,
@@ -85,6 +89,24 @@ pub struct ConnectorConfig {
 
 impl ConnectorConfig {
     pub fn from_raw(raw: &RawConfig) -> Result<Self, ConfigError> {
+        Self::parse(raw, true)
+    }
+
+    /// The configuration of a standalone data plane (`dsc dataplane`): no Management API, so no API key, but the
+    /// signaling key is required because the control plane must be able to reach it and nobody else.
+    pub fn for_data_plane(raw: &RawConfig) -> Result<Self, ConfigError> {
+        let config = Self::parse(raw, false)?;
+        if config.signaling_key.is_none() {
+            return Err(ConfigError::Missing {
+                key: "dsc.signaling.auth.key".into(),
+                env: crate::env_name("dsc.signaling.auth.key"),
+                hint: "a standalone data plane only accepts signals carrying the key its control plane shares".into(),
+            });
+        }
+        Ok(config)
+    }
+
+    fn parse(raw: &RawConfig, require_api_key: bool) -> Result<Self, ConfigError> {
         let participant_id =
             raw.required("edc.participant.id", "every connector needs its participant id (BPN or DID)")?.to_string();
         let data_dir = PathBuf::from(raw.get("dsc.data.dir").unwrap_or("./data"));
@@ -100,6 +122,7 @@ impl ConnectorConfig {
         let api_key = match (raw.get("edc.api.auth.key"), raw.get("edc.api.auth.key.alias")) {
             (Some(value), _) => ApiKeySource::Value(value.to_string()),
             (None, Some(alias)) => ApiKeySource::VaultAlias(alias.to_string()),
+            (None, None) if !require_api_key => ApiKeySource::Value(String::new()),
             (None, None) => {
                 return Err(ConfigError::Missing {
                     key: "edc.api.auth.key".into(),
@@ -132,6 +155,14 @@ impl ConnectorConfig {
             public_address: String::new(),
             access_token_lifetime_seconds: raw.number("tx.edc.dataplane.token.expiry")?,
             signaling_key: raw.get("dsc.signaling.auth.key").map(str::to_string),
+            embedded_data_plane: raw.get("dsc.dataplane.embedded") != Some("false"),
+            remote_data_plane: raw.get("dsc.dataplane.remote.url").map(|url| {
+                let types = raw.get("dsc.dataplane.remote.transfertypes").unwrap_or("HttpData-PULL");
+                (
+                    url.trim_end_matches('/').to_string(),
+                    types.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
+                )
+            }),
             api_key,
             database_url,
             database_max_connections: raw.number("edc.datasource.default.pool.connections.max-total")?,

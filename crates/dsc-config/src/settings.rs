@@ -89,6 +89,24 @@ pub const SETTINGS: &[Setting] = &[
         Some("300"),
         "Lifetime of data access tokens in seconds; consumers refresh them through the refresh endpoint.",
     ),
+    setting(
+        "dsc.dataplane.embedded",
+        Kind::OneOf(&["true", "false"]),
+        Some("true"),
+        "Run a data plane inside the connector (signaled over HTTP on the control context like a standalone one).",
+    ),
+    setting(
+        "dsc.dataplane.remote.url",
+        Kind::Text,
+        None,
+        "Signaling URL of a standalone data plane (`dsc dataplane`), e.g. http://dataplane:19192/control. It shares dsc.signaling.auth.key.",
+    ),
+    setting(
+        "dsc.dataplane.remote.transfertypes",
+        Kind::Text,
+        Some("HttpData-PULL"),
+        "Comma-separated transfer types the standalone data plane serves.",
+    ),
     secret(
         "dsc.signaling.auth.key",
         "Shared key between control plane and data plane (Data Plane Signaling, both directions). Default: a random key per start, enough for the embedded data plane.",

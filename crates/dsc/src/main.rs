@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use dsc::runtime::{Connector, log_ready, shutdown_signal};
+use dsc::runtime::{Connector, DataPlaneNode, log_ready, shutdown_signal};
 use dsc_config::{ConnectorConfig, LogFormat, RawConfig};
 
 #[derive(Parser)]
@@ -27,6 +27,15 @@ enum Command {
         #[arg(long, value_parser = ["text", "json"])]
         log_format: Option<String>,
     },
+    /// Run a standalone data plane that a connector (`dsc.dataplane.remote.url`) signals.
+    Dataplane {
+        /// TOML configuration file; environment variables override it. Needs edc.participant.id and
+        /// dsc.signaling.auth.key; uses the default (health), control (signaling) and public contexts.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long, value_parser = ["text", "json"])]
+        log_format: Option<String>,
+    },
     /// List every setting with its environment variable, default and meaning.
     Settings,
 }
@@ -41,19 +50,20 @@ fn main() -> ExitCode {
             print!("{}", dsc_config::settings::describe_all());
             ExitCode::SUCCESS
         }
-        Command::Run { config, log_format } => run(config, log_format, process_start),
+        Command::Run { config, log_format } => run(config, log_format, process_start, false),
+        Command::Dataplane { config, log_format } => run(config, log_format, process_start, true),
     }
 }
 
-fn run(file: Option<PathBuf>, log_format: Option<String>, process_start: Instant) -> ExitCode {
-    let config =
-        match RawConfig::load(file.as_deref(), std::env::vars()).and_then(|raw| ConnectorConfig::from_raw(&raw)) {
-            Ok(config) => config,
-            Err(error) => {
-                eprintln!("dsc: configuration error: {error}");
-                return ExitCode::from(2);
-            }
-        };
+fn run(file: Option<PathBuf>, log_format: Option<String>, process_start: Instant, data_plane: bool) -> ExitCode {
+    let parse = if data_plane { ConnectorConfig::for_data_plane } else { ConnectorConfig::from_raw };
+    let config = match RawConfig::load(file.as_deref(), std::env::vars()).and_then(|raw| parse(&raw)) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("dsc: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let format = match log_format.as_deref() {
         Some("json") => LogFormat::Json,
         Some(_) => LogFormat::Text,
@@ -67,6 +77,9 @@ fn run(file: Option<PathBuf>, log_format: Option<String>, process_start: Instant
             return ExitCode::FAILURE;
         }
     };
+    if data_plane {
+        return runtime.block_on(run_data_plane(config));
+    }
     runtime.block_on(async move {
         let connector = match Connector::start(&config).await {
             Ok(connector) => connector,
@@ -88,4 +101,25 @@ fn run(file: Option<PathBuf>, log_format: Option<String>, process_start: Instant
             }
         }
     })
+}
+
+async fn run_data_plane(config: ConnectorConfig) -> ExitCode {
+    let node = match DataPlaneNode::start(&config).await {
+        Ok(node) => node,
+        Err(error) => {
+            tracing::error!("start failed: {error}");
+            eprintln!("dsc: start failed: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for (names, address) in &node.addresses {
+        tracing::info!(%address, contexts = %names.join(", "), "listening");
+    }
+    match node.run(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("server failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -159,6 +159,60 @@ async fn token_secret(vault: &Arc<dyn Vault>) -> Result<String, StartError> {
     Ok(secret)
 }
 
+/// The data plane with its persisted flows, token secret (from the vault) and transfer type handlers.
+async fn build_data_plane(
+    config: &ConnectorConfig,
+    store: Arc<SqlStore>,
+    vault: Arc<dyn Vault>,
+    verifier: Option<Arc<TokenVerifier>>,
+    http: reqwest::Client,
+) -> Result<Arc<DataPlane>, StartError> {
+    let mut handlers: std::collections::HashMap<String, Arc<dyn dsc_dataplane::TransferTypeHandler>> =
+        std::collections::HashMap::new();
+    handlers.insert(
+        dsc_dataplane::HTTP_PULL.to_string(),
+        Arc::new(dsc_dataplane::HttpPull { public_url: config.public_address.clone() }),
+    );
+    let tokens = dsc_dataplane::tokens::TokenIssuer::new(
+        config.participant_id.clone(),
+        token_secret(&vault).await?.as_bytes(),
+        config.access_token_lifetime_seconds,
+    );
+    Ok(Arc::new(DataPlane {
+        participant_id: config.participant_id.clone(),
+        public_url: config.public_address.clone(),
+        store,
+        vault,
+        tokens,
+        handlers,
+        clients: Arc::new(ParticipantClients(verifier)),
+        http,
+    }))
+}
+
+/// The data plane's web contexts: Data Plane Signaling on the control context (behind the shared key) and the
+/// public API.
+fn data_plane_contexts(config: &ConnectorConfig, plane: &Arc<DataPlane>, signaling_key: &str) -> Vec<ContextRouter> {
+    let signaling = dsc_dataplane::signaling::router(plane.clone()).route_layer(axum::middleware::from_fn_with_state(
+        ApiKey::new(signaling_key.to_string()),
+        dsc_web::require_bearer_key,
+    ));
+    vec![
+        ContextRouter {
+            name: "control",
+            port: config.control_context.port,
+            path: config.control_context.path.clone(),
+            router: signaling,
+        },
+        ContextRouter {
+            name: "public",
+            port: config.public_context.port,
+            path: config.public_context.path.clone(),
+            router: dsc_dataplane::public::router(plane.clone()),
+        },
+    ]
+}
+
 /// The path under which the DID document must be served for `did` (the host part is ours by configuration).
 fn did_document_path(did: &str) -> Option<String> {
     let url = dsc_identity::did_document_url(did, false).ok()?;
@@ -232,27 +286,20 @@ impl Connector {
 
         // The embedded data plane, signaled over HTTP on the control context like a standalone one.
         let signaling_key = config.signaling_key.clone().unwrap_or_else(dsc_dataplane::tokens::new_secret);
-        let mut handlers: std::collections::HashMap<String, Arc<dyn dsc_dataplane::TransferTypeHandler>> =
-            std::collections::HashMap::new();
-        handlers.insert(
-            dsc_dataplane::HTTP_PULL.to_string(),
-            Arc::new(dsc_dataplane::HttpPull { public_url: config.public_address.clone() }),
-        );
-        let data_plane = Arc::new(DataPlane {
-            participant_id: config.participant_id.clone(),
-            public_url: config.public_address.clone(),
-            store: shared.clone(),
-            vault: vault.clone(),
-            tokens: dsc_dataplane::tokens::TokenIssuer::new(
-                config.participant_id.clone(),
-                token_secret(&vault).await?.as_bytes(),
-                config.access_token_lifetime_seconds,
-            ),
-            handlers,
-            clients: Arc::new(ParticipantClients(verifier.clone())),
-            http: http.clone(),
-        });
+        let data_plane = if config.embedded_data_plane {
+            Some(build_data_plane(config, shared.clone(), vault.clone(), verifier.clone(), http.clone()).await?)
+        } else {
+            None
+        };
         let registry = Arc::new(DataPlaneRegistry::default());
+        if let Some((url, transfer_types)) = &config.remote_data_plane {
+            registry.register(DataPlaneEntry {
+                id: "remote".into(),
+                endpoint: url.clone(),
+                transfer_types: transfer_types.clone(),
+                auth_key: signaling_key.clone(),
+            });
+        }
         let data_planes = Arc::new(HttpDataPlaneClient::new(http.clone(), registry.clone()));
         let transfer_wake = Arc::new(tokio::sync::Notify::new());
         let transfer_settings = TransferSettings::new(config.participant_id.clone(), versioned_address.clone(), holder);
@@ -323,7 +370,7 @@ impl Connector {
             path: c.path.clone(),
             router,
         };
-        let contexts = vec![
+        let mut contexts = vec![
             context(&config.default_context, dsc_web::health::router(health)),
             context(&config.management_context, dsc_management_api::router(state, api_key, config.body_limit)),
             context(&config.protocol_context, dsc_dsp::protocol_router(dsp_state, verifier)),
@@ -334,24 +381,20 @@ impl Connector {
                 path: String::new(),
                 router: well_known,
             },
-            // Data Plane Signaling, behind the shared signaling key.
-            context(
-                &config.control_context,
-                dsc_dataplane::signaling::router(data_plane.clone()).route_layer(axum::middleware::from_fn_with_state(
-                    ApiKey::new(signaling_key.clone()),
-                    dsc_web::require_bearer_key,
-                )),
-            ),
-            context(&config.public_context, dsc_dataplane::public::router(data_plane.clone())),
         ];
+        if let Some(plane) = &data_plane {
+            contexts.extend(data_plane_contexts(config, plane, &signaling_key));
+        }
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
         let addresses = bound.addresses();
         // The embedded data plane registers with the address its control context was actually bound to.
-        if let Some((_, address)) = addresses.iter().find(|(names, _)| names.contains(&"control")) {
+        if let Some(plane) = &data_plane
+            && let Some((_, address)) = addresses.iter().find(|(names, _)| names.contains(&"control"))
+        {
             registry.register(DataPlaneEntry {
                 id: "embedded".into(),
                 endpoint: format!("http://127.0.0.1:{}{}", address.port(), config.control_context.path),
-                transfer_types: data_plane.profiles(),
+                transfer_types: plane.profiles(),
                 auth_key: signaling_key,
             });
         }
@@ -387,6 +430,61 @@ impl Connector {
         let _ = transfers.await;
         let _ = monitor.await;
         let _ = dispatcher.await;
+        self.store.close().await;
+        result
+    }
+}
+
+/// A standalone data plane (`dsc dataplane`): Data Plane Signaling for its control plane, the public API for
+/// consumers and health checks. It keeps its own database and vault.
+pub struct DataPlaneNode {
+    bound: dsc_web::Bound,
+    store: SqlStore,
+    pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
+}
+
+impl DataPlaneNode {
+    pub async fn start(config: &ConnectorConfig) -> Result<Self, StartError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let vault = open_vault(config).await?;
+        let mut settings = StoreSettings::new(config.database_url.clone());
+        settings.max_connections = config.database_max_connections;
+        let store = SqlStore::connect(&settings)
+            .await
+            .map_err(|e| StartError::Database { url: redact_url(&config.database_url), reason: e.to_string() })?;
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| StartError::Identity(dsc_identity::IdentityError::Key(e.to_string())))?;
+        let trust = match &config.trust_file {
+            Some(path) => TrustList::from_file(path)?,
+            None => TrustList::default(),
+        };
+        // Refresh clients prove their DID with a self-issued token addressed to this participant.
+        let resolver =
+            HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300));
+        let verifier = Arc::new(TokenVerifier::new(&config.participant_id, Arc::new(resolver), Arc::new(trust)));
+        let plane = build_data_plane(config, Arc::new(store.clone()), vault.clone(), Some(verifier), http).await?;
+        let key = config.signaling_key.clone().unwrap_or_default();
+        let health = Health::new(vec![Arc::new(DatabaseProbe(store.clone())), Arc::new(VaultProbe(vault))]);
+        let mut contexts = vec![ContextRouter {
+            name: config.default_context.name,
+            port: config.default_context.port,
+            path: config.default_context.path.clone(),
+            router: dsc_web::health::router(health),
+        }];
+        contexts.extend(data_plane_contexts(config, &plane, &key));
+        let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
+        let addresses = bound.addresses();
+        tracing::info!(transfer_types = %plane.profiles().join(", "), public = %config.public_address, "data plane ready");
+        Ok(DataPlaneNode { bound, store, addresses })
+    }
+
+    pub async fn run<F>(self, shutdown: F) -> std::io::Result<()>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let result = self.bound.run(shutdown).await;
         self.store.close().await;
         result
     }

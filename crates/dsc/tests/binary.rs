@@ -100,6 +100,19 @@ fn configuration_errors_stop_the_start_with_exit_code_2() {
 }
 
 #[test]
+fn a_standalone_data_plane_refuses_to_start_without_the_signaling_key() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("dataplane.toml");
+    std::fs::write(&path, "\"edc.participant.id\" = \"did:web:provider.example\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, stderr) = output_of(&mut dsc(&["dataplane", "--config", &path.to_string_lossy()]));
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.trim(),
+        "dsc: configuration error: missing setting 'dsc.signaling.auth.key' (or environment variable DSC_SIGNALING_AUTH_KEY): a standalone data plane only accepts signals carrying the key its control plane shares"
+    );
+}
+
+#[test]
 fn an_unreachable_database_fails_the_start_fast_and_clearly() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (path, _, _) =

@@ -50,6 +50,8 @@ pub struct Node {
     pub did: String,
     pub config: PathBuf,
     pub log: PathBuf,
+    /// `run` (a connector) or `dataplane` (a standalone data plane).
+    pub subcommand: &'static str,
     child: Option<Child>,
 }
 
@@ -90,7 +92,7 @@ impl Node {
             public = free_port(),
         );
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
-        Node { health, management, protocol, did, config, log: data.join("dsc.log"), child: None }
+        Node { health, management, protocol, did, config, log: data.join("dsc.log"), subcommand: "run", child: None }
     }
 
     /// A second replica of `primary`: same participant (DID, key via the shared vault file), same database (in
@@ -117,13 +119,22 @@ impl Node {
             trust = primary_data.join("trust.toml").display(),
         );
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
-        Node { health, management, protocol, did: primary.did.clone(), config, log: data.join("dsc.log"), child: None }
+        Node {
+            health,
+            management,
+            protocol,
+            did: primary.did.clone(),
+            config,
+            log: data.join("dsc.log"),
+            subcommand: "run",
+            child: None,
+        }
     }
 
     pub async fn start(&mut self) {
         let log =
             std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap_or_else(|e| panic!("{e}"));
-        let mut child = dsc(&["run", "--config", &self.config.to_string_lossy()])
+        let mut child = dsc(&[self.subcommand, "--config", &self.config.to_string_lossy()])
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -131,6 +142,36 @@ impl Node {
             .unwrap_or_else(|e| panic!("{e}"));
         wait_ready(self.health, &mut child).await;
         self.child = Some(child);
+    }
+
+    /// A standalone data plane serving `provider`'s participant: signaling on `control` (shared `key`), the public
+    /// API on `public`, trusting the same participants as the provider.
+    pub fn data_plane(dir: &Path, name: &str, provider: &Node, control: u16, public: u16, key: &str) -> Self {
+        let health = free_port();
+        let data = dir.join(name);
+        std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
+        let provider_data = provider.config.parent().map(Path::to_path_buf).unwrap_or_default();
+        let config = data.join("dsc.toml");
+        let text = format!(
+            "\"edc.participant.id\" = \"{did}\"\n\"dsc.data.dir\" = \"{data}\"\n\"dsc.http.bind.address\" = \"127.0.0.1\"\n\
+             \"edc.hostname\" = \"127.0.0.1\"\n\"web.http.port\" = {health}\n\"web.http.control.port\" = {control}\n\
+             \"web.http.public.port\" = {public}\n\"dsc.signaling.auth.key\" = \"{key}\"\n\
+             \"edc.iam.did.web.use.https\" = \"false\"\n\"dsc.iam.trust.file\" = \"{trust}\"\n",
+            did = provider.did,
+            data = data.display(),
+            trust = provider_data.join("trust.toml").display(),
+        );
+        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+        Node {
+            health,
+            management: 0,
+            protocol: 0,
+            did: provider.did.clone(),
+            config,
+            log: data.join("dsc.log"),
+            subcommand: "dataplane",
+            child: None,
+        }
     }
 
     /// `kill -9`: no shutdown, no flush.
