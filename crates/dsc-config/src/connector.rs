@@ -66,6 +66,8 @@ pub struct ConnectorConfig {
     pub access_token_lifetime_seconds: u64,
     /// Shared Data Plane Signaling key; `None` means a random key per start (embedded data plane only).
     pub signaling_key: Option<String>,
+    pub transfer_retry_limit: u32,
+    pub transfer_retry_base_ms: i64,
     /// Run the data plane inside the connector (`dsc.dataplane.embedded`).
     pub embedded_data_plane: bool,
     /// A standalone data plane's signaling URL and the transfer types it serves.
@@ -155,6 +157,8 @@ impl ConnectorConfig {
             public_address: String::new(),
             access_token_lifetime_seconds: raw.number("tx.edc.dataplane.token.expiry")?,
             signaling_key: raw.get("dsc.signaling.auth.key").map(str::to_string),
+            transfer_retry_limit: raw.number("edc.transfer.send.retry.limit")?,
+            transfer_retry_base_ms: raw.number("edc.transfer.send.retry.base-delay.ms")?,
             embedded_data_plane: raw.get("dsc.dataplane.embedded") != Some("false"),
             remote_data_plane: raw.get("dsc.dataplane.remote.url").map(|url| {
                 let types = raw.get("dsc.dataplane.remote.transfertypes").unwrap_or("HttpData-PULL");

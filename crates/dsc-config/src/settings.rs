@@ -90,6 +90,18 @@ pub const SETTINGS: &[Setting] = &[
         "Lifetime of data access tokens in seconds; consumers refresh them through the refresh endpoint.",
     ),
     setting(
+        "edc.transfer.send.retry.limit",
+        Kind::Number { min: 1, max: 100 },
+        Some("8"),
+        "Attempts per transfer message or data plane signal before the transfer is terminated.",
+    ),
+    setting(
+        "edc.transfer.send.retry.base-delay.ms",
+        Kind::Number { min: 1, max: 60_000 },
+        Some("500"),
+        "First retry delay of a transfer step in milliseconds; it doubles per attempt up to 60 s.",
+    ),
+    setting(
         "dsc.dataplane.embedded",
         Kind::OneOf(&["true", "false"]),
         Some("true"),

@@ -302,7 +302,10 @@ impl Connector {
         }
         let data_planes = Arc::new(HttpDataPlaneClient::new(http.clone(), registry.clone()));
         let transfer_wake = Arc::new(tokio::sync::Notify::new());
-        let transfer_settings = TransferSettings::new(config.participant_id.clone(), versioned_address.clone(), holder);
+        let mut transfer_settings =
+            TransferSettings::new(config.participant_id.clone(), versioned_address.clone(), holder);
+        transfer_settings.max_attempts = config.transfer_retry_limit;
+        transfer_settings.retry_base_ms = config.transfer_retry_base_ms;
         let transfers = Arc::new(TransferService::new(
             transfer_settings.clone(),
             shared.clone(),

@@ -224,3 +224,35 @@ async fn a_refresh_token_only_works_for_the_participant_it_was_issued_to() {
     assert_eq!(unsupported.status().as_u16(), 400);
     assert_eq!(unsupported.json::<Value>().await.unwrap_or(Value::Null)["error"], "unsupported_grant_type");
 }
+
+#[tokio::test]
+async fn an_unreachable_data_plane_is_retried_then_the_transfer_ends_on_both_sides() {
+    let (consumer_port, provider_port, closed) = (free_port(), free_port(), free_port());
+    let consumer = participant_configured(consumer_port, &[(&did(provider_port), "BPNL000000000001")], |_| {}).await;
+    let provider = participant_configured(provider_port, &[(&did(consumer_port), "BPNL000000000002")], |config| {
+        config.embedded_data_plane = false;
+        config.remote_data_plane = Some((format!("http://127.0.0.1:{closed}/control"), vec!["HttpData-PULL".into()]));
+        config.signaling_key = Some(SIGNALING_KEY.into());
+        config.transfer_retry_limit = 3;
+        config.transfer_retry_base_ms = 50;
+    })
+    .await;
+    support::peers::provision_provider(&provider.connector, "BPNL000000000002").await;
+    let contract = agreement(&consumer, &provider).await;
+    let created = consumer
+        .connector
+        .post("/v3/transferprocesses", &transfer_request(&provider, &contract, "HttpData-PULL"))
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let body = ended(&consumer, created.body["@id"].as_str().unwrap_or_default()).await;
+    assert_eq!(
+        body["errorDetail"],
+        format!(
+            "terminated by the counter-party: data plane unreachable: data plane remote: error sending request for url (http://127.0.0.1:{closed}/control/dataflows/start)"
+        ),
+        "the consumer learns why"
+    );
+    let query = json!({ "@context": { "@vocab": EDC }, "filterExpression": [] });
+    let on_provider = provider.connector.post("/v3/transferprocesses/request", &query).await;
+    assert_eq!(on_provider.body[0]["state"], "TERMINATED", "{}", on_provider.body);
+}

@@ -50,9 +50,10 @@ enum Step {
     Fail(String),
 }
 
-fn retry_delay(attempt: u32) -> i64 {
+/// `base`, twice that, ... capped at 60 s.
+fn retry_delay(attempt: u32, base_ms: i64) -> i64 {
     let exponent = attempt.saturating_sub(1).min(7);
-    (500_i64 << exponent).min(60_000)
+    (base_ms.max(1) << exponent).min(60_000)
 }
 
 impl TransferManager {
@@ -160,7 +161,7 @@ impl TransferManager {
                     && matches!(next, TransferState::Suspended | TransferState::Terminated | TransferState::Completed);
             }
             Step::Retry(reason) if transfer.state_count < self.settings.max_attempts => {
-                let delay = retry_delay(transfer.state_count);
+                let delay = retry_delay(transfer.state_count, self.settings.retry_base_ms);
                 let state = transfer.state;
                 let _ = transfer.transition(state, now);
                 transfer.state_timestamp = now + delay;
@@ -169,11 +170,15 @@ impl TransferManager {
             Step::Retry(reason) | Step::Fail(reason) => {
                 tracing::warn!(transfer = %transfer.id, state = transfer.state.name(), "transfer ends: {reason}");
                 transfer.error_detail = Some(reason);
-                // A running flow must still be cut off at the data plane: that is what TERMINATING does.
-                let flow_running = transfer.role == NegotiationRole::Provider
-                    && transfer.data_flow_started
-                    && transfer.state != TransferState::Terminating;
-                let next = if flow_running { TransferState::Terminating } else { TransferState::Terminated };
+                // TERMINATING still cuts a running flow off at the data plane and tells the counter-party, so
+                // neither side is left believing the transfer runs. Only a failing termination (or a process the
+                // counter-party never learned of) ends here.
+                let next = if transfer.state == TransferState::Terminating || transfer.correlation_id.is_none() {
+                    TransferState::Terminated
+                } else {
+                    transfer.counter_party_informed = false;
+                    TransferState::Terminating
+                };
                 let _ = transfer.transition(next, now);
                 forget = true;
             }
@@ -261,7 +266,7 @@ impl TransferManager {
 
     fn signaling_step(error: SignalingError) -> Step {
         match error {
-            SignalingError::Unreachable(reason) => Step::Retry(reason),
+            unreachable @ SignalingError::Unreachable(_) => Step::Retry(unreachable.to_string()),
             other => Step::Fail(other.to_string()),
         }
     }
@@ -389,6 +394,7 @@ mod tests {
 
     #[test]
     fn retries_back_off() {
-        assert_eq!([retry_delay(1), retry_delay(2), retry_delay(9)], [500, 1000, 60_000]);
+        assert_eq!([retry_delay(1, 500), retry_delay(2, 500), retry_delay(9, 500)], [500, 1000, 60_000]);
+        assert_eq!(retry_delay(3, 100), 400);
     }
 }

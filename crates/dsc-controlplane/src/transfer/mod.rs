@@ -25,6 +25,8 @@ pub struct TransferSettings {
     pub batch_size: u32,
     pub lease_ms: i64,
     pub max_attempts: u32,
+    /// First retry delay; each further attempt doubles it (capped at 60 s).
+    pub retry_base_ms: i64,
     /// How often the policy monitor re-evaluates running transfers.
     pub monitor_interval: std::time::Duration,
 }
@@ -42,6 +44,7 @@ impl TransferSettings {
             batch_size: 20,
             lease_ms: 30_000,
             max_attempts: 8,
+            retry_base_ms: 500,
             monitor_interval: std::time::Duration::from_secs(1),
         }
     }
