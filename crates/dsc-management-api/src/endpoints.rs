@@ -440,6 +440,15 @@ pub(crate) fn all() -> Vec<Endpoint> {
         ),
         endpoint(
             Post,
+            "/v3/edrs",
+            "EDR",
+            "Negotiate a contract and start an HttpData-PULL transfer once it is FINALIZED (returns the negotiation id)",
+            Some(contract_request_example()),
+            IdResponse,
+            post(n::initiate_edr),
+        ),
+        endpoint(
+            Post,
             "/v3/edrs/request",
             "EDR",
             "Query the EDRs of started consumer transfers",

@@ -42,6 +42,8 @@ pub struct ManagementState {
     pub edr_refresher: Arc<dyn EdrRefresher>,
 }
 
+pub use negotiations::EDR_CALLBACK;
+
 /// Renews an EDR's access token at the provider's refresh endpoint when it is about to expire.
 #[async_trait::async_trait]
 pub trait EdrRefresher: Send + Sync {

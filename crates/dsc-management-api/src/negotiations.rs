@@ -89,6 +89,32 @@ pub(crate) async fn initiate(
     State(state): State<ManagementState>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    initiate_with(state, body, None).await
+}
+
+/// Where `POST /v3/edrs` asks to be told when its negotiation is finalized, to start the transfer in-process.
+pub const EDR_CALLBACK: &str = "local://edr";
+
+/// `POST /v3/edrs`: a contract negotiation that starts an HTTP pull transfer once FINALIZED (Tractus-X EDR API).
+pub(crate) async fn initiate_edr(
+    State(state): State<ManagementState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let internal = dsc_domain::CallbackAddress {
+        uri: EDR_CALLBACK.into(),
+        events: vec!["contract.negotiation.finalized".into()],
+        transactional: false,
+        auth_key: None,
+        auth_code_id: None,
+    };
+    initiate_with(state, body, Some(internal)).await
+}
+
+async fn initiate_with(
+    state: ManagementState,
+    body: Option<Value>,
+    internal_callback: Option<dsc_domain::CallbackAddress>,
+) -> Result<Response, ApiError> {
     let node = expand_required(&state, body)?;
     let mut violations = Vec::new();
     let mut read = |local: &str| match expanded::first_str(&node, &edc(local)).map(str::trim).filter(|v| !v.is_empty())
@@ -136,7 +162,8 @@ pub(crate) async fn initiate(
             }
         }
     }
-    let callback_addresses = callbacks(&node, &mut violations);
+    let mut callback_addresses = callbacks(&node, &mut violations);
+    callback_addresses.extend(internal_callback);
     // The counter-party id defaults to the offer's assigner, as in EDC.
     let counter_party_id = expanded::first_str(&node, &edc("counterPartyId"))
         .map(str::to_string)

@@ -53,12 +53,40 @@ pub struct Connector {
     pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
 }
 
-/// Delivers callback events over HTTP.
-struct HttpCallbackSender(reqwest::Client);
+/// Delivers callback events over HTTP, and the `local://edr` event in-process: a negotiation started through
+/// `POST /v3/edrs` is FINALIZED, so its HTTP pull transfer starts. The outbox retries a failed start.
+struct HttpCallbackSender(reqwest::Client, Arc<TransferService>);
+
+impl HttpCallbackSender {
+    async fn start_edr_transfer(&self, body: &str) -> Result<(), String> {
+        let event: serde_json::Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+        let payload = &event["payload"];
+        let text = |value: &serde_json::Value| value.as_str().map(str::to_string);
+        let (Some(address), Some(id), Some(protocol), Some(agreement)) = (
+            text(&payload["counterPartyAddress"]),
+            text(&payload["counterPartyId"]),
+            text(&payload["protocol"]),
+            text(&payload["contractAgreement"]["id"]),
+        ) else {
+            return Err("the finalized event lacks the counter-party or the agreement".into());
+        };
+        let request = dsc_controlplane::transfer::TransferRequest {
+            provider: dsc_controlplane::protocol::Counterparty { address, id, protocol },
+            agreement_id: agreement,
+            transfer_type: dsc_dataplane::HTTP_PULL.to_string(),
+            data_destination: None,
+            callback_addresses: Vec::new(),
+        };
+        self.1.initiate(request).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
 
 #[async_trait]
 impl CallbackSender for HttpCallbackSender {
     async fn post(&self, uri: &str, headers: &[(String, String)], body: &str) -> Result<(), String> {
+        if uri == dsc_management_api::EDR_CALLBACK {
+            return self.start_edr_transfer(body).await;
+        }
         let mut request = self.0.post(uri).body(body.to_string());
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
@@ -275,12 +303,6 @@ impl Connector {
             engine.clone(),
             wake.clone(),
         ));
-        let callback_dispatcher = Arc::new(CallbackDispatcher::new(
-            shared.clone(),
-            Arc::new(HttpCallbackSender(http.clone())),
-            vault.clone(),
-            settings.holder.clone(),
-        ));
         let holder = settings.holder.clone();
         let negotiation_manager = Arc::new(NegotiationManager::new(settings, shared.clone(), client.clone(), wake));
 
@@ -303,7 +325,7 @@ impl Connector {
         let data_planes = Arc::new(HttpDataPlaneClient::new(http.clone(), registry.clone()));
         let transfer_wake = Arc::new(tokio::sync::Notify::new());
         let mut transfer_settings =
-            TransferSettings::new(config.participant_id.clone(), versioned_address.clone(), holder);
+            TransferSettings::new(config.participant_id.clone(), versioned_address.clone(), holder.clone());
         transfer_settings.max_attempts = config.transfer_retry_limit;
         transfer_settings.retry_base_ms = config.transfer_retry_base_ms;
         let transfers = Arc::new(TransferService::new(
@@ -314,6 +336,12 @@ impl Connector {
             vault.clone(),
             engine.clone(),
             transfer_wake.clone(),
+        ));
+        let callback_dispatcher = Arc::new(CallbackDispatcher::new(
+            shared.clone(),
+            Arc::new(HttpCallbackSender(http.clone(), transfers.clone())),
+            vault.clone(),
+            holder.clone(),
         ));
         let transfer_manager = Arc::new(TransferManager::new(
             transfer_settings.clone(),

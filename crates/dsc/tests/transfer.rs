@@ -240,3 +240,30 @@ async fn short_lived_tokens_keep_working_through_auto_refresh() {
     let gone = consumer.connector.get(&format!("/v3/edrs/{transfer}/dataaddress?auto_refresh=true")).await;
     assert_eq!(gone.status, 404, "{}", gone.body);
 }
+
+#[tokio::test]
+async fn one_edr_call_negotiates_and_starts_the_transfer() {
+    let (consumer, provider) = pair(300).await;
+    provision(&provider, &backend().await, framework()).await;
+    let request = contract_request_for_first_offer(&consumer, &provider).await;
+    let created = consumer.connector.post("/v3/edrs", &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let negotiation = created.body["@id"].as_str().unwrap_or_default().to_string();
+    let query = json!({ "@context": { "@vocab": EDC }, "filterExpression": [] });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let entry = loop {
+        let reply = consumer.connector.post("/v3/edrs/request", &query).await;
+        if let Some(entry) = reply.body.as_array().and_then(|entries| entries.first()) {
+            break entry.clone();
+        }
+        assert!(Instant::now() < deadline, "no EDR entry appeared: {}", reply.body);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    assert_eq!(entry["@type"], "EndpointDataReferenceEntry");
+    assert_eq!(entry["assetId"], "asset-1");
+    let finalized = consumer.connector.get(&format!("/v3/contractnegotiations/{negotiation}")).await;
+    assert_eq!(entry["agreementId"], finalized.body["contractAgreementId"]);
+    let transfer = entry["transferProcessId"].as_str().unwrap_or_default();
+    let (endpoint, token) = edr(&consumer, transfer, false).await;
+    assert_eq!(fetch(&endpoint, &token).await.0, 200);
+}
