@@ -218,27 +218,37 @@ async fn build_data_plane(
     }))
 }
 
-/// The data plane's web contexts: Data Plane Signaling on the control context (behind the shared key) and the
-/// public API.
-fn data_plane_contexts(config: &ConnectorConfig, plane: &Arc<DataPlane>, signaling_key: &str) -> Vec<ContextRouter> {
-    let signaling = dsc_dataplane::signaling::router(plane.clone()).route_layer(axum::middleware::from_fn_with_state(
+/// The data plane's web contexts: Data Plane Signaling on the control context (behind the shared key, merged with
+/// `control`, the control plane's side when there is one) and the public API.
+fn data_plane_contexts(
+    config: &ConnectorConfig,
+    plane: Option<&Arc<DataPlane>>,
+    control: Router,
+    signaling_key: &str,
+) -> Vec<ContextRouter> {
+    let signaling = match plane {
+        Some(plane) => dsc_dataplane::signaling::router(plane.clone()).merge(control),
+        None => control,
+    }
+    .route_layer(axum::middleware::from_fn_with_state(
         ApiKey::new(signaling_key.to_string()),
         dsc_web::require_bearer_key,
     ));
-    vec![
-        ContextRouter {
-            name: "control",
-            port: config.control_context.port,
-            path: config.control_context.path.clone(),
-            router: signaling,
-        },
-        ContextRouter {
+    let mut contexts = vec![ContextRouter {
+        name: "control",
+        port: config.control_context.port,
+        path: config.control_context.path.clone(),
+        router: signaling,
+    }];
+    if let Some(plane) = plane {
+        contexts.push(ContextRouter {
             name: "public",
             port: config.public_context.port,
             path: config.public_context.path.clone(),
             router: dsc_dataplane::public::router(plane.clone()),
-        },
-    ]
+        });
+    }
+    contexts
 }
 
 /// The path under which the DID document must be served for `did` (the host part is ours by configuration).
@@ -343,6 +353,7 @@ impl Connector {
             vault.clone(),
             holder.clone(),
         ));
+        let transfers_for_control = transfers.clone();
         let transfer_manager = Arc::new(TransferManager::new(
             transfer_settings.clone(),
             shared.clone(),
@@ -413,9 +424,8 @@ impl Connector {
                 router: well_known,
             },
         ];
-        if let Some(plane) = &data_plane {
-            contexts.extend(data_plane_contexts(config, plane, &signaling_key));
-        }
+        let control_api = dsc_control_api::router(transfers_for_control);
+        contexts.extend(data_plane_contexts(config, data_plane.as_ref(), control_api, &signaling_key));
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
         let addresses = bound.addresses();
         // The embedded data plane registers with the address its control context was actually bound to.
@@ -504,7 +514,7 @@ impl DataPlaneNode {
             path: config.default_context.path.clone(),
             router: dsc_web::health::router(health),
         }];
-        contexts.extend(data_plane_contexts(config, &plane, &key));
+        contexts.extend(data_plane_contexts(config, Some(&plane), Router::new(), &key));
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
         let addresses = bound.addresses();
         tracing::info!(transfer_types = %plane.profiles().join(", "), public = %config.public_address, "data plane ready");

@@ -256,3 +256,72 @@ async fn an_unreachable_data_plane_is_retried_then_the_transfer_ends_on_both_sid
     let on_provider = provider.connector.post("/v3/transferprocesses/request", &query).await;
     assert_eq!(on_provider.body[0]["state"], "TERMINATED", "{}", on_provider.body);
 }
+
+async fn state_of(participant: &Participant, path: &str, wanted: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let reply = participant.connector.get(path).await;
+        if reply.body["state"] == wanted {
+            return reply.body;
+        }
+        assert!(Instant::now() < deadline, "{path} never became {wanted}: {}", reply.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn data_plane_callbacks_record_errors_and_complete_transfers() {
+    let (consumer, provider, control_port) = pair(None).await;
+    let contract = agreement(&consumer, &provider).await;
+    let created = consumer
+        .connector
+        .post("/v3/transferprocesses", &transfer_request(&provider, &contract, "HttpData-PULL"))
+        .await;
+    let transfer = created.body["@id"].as_str().unwrap_or_default().to_string();
+    state_of(&consumer, &format!("/v3/transferprocesses/{transfer}"), "STARTED").await;
+    let query = json!({ "@context": { "@vocab": EDC }, "filterExpression": [] });
+    let provider_id = provider.connector.post("/v3/transferprocesses/request", &query).await.body[0]["@id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+
+    let client = support::client();
+    let callback = |id: &str, what: &str, key: Option<&str>, body: Value| {
+        let mut request =
+            client.post(format!("http://127.0.0.1:{control_port}/control/transfers/{id}/dataflow/{what}")).json(&body);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send()
+    };
+    let status_message = |error: Option<&str>| json!({ "messageId": "m", "dataFlowId": provider_id, "state": "STARTED", "error": error });
+    let unauthenticated = callback(&provider_id, "completed", None, json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unauthenticated.status().as_u16(), 401);
+    let unknown = callback("nope", "completed", Some(SIGNALING_KEY), json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unknown.status().as_u16(), 404);
+    assert_eq!(
+        unknown.json::<Value>().await.unwrap_or(Value::Null)["error"],
+        "Object of type TransferProcess with ID=nope was not found"
+    );
+
+    let errored = callback(&provider_id, "errored", Some(SIGNALING_KEY), status_message(Some("backend timed out")))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(errored.status().as_u16(), 200);
+    let after = provider.connector.get(&format!("/v3/transferprocesses/{provider_id}")).await;
+    assert_eq!(
+        (after.body["state"].as_str(), after.body["errorDetail"].as_str()),
+        (Some("STARTED"), Some("data plane: backend timed out"))
+    );
+
+    let late_start = callback(&provider_id, "started", Some(SIGNALING_KEY), status_message(None))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(late_start.status().as_u16(), 409, "no start is pending");
+
+    let completed =
+        callback(&provider_id, "completed", Some(SIGNALING_KEY), json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(completed.status().as_u16(), 200);
+    state_of(&provider, &format!("/v3/transferprocesses/{provider_id}"), "COMPLETED").await;
+    state_of(&consumer, &format!("/v3/transferprocesses/{transfer}"), "COMPLETED").await;
+}

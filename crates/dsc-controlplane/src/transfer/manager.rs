@@ -278,9 +278,18 @@ impl TransferManager {
             Ok(kept) => kept.filter(|_| transfer.data_address_key.is_some()),
             Err(reason) => return Step::Retry(reason),
         };
+        let pull = transfer.transfer_type.ends_with("-PULL");
+        let awaiting_callback = |transfer: &TransferProcess| {
+            Step::Retry(format!("waiting for data plane's started callback for {}", transfer.id))
+        };
         let address = match kept {
             Some(address) => Some(address),
+            // An asynchronous start is under way: its `started` callback brings the address.
+            None if pull && transfer.data_flow_started && transfer.state == TransferState::Requested => {
+                return awaiting_callback(transfer);
+            }
             None => match self.signal_start(transfer).await {
+                Ok(None) if pull && transfer.state == TransferState::Requested => return awaiting_callback(transfer),
                 Ok(address) => address,
                 Err(step) => return step,
             },

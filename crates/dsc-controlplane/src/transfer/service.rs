@@ -501,6 +501,64 @@ impl TransferService {
         .await
         .map(|_| ())
     }
+
+    // ---- Data plane callbacks (Data Plane Signaling, control plane side) ----
+
+    async fn provider_transfer(&self, id: &str) -> Result<TransferProcess, ServiceError> {
+        match self.store.find_transfer(id).await? {
+            Some(transfer) if transfer.role == NegotiationRole::Provider => Ok(transfer),
+            _ => Err(Self::not_found(id)),
+        }
+    }
+
+    /// An asynchronous start finished: the data plane sends the address the manager then delivers.
+    pub async fn flow_started(&self, id: &str, address: Option<DataAddress>) -> Result<(), ServiceError> {
+        self.provider_transfer(id).await?;
+        let key = address_key(id);
+        if let Some(address) = &address {
+            keep_address(&self.vault, &key, address).await.map_err(ServiceError::Internal)?;
+        }
+        self.act(id, |t| {
+            if !matches!(t.state, TransferState::Requested | TransferState::Starting | TransferState::Resuming) {
+                return Err(format!("no start is pending (the transfer is {})", t.state.name()));
+            }
+            t.data_flow_started = true;
+            if address.is_some() {
+                t.data_address_key = Some(key.clone());
+            }
+            // Due now: the manager delivers the address without waiting for its retry.
+            t.transition(t.state, now_millis()).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// The data plane saw the end of the data (push transfers; a pull consumer's data plane would signal it).
+    pub async fn flow_completed(&self, id: &str) -> Result<(), ServiceError> {
+        self.provider_transfer(id).await?;
+        self.act(id, |t| {
+            if matches!(t.state, TransferState::Completing | TransferState::Completed) {
+                return Ok(());
+            }
+            if t.state != TransferState::Started {
+                return Err(format!("only a STARTED transfer can complete (it is {})", t.state.name()));
+            }
+            t.counter_party_informed = false;
+            t.transition(TransferState::Completing, now_millis()).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// A wire error the data plane reports: recorded, no state change, not forwarded over DSP (as the
+    /// specification asks).
+    pub async fn flow_errored(&self, id: &str, error: &str) -> Result<(), ServiceError> {
+        self.provider_transfer(id).await?;
+        tracing::warn!(transfer = %id, "data plane reports an error: {error}");
+        self.act(id, |t| {
+            t.error_detail = Some(format!("data plane: {error}"));
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// What an inbound message does to the vault besides the state change.
