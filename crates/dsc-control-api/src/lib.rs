@@ -40,15 +40,14 @@ fn answer(result: Result<(), ServiceError>) -> Response {
     }
 }
 
-fn status_message(body: &Bytes) -> Result<DataFlowStatusMessage, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| failure(StatusCode::BAD_REQUEST, format!("not a DataFlowStatusMessage: {e}")))
+fn status_message(body: &Bytes) -> Result<DataFlowStatusMessage, String> {
+    serde_json::from_slice(body).map_err(|e| format!("not a DataFlowStatusMessage: {e}"))
 }
 
 async fn started(State(transfers): State<Arc<TransferService>>, Path(id): Path<String>, body: Bytes) -> Response {
     let message = match status_message(&body) {
         Ok(message) => message,
-        Err(response) => return response,
+        Err(reason) => return failure(StatusCode::BAD_REQUEST, reason),
     };
     let address = message.data_address.as_ref().map(dsc_signaling::address_from_wire);
     answer(transfers.flow_started(&id, address).await)
@@ -61,7 +60,7 @@ async fn completed(State(transfers): State<Arc<TransferService>>, Path(id): Path
 async fn errored(State(transfers): State<Arc<TransferService>>, Path(id): Path<String>, body: Bytes) -> Response {
     let message = match status_message(&body) {
         Ok(message) => message,
-        Err(response) => return response,
+        Err(reason) => return failure(StatusCode::BAD_REQUEST, reason),
     };
     let error = message.error.unwrap_or_else(|| "no detail given".into());
     answer(transfers.flow_errored(&id, &error).await)
