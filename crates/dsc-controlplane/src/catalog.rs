@@ -32,6 +32,20 @@ impl TransferTypes for StaticTransferTypes {
     }
 }
 
+/// The transfer types the registered data planes serve for an address type (`HttpData` → `HttpData-PULL`, as EDC
+/// derives distributions from its data plane instances).
+pub struct DataPlaneTransferTypes(pub Arc<dyn dsc_signaling::DataPlaneClient>);
+
+impl TransferTypes for DataPlaneTransferTypes {
+    fn for_address_type(&self, address_type: &str) -> Vec<String> {
+        self.0
+            .transfer_types()
+            .into_iter()
+            .filter(|t| t.rsplit_once('-').is_some_and(|(destination, _)| destination == address_type))
+            .collect()
+    }
+}
+
 pub struct CatalogService {
     participant_id: String,
     definitions: Arc<dyn Repository<ContractDefinition>>,
@@ -238,5 +252,40 @@ mod tests {
 
         assert!(service.dataset(&agent("BPNL1"), "a2").await.ok().flatten().is_some());
         assert!(service.dataset(&agent("BPNL1"), "a3").await.ok().flatten().is_none(), "not visible to BPNL1");
+    }
+
+    struct Planes;
+
+    #[async_trait::async_trait]
+    impl dsc_signaling::DataPlaneClient for Planes {
+        fn transfer_types(&self) -> Vec<String> {
+            vec!["HttpData-PULL".into(), "HttpData-PUSH".into(), "KafkaBroker-PULL".into()]
+        }
+        async fn start(
+            &self,
+            _: &dsc_signaling::StartRequest,
+        ) -> Result<Option<dsc_domain::DataAddress>, dsc_signaling::SignalingError> {
+            Ok(None)
+        }
+        async fn suspend(&self, _: &str, _: &str, _: Option<&str>) -> Result<(), dsc_signaling::SignalingError> {
+            Ok(())
+        }
+        async fn resume(&self, _: &str, _: &str) -> Result<Option<dsc_domain::DataAddress>, dsc_signaling::SignalingError> {
+            Ok(None)
+        }
+        async fn terminate(&self, _: &str, _: &str, _: Option<&str>) -> Result<(), dsc_signaling::SignalingError> {
+            Ok(())
+        }
+        async fn completed(&self, _: &str, _: &str) -> Result<(), dsc_signaling::SignalingError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn distributions_follow_the_registered_data_planes() {
+        let types = DataPlaneTransferTypes(Arc::new(Planes));
+        assert_eq!(types.for_address_type("HttpData"), vec!["HttpData-PULL", "HttpData-PUSH"]);
+        assert_eq!(types.for_address_type("KafkaBroker"), vec!["KafkaBroker-PULL"]);
+        assert!(types.for_address_type("AmazonS3").is_empty());
     }
 }

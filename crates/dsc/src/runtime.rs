@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use axum::Router;
 use dsc_config::{ApiKeySource, ConnectorConfig, VaultKeySource};
 use dsc_controlplane::callbacks::{CallbackDispatcher, CallbackSender};
-use dsc_controlplane::catalog::{CatalogService, StaticTransferTypes};
+use dsc_controlplane::catalog::{CatalogService, DataPlaneTransferTypes};
 use dsc_controlplane::negotiation::{NegotiationManager, NegotiationService, NegotiationSettings};
 use dsc_controlplane::transfer::{PolicyMonitor, TransferManager, TransferService, TransferSettings};
 use dsc_controlplane::{EntityService, NoReferences, ReferencedBy};
@@ -289,6 +289,17 @@ impl Connector {
                 HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300));
             Arc::new(TokenVerifier::new(identity.did(), Arc::new(resolver), Arc::new(trust.clone())))
         });
+        let signaling_key = config.signaling_key.clone().unwrap_or_else(dsc_dataplane::tokens::new_secret);
+        let registry = Arc::new(DataPlaneRegistry::default());
+        if let Some((url, transfer_types)) = &config.remote_data_plane {
+            registry.register(DataPlaneEntry {
+                id: "remote".into(),
+                endpoint: url.clone(),
+                transfer_types: transfer_types.clone(),
+                auth_key: signaling_key.clone(),
+            });
+        }
+        let data_planes = Arc::new(HttpDataPlaneClient::new(http.clone(), registry.clone()));
         let jsonld = Arc::new(JsonLd::new()?);
         let catalog = Arc::new(CatalogService::new(
             config.participant_id.clone(),
@@ -296,7 +307,7 @@ impl Connector {
             shared.clone(),
             shared.clone(),
             Arc::new(PolicyEngine::with_defaults()),
-            Arc::new(StaticTransferTypes),
+            Arc::new(DataPlaneTransferTypes(data_planes.clone())),
         ));
         let versioned_address = format!("{}{}", config.protocol_address, dsc_dsp::VERSION_PATH);
         let message_context = Arc::new(dsc_dsp::message_context()?);
@@ -317,22 +328,11 @@ impl Connector {
         let negotiation_manager = Arc::new(NegotiationManager::new(settings, shared.clone(), client.clone(), wake));
 
         // The embedded data plane, signaled over HTTP on the control context like a standalone one.
-        let signaling_key = config.signaling_key.clone().unwrap_or_else(dsc_dataplane::tokens::new_secret);
         let data_plane = if config.embedded_data_plane {
             Some(build_data_plane(config, shared.clone(), vault.clone(), verifier.clone(), http.clone()).await?)
         } else {
             None
         };
-        let registry = Arc::new(DataPlaneRegistry::default());
-        if let Some((url, transfer_types)) = &config.remote_data_plane {
-            registry.register(DataPlaneEntry {
-                id: "remote".into(),
-                endpoint: url.clone(),
-                transfer_types: transfer_types.clone(),
-                auth_key: signaling_key.clone(),
-            });
-        }
-        let data_planes = Arc::new(HttpDataPlaneClient::new(http.clone(), registry.clone()));
         let transfer_wake = Arc::new(tokio::sync::Notify::new());
         let mut transfer_settings =
             TransferSettings::new(config.participant_id.clone(), versioned_address.clone(), holder.clone());
