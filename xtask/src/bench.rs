@@ -30,6 +30,8 @@ struct Running {
     child: Child,
     health: u16,
     management: u16,
+    /// The data plane's public API.
+    public: u16,
     _dir: PathBuf,
 }
 
@@ -54,7 +56,7 @@ fn start_with(
 ) -> Result<(Running, Duration), String> {
     let dir = std::env::temp_dir().join(format!("dsc-bench-{}-{}", std::process::id(), free_port()?));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let (health, management) = (free_port()?, free_port()?);
+    let (health, management, public) = (free_port()?, free_port()?, free_port()?);
     let mut command = Command::new(binary);
     command
         .args(["run"])
@@ -69,6 +71,8 @@ fn start_with(
         .env("WEB_HTTP_MANAGEMENT_PORT", management.to_string())
         .env("WEB_HTTP_PROTOCOL_PORT", protocol_port.to_string())
         .env("WEB_HTTP_CONTROL_PORT", free_port()?.to_string())
+        .env("WEB_HTTP_PUBLIC_PORT", public.to_string())
+        .env("EDC_DATAPLANE_API_PUBLIC_BASEURL", format!("http://127.0.0.1:{public}/public"))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(url) = database {
@@ -87,7 +91,7 @@ fn start_with(
     }
     let started = Instant::now();
     let child = command.spawn().map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let mut running = Running { child, health, management, _dir: dir };
+    let mut running = Running { child, health, management, public, _dir: dir };
     loop {
         if started.elapsed() > Duration::from_secs(30) {
             return Err("dsc did not become ready within 30 s".into());
@@ -119,9 +123,20 @@ impl Connection {
     }
 
     fn request(&mut self, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+        self.request_with(method, path, body, &format!("X-Api-Key: {API_KEY}"))
+    }
+
+    /// A request with one extra header line (`Name: value`).
+    fn request_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        header: &str,
+    ) -> std::io::Result<(u16, String)> {
         let body = body.unwrap_or("");
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: {API_KEY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{header}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         let stream = self.reader.get_mut();
@@ -158,6 +173,15 @@ fn throughput(
     total: usize,
     make: impl Fn(usize) -> (String, String, Option<String>) + Sync,
 ) -> Result<f64, String> {
+    throughput_with(port, total, &format!("X-Api-Key: {API_KEY}"), make)
+}
+
+fn throughput_with(
+    port: u16,
+    total: usize,
+    header: &str,
+    make: impl Fn(usize) -> (String, String, Option<String>) + Sync,
+) -> Result<f64, String> {
     let started = Instant::now();
     let failures = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
@@ -170,7 +194,7 @@ fn throughput(
                 };
                 for index in (thread..total).step_by(THREADS) {
                     let (method, path, body) = make(index);
-                    match connection.request(&method, &path, body.as_deref()) {
+                    match connection.request_with(&method, &path, body.as_deref(), header) {
                         Ok((200, _)) => {}
                         _ => {
                             failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -205,7 +229,13 @@ fn json(text: &str) -> serde_json::Value {
 
 /// Starts a provider and a consumer that trust each other, provisions one offer and returns both with the
 /// contract request body for that offer.
-fn negotiation_pair(binary: &Path, databases: Option<(&str, &str)>) -> Result<(Running, Running, String), String> {
+/// A consumer and a provider that trust each other, the provider offering `asset-1` (data at `base_url`); returns
+/// them and the consumer's contract request body.
+fn negotiation_pair(
+    binary: &Path,
+    databases: Option<(&str, &str)>,
+    base_url: &str,
+) -> Result<(Running, Running, String), String> {
     let (consumer_port, provider_port) = (free_port()?, free_port()?);
     let did = |port: u16| format!("did:web:127.0.0.1%3A{port}");
     let participant = |own: u16, other: u16, bpn: &str| -> Vec<(&'static str, String)> {
@@ -237,7 +267,7 @@ fn negotiation_pair(binary: &Path, databases: Option<(&str, &str)>) -> Result<(R
         (
             "/management/v3/assets",
             format!(
-                r#"{{"@context":{{"@vocab":"{edc}"}},"@id":"asset-1","properties":{{}},"dataAddress":{{"type":"HttpData","baseUrl":"https://backend"}}}}"#
+                r#"{{"@context":{{"@vocab":"{edc}"}},"@id":"asset-1","properties":{{}},"dataAddress":{{"type":"HttpData","baseUrl":"{base_url}","proxyPath":"true"}}}}"#
             ),
         ),
         (
@@ -291,7 +321,7 @@ fn negotiation_bench(
     sequential: usize,
     concurrent: usize,
 ) -> Result<(), String> {
-    let (consumer, _provider, request) = negotiation_pair(binary, databases)?;
+    let (consumer, _provider, request) = negotiation_pair(binary, databases, "http://127.0.0.1:9/unused")?;
     let mut connection = Connection::open(consumer.management).map_err(|e| e.to_string())?;
     let mut latencies = Vec::new();
     for _ in 0..sequential {
@@ -347,6 +377,115 @@ fn negotiation_bench(
         "{label:<11} negotiation request -> FINALIZED seen by the consumer: p50 {:.1} ms, p99 {:.1} ms ({sequential} sequential) | {rate:.0} negotiations/s ({concurrent} concurrent)",
         percentile(0.5),
         percentile(0.99)
+    );
+    Ok(())
+}
+
+/// A backend answering every request with a small JSON body, on keep-alive connections; returns its port.
+fn backend() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let Ok(writer) = stream.try_clone() else { return };
+                let mut writer = writer;
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut line = String::new();
+                    // Read one request head (GETs carry no body).
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line.trim_end().is_empty() => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    let body = r#"{"serial":"SN-4711","lot":7}"#;
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if writer.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Ok(port)
+}
+
+/// Transfer request → EDR available at the consumer (p50/p99), and the public API proxy's throughput against
+/// calling the backend directly.
+fn transfer_bench(
+    label: &str,
+    binary: &Path,
+    databases: Option<(&str, &str)>,
+    sequential: usize,
+    requests: usize,
+) -> Result<(), String> {
+    let backend_port = backend()?;
+    let (consumer, provider, request) =
+        negotiation_pair(binary, databases, &format!("http://127.0.0.1:{backend_port}/parts"))?;
+    let mut connection = Connection::open(consumer.management).map_err(|e| e.to_string())?;
+    let wait =
+        |connection: &mut Connection, path: &str, field: &str, wanted: &str| -> Result<serde_json::Value, String> {
+            let started = Instant::now();
+            loop {
+                let (status, body) = connection.request("GET", path, None).map_err(|e| e.to_string())?;
+                let body = json(&body);
+                if status == 200 && (wanted.is_empty() || body[field] == wanted) {
+                    return Ok(body);
+                }
+                if started.elapsed() > Duration::from_secs(30) {
+                    return Err(format!("{path}: {body}"));
+                }
+                std::thread::sleep(Duration::from_micros(500));
+            }
+        };
+    let (_, created) =
+        connection.request("POST", "/management/v3/contractnegotiations", Some(&request)).map_err(|e| e.to_string())?;
+    let negotiation = json(&created)["@id"].as_str().unwrap_or_default().to_string();
+    let finalized =
+        wait(&mut connection, &format!("/management/v3/contractnegotiations/{negotiation}"), "state", "FINALIZED")?;
+    let agreement = finalized["contractAgreementId"].as_str().unwrap_or_default().to_string();
+    let provider_address = json(&request)["counterPartyAddress"].as_str().unwrap_or_default().to_string();
+    let transfer_request = serde_json::json!({
+        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "TransferRequest",
+        "protocol": "dataspace-protocol-http:2025-1", "counterPartyAddress": provider_address,
+        "contractId": agreement, "transferType": "HttpData-PULL",
+    })
+    .to_string();
+    let mut latencies = Vec::new();
+    let mut edr = serde_json::Value::Null;
+    for _ in 0..sequential {
+        let started = Instant::now();
+        let (status, created) = connection
+            .request("POST", "/management/v3/transferprocesses", Some(&transfer_request))
+            .map_err(|e| e.to_string())?;
+        if status != 200 {
+            return Err(format!("transfer: {status} {created}"));
+        }
+        let id = json(&created)["@id"].as_str().unwrap_or_default().to_string();
+        edr = wait(&mut connection, &format!("/management/v3/edrs/{id}/dataaddress"), "", "")?;
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+    let token = edr["authorization"].as_str().unwrap_or_default().to_string();
+    let direct =
+        throughput_with(backend_port, requests, "Accept: */*", |_| ("GET".into(), "/parts/lot/7".into(), None))?;
+    let proxied = throughput_with(provider.public, requests, &format!("Authorization: {token}"), |_| {
+        ("GET".into(), "/public/lot/7".into(), None)
+    })?;
+    println!(
+        "{label:<11} transfer request -> EDR at the consumer: p50 {:.1} ms, p99 {:.1} ms ({sequential} sequential; goal p50 < 20 ms) | public API proxy {proxied:.0} req/s vs backend direct {direct:.0} req/s ({:.2}x)",
+        percentile(0.5),
+        percentile(0.99),
+        proxied / direct
     );
     Ok(())
 }
@@ -415,10 +554,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     load("SQLite", &binary, None, requests)?;
     negotiation_bench("SQLite", &binary, None, 50, 200)?;
+    transfer_bench("SQLite", &binary, None, 50, requests)?;
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(admin) => {
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-            let names: Vec<String> = ["load", "consumer", "provider"]
+            let names: Vec<String> = ["load", "consumer", "provider", "transfer_consumer", "transfer_provider"]
                 .iter()
                 .map(|n| format!("dsc_bench_{n}_{}", std::process::id()))
                 .collect();
@@ -431,9 +571,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 }
             }
             let url = |name: &str| format!("{base}/{name}");
-            let result = load("PostgreSQL", &binary, Some(&url(&names[0])), requests).and_then(|_| {
-                negotiation_bench("PostgreSQL", &binary, Some((&url(&names[1]), &url(&names[2]))), 50, 1000)
-            });
+            let result = load("PostgreSQL", &binary, Some(&url(&names[0])), requests)
+                .and_then(|_| {
+                    negotiation_bench("PostgreSQL", &binary, Some((&url(&names[1]), &url(&names[2]))), 50, 1000)
+                })
+                .and_then(|_| {
+                    transfer_bench("PostgreSQL", &binary, Some((&url(&names[3]), &url(&names[4]))), 50, requests)
+                });
             for name in &names {
                 let _ = Command::new("psql")
                     .args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE {name} WITH (FORCE)")])

@@ -270,7 +270,11 @@ mod tests {
         async fn suspend(&self, _: &str, _: &str, _: Option<&str>) -> Result<(), dsc_signaling::SignalingError> {
             Ok(())
         }
-        async fn resume(&self, _: &str, _: &str) -> Result<Option<dsc_domain::DataAddress>, dsc_signaling::SignalingError> {
+        async fn resume(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<Option<dsc_domain::DataAddress>, dsc_signaling::SignalingError> {
             Ok(None)
         }
         async fn terminate(&self, _: &str, _: &str, _: Option<&str>) -> Result<(), dsc_signaling::SignalingError> {
