@@ -342,6 +342,7 @@ impl Connector {
             transfer_settings.clone(),
             shared.clone(),
             shared.clone(),
+            shared.clone(),
             data_planes.clone(),
             vault.clone(),
             engine.clone(),

@@ -89,6 +89,18 @@ async fn transfer_requests_are_checked_on_both_sides() {
         "the counter-party refused (400): transfer type 'AmazonS3-PUSH' is not supported; supported: HttpData-PULL"
     );
 
+    // The asset's data now lives in Kafka: an HTTP pull no longer fits it.
+    let moved = json!({ "@context": { "@vocab": EDC }, "@id": "asset-1", "properties": {},
+        "dataAddress": { "type": "KafkaBroker", "topic": "parts" } });
+    assert_eq!(provider.connector.put("/v3/assets", &moved).await.status, 204);
+    let created =
+        consumer.connector.post("/v3/transferprocesses", &transfer_request(&provider, &contract, "HttpData-PULL")).await;
+    let body = ended(&consumer, created.body["@id"].as_str().unwrap_or_default()).await;
+    assert_eq!(
+        body["errorDetail"],
+        "the counter-party refused (400): transfer type 'HttpData-PULL' does not fit asset 'asset-1' (data address type 'KafkaBroker')"
+    );
+
     // The provider cannot request a transfer under an agreement where it is not the consumer.
     let foreign = provider
         .connector

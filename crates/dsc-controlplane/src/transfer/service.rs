@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use dsc_domain::{
-    CallbackAddress, ContractAgreement, DataAddress, NegotiationRole, ParticipantAgent, QuerySpec, TransferProcess,
-    TransferState,
+    Asset, CallbackAddress, ContractAgreement, DataAddress, NegotiationRole, ParticipantAgent, QuerySpec,
+    TransferProcess, TransferState,
 };
 use dsc_policy::{PolicyContext, PolicyEngine, Scope};
 use dsc_signaling::DataPlaneClient;
-use dsc_store::{NegotiationStore, StoreError, TransferStore};
+use dsc_store::{NegotiationStore, Repository, StoreError, TransferStore};
 use dsc_vault::Vault;
 use tokio::sync::Notify;
 
@@ -35,6 +35,7 @@ pub struct TransferService {
     settings: TransferSettings,
     store: Arc<dyn TransferStore>,
     negotiations: Arc<dyn NegotiationStore>,
+    assets: Arc<dyn Repository<Asset>>,
     data_planes: Arc<dyn DataPlaneClient>,
     vault: Arc<dyn Vault>,
     engine: Arc<PolicyEngine>,
@@ -50,12 +51,13 @@ impl TransferService {
         settings: TransferSettings,
         store: Arc<dyn TransferStore>,
         negotiations: Arc<dyn NegotiationStore>,
+        assets: Arc<dyn Repository<Asset>>,
         data_planes: Arc<dyn DataPlaneClient>,
         vault: Arc<dyn Vault>,
         engine: Arc<PolicyEngine>,
         wake: Arc<Notify>,
     ) -> Self {
-        TransferService { settings, store, negotiations, data_planes, vault, engine, wake }
+        TransferService { settings, store, negotiations, assets, data_planes, vault, engine, wake }
     }
 
     fn holder(&self) -> String {
@@ -227,6 +229,17 @@ impl TransferService {
             return Err(ProtocolError::Refused(format!(
                 "transfer type '{format}' is not supported; supported: {}",
                 self.data_planes.transfer_types().join(", ")
+            )));
+        }
+        // The type must fit the asset: `HttpData-PULL` for an `HttpData` address, and so on.
+        let asset = self.assets.find(&agreement.asset_id).await?.ok_or_else(|| {
+            ProtocolError::Refused(format!("the asset of agreement '{agreement_id}' no longer exists"))
+        })?;
+        let address_type = asset.data_address.address_type().unwrap_or_default();
+        if format.rsplit_once('-').map(|(destination, _)| destination) != Some(address_type) {
+            return Err(ProtocolError::Refused(format!(
+                "transfer type '{format}' does not fit asset '{}' (data address type '{address_type}')",
+                agreement.asset_id
             )));
         }
         let context =
