@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Data Plane Signaling 1.0, control plane side: `/transfers/{transferId}/dataflow/{started|completed|errored|
-//! prepared}`, called by data planes. Mounted on the control context behind the shared signaling key.
+//! prepared}` called by data planes, and data plane registration (`PUT /dataplanes`). Mounted on the control
+//! context behind the shared signaling key.
 //!
 //! DPS answers are bare status codes (200 or 4xx); a short JSON reason is added for operators.
 
@@ -12,19 +13,60 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{delete, post, put};
 use dsc_controlplane::ServiceError;
 use dsc_controlplane::transfer::TransferService;
-use dsc_signaling::wire::DataFlowStatusMessage;
+use dsc_signaling::wire::{DataFlowStatusMessage, DataPlaneRegistrationMessage};
+use dsc_signaling::{DataPlaneEntry, DataPlaneRegistry};
 use serde_json::json;
 
-pub fn router(transfers: Arc<TransferService>) -> Router {
+#[derive(Clone)]
+struct ControlState {
+    transfers: Arc<TransferService>,
+    registry: Arc<DataPlaneRegistry>,
+    /// The shared signaling key: registered data planes are signaled with it.
+    signaling_key: Arc<str>,
+}
+
+/// `PUT /dataplanes` and `DELETE /dataplanes/{id}` register data planes; registrations replace by id.
+pub fn router(transfers: Arc<TransferService>, registry: Arc<DataPlaneRegistry>, signaling_key: &str) -> Router {
     Router::new()
         .route("/transfers/{id}/dataflow/started", post(started))
         .route("/transfers/{id}/dataflow/completed", post(completed))
         .route("/transfers/{id}/dataflow/errored", post(errored))
         .route("/transfers/{id}/dataflow/prepared", post(prepared))
-        .with_state(transfers)
+        .route("/dataplanes", put(register))
+        .route("/dataplanes/{id}", delete(unregister))
+        .with_state(ControlState { transfers, registry, signaling_key: Arc::from(signaling_key) })
+}
+
+async fn register(State(state): State<ControlState>, body: Bytes) -> Response {
+    let message: DataPlaneRegistrationMessage = match serde_json::from_slice(&body) {
+        Ok(message) => message,
+        Err(error) => return failure(StatusCode::BAD_REQUEST, format!("not a DataPlaneRegistrationMessage: {error}")),
+    };
+    if !(message.endpoint.starts_with("http://") || message.endpoint.starts_with("https://")) {
+        return failure(StatusCode::BAD_REQUEST, "endpoint must be an http(s) URL");
+    }
+    if message.profiles.is_empty() {
+        return failure(StatusCode::BAD_REQUEST, "profiles must name at least one transfer type");
+    }
+    tracing::info!(data_plane = %message.dataplane_id, endpoint = %message.endpoint, "data plane registered");
+    state.registry.register(DataPlaneEntry {
+        id: message.dataplane_id,
+        endpoint: message.endpoint.trim_end_matches('/').trim_end_matches("/dataflows").to_string(),
+        transfer_types: message.profiles,
+        auth_key: state.signaling_key.to_string(),
+    });
+    StatusCode::OK.into_response()
+}
+
+async fn unregister(State(state): State<ControlState>, Path(id): Path<String>) -> Response {
+    if state.registry.unregister(&id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        failure(StatusCode::NOT_FOUND, format!("data plane '{id}' is not registered"))
+    }
 }
 
 fn failure(status: StatusCode, reason: impl Into<String>) -> Response {
@@ -44,7 +86,8 @@ fn status_message(body: &Bytes) -> Result<DataFlowStatusMessage, String> {
     serde_json::from_slice(body).map_err(|e| format!("not a DataFlowStatusMessage: {e}"))
 }
 
-async fn started(State(transfers): State<Arc<TransferService>>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn started(State(state): State<ControlState>, Path(id): Path<String>, body: Bytes) -> Response {
+    let transfers = state.transfers;
     let message = match status_message(&body) {
         Ok(message) => message,
         Err(reason) => return failure(StatusCode::BAD_REQUEST, reason),
@@ -53,11 +96,12 @@ async fn started(State(transfers): State<Arc<TransferService>>, Path(id): Path<S
     answer(transfers.flow_started(&id, address).await)
 }
 
-async fn completed(State(transfers): State<Arc<TransferService>>, Path(id): Path<String>) -> Response {
-    answer(transfers.flow_completed(&id).await)
+async fn completed(State(state): State<ControlState>, Path(id): Path<String>) -> Response {
+    answer(state.transfers.flow_completed(&id).await)
 }
 
-async fn errored(State(transfers): State<Arc<TransferService>>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn errored(State(state): State<ControlState>, Path(id): Path<String>, body: Bytes) -> Response {
+    let transfers = state.transfers;
     let message = match status_message(&body) {
         Ok(message) => message,
         Err(reason) => return failure(StatusCode::BAD_REQUEST, reason),

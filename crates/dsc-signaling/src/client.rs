@@ -52,6 +52,18 @@ impl DataPlaneRegistry {
         }
     }
 
+    /// Removes a data plane; returns whether it was registered.
+    pub fn unregister(&self, id: &str) -> bool {
+        self.entries
+            .write()
+            .map(|mut entries| {
+                let before = entries.len();
+                entries.retain(|known| known.id != id);
+                entries.len() != before
+            })
+            .unwrap_or(false)
+    }
+
     pub fn select(&self, transfer_type: &str) -> Option<DataPlaneEntry> {
         self.entries.read().ok()?.iter().find(|e| e.transfer_types.iter().any(|t| t == transfer_type)).cloned()
     }
@@ -199,7 +211,10 @@ mod tests {
         assert!(registry.select("KafkaBroker-PULL").is_none());
         registry.register(plane("a", &["KafkaBroker-PULL"]));
         assert!(registry.select("HttpData-PULL").is_none(), "re-registering replaces");
+        assert!(!registry.unregister("b"));
         assert_eq!(registry.transfer_types(), vec!["KafkaBroker-PULL".to_string()]);
+        assert!(registry.unregister("a"));
+        assert!(registry.transfer_types().is_empty());
         assert!(!format!("{:?}", plane("a", &[])).contains("the-shared-secret"), "the key is never printed");
     }
 }

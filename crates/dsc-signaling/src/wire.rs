@@ -98,6 +98,20 @@ pub struct DataFlowStatusResponseMessage {
     pub state: String,
 }
 
+/// DataPlaneRegistrationMessage (RC3 `profiles`, RC2/EDC `transferTypes`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataPlaneRegistrationMessage {
+    pub dataplane_id: String,
+    pub endpoint: String,
+    #[serde(alias = "transferTypes")]
+    pub profiles: Vec<String>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub authorization: Option<Value>,
+}
+
 pub fn message_id() -> String {
     format!("urn:uuid:{}", uuid::Uuid::new_v4())
 }

@@ -425,7 +425,7 @@ impl Connector {
                 router: well_known,
             },
         ];
-        let control_api = dsc_control_api::router(transfers_for_control);
+        let control_api = dsc_control_api::router(transfers_for_control, registry.clone(), &signaling_key);
         contexts.extend(data_plane_contexts(config, data_plane.as_ref(), control_api, &signaling_key));
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
         let addresses = bound.addresses();

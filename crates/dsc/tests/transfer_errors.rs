@@ -93,8 +93,10 @@ async fn transfer_requests_are_checked_on_both_sides() {
     let moved = json!({ "@context": { "@vocab": EDC }, "@id": "asset-1", "properties": {},
         "dataAddress": { "type": "KafkaBroker", "topic": "parts" } });
     assert_eq!(provider.connector.put("/v3/assets", &moved).await.status, 204);
-    let created =
-        consumer.connector.post("/v3/transferprocesses", &transfer_request(&provider, &contract, "HttpData-PULL")).await;
+    let created = consumer
+        .connector
+        .post("/v3/transferprocesses", &transfer_request(&provider, &contract, "HttpData-PULL"))
+        .await;
     let body = ended(&consumer, created.body["@id"].as_str().unwrap_or_default()).await;
     assert_eq!(
         body["errorDetail"],
@@ -336,4 +338,36 @@ async fn data_plane_callbacks_record_errors_and_complete_transfers() {
     assert_eq!(completed.status().as_u16(), 200);
     state_of(&provider, &format!("/v3/transferprocesses/{provider_id}"), "COMPLETED").await;
     state_of(&consumer, &format!("/v3/transferprocesses/{transfer}"), "COMPLETED").await;
+}
+
+#[tokio::test]
+async fn data_planes_register_and_unregister_with_the_shared_key() {
+    let (_consumer, _provider, control_port) = pair(None).await;
+    let client = support::client();
+    let url = |path: &str| format!("http://127.0.0.1:{control_port}/control/dataplanes{path}");
+    let registration = json!({ "dataplaneId": "kafka-dp", "endpoint": "http://127.0.0.1:1/control/dataflows",
+        "transferTypes": ["KafkaBroker-PULL"] });
+    let unauthenticated = client.put(url("")).json(&registration).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(unauthenticated.status().as_u16(), 401);
+    let mut bad = registration.clone();
+    bad["endpoint"] = json!("ftp://dp.example");
+    let refused =
+        client.put(url("")).bearer_auth(SIGNALING_KEY).json(&bad).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(refused.status().as_u16(), 400);
+    assert_eq!(refused.json::<Value>().await.unwrap_or(Value::Null)["error"], "endpoint must be an http(s) URL");
+    let registered = client
+        .put(url(""))
+        .bearer_auth(SIGNALING_KEY)
+        .json(&registration)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(registered.status().as_u16(), 200);
+    let removed =
+        client.delete(url("/kafka-dp")).bearer_auth(SIGNALING_KEY).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(removed.status().as_u16(), 204);
+    let again =
+        client.delete(url("/kafka-dp")).bearer_auth(SIGNALING_KEY).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.status().as_u16(), 404);
+    assert_eq!(again.json::<Value>().await.unwrap_or(Value::Null)["error"], "data plane 'kafka-dp' is not registered");
 }
