@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Transfers between two connectors over real HTTP: negotiate → transfer → EDR → data through the provider's
 //! public API; suspend cuts access, only the suspending party may resume, resume issues a new EDR, terminate cuts
-//! access; the policy monitor ends a transfer whose contract expires; short-lived tokens keep working through
-//! `auto_refresh`.
+//! access; the policy monitor ends a transfer whose contract expires; 2-second tokens keep working for 30 s through
+//! `auto_refresh`, and refresh is refused after terminate; one `POST /v3/edrs` negotiates and transfers.
 
 mod support;
 
@@ -126,6 +126,23 @@ async fn until_refused(endpoint: &str, token: &str, status: u16) {
     }
 }
 
+/// The participant's signing identity, read from its vault (the test plays the consumer's client).
+async fn participant_identity(participant: &Participant) -> dsc_identity::SigningIdentity {
+    let config = &participant.connector.config;
+    let key = match &config.vault_key {
+        dsc_config::VaultKeySource::File { path, .. } => dsc_vault::VaultKey::from_file(path, false),
+        dsc_config::VaultKeySource::Value(text) => dsc_vault::VaultKey::from_base64(text),
+    }
+    .unwrap_or_else(|e| panic!("{e}"));
+    let vault = dsc_vault::EncryptedFileVault::open(&config.vault_file, key).await.unwrap_or_else(|e| panic!("{e}"));
+    let pem = dsc_vault::Vault::resolve(&vault, &config.participant_key_alias)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no participant key"));
+    dsc_identity::SigningIdentity::from_pem(&participant.did, pem.expose()).unwrap_or_else(|e| panic!("{e}"))
+}
+
 async fn provider_transfer(provider: &Participant) -> String {
     let query = json!({ "@context": { "@vocab": EDC }, "filterExpression": [] });
     let reply = provider.connector.post("/v3/transferprocesses/request", &query).await;
@@ -209,7 +226,7 @@ async fn short_lived_tokens_keep_working_through_auto_refresh() {
     let (endpoint, first) = edr(&consumer, &transfer, true).await;
     let started = Instant::now();
     let mut tokens = vec![first];
-    while started.elapsed() < Duration::from_secs(8) {
+    while started.elapsed() < Duration::from_secs(30) {
         let (_, token) = edr(&consumer, &transfer, true).await;
         let (status, body) = fetch(&endpoint, &token).await;
         assert_eq!(status, 200, "after {:?}: {body}", started.elapsed());
@@ -220,7 +237,10 @@ async fn short_lived_tokens_keep_working_through_auto_refresh() {
     }
     assert!(tokens.len() >= 3, "2-second tokens were refreshed while in use: {} tokens", tokens.len());
 
-    // Direct refresh without client authentication is refused; after terminate there is no EDR to refresh.
+    // Direct refresh without client authentication is refused; after terminate there is no EDR to refresh, and
+    // the last refresh token is refused even to its rightful owner.
+    let last = consumer.connector.get(&format!("/v3/edrs/{transfer}/dataaddress")).await;
+    let refresh_token = last.body["tx-auth:refreshToken"].as_str().unwrap_or_default().to_string();
     let direct = support::client()
         .post(format!("{endpoint}/token"))
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -239,6 +259,29 @@ async fn short_lived_tokens_keep_working_through_auto_refresh() {
     wait_for(&consumer, &format!("/v3/transferprocesses/{transfer}"), "TERMINATED").await;
     let gone = consumer.connector.get(&format!("/v3/edrs/{transfer}/dataaddress?auto_refresh=true")).await;
     assert_eq!(gone.status, 404, "{}", gone.body);
+    let identity = participant_identity(&consumer).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let after = support::client()
+            .post(format!("{endpoint}/token"))
+            .bearer_auth(identity.self_issued_token(&provider.did, Duration::from_secs(60)).unwrap_or_default())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("grant_type=refresh_token&refresh_token={refresh_token}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = after.status().as_u16();
+        let body: Value = after.json().await.unwrap_or(Value::Null);
+        if status == 400 {
+            assert_eq!(
+                body,
+                json!({ "error": "invalid_grant", "error_description": "the token is missing, malformed, expired or unknown" })
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "refresh still works after terminate: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
