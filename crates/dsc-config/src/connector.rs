@@ -70,6 +70,9 @@ pub struct ConnectorConfig {
     pub transfer_retry_base_ms: i64,
     /// Run the data plane inside the connector (`dsc.dataplane.embedded`).
     pub embedded_data_plane: bool,
+    /// Standalone data plane: the control plane to register with, and this data plane's signaling URL.
+    pub control_plane_url: Option<String>,
+    pub signaling_address: String,
     /// A standalone data plane's signaling URL and the transfer types it serves.
     pub remote_data_plane: Option<(String, Vec<String>)>,
     pub api_key: ApiKeySource,
@@ -160,6 +163,12 @@ impl ConnectorConfig {
             transfer_retry_limit: raw.number("edc.transfer.send.retry.limit")?,
             transfer_retry_base_ms: raw.number("edc.transfer.send.retry.base-delay.ms")?,
             embedded_data_plane: raw.get("dsc.dataplane.embedded") != Some("false"),
+            control_plane_url: raw.get("dsc.dataplane.controlplane.url").map(|u| u.trim_end_matches('/').to_string()),
+            signaling_address: raw
+                .get("dsc.dataplane.signaling.url")
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
             remote_data_plane: raw.get("dsc.dataplane.remote.url").map(|url| {
                 let types = raw.get("dsc.dataplane.remote.transfertypes").unwrap_or("HttpData-PULL");
                 (
@@ -192,6 +201,10 @@ impl ConnectorConfig {
             Some(address) => address.trim_end_matches('/').to_string(),
             None => format!("http://{}:{}{}", config.hostname, config.public_context.port, config.public_context.path),
         };
+        if config.signaling_address.is_empty() {
+            config.signaling_address =
+                format!("http://{}:{}{}", config.hostname, config.control_context.port, config.control_context.path);
+        }
         config.check_contexts()?;
         Ok(config)
     }

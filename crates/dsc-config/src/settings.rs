@@ -119,6 +119,18 @@ pub const SETTINGS: &[Setting] = &[
         Some("HttpData-PULL"),
         "Comma-separated transfer types the standalone data plane serves.",
     ),
+    setting(
+        "dsc.dataplane.controlplane.url",
+        Kind::Text,
+        None,
+        "Standalone data plane: the control plane's control API (e.g. http://connector:19192/control) to register with at start.",
+    ),
+    setting(
+        "dsc.dataplane.signaling.url",
+        Kind::Text,
+        None,
+        "Standalone data plane: its signaling URL as the control plane reaches it. Default: http://<edc.hostname>:<control port><control path>.",
+    ),
     secret(
         "dsc.signaling.auth.key",
         "Shared key between control plane and data plane (Data Plane Signaling, both directions). Default: a random key per start, enough for the embedded data plane.",

@@ -40,6 +40,8 @@ pub enum StartError {
     JsonLd(#[from] dsc_jsonld::JsonLdError),
     #[error("{0}")]
     Listen(std::io::Error),
+    #[error("cannot register with the control plane at {control_plane}: {reason}")]
+    Registration { control_plane: String, reason: String },
 }
 
 /// A started connector: listeners bound, ready to serve.
@@ -506,6 +508,7 @@ impl DataPlaneNode {
         let resolver =
             HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300));
         let verifier = Arc::new(TokenVerifier::new(&config.participant_id, Arc::new(resolver), Arc::new(trust)));
+        let http_for_registration = http.clone();
         let plane = build_data_plane(config, Arc::new(store.clone()), vault.clone(), Some(verifier), http).await?;
         let key = config.signaling_key.clone().unwrap_or_default();
         let health = Health::new(vec![Arc::new(DatabaseProbe(store.clone())), Arc::new(VaultProbe(vault))]);
@@ -518,6 +521,9 @@ impl DataPlaneNode {
         contexts.extend(data_plane_contexts(config, Some(&plane), Router::new(), &key));
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
         let addresses = bound.addresses();
+        if let Some(control_plane) = &config.control_plane_url {
+            register_with(&http_for_registration, control_plane, config, &plane.profiles(), &key).await?;
+        }
         tracing::info!(transfer_types = %plane.profiles().join(", "), public = %config.public_address, "data plane ready");
         Ok(DataPlaneNode { bound, store, addresses })
     }
@@ -530,6 +536,37 @@ impl DataPlaneNode {
         self.store.close().await;
         result
     }
+}
+
+/// Registers a standalone data plane with its control plane (DPS `PUT /dataplanes`). A failure stops the start: a
+/// data plane nobody signals is a misconfiguration worth seeing at once.
+async fn register_with(
+    http: &reqwest::Client,
+    control_plane: &str,
+    config: &ConnectorConfig,
+    profiles: &[String],
+    key: &str,
+) -> Result<(), StartError> {
+    let message = serde_json::json!({
+        "dataplaneId": format!("{}-dataplane", config.participant_id),
+        "endpoint": config.signaling_address,
+        "profiles": profiles,
+    });
+    let failed = |reason: String| StartError::Registration { control_plane: control_plane.to_string(), reason };
+    let response = http
+        .put(format!("{control_plane}/dataplanes"))
+        .bearer_auth(key)
+        .json(&message)
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        return Err(failed(format!("HTTP {status}: {body}")));
+    }
+    tracing::info!(%control_plane, endpoint = %config.signaling_address, "registered with the control plane");
+    Ok(())
 }
 
 /// Resolves on SIGTERM or SIGINT.

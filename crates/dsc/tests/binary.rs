@@ -100,6 +100,32 @@ fn configuration_errors_stop_the_start_with_exit_code_2() {
 }
 
 #[test]
+fn a_standalone_data_plane_that_cannot_register_stops_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("dataplane.toml");
+    let closed = free_port();
+    let text = format!(
+        "\"edc.participant.id\" = \"did:web:provider.example\"\n\"dsc.signaling.auth.key\" = \"k\"\n\
+         \"dsc.data.dir\" = \"{}\"\n\"dsc.http.bind.address\" = \"127.0.0.1\"\n\"web.http.port\" = {}\n\
+         \"web.http.control.port\" = {}\n\"web.http.public.port\" = {}\n\
+         \"dsc.dataplane.controlplane.url\" = \"http://127.0.0.1:{closed}/control\"\n",
+        dir.path().display(),
+        free_port(),
+        free_port(),
+        free_port()
+    );
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, stderr) = output_of(&mut dsc(&["dataplane", "--config", &path.to_string_lossy()]));
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!(
+            "dsc: start failed: cannot register with the control plane at http://127.0.0.1:{closed}/control: error sending request"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_standalone_data_plane_refuses_to_start_without_the_signaling_key() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("dataplane.toml");

@@ -9,6 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, RawQuery};
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use support::peers::{EDC, Participant, contract_request_for_first_offer, did, free_port, participant_configured};
 
@@ -18,8 +19,9 @@ async fn backend() -> String {
     let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
     let app = axum::Router::new().route(
         "/parts/{*rest}",
-        axum::routing::get(|Path(rest): Path<String>, RawQuery(query): RawQuery| async move {
-            axum::Json(json!({ "path": rest, "query": query, "serial": "SN-4711" }))
+        axum::routing::get(|Path(rest): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap| async move {
+            let key = headers.get("x-backend-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+            axum::Json(json!({ "path": rest, "query": query, "serial": "SN-4711", "backendKey": key }))
         }),
     );
     tokio::spawn(async move {
@@ -30,9 +32,13 @@ async fn backend() -> String {
 
 async fn provision(provider: &Participant, base_url: &str, contract_constraint: Value) {
     let connector = &provider.connector;
+    // The backend's credential is a vault secret the asset names; it never leaves the provider.
+    let secret = json!({ "@context": { "@vocab": EDC }, "@id": "backend-key", "value": "s3cr3t-backend-key" });
+    assert_eq!(connector.post("/v3/secrets", &secret).await.status, 200);
     let asset = json!({ "@context": { "@vocab": EDC }, "@id": "asset-1",
         "properties": { "name": "Serial parts" },
-        "dataAddress": { "type": "HttpData", "baseUrl": base_url, "proxyPath": "true", "proxyQueryParams": "true" } });
+        "dataAddress": { "type": "HttpData", "baseUrl": base_url, "proxyPath": "true", "proxyQueryParams": "true",
+                         "authKey": "X-Backend-Key", "secretName": "backend-key" } });
     assert_eq!(connector.post("/v3/assets", &asset).await.status, 200);
     let open = json!({ "@context": { "@vocab": EDC }, "@id": "open",
         "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Set", "permission": [{ "action": "use" }] } });
@@ -161,9 +167,11 @@ async fn pull_transfer_suspend_resume_terminate() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
-        json!({ "path": "lot/7", "query": "batch=42", "serial": "SN-4711" }),
-        "path and query pass through"
+        json!({ "path": "lot/7", "query": "batch=42", "serial": "SN-4711", "backendKey": "s3cr3t-backend-key" }),
+        "path and query pass through; the backend credential comes from the vault"
     );
+    let edr_text = consumer.connector.get(&format!("/v3/edrs/{transfer}/dataaddress")).await.body.to_string();
+    assert!(!edr_text.contains("s3cr3t-backend-key"), "the backend credential is not in the EDR");
     let (status, body) = fetch(&endpoint, "not-a-token").await;
     assert_eq!((status, body["error"].as_str()), (401, Some("the token is missing, malformed, expired or unknown")));
 

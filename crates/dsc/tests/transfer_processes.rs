@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Pull transfers between real `dsc` processes and a small HTTP backend, once with the provider's embedded data
-//! plane and once with a standalone `dsc dataplane` it signals: negotiate → transfer → EDR → data through the
+//! plane and once with a standalone `dsc dataplane` that registers itself with the provider: negotiate → transfer → EDR → data through the
 //! provider's public API; suspend → 403 at once; the consumer may not resume what the provider suspended; resume →
 //! a new EDR works and the old token stays refused; terminate → 403; a contract whose end date passes → the policy
 //! monitor ends the transfer and access stops.
@@ -137,11 +137,9 @@ async fn scenario(standalone: bool) {
     let provider_did = format!("did:web:127.0.0.1%3A{}", provider_ports.2);
     let mut consumer =
         Node::with_ports(dir.path(), "consumer", &[(provider_did, "BPNL000000000001".into())], "", consumer_ports);
+    // The standalone data plane registers itself with the provider's control API at start.
     let provider_extra = if standalone {
-        format!(
-            "\"dsc.dataplane.embedded\" = \"false\"\n\"dsc.dataplane.remote.url\" = \"http://127.0.0.1:{dp_control}/control\"\n\
-             \"dsc.signaling.auth.key\" = \"{KEY}\"\n"
-        )
+        format!("\"dsc.dataplane.embedded\" = \"false\"\n\"dsc.signaling.auth.key\" = \"{KEY}\"\n")
     } else {
         String::new()
     };
@@ -152,7 +150,8 @@ async fn scenario(standalone: bool) {
         &provider_extra,
         provider_ports,
     );
-    let mut data_plane = Node::data_plane(dir.path(), "dataplane", &provider, dp_control, dp_public, KEY);
+    let mut data_plane =
+        Node::data_plane(dir.path(), "dataplane", &provider, dp_control, dp_public, KEY, Some(provider_ports.3));
     consumer.start().await;
     provider.start().await;
     if standalone {

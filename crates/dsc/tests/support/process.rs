@@ -145,8 +145,17 @@ impl Node {
     }
 
     /// A standalone data plane serving `provider`'s participant: signaling on `control` (shared `key`), the public
-    /// API on `public`, trusting the same participants as the provider.
-    pub fn data_plane(dir: &Path, name: &str, provider: &Node, control: u16, public: u16, key: &str) -> Self {
+    /// API on `public`, trusting the same participants as the provider; it registers with the control plane at
+    /// `register_with` (a control port) when given.
+    pub fn data_plane(
+        dir: &Path,
+        name: &str,
+        provider: &Node,
+        control: u16,
+        public: u16,
+        key: &str,
+        register_with: Option<u16>,
+    ) -> Self {
         let health = free_port();
         let data = dir.join(name);
         std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
@@ -156,7 +165,10 @@ impl Node {
             "\"edc.participant.id\" = \"{did}\"\n\"dsc.data.dir\" = \"{data}\"\n\"dsc.http.bind.address\" = \"127.0.0.1\"\n\
              \"edc.hostname\" = \"127.0.0.1\"\n\"web.http.port\" = {health}\n\"web.http.control.port\" = {control}\n\
              \"web.http.public.port\" = {public}\n\"dsc.signaling.auth.key\" = \"{key}\"\n\
-             \"edc.iam.did.web.use.https\" = \"false\"\n\"dsc.iam.trust.file\" = \"{trust}\"\n",
+             \"edc.iam.did.web.use.https\" = \"false\"\n\"dsc.iam.trust.file\" = \"{trust}\"\n{registration}",
+            registration = register_with
+                .map(|port| format!("\"dsc.dataplane.controlplane.url\" = \"http://127.0.0.1:{port}/control\"\n"))
+                .unwrap_or_default(),
             did = provider.did,
             data = data.display(),
             trust = provider_data.join("trust.toml").display(),
