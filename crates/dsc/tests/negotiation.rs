@@ -146,45 +146,6 @@ async fn the_negotiation_also_runs_on_postgresql() {
     assert_eq!(provider.connector.get(&format!("/v3/contractagreements/{agreement_id}")).await.status, 200);
 }
 
-/// Sends raw DSP messages as the consumer would, signed with the consumer's own key (read from its vault).
-struct RawPeer {
-    identity: dsc_identity::SigningIdentity,
-}
-
-impl RawPeer {
-    async fn of(participant: &Participant) -> Self {
-        let config = &participant.connector.config;
-        let key = match &config.vault_key {
-            dsc_config::VaultKeySource::File { path, .. } => dsc_vault::VaultKey::from_file(path, false),
-            dsc_config::VaultKeySource::Value(text) => dsc_vault::VaultKey::from_base64(text),
-        }
-        .unwrap_or_else(|e| panic!("{e}"));
-        let vault =
-            dsc_vault::EncryptedFileVault::open(&config.vault_file, key).await.unwrap_or_else(|e| panic!("{e}"));
-        let pem = dsc_vault::Vault::resolve(&vault, &config.participant_key_alias)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("no key"));
-        RawPeer {
-            identity: dsc_identity::SigningIdentity::from_pem(&participant.did, pem.expose())
-                .unwrap_or_else(|e| panic!("{e}")),
-        }
-    }
-
-    async fn send(&self, audience: &str, method: reqwest::Method, url: &str, body: Option<Value>) -> support::Reply {
-        let token = self.identity.self_issued_token(audience, std::time::Duration::from_secs(60)).unwrap_or_default();
-        let mut request = support::client().request(method, url).header("Authorization", format!("Bearer {token}"));
-        if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
-        }
-        let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        support::Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
-    }
-}
-
 const DSP_CTX: &str = "https://w3id.org/dspace/2025/1/context.jsonld";
 
 fn request_message(consumer_pid: &str, offer_id: &str, callback: &str) -> Value {

@@ -132,23 +132,6 @@ async fn until_refused(endpoint: &str, token: &str, status: u16) {
     }
 }
 
-/// The participant's signing identity, read from its vault (the test plays the consumer's client).
-async fn participant_identity(participant: &Participant) -> dsc_identity::SigningIdentity {
-    let config = &participant.connector.config;
-    let key = match &config.vault_key {
-        dsc_config::VaultKeySource::File { path, .. } => dsc_vault::VaultKey::from_file(path, false),
-        dsc_config::VaultKeySource::Value(text) => dsc_vault::VaultKey::from_base64(text),
-    }
-    .unwrap_or_else(|e| panic!("{e}"));
-    let vault = dsc_vault::EncryptedFileVault::open(&config.vault_file, key).await.unwrap_or_else(|e| panic!("{e}"));
-    let pem = dsc_vault::Vault::resolve(&vault, &config.participant_key_alias)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| panic!("no participant key"));
-    dsc_identity::SigningIdentity::from_pem(&participant.did, pem.expose()).unwrap_or_else(|e| panic!("{e}"))
-}
-
 async fn provider_transfer(provider: &Participant) -> String {
     let query = json!({ "@context": { "@vocab": EDC }, "filterExpression": [] });
     let reply = provider.connector.post("/v3/transferprocesses/request", &query).await;
@@ -267,7 +250,7 @@ async fn short_lived_tokens_keep_working_through_auto_refresh() {
     wait_for(&consumer, &format!("/v3/transferprocesses/{transfer}"), "TERMINATED").await;
     let gone = consumer.connector.get(&format!("/v3/edrs/{transfer}/dataaddress?auto_refresh=true")).await;
     assert_eq!(gone.status, 404, "{}", gone.body);
-    let identity = participant_identity(&consumer).await;
+    let identity = support::peers::RawPeer::of(&consumer).await.identity;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let after = support::client()
