@@ -154,11 +154,7 @@ fn request_message(consumer_pid: &str, offer_id: &str, callback: &str) -> Value 
 }
 
 fn assert_negotiation_error(reply: &support::Reply, status: u16, reason: &str) {
-    assert_eq!(reply.status, status, "{}", reply.body);
-    assert_eq!(reply.body["@type"], "ContractNegotiationError", "{}", reply.body);
-    assert_eq!(reply.body["code"], status.to_string());
-    let reasons = reply.body["reason"].to_string();
-    assert!(reasons.contains(reason), "expected '{reason}' in {reasons}");
+    assert_dsp_error(reply, "ContractNegotiationError", status, reason);
 }
 
 #[tokio::test]

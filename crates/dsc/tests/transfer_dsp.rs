@@ -15,11 +15,7 @@ fn request(consumer_pid: &str, agreement: &str, format: &str) -> Value {
 }
 
 fn assert_transfer_error(reply: &support::Reply, status: u16, reason: &str) {
-    assert_eq!(reply.status, status, "{}", reply.body);
-    assert_eq!(reply.body["@type"], "TransferError", "{}", reply.body);
-    assert_eq!(reply.body["code"], status.to_string());
-    let reasons = reply.body["reason"].to_string();
-    assert!(reasons.contains(reason), "expected '{reason}' in {reasons}");
+    assert_dsp_error(reply, "TransferError", status, reason);
 }
 
 #[tokio::test]

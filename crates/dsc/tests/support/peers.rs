@@ -184,3 +184,12 @@ impl RawPeer {
         super::Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
     }
 }
+
+/// A DSP error body of `error_type` with `status` as its code and a reason containing `reason`.
+pub fn assert_dsp_error(reply: &super::Reply, error_type: &str, status: u16, reason: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.body["@type"], error_type, "{}", reply.body);
+    assert_eq!(reply.body["code"], status.to_string());
+    let reasons = reply.body["reason"].to_string();
+    assert!(reasons.contains(reason), "expected '{reason}' in {reasons}");
+}
