@@ -78,3 +78,29 @@ pub(crate) fn service_error(error: ServiceError) -> ApiError {
         ServiceError::Internal(reason) => ApiError::internal(reason),
     }
 }
+
+/// A mandatory EDC-namespace text field of `node`, trimmed; a violation is recorded when it is missing or blank.
+pub(crate) fn mandatory(node: &Node, local: &str, violations: &mut Vec<dsc_domain::Violation>) -> Option<String> {
+    let iri = namespaces::edc(local);
+    match dsc_jsonld::expanded::first_str(node, &iri).map(str::trim).filter(|v| !v.is_empty()) {
+        Some(value) => Some(value.to_string()),
+        None => {
+            violations.push(dsc_domain::Violation::mandatory_value(&iri));
+            None
+        }
+    }
+}
+
+/// The protocol a request names, if this connector speaks it.
+pub(crate) fn supported_protocol(protocol: String) -> Result<String, ApiError> {
+    if protocol == dsc_controlplane::protocol::DSP_2025_1 {
+        return Ok(protocol);
+    }
+    Err(ApiError::validation(vec![
+        dsc_domain::Violation::new(
+            format!("protocol '{protocol}' is not supported; use '{}'", dsc_controlplane::protocol::DSP_2025_1),
+            namespaces::edc("protocol"),
+        )
+        .with_value(Value::String(protocol)),
+    ]))
+}

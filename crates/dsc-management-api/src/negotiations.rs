@@ -117,14 +117,7 @@ async fn initiate_with(
 ) -> Result<Response, ApiError> {
     let node = expand_required(&state, body)?;
     let mut violations = Vec::new();
-    let mut read = |local: &str| match expanded::first_str(&node, &edc(local)).map(str::trim).filter(|v| !v.is_empty())
-    {
-        Some(value) => Some(value.to_string()),
-        None => {
-            violations.push(Violation::mandatory_value(&edc(local)));
-            None
-        }
-    };
+    let mut read = |local: &str| crate::edge::mandatory(&node, local, &mut violations);
     let address = read("counterPartyAddress");
     let protocol = read("protocol");
     let policy_iri = edc("policy");
@@ -176,15 +169,7 @@ async fn initiate_with(
     else {
         return Err(ApiError::validation(vec![Violation::mandatory_value(&edc("counterPartyId"))]));
     };
-    if protocol != dsc_controlplane::protocol::DSP_2025_1 {
-        return Err(ApiError::validation(vec![
-            Violation::new(
-                format!("protocol '{protocol}' is not supported; use '{}'", dsc_controlplane::protocol::DSP_2025_1),
-                edc("protocol"),
-            )
-            .with_value(Value::String(protocol)),
-        ]));
-    }
+    let protocol = crate::edge::supported_protocol(protocol)?;
     let peer = Counterparty { address, id: counter_party_id, protocol };
     let negotiation = state
         .negotiations

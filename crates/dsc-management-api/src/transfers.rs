@@ -63,14 +63,7 @@ pub(crate) async fn initiate(
 ) -> Result<Response, ApiError> {
     let node = expand_required(&state, body)?;
     let mut violations = Vec::new();
-    let mut read = |local: &str| match expanded::first_str(&node, &edc(local)).map(str::trim).filter(|v| !v.is_empty())
-    {
-        Some(value) => Some(value.to_string()),
-        None => {
-            violations.push(Violation::mandatory_value(&edc(local)));
-            None
-        }
-    };
+    let mut read = |local: &str| crate::edge::mandatory(&node, local, &mut violations);
     let address = read("counterPartyAddress");
     let protocol = read("protocol");
     let contract = read("contractId");
@@ -99,15 +92,7 @@ pub(crate) async fn initiate(
     else {
         return Err(ApiError::validation(vec![Violation::mandatory_value(&edc("contractId"))]));
     };
-    if protocol != dsc_controlplane::protocol::DSP_2025_1 {
-        return Err(ApiError::validation(vec![
-            Violation::new(
-                format!("protocol '{protocol}' is not supported; use '{}'", dsc_controlplane::protocol::DSP_2025_1),
-                edc("protocol"),
-            )
-            .with_value(Value::String(protocol)),
-        ]));
-    }
+    let protocol = crate::edge::supported_protocol(protocol)?;
     // The provider is the agreement's assigner unless the request names it.
     let agreement = state.negotiations.agreement(&contract).await.map_err(service_error)?;
     let provider = Counterparty { address, id: counter_party_id.unwrap_or(agreement.provider_id.clone()), protocol };
