@@ -90,6 +90,8 @@ pub struct ConnectorConfig {
     pub did_web_use_https: bool,
     pub participant_key_alias: String,
     pub trust_file: Option<PathBuf>,
+    /// EDC's unsigned mock identity, for interoperability tests only (`dsc.iam.mock.enabled`).
+    pub mock_identity: bool,
 }
 
 impl ConnectorConfig {
@@ -189,6 +191,7 @@ impl ConnectorConfig {
             did_web_use_https: raw.get("edc.iam.did.web.use.https") != Some("false"),
             participant_key_alias: raw.get("edc.iam.sts.privatekey.alias").unwrap_or("dsc-participant-key").to_string(),
             trust_file: raw.get("dsc.iam.trust.file").map(PathBuf::from),
+            mock_identity: raw.get("dsc.iam.mock.enabled") == Some("true"),
         };
         let mut config = config;
         config.protocol_address = match raw.get("edc.dsp.callback.address") {

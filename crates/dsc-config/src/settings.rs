@@ -155,6 +155,12 @@ pub const SETTINGS: &[Setting] = &[
         "Resolve did:web documents over HTTPS (false only for local tests on loopback).",
     ),
     setting(
+        "dsc.iam.mock.enabled",
+        Kind::OneOf(&["true", "false"]),
+        Some("false"),
+        "INTEROPERABILITY TESTS ONLY: authenticate protocol requests with EDC's unsigned mock identity (raw JSON Authorization header) instead of did:web tokens.",
+    ),
+    setting(
         "edc.iam.sts.privatekey.alias",
         Kind::Text,
         Some("dsc-participant-key"),

@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use dsc_identity::TokenVerifier;
+use dsc_identity::ParticipantVerifier;
 
 use crate::{DspError, ErrorType};
 
 /// Verifies the `Authorization` header and hands the participant to the handler as a request extension.
 pub async fn authenticate(
-    State(verifier): State<Option<Arc<TokenVerifier>>>,
+    State(verifier): State<Option<Arc<dyn ParticipantVerifier>>>,
     mut request: Request,
     next: Next,
 ) -> Response {

@@ -2,7 +2,6 @@
 //! Outbound DSP requests, signed with the participant's self-issued token.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use dsc_controlplane::protocol::{
@@ -10,18 +9,15 @@ use dsc_controlplane::protocol::{
     ProtocolClient, RemoteResponse, TransferDispatcher, TransferMessage,
 };
 use dsc_domain::QuerySpec;
-use dsc_identity::SigningIdentity;
+use dsc_identity::RequestSigner;
 use dsc_jsonld::{CompactionContext, JsonLd};
 use serde_json::json;
 
 use crate::{DSP_CONTEXT, EDC_DSP_CONTEXT};
 
-/// How long a token we send is valid: enough for one request and its retries, short enough to be useless later.
-const TOKEN_LIFETIME: Duration = Duration::from_secs(120);
-
 pub struct DspClient {
     http: reqwest::Client,
-    identity: Option<Arc<SigningIdentity>>,
+    identity: Option<Arc<dyn RequestSigner>>,
     jsonld: Arc<JsonLd>,
     context: Arc<CompactionContext>,
 }
@@ -29,7 +25,7 @@ pub struct DspClient {
 impl DspClient {
     pub fn new(
         http: reqwest::Client,
-        identity: Option<Arc<SigningIdentity>>,
+        identity: Option<Arc<dyn RequestSigner>>,
         jsonld: Arc<JsonLd>,
         context: Arc<CompactionContext>,
     ) -> Self {
@@ -44,10 +40,7 @@ impl DspClient {
             .identity
             .as_ref()
             .ok_or_else(|| DispatchError::NoIdentity("edc.participant.id is not a did:web DID".into()))?;
-        let token = identity
-            .self_issued_token(&peer.id, TOKEN_LIFETIME)
-            .map_err(|e| DispatchError::NoIdentity(e.to_string()))?;
-        Ok(format!("Bearer {token}"))
+        identity.authorization(&peer.id, &peer.address).map_err(|e| DispatchError::NoIdentity(e.to_string()))
     }
 
     fn url(peer: &Counterparty, segments: &[&str]) -> Result<reqwest::Url, DispatchError> {

@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use dsc_controlplane::catalog::CatalogService;
 use dsc_controlplane::negotiation::NegotiationService;
 use dsc_controlplane::transfer::TransferService;
-use dsc_identity::TokenVerifier;
+use dsc_identity::ParticipantVerifier;
 use dsc_jsonld::{CompactionContext, JsonLd};
 
 pub use error::{DspError, ErrorType};
@@ -53,7 +53,7 @@ pub fn message_context() -> Result<CompactionContext, dsc_jsonld::JsonLdError> {
 
 /// The router mounted at the protocol context path: the version document (public) and the 2025-1 endpoints
 /// (authenticated).
-pub fn protocol_router(state: DspState, verifier: Option<Arc<TokenVerifier>>) -> Router {
+pub fn protocol_router(state: DspState, verifier: Option<Arc<dyn ParticipantVerifier>>) -> Router {
     let versioned = Router::new()
         .route("/catalog/request", post(catalog::request_catalog))
         .route("/catalog/datasets/{id}", get(catalog::get_dataset))

@@ -12,12 +12,41 @@
 mod crypto;
 mod did;
 mod error;
+mod mock;
 mod signing;
 mod trust;
 mod verify;
 
 pub use did::{DidResolver, HttpDidResolver, did_document_url};
 pub use error::IdentityError;
+pub use mock::MockIdentity;
 pub use signing::SigningIdentity;
 pub use trust::{ClaimsSource, TrustList};
 pub use verify::{ReplayCache, TokenVerifier};
+
+/// How this connector authenticates its outbound protocol requests.
+pub trait RequestSigner: Send + Sync {
+    /// The `Authorization` header value for a request to the participant `audience_id` at `audience_address`.
+    fn authorization(&self, audience_id: &str, audience_address: &str) -> Result<String, IdentityError>;
+}
+
+/// How this connector verifies the participant behind an inbound protocol request.
+#[async_trait::async_trait]
+pub trait ParticipantVerifier: Send + Sync {
+    async fn verify(&self, authorization: Option<&str>) -> Result<dsc_domain::ParticipantAgent, IdentityError>;
+}
+
+impl RequestSigner for SigningIdentity {
+    fn authorization(&self, audience_id: &str, _audience_address: &str) -> Result<String, IdentityError> {
+        // Enough for one request and its retries, too short to be useful later.
+        let token = self.self_issued_token(audience_id, std::time::Duration::from_secs(120))?;
+        Ok(format!("Bearer {token}"))
+    }
+}
+
+#[async_trait::async_trait]
+impl ParticipantVerifier for TokenVerifier {
+    async fn verify(&self, authorization: Option<&str>) -> Result<dsc_domain::ParticipantAgent, IdentityError> {
+        TokenVerifier::verify(self, authorization).await
+    }
+}

@@ -168,7 +168,7 @@ async fn participant_identity(
 
 /// Authenticates refresh requests with the participant token verifier: the client's self-issued token names its
 /// DID, which must be the DID the refresh token was issued to.
-struct ParticipantClients(Option<Arc<TokenVerifier>>);
+struct ParticipantClients(Option<Arc<dyn dsc_identity::ParticipantVerifier>>);
 
 #[async_trait]
 impl dsc_dataplane::ClientAuthenticator for ParticipantClients {
@@ -194,7 +194,7 @@ async fn build_data_plane(
     config: &ConnectorConfig,
     store: Arc<SqlStore>,
     vault: Arc<dyn Vault>,
-    verifier: Option<Arc<TokenVerifier>>,
+    verifier: Option<Arc<dyn dsc_identity::ParticipantVerifier>>,
     http: reqwest::Client,
 ) -> Result<Arc<DataPlane>, StartError> {
     let mut handlers: std::collections::HashMap<String, Arc<dyn dsc_dataplane::TransferTypeHandler>> =
@@ -286,11 +286,28 @@ impl Connector {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .map_err(|e| StartError::Identity(dsc_identity::IdentityError::Key(e.to_string())))?;
-        let verifier = identity.as_ref().map(|identity| {
+        let verifier: Option<Arc<dyn dsc_identity::ParticipantVerifier>> = identity.as_ref().map(|identity| {
             let resolver =
                 HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300));
             Arc::new(TokenVerifier::new(identity.did(), Arc::new(resolver), Arc::new(trust.clone())))
+                as Arc<dyn dsc_identity::ParticipantVerifier>
         });
+        let signer: Option<Arc<dyn dsc_identity::RequestSigner>> =
+            identity.clone().map(|identity| identity as Arc<dyn dsc_identity::RequestSigner>);
+        // EDC's unsigned mock identity replaces both directions, for interoperability tests only.
+        let (verifier, signer) = if config.mock_identity {
+            tracing::warn!(
+                participant = %config.participant_id,
+                "dsc.iam.mock.enabled: protocol requests are authenticated with EDC's UNSIGNED mock identity; never use this outside tests"
+            );
+            let mock = Arc::new(dsc_identity::MockIdentity::new(config.participant_id.clone(), Arc::new(trust.clone())));
+            (
+                Some(mock.clone() as Arc<dyn dsc_identity::ParticipantVerifier>),
+                Some(mock as Arc<dyn dsc_identity::RequestSigner>),
+            )
+        } else {
+            (verifier, signer)
+        };
         let signaling_key = config.signaling_key.clone().unwrap_or_else(dsc_dataplane::tokens::new_secret);
         let registry = Arc::new(DataPlaneRegistry::default());
         if let Some((url, transfer_types)) = &config.remote_data_plane {
@@ -314,7 +331,7 @@ impl Connector {
         let versioned_address = format!("{}{}", config.protocol_address, dsc_dsp::VERSION_PATH);
         let message_context = Arc::new(dsc_dsp::message_context()?);
         let engine = Arc::new(PolicyEngine::with_defaults());
-        let client = Arc::new(DspClient::new(http.clone(), identity.clone(), jsonld.clone(), message_context.clone()));
+        let client = Arc::new(DspClient::new(http.clone(), signer, jsonld.clone(), message_context.clone()));
         let wake = Arc::new(tokio::sync::Notify::new());
         let settings = NegotiationSettings::new(config.participant_id.clone(), versioned_address.clone());
         let negotiations = Arc::new(NegotiationService::new(
@@ -507,7 +524,8 @@ impl DataPlaneNode {
         // Refresh clients prove their DID with a self-issued token addressed to this participant.
         let resolver =
             HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300));
-        let verifier = Arc::new(TokenVerifier::new(&config.participant_id, Arc::new(resolver), Arc::new(trust)));
+        let verifier: Arc<dyn dsc_identity::ParticipantVerifier> =
+            Arc::new(TokenVerifier::new(&config.participant_id, Arc::new(resolver), Arc::new(trust)));
         let http_for_registration = http.clone();
         let plane = build_data_plane(config, Arc::new(store.clone()), vault.clone(), Some(verifier), http).await?;
         let key = config.signaling_key.clone().unwrap_or_default();
