@@ -28,6 +28,9 @@ OAUTH_PROVIDER="${HARNESS_OAUTH_PROVIDER:-oidc-provider}"
 KEYCLOAK_VERSION=26.4.7
 KEYCLOAK_PORT="${HARNESS_KEYCLOAK_PORT:-9480}"
 KEYCLOAK_DIR="$HARNESS_DIR/keycloak"
+# A stock Eclipse EDC runtime (control plane + HTTP data plane + mock identity) for interoperability tests. Only its
+# class path is assembled here; each test starts its own runtime on free ports.
+EDC_DIR="$HARNESS_DIR/edc"
 KEYCLOAK_REALM_URL="http://127.0.0.1:$KEYCLOAK_PORT/realms/dataspace"
 KAFKA_DIR="$HARNESS_DIR/kafka"
 KAFKA_INTERNAL_PORT="${HARNESS_KAFKA_INTERNAL_PORT:-29092}"
@@ -387,8 +390,35 @@ kafka_acl() {
     || fail_with_log "ACL $action on group prefix $group_prefix failed" "$KAFKA_DIR/acl.log"
 }
 
+edc_up() {
+  local started
+  started=$(date +%s%N)
+  if [ -f "$EDC_DIR/lib/.complete" ]; then
+    log "edc class path ready in $EDC_DIR/lib"
+    return 0
+  fi
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  mkdir -p "$EDC_DIR"
+  rm -rf "$EDC_DIR/lib"
+  log "assembling Eclipse EDC from Maven Central (scripts/peers/edc/pom.xml)"
+  mvn -B -q -Dstyle.color=never -f "$ROOT/scripts/peers/edc/pom.xml" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+    -DoutputDirectory="$EDC_DIR/lib" -DincludeScope=runtime >"$EDC_DIR/fetch.log" 2>&1 \
+    || fail_with_log "assembling EDC with Maven failed" "$EDC_DIR/fetch.log"
+  touch "$EDC_DIR/lib/.complete"
+  log "edc class path assembled in $(elapsed_ms "$started") ms ($(ls "$EDC_DIR/lib" | wc -l) jars)"
+}
+
+edc_status() {
+  if [ -f "$EDC_DIR/lib/.complete" ]; then log "edc: class path ready"; else log "edc: not assembled"; fi
+}
+
 print_env() {
   echo "export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+  if [ -f "$EDC_DIR/lib/.complete" ]; then
+    echo "export TEST_EDC_CLASSPATH='$EDC_DIR/lib/*'"
+  fi
   if [ "$OAUTH_PROVIDER" = keycloak ]; then
     cat <<ENV
 export TEST_OAUTH_ISSUER=$KEYCLOAK_REALM_URL
@@ -430,11 +460,13 @@ case "$command" in
         postgres_up
         if [ "$OAUTH_PROVIDER" = keycloak ]; then keycloak_up; else oauth_up; fi
         kafka_up
+        edc_up
         log "all up in $(elapsed_ms "$started") ms" ;;
       postgres) postgres_up ;;
       oauth) oauth_up ;;
       keycloak) keycloak_up ;;
       kafka) kafka_up ;;
+      edc) edc_up ;;
       *) die "unknown component '$component'" ;;
     esac ;;
   down)
@@ -444,10 +476,11 @@ case "$command" in
       oauth) oauth_down ;;
       keycloak) keycloak_down ;;
       kafka) kafka_down ;;
+      edc) ;;
       *) die "unknown component '$component'" ;;
     esac ;;
-  status) postgres_status; oauth_status; keycloak_status; kafka_status ;;
+  status) postgres_status; oauth_status; keycloak_status; kafka_status; edc_status ;;
   env) print_env ;;
   kafka-acl) shift; [ "$#" -eq 4 ] || die "usage: $0 kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX"; kafka_acl "$@" ;;
-  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX" >&2; exit 2 ;;
 esac

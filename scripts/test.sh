@@ -40,7 +40,7 @@ cargo xtask licenses
 cargo xtask dependencies --check
 cargo xtask spdx
 
-step "test infrastructure (PostgreSQL, OAuth server, Kafka)"
+step "test infrastructure (PostgreSQL, OAuth server, Kafka, Eclipse EDC)"
 # Stop at the end only what this run started; a harness that was already up stays up.
 started_here=()
 status_before=$(scripts/harness.sh status)
@@ -53,7 +53,7 @@ stop_started() {
 trap stop_started EXIT
 scripts/harness.sh up
 eval "$(scripts/harness.sh env)"
-export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1
+export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1 TEST_REQUIRE_EDC=1
 
 step "Python Kafka client smoke test (confluent-kafka)"
 [ -x .harness/python/bin/python ] || python3 -m venv .harness/python

@@ -300,7 +300,8 @@ impl Connector {
                 participant = %config.participant_id,
                 "dsc.iam.mock.enabled: protocol requests are authenticated with EDC's UNSIGNED mock identity; never use this outside tests"
             );
-            let mock = Arc::new(dsc_identity::MockIdentity::new(config.participant_id.clone(), Arc::new(trust.clone())));
+            let mock =
+                Arc::new(dsc_identity::MockIdentity::new(config.participant_id.clone(), Arc::new(trust.clone())));
             (
                 Some(mock.clone() as Arc<dyn dsc_identity::ParticipantVerifier>),
                 Some(mock as Arc<dyn dsc_identity::RequestSigner>),

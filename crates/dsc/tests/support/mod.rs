@@ -149,5 +149,6 @@ pub async fn fresh_postgres_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+pub mod edc;
 pub mod peers;
 pub mod process;

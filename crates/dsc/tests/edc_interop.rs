@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Interoperability with a stock Eclipse EDC runtime (0.14.0, the base of Tractus-X 0.11) over DSP 2025-1, both
+//! directions: catalog, negotiation to FINALIZED, HttpData-PULL transfer to STARTED, data fetched with the EDR
+//! from the other side's data plane, and suspend/resume/terminate across the two. Identity is EDC's mock identity
+//! (`dsc.iam.mock.enabled`), the only identity a stock EDC runtime accepts without a wallet.
+//!
+//! Needs `scripts/harness.sh up edc` (skipped otherwise, unless TEST_REQUIRE_EDC is set).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use axum::extract::Path;
+use serde_json::{Value, json};
+use support::edc::{EDC, EdcPeer};
+use support::peers::{Participant, free_port, participant_configured};
+
+async fn backend() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let app = axum::Router::new()
+        .route("/data", axum::routing::get(|| async { axum::Json(json!({ "serial": "SN-1" })) }))
+        .route(
+            "/data/{*rest}",
+            axum::routing::get(|Path(rest): Path<String>| async move {
+                axum::Json(json!({ "serial": "SN-1", "path": rest }))
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}/data")
+}
+
+async fn ours() -> Participant {
+    participant_configured(free_port(), &[], |config| config.mock_identity = true).await
+}
+
+fn as_list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.clone(),
+        Value::Null => Vec::new(),
+        other => vec![other.clone()],
+    }
+}
+
+async fn fetch(url: &str, token: &str) -> (u16, Value) {
+    let response =
+        support::client().get(url).header("Authorization", token).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn until_status(url: &str, token: &str, wanted: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = fetch(url, token).await;
+        if status == wanted {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{url} answers {status} {body}, not {wanted}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_ours(participant: &Participant, path: &str, wanted: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let reply = participant.connector.get(path).await;
+        if reply.body["state"] == wanted {
+            return reply.body;
+        }
+        assert!(Instant::now() < deadline, "{path} never became {wanted}: {}", reply.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_edc_consumer_negotiates_and_pulls_data_from_our_provider() {
+    let Some(edc) = EdcPeer::start("edc-consumer").await else { return };
+    let provider = ours().await;
+    let base = backend().await;
+    let asset = json!({ "@context": { "@vocab": EDC }, "@id": "parts", "properties": { "name": "parts" },
+        "dataAddress": { "type": "HttpData", "baseUrl": base, "proxyPath": "true" } });
+    assert_eq!(provider.connector.post("/v3/assets", &asset).await.status, 200);
+    let open = json!({ "@context": { "@vocab": EDC }, "@id": "open", "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld",
+        "@type": "Set", "permission": [{ "action": "use" }] } });
+    assert_eq!(provider.connector.post("/v3/policydefinitions", &open).await.status, 200);
+    let definition = json!({ "@context": { "@vocab": EDC }, "@id": "cd-1", "accessPolicyId": "open", "contractPolicyId": "open",
+        "assetsSelector": [] });
+    assert_eq!(provider.connector.post("/v3/contractdefinitions", &definition).await.status, 200);
+
+    // EDC asks for our catalog and negotiates the offer.
+    let catalog = edc
+        .post(
+            "/v3/catalog/request",
+            &json!({ "@context": { "@vocab": EDC }, "@type": "CatalogRequest", "counterPartyAddress": provider.protocol,
+                     "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1" }),
+        )
+        .await;
+    assert_eq!(catalog.status, 200, "{}\n{}", catalog.body, edc.log_tail());
+    let dataset = as_list(&catalog.body["dataset"]).into_iter().next().unwrap_or_else(|| panic!("{}", catalog.body));
+    let offer = as_list(&dataset["hasPolicy"]).into_iter().next().unwrap_or_else(|| panic!("no offer"));
+    let request = json!({ "@context": { "@vocab": EDC }, "@type": "ContractRequest", "counterPartyAddress": provider.protocol,
+        "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1",
+        "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld", "@id": offer["@id"], "@type": "Offer",
+                    "assigner": provider.did, "target": "parts", "permission": [{ "action": "use" }] } });
+    let negotiation = edc.post("/v3/contractnegotiations", &request).await;
+    assert_eq!(negotiation.status, 200, "{}", negotiation.body);
+    let id = negotiation.body["@id"].as_str().unwrap_or_default().to_string();
+    let finalized = edc.wait_state(&format!("/v3/contractnegotiations/{id}"), "FINALIZED").await;
+    let agreement = finalized["contractAgreementId"].as_str().unwrap_or_default().to_string();
+
+    // EDC starts an HTTP pull transfer and fetches the data with the EDR we issued.
+    let transfer_request = json!({ "@context": { "@vocab": EDC }, "@type": "TransferRequest",
+        "counterPartyAddress": provider.protocol, "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1",
+        "contractId": agreement, "transferType": "HttpData-PULL", "dataDestination": { "type": "HttpProxy" } });
+    let created = edc.post("/v3/transferprocesses", &transfer_request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let transfer = created.body["@id"].as_str().unwrap_or_default().to_string();
+    edc.wait_state(&format!("/v3/transferprocesses/{transfer}"), "STARTED").await;
+    let edr = edc.get(&format!("/v3/edrs/{transfer}/dataaddress")).await;
+    assert_eq!(edr.status, 200, "EDC keeps our EDR: {}", edr.body);
+    let endpoint =
+        edr.body["endpoint"].as_str().unwrap_or_else(|| panic!("EDC found no endpoint: {}", edr.body)).to_string();
+    let token = edr.body["authorization"].as_str().unwrap_or_else(|| panic!("no token: {}", edr.body)).to_string();
+    let (status, body) = fetch(&format!("{endpoint}/lot/3"), &token).await;
+    assert_eq!((status, body["path"].as_str()), (200, Some("lot/3")), "{body}");
+
+    // We suspend as provider: access stops and EDC sees SUSPENDED; we resume: EDC gets a new EDR that works.
+    let query = json!({ "@context": { "@vocab": EDC }, "filterExpression": [] });
+    let ours_id = provider.connector.post("/v3/transferprocesses/request", &query).await.body[0]["@id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let suspend = json!({ "@context": { "@vocab": EDC }, "reason": "maintenance" });
+    assert_eq!(
+        provider.connector.post(&format!("/v3/transferprocesses/{ours_id}/suspend"), &suspend).await.status,
+        204
+    );
+    until_status(&format!("{endpoint}/lot/3"), &token, 403).await;
+    edc.wait_state(&format!("/v3/transferprocesses/{transfer}"), "SUSPENDED").await;
+    assert_eq!(
+        provider.connector.post(&format!("/v3/transferprocesses/{ours_id}/resume"), &json!({})).await.status,
+        204
+    );
+    edc.wait_state(&format!("/v3/transferprocesses/{transfer}"), "STARTED").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let new_token = loop {
+        let edr = edc.get(&format!("/v3/edrs/{transfer}/dataaddress")).await;
+        if let Some(token) = edr.body["authorization"].as_str().filter(|t| *t != token) {
+            break token.to_string();
+        }
+        assert!(Instant::now() < deadline, "EDC never stored the new EDR: {}", edr.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(fetch(&format!("{endpoint}/lot/3"), &new_token).await.0, 200);
+
+    // EDC terminates: we cut access.
+    let terminate = json!({ "@context": { "@vocab": EDC }, "reason": "done" });
+    let reply = edc.post(&format!("/v3/transferprocesses/{transfer}/terminate"), &terminate).await;
+    assert!(reply.status < 300, "{}", reply.body);
+    wait_ours(&provider, &format!("/v3/transferprocesses/{ours_id}"), "TERMINATED").await;
+    until_status(&format!("{endpoint}/lot/3"), &new_token, 403).await;
+}
+
+#[tokio::test]
+async fn our_consumer_negotiates_and_pulls_data_from_an_edc_provider() {
+    let Some(edc) = EdcPeer::start("edc-provider").await else { return };
+    let consumer = ours().await;
+    edc.offer("edc-parts", &backend().await).await;
+
+    let catalog = consumer
+        .connector
+        .post(
+            "/v3/catalog/request",
+            &json!({ "@context": { "@vocab": EDC }, "@type": "CatalogRequest", "counterPartyAddress": edc.protocol_address(),
+                     "counterPartyId": edc.participant_id, "protocol": "dataspace-protocol-http:2025-1" }),
+        )
+        .await;
+    assert_eq!(catalog.status, 200, "{}", catalog.body);
+    let dataset = as_list(&catalog.body["dataset"]).into_iter().next().unwrap_or_else(|| panic!("{}", catalog.body));
+    assert!(
+        as_list(&dataset["distribution"]).iter().any(|d| d["format"] == "HttpData-PULL"),
+        "EDC offers HTTP pull: {dataset}"
+    );
+    let offer = as_list(&dataset["hasPolicy"]).into_iter().next().unwrap_or_else(|| panic!("no offer"));
+    let request = json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }], "@type": "ContractRequest",
+        "counterPartyAddress": edc.protocol_address(), "counterPartyId": edc.participant_id,
+        "protocol": "dataspace-protocol-http:2025-1",
+        "policy": { "@id": offer["@id"], "@type": "Offer", "assigner": edc.participant_id, "target": "edc-parts",
+                    "permission": [{ "action": "use" }] } });
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let negotiation = created.body["@id"].as_str().unwrap_or_default().to_string();
+    let finalized = wait_ours(&consumer, &format!("/v3/contractnegotiations/{negotiation}"), "FINALIZED").await;
+
+    let transfer_request = json!({ "@context": { "@vocab": EDC }, "@type": "TransferRequest",
+        "protocol": "dataspace-protocol-http:2025-1", "counterPartyAddress": edc.protocol_address(),
+        "contractId": finalized["contractAgreementId"], "transferType": "HttpData-PULL" });
+    let created = consumer.connector.post("/v3/transferprocesses", &transfer_request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let transfer = created.body["@id"].as_str().unwrap_or_default().to_string();
+    wait_ours(&consumer, &format!("/v3/transferprocesses/{transfer}"), "STARTED").await;
+    let edr = consumer.connector.get(&format!("/v3/edrs/{transfer}/dataaddress")).await;
+    assert_eq!(edr.status, 200, "{}", edr.body);
+    let endpoint =
+        edr.body["endpoint"].as_str().unwrap_or_else(|| panic!("no endpoint in EDC's EDR: {}", edr.body)).to_string();
+    let token = edr.body["authorization"].as_str().unwrap_or_default().to_string();
+    let (status, body) = fetch(&endpoint, &token).await;
+    assert_eq!((status, body["serial"].as_str()), (200, Some("SN-1")), "data through EDC's data plane: {body}");
+
+    // We suspend as consumer; EDC suspends too. We terminate; EDC terminates and its data plane refuses the token.
+    let suspend = json!({ "@context": { "@vocab": EDC }, "reason": "pause" });
+    assert_eq!(
+        consumer.connector.post(&format!("/v3/transferprocesses/{transfer}/suspend"), &suspend).await.status,
+        204
+    );
+    wait_ours(&consumer, &format!("/v3/transferprocesses/{transfer}"), "SUSPENDED").await;
+    let on_edc = edc
+        .post("/v3/transferprocesses/request", &json!({ "@context": { "@vocab": EDC }, "@type": "QuerySpec" }))
+        .await;
+    let edc_transfer = as_list(&on_edc.body).into_iter().next().unwrap_or_else(|| panic!("{}", on_edc.body));
+    let edc_id = edc_transfer["@id"].as_str().unwrap_or_default().to_string();
+    edc.wait_state(&format!("/v3/transferprocesses/{edc_id}"), "SUSPENDED").await;
+    let terminate = json!({ "@context": { "@vocab": EDC }, "reason": "done" });
+    assert_eq!(
+        consumer.connector.post(&format!("/v3/transferprocesses/{transfer}/terminate"), &terminate).await.status,
+        204
+    );
+    wait_ours(&consumer, &format!("/v3/transferprocesses/{transfer}"), "TERMINATED").await;
+    edc.wait_state_in(&format!("/v3/transferprocesses/{edc_id}"), &["TERMINATED", "DEPROVISIONED"]).await;
+    let (status, _) = fetch(&endpoint, &token).await;
+    assert_ne!(status, 200, "EDC's data plane no longer serves the terminated transfer");
+}
