@@ -31,6 +31,8 @@ KEYCLOAK_DIR="$HARNESS_DIR/keycloak"
 # A stock Eclipse EDC runtime (control plane + HTTP data plane + mock identity) for interoperability tests. Only its
 # class path is assembled here; each test starts its own runtime on free ports.
 EDC_DIR="$HARNESS_DIR/edc"
+# The Dataspace Protocol TCK (class path only; the test writes its configuration and runs it).
+DSP_TCK_DIR="$HARNESS_DIR/dsp-tck"
 KEYCLOAK_REALM_URL="http://127.0.0.1:$KEYCLOAK_PORT/realms/dataspace"
 KAFKA_DIR="$HARNESS_DIR/kafka"
 KAFKA_INTERNAL_PORT="${HARNESS_KAFKA_INTERNAL_PORT:-29092}"
@@ -410,6 +412,26 @@ edc_up() {
   log "edc class path assembled in $(elapsed_ms "$started") ms ($(ls "$EDC_DIR/lib" | wc -l) jars)"
 }
 
+dsp_tck_up() {
+  local started
+  started=$(date +%s%N)
+  if [ -f "$DSP_TCK_DIR/lib/.complete" ]; then
+    log "dsp-tck class path ready in $DSP_TCK_DIR/lib"
+    return 0
+  fi
+  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  mkdir -p "$DSP_TCK_DIR"
+  rm -rf "$DSP_TCK_DIR/lib"
+  log "assembling the DSP TCK from Maven Central (scripts/peers/dsp-tck/pom.xml)"
+  mvn -B -q -Dstyle.color=never -f "$ROOT/scripts/peers/dsp-tck/pom.xml" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+    -DoutputDirectory="$DSP_TCK_DIR/lib" -DincludeScope=runtime >"$DSP_TCK_DIR/fetch.log" 2>&1 \
+    || fail_with_log "assembling the DSP TCK with Maven failed" "$DSP_TCK_DIR/fetch.log"
+  touch "$DSP_TCK_DIR/lib/.complete"
+  log "dsp-tck class path assembled in $(elapsed_ms "$started") ms"
+}
+
 edc_status() {
   if [ -f "$EDC_DIR/lib/.complete" ]; then log "edc: class path ready"; else log "edc: not assembled"; fi
 }
@@ -418,6 +440,9 @@ print_env() {
   echo "export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
   if [ -f "$EDC_DIR/lib/.complete" ]; then
     echo "export TEST_EDC_CLASSPATH='$EDC_DIR/lib/*'"
+  fi
+  if [ -f "$DSP_TCK_DIR/lib/.complete" ]; then
+    echo "export TEST_DSP_TCK_CLASSPATH='$DSP_TCK_DIR/lib/*'"
   fi
   if [ "$OAUTH_PROVIDER" = keycloak ]; then
     cat <<ENV
@@ -461,12 +486,14 @@ case "$command" in
         if [ "$OAUTH_PROVIDER" = keycloak ]; then keycloak_up; else oauth_up; fi
         kafka_up
         edc_up
+        dsp_tck_up
         log "all up in $(elapsed_ms "$started") ms" ;;
       postgres) postgres_up ;;
       oauth) oauth_up ;;
       keycloak) keycloak_up ;;
       kafka) kafka_up ;;
       edc) edc_up ;;
+      dsp-tck) dsp_tck_up ;;
       *) die "unknown component '$component'" ;;
     esac ;;
   down)
@@ -476,11 +503,11 @@ case "$command" in
       oauth) oauth_down ;;
       keycloak) keycloak_down ;;
       kafka) kafka_down ;;
-      edc) ;;
+      edc | dsp-tck) ;;
       *) die "unknown component '$component'" ;;
     esac ;;
   status) postgres_status; oauth_status; keycloak_status; kafka_status; edc_status ;;
   env) print_env ;;
   kafka-acl) shift; [ "$#" -eq 4 ] || die "usage: $0 kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX"; kafka_acl "$@" ;;
-  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc|dsp-tck] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX" >&2; exit 2 ;;
 esac

@@ -11,7 +11,7 @@ use dsc_domain::namespaces::ODRL;
 use dsc_domain::odrl::{Constraint, Policy, PolicyType, Rule};
 use serde_json::{Map, Value, json};
 
-use crate::{DSP_CONTEXT, EDC_DSP_CONTEXT};
+use crate::DSP_CONTEXT;
 
 /// Actions the DSP ODRL profile defines as terms; any other action is written as its full IRI.
 fn action_term(iri: &str) -> String {
@@ -86,7 +86,7 @@ pub(crate) fn policy(policy: &Policy) -> Option<Value> {
 /// The message in compact form with `id` as its `@id`, or `None` when it needs the general path.
 pub(crate) fn message(message: &NegotiationMessage, id: &str) -> Option<Value> {
     let mut node = Map::new();
-    node.insert("@context".into(), json!([DSP_CONTEXT, EDC_DSP_CONTEXT]));
+    node.insert("@context".into(), json!([DSP_CONTEXT]));
     node.insert("@id".into(), Value::String(id.to_string()));
     let pids = |node: &mut Map<String, Value>, consumer: &str, provider: &str| {
         node.insert("consumerPid".into(), Value::String(consumer.into()));
@@ -165,7 +165,7 @@ pub(crate) fn acknowledgement(negotiation: &dsc_domain::ContractNegotiation) -> 
         dsc_domain::NegotiationRole::Provider => (other, negotiation.id.clone()),
     };
     json!({
-        "@context": [DSP_CONTEXT, EDC_DSP_CONTEXT],
+        "@context": [DSP_CONTEXT],
         "@id": negotiation.id,
         "@type": "ContractNegotiation",
         "consumerPid": consumer,

@@ -46,9 +46,10 @@ pub struct DspState {
     pub protocol_address: String,
 }
 
-/// The context outbound DSP messages are compacted with (what Tractus-X 0.11 emits).
+/// The context outbound DSP messages and answers are compacted with: the DSP 2025-1 context alone, which every
+/// 2025-1 implementation resolves (the DSP TCK knows no other); EDC terms, if any, are written as full IRIs.
 pub fn message_context() -> Result<CompactionContext, dsc_jsonld::JsonLdError> {
-    CompactionContext::remote("dsp-2025-1", &[DSP_CONTEXT, EDC_DSP_CONTEXT])
+    CompactionContext::remote("dsp-2025-1", &[DSP_CONTEXT])
 }
 
 /// The router mounted at the protocol context path: the version document (public) and the 2025-1 endpoints

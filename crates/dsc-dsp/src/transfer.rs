@@ -19,7 +19,7 @@ use dsc_signaling::wire::{EndpointProperty, WireDataAddress};
 use serde_json::{Map, Value, json};
 
 use crate::catalog::read_message;
-use crate::{DSP_CONTEXT, DspError, DspState, EDC_DSP_CONTEXT, ErrorType};
+use crate::{DSP_CONTEXT, DspError, DspState, ErrorType};
 
 fn dsp(local: &str) -> String {
     format!("{DSP}{local}")
@@ -185,7 +185,7 @@ pub(crate) async fn termination(
 pub(crate) fn acknowledgement(transfer: &TransferProcess) -> Value {
     let (consumer, provider) = transfer.pids();
     json!({
-        "@context": [DSP_CONTEXT, EDC_DSP_CONTEXT],
+        "@context": [DSP_CONTEXT],
         "@id": transfer.id,
         "@type": "TransferProcess",
         "consumerPid": consumer,
@@ -217,7 +217,7 @@ fn data_address_value(address: &DataAddress) -> Value {
 /// The message in compact 2025-1 form, and the path segments it is posted to under the peer's address.
 pub(crate) fn message(message: &TransferMessage, id: &str) -> (Value, Vec<String>) {
     let mut node = Map::new();
-    node.insert("@context".into(), json!([DSP_CONTEXT, EDC_DSP_CONTEXT]));
+    node.insert("@context".into(), json!([DSP_CONTEXT]));
     node.insert("@id".into(), Value::String(id.to_string()));
     let pids = |node: &mut Map<String, Value>, consumer: &str, provider: &str| {
         node.insert("consumerPid".into(), Value::String(consumer.into()));

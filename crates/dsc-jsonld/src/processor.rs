@@ -45,16 +45,10 @@ impl CompactionContext {
         Ok(CompactionContext { output: context, iri, document })
     }
 
-    /// Compacts against bundled remote contexts and writes their URLs as `@context` (DSP style).
+    /// Compacts against bundled remote contexts and writes their URLs as the `@context` array (DSP style).
     pub fn remote(name: &str, urls: &[&str]) -> Result<Self, JsonLdError> {
         let urls: Vec<Value> = urls.iter().map(|u| Value::String((*u).to_string())).collect();
-        let mut context = Self::inline(name, Value::Array(urls))?;
-        if let Value::Array(list) = &context.output
-            && list.len() == 1
-        {
-            context.output = list[0].clone();
-        }
-        Ok(context)
+        Self::inline(name, Value::Array(urls))
     }
 
     pub fn output(&self) -> &Value {

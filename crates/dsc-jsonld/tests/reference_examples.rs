@@ -119,7 +119,7 @@ fn compaction_writes_the_context_as_named() {
     let context = CompactionContext::remote("dsp-2025-1", &["https://w3id.org/dspace/2025/1/context.jsonld"])
         .unwrap_or_else(|e| panic!("{e}"));
     let compacted = jsonld.compact(expanded, &context).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(compacted["@context"], "https://w3id.org/dspace/2025/1/context.jsonld");
+    assert_eq!(compacted["@context"], json!(["https://w3id.org/dspace/2025/1/context.jsonld"]));
     assert_eq!(compacted["@type"], "ContractRequestMessage");
     assert_eq!(compacted["consumerPid"], "urn:uuid:7c1e2a44-5b4e-4b7e-8f5e-2f8d8f0c1a22");
     assert_eq!(compacted["offer"]["permission"][0]["action"], "use");

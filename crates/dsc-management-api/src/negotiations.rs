@@ -142,8 +142,11 @@ async fn initiate_with(
                 format!("{policy_iri}/@type"),
             ));
         }
-        match policy.uid.as_deref().map(ContractOfferId::parse) {
-            Some(Some(id)) => offer_id = Some(id),
+        // A provider's offer id is opaque to the consumer: EDC's form is read, any other is kept as it is.
+        let uid = policy.uid.as_deref().filter(|uid| !uid.trim().is_empty());
+        match (uid, uid.and_then(ContractOfferId::parse), policy.target.as_deref()) {
+            (_, Some(id), _) => offer_id = Some(id),
+            (Some(uid), None, Some(target)) => offer_id = Some(ContractOfferId::opaque(uid, target)),
             _ => violations.push(
                 Violation::new("the policy's @id must be the offer id from the catalog", format!("{policy_iri}/@id"))
                     .with_value(policy.uid.clone().map(Value::String).unwrap_or(Value::Null)),
