@@ -392,45 +392,30 @@ kafka_acl() {
     || fail_with_log "ACL $action on group prefix $group_prefix failed" "$KAFKA_DIR/acl.log"
 }
 
-edc_up() {
-  local started
+# Assembles the runtime class path of a Maven project under scripts/peers into $2/lib, once.
+assemble_classpath() {
+  local name=$1 dir=$2 pom=$3 started
   started=$(date +%s%N)
-  if [ -f "$EDC_DIR/lib/.complete" ]; then
-    log "edc class path ready in $EDC_DIR/lib"
+  if [ -f "$dir/lib/.complete" ]; then
+    log "$name class path ready in $dir/lib"
     return 0
   fi
   command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
   command -v mvn >/dev/null 2>&1 || apt_install maven
-  mkdir -p "$EDC_DIR"
-  rm -rf "$EDC_DIR/lib"
-  log "assembling Eclipse EDC from Maven Central (scripts/peers/edc/pom.xml)"
-  mvn -B -q -Dstyle.color=never -f "$ROOT/scripts/peers/edc/pom.xml" \
+  mkdir -p "$dir"
+  rm -rf "$dir/lib"
+  log "assembling $name from Maven Central ($pom)"
+  mvn -B -q -Dstyle.color=never -f "$ROOT/$pom" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DoutputDirectory="$EDC_DIR/lib" -DincludeScope=runtime >"$EDC_DIR/fetch.log" 2>&1 \
-    || fail_with_log "assembling EDC with Maven failed" "$EDC_DIR/fetch.log"
-  touch "$EDC_DIR/lib/.complete"
-  log "edc class path assembled in $(elapsed_ms "$started") ms ($(ls "$EDC_DIR/lib" | wc -l) jars)"
+    -DoutputDirectory="$dir/lib" -DincludeScope=runtime >"$dir/fetch.log" 2>&1 \
+    || fail_with_log "assembling $name with Maven failed" "$dir/fetch.log"
+  touch "$dir/lib/.complete"
+  log "$name class path assembled in $(elapsed_ms "$started") ms ($(ls "$dir/lib" | wc -l) jars)"
 }
 
-dsp_tck_up() {
-  local started
-  started=$(date +%s%N)
-  if [ -f "$DSP_TCK_DIR/lib/.complete" ]; then
-    log "dsp-tck class path ready in $DSP_TCK_DIR/lib"
-    return 0
-  fi
-  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
-  command -v mvn >/dev/null 2>&1 || apt_install maven
-  mkdir -p "$DSP_TCK_DIR"
-  rm -rf "$DSP_TCK_DIR/lib"
-  log "assembling the DSP TCK from Maven Central (scripts/peers/dsp-tck/pom.xml)"
-  mvn -B -q -Dstyle.color=never -f "$ROOT/scripts/peers/dsp-tck/pom.xml" \
-    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DoutputDirectory="$DSP_TCK_DIR/lib" -DincludeScope=runtime >"$DSP_TCK_DIR/fetch.log" 2>&1 \
-    || fail_with_log "assembling the DSP TCK with Maven failed" "$DSP_TCK_DIR/fetch.log"
-  touch "$DSP_TCK_DIR/lib/.complete"
-  log "dsp-tck class path assembled in $(elapsed_ms "$started") ms"
-}
+edc_up() { assemble_classpath "Eclipse EDC" "$EDC_DIR" scripts/peers/edc/pom.xml; }
+
+dsp_tck_up() { assemble_classpath "the DSP TCK" "$DSP_TCK_DIR" scripts/peers/dsp-tck/pom.xml; }
 
 edc_status() {
   if [ -f "$EDC_DIR/lib/.complete" ]; then log "edc: class path ready"; else log "edc: not assembled"; fi
