@@ -231,8 +231,11 @@ keycloak_configure() {
   scope_id=$(curl -sf "$api/client-scopes" -H "Authorization: Bearer $admin" \
     | python3 -c "import json,sys; print([s['id'] for s in json.load(sys.stdin) if s['name']=='kafka-audience'][0])")
   # A realm default scope, so every dynamically registered client's tokens carry the broker audience.
-  curl -sf -X PUT "$api/default-default-client-scopes/$scope_id" -H "Authorization: Bearer $admin" \
-    || die "cannot make kafka-audience a default client scope"
+  # Already a default after an earlier start: Keycloak would answer 409 to a second PUT.
+  if ! curl -sf "$api/default-default-client-scopes" -H "Authorization: Bearer $admin" | grep -q '"name":"kafka-audience"'; then
+    curl -sf -X PUT "$api/default-default-client-scopes/$scope_id" -H "Authorization: Bearer $admin" \
+      || die "cannot make kafka-audience a default client scope"
+  fi
   if [ ! -s "$KEYCLOAK_DIR/initial-access-token" ]; then
     curl -sf -X POST "$api/clients-initial-access" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
       -d '{"count": 100000, "expiration": 0}' | json_field token >"$KEYCLOAK_DIR/initial-access-token" \

@@ -51,6 +51,19 @@ fn text(body: &Value, field: &str) -> Option<String> {
     body.get(field).and_then(Value::as_str).map(str::to_string)
 }
 
+/// A 401 from the token endpoint means client authentication failed, which RFC 6749 §5.2 calls `invalid_client`.
+/// Keycloak answers `unauthorized_client` there; callers get the standard code, the server's own in the description.
+fn standard_client_error(error: OAuthError) -> OAuthError {
+    match error {
+        OAuthError::Refused { status: 401, code, description } if code != "invalid_client" => OAuthError::Refused {
+            status: 401,
+            code: "invalid_client".into(),
+            description: Some(format!("{code}: {}", description.unwrap_or_default())),
+        },
+        other => other,
+    }
+}
+
 impl OAuthClient {
     pub fn new(settings: OAuthSettings) -> Result<Self, OAuthError> {
         let http = reqwest::Client::builder()
@@ -156,7 +169,8 @@ impl OAuthClient {
                     .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .body(body.clone())
             })
-            .await?;
+            .await
+            .map_err(standard_client_error)?;
         Ok(TokenResponse {
             access_token: SecretString::new(
                 text(&answer, "access_token").ok_or_else(|| OAuthError::Malformed("no access_token".into()))?,
@@ -253,6 +267,15 @@ impl OAuthClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_client_authentication_is_invalid_client_whatever_the_server_calls_it() {
+        let keycloak =
+            OAuthError::Refused { status: 401, code: "unauthorized_client".into(), description: Some("bad".into()) };
+        assert_eq!(standard_client_error(keycloak).code(), Some("invalid_client"));
+        let grant = OAuthError::Refused { status: 400, code: "unauthorized_client".into(), description: None };
+        assert_eq!(standard_client_error(grant).code(), Some("unauthorized_client"), "a 400 keeps its meaning");
+    }
 
     #[test]
     fn basic_authentication_form_encodes_id_and_secret() {
