@@ -12,6 +12,8 @@
 //! caller for the vault.
 
 mod client;
+#[cfg(feature = "contract-tests")]
+pub mod contract_tests;
 mod error;
 
 pub use client::{OAuthClient, RegisteredClient, TokenResponse};

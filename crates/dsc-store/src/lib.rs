@@ -138,6 +138,43 @@ pub trait DataFlowStore: Send + Sync {
     async fn find_flow(&self, id: &str) -> Result<Option<DataFlow>, StoreError>;
 }
 
+/// A client registered at the built-in OAuth server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClientRecord {
+    pub client_id: String,
+    pub client_name: String,
+    pub secret_hash: String,
+    pub registration_token_hash: String,
+    pub created_at: i64,
+}
+
+/// A refresh token of the built-in OAuth server, by hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    pub token_hash: String,
+    pub client_id: String,
+    pub family: String,
+    pub used: bool,
+    pub revoked: bool,
+    pub expires_at: i64,
+}
+
+/// Persistence of the built-in OAuth authorization server.
+#[async_trait]
+pub trait OAuthServerStore: Send + Sync {
+    async fn create_oauth_client(&self, client: &OAuthClientRecord) -> Result<(), StoreError>;
+    async fn find_oauth_client(&self, client_id: &str) -> Result<Option<OAuthClientRecord>, StoreError>;
+    /// Removes the client and its refresh tokens; false when it did not exist.
+    async fn delete_oauth_client(&self, client_id: &str) -> Result<bool, StoreError>;
+    async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError>;
+    async fn find_refresh_token(&self, token_hash: &str) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    /// Marks the token used; false when it was used already (so exactly one rotation wins a race).
+    async fn use_refresh_token(&self, token_hash: &str) -> Result<bool, StoreError>;
+    async fn revoke_refresh_family(&self, family: &str) -> Result<(), StoreError>;
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+    async fn access_token_revoked(&self, jti: &str) -> Result<bool, StoreError>;
+}
+
 /// An event waiting to be delivered to a callback address.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEntry {

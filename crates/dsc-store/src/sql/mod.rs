@@ -4,6 +4,7 @@
 mod entities;
 mod filter;
 mod negotiations;
+mod oauth;
 mod transfers;
 
 use std::path::Path;

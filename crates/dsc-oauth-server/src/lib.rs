@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The built-in OAuth 2.0 authorization server, so that one binary can issue the Kafka credentials of its
+//! transfers without an external IdP.
+//!
+//! - RFC 8414 metadata (`/.well-known/oauth-authorization-server`, also under the OpenID name) and a JWKS.
+//! - RFC 7591 registration behind an initial access token, RFC 7592 read and delete with the registration token.
+//! - `/token`: `client_credentials` and `refresh_token` (rotation; a rotated token used again revokes its whole
+//!   family), client authentication by `client_secret_basic` or `client_secret_post`.
+//! - RFC 7009 revocation and RFC 7662 introspection.
+//!
+//! Access tokens are ES256 JWTs (`iss`, `sub` = the client id, which is the principal the broker sees, `aud`,
+//! `exp`, `iat`, `jti`, `scope`, `client_id`, header `kid`). Client secrets, registration and refresh tokens are
+//! stored as SHA-256 hashes only.
+
+mod endpoints;
+pub mod keys;
+
+use std::sync::Arc;
+
+use dsc_store::OAuthServerStore;
+
+pub use endpoints::router;
+pub use keys::SigningKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("signing key: {0}")]
+    Key(String),
+}
+
+/// Settings and state of the server; cheap to share.
+pub struct OAuthServer {
+    /// The issuer URL, as clients and the broker reach the server.
+    pub issuer: String,
+    /// The audience of every access token (the Kafka broker).
+    pub audience: String,
+    pub scope: String,
+    pub access_token_seconds: i64,
+    pub refresh_token_seconds: i64,
+    /// RFC 7591 initial access token (from the vault).
+    pub initial_access_token: String,
+    pub key: SigningKey,
+    pub store: Arc<dyn OAuthServerStore>,
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The built-in authorization server over real HTTP: the client's contract suite, then what only this server
+//! promises (rotation with reuse detection, revocation that introspection sees, JWKS-verifiable tokens), each
+//! refusal with its standard error code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dsc_oauth::{AudienceParameter, OAuthClient, OAuthError, OAuthSettings};
+use dsc_oauth_server::{OAuthServer, SigningKey};
+use dsc_store::{SqlStore, StoreSettings};
+use dsc_vault::SecretString;
+use serde_json::{Value, json};
+
+const INITIAL: &str = "initial-access-token-for-tests";
+const AUDIENCE: &str = "urn:kafka:broker";
+
+struct Running {
+    issuer: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(access_token_seconds: i64) -> Running {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}/oauth.db?mode=rwc", dir.path().display());
+    let store = SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let issuer = format!("http://{}/oauth", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let key = SigningKey::from_pem(&dsc_oauth_server::keys::generate_pem().unwrap_or_else(|e| panic!("{e}")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let server = Arc::new(OAuthServer {
+        issuer: issuer.clone(),
+        audience: AUDIENCE.into(),
+        scope: "kafka".into(),
+        access_token_seconds,
+        refresh_token_seconds: 3600,
+        initial_access_token: INITIAL.into(),
+        key,
+        store: Arc::new(store),
+    });
+    let app = axum::Router::new().nest("/oauth", dsc_oauth_server::router(server));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Running { issuer, _dir: dir }
+}
+
+fn settings(issuer: &str) -> OAuthSettings {
+    OAuthSettings {
+        issuer: issuer.to_string(),
+        token_endpoint: format!("{issuer}/token"),
+        registration_endpoint: format!("{issuer}/register"),
+        revocation_endpoint: Some(format!("{issuer}/revoke")),
+        introspection_endpoint: Some(format!("{issuer}/introspect")),
+        initial_access_token: SecretString::new(INITIAL),
+        audience: AUDIENCE.into(),
+        // The built-in server puts its one audience into every token by itself.
+        audience_parameter: AudienceParameter::None,
+        principal_claim: "sub".into(),
+        timeout: Duration::from_secs(5),
+        attempts: 2,
+    }
+}
+
+#[tokio::test]
+async fn the_client_contract_suite_passes() {
+    let server = start(300).await;
+    dsc_oauth::contract_tests::client_lifecycle(settings(&server.issuer)).await;
+    dsc_oauth::contract_tests::bad_credentials(settings(&server.issuer)).await;
+}
+
+#[tokio::test]
+async fn metadata_and_jwks_describe_tokens_a_broker_can_verify() {
+    let server = start(300).await;
+    let metadata: Value = reqwest::get(format!("{}/.well-known/oauth-authorization-server", server.issuer))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or(Value::Null);
+    assert_eq!(metadata["issuer"], server.issuer.as_str());
+    assert_eq!(metadata["token_endpoint"], format!("{}/token", server.issuer));
+    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{}/jwks", server.issuer))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let client = OAuthClient::new(settings(&server.issuer)).unwrap_or_else(|e| panic!("{e}"));
+    let registered = client.register("broker-check").await.unwrap_or_else(|e| panic!("{e}"));
+    let token = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    // What Kafka does: pick the key by kid from the JWKS, check signature, issuer, audience and expiry.
+    let header = jsonwebtoken::decode_header(token.access_token.expose()).unwrap_or_else(|e| panic!("{e}"));
+    let kid = header.kid.unwrap_or_default();
+    let jwk = jwks.find(&kid).unwrap_or_else(|| panic!("kid {kid} is in the JWKS"));
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap_or_else(|e| panic!("{e}"));
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_issuer(&[&server.issuer]);
+    validation.set_audience(&[AUDIENCE]);
+    let claims = jsonwebtoken::decode::<Value>(token.access_token.expose(), &key, &validation)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .claims;
+    assert_eq!(claims["sub"], registered.client_id.as_str());
+    assert_eq!(claims["scope"], "kafka");
+    for claim in ["exp", "iat", "jti"] {
+        assert!(claims.get(claim).is_some(), "{claim} is present");
+    }
+
+    // A tampered token is not active (the first signature character carries full bits, unlike the last).
+    let (signed, signature) = token.access_token.expose().rsplit_once('.').unwrap_or_default();
+    let first = if signature.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{signed}.{first}{}", &signature[1..]);
+    assert!(!client.introspect(&registered, &SecretString::new(tampered)).await.unwrap_or(true));
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let server = start(300).await;
+    let client = OAuthClient::new(settings(&server.issuer)).unwrap_or_else(|e| panic!("{e}"));
+    let registered = client.register("rotation").await.unwrap_or_else(|e| panic!("{e}"));
+    let first = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let first_refresh = first.refresh_token.clone().unwrap_or_else(|| panic!("a refresh token"));
+    let second = client.refresh(&registered, &first_refresh).await.unwrap_or_else(|e| panic!("{e}"));
+    let second_refresh = second.refresh_token.clone().unwrap_or_else(|| panic!("a rotated refresh token"));
+    assert_ne!(second_refresh.expose(), first_refresh.expose(), "rotation issues a new refresh token");
+    assert!(client.introspect(&registered, &second_refresh).await.unwrap_or(false), "the new one is active");
+
+    // The old one comes back: refused, and the whole family (the new one too) is revoked.
+    let reused = client.refresh(&registered, &first_refresh).await.err();
+    assert_eq!(reused.as_ref().and_then(OAuthError::code), Some("invalid_grant"), "{reused:?}");
+    let after = client.refresh(&registered, &second_refresh).await.err();
+    assert_eq!(after.as_ref().and_then(OAuthError::code), Some("invalid_grant"), "{after:?}");
+    assert!(!client.introspect(&registered, &second_refresh).await.unwrap_or(true));
+
+    // Another client cannot use this client's refresh token.
+    let other = client.register("other").await.unwrap_or_else(|e| panic!("{e}"));
+    let mine = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let stolen = client.refresh(&other, &mine.refresh_token.unwrap_or_else(|| panic!("refresh"))).await.err();
+    assert_eq!(stolen.as_ref().and_then(OAuthError::code), Some("invalid_grant"));
+}
+
+#[tokio::test]
+async fn revoked_and_expired_access_tokens_are_inactive() {
+    let server = start(1).await;
+    let client = OAuthClient::new(settings(&server.issuer)).unwrap_or_else(|e| panic!("{e}"));
+    let registered = client.register("revocation").await.unwrap_or_else(|e| panic!("{e}"));
+    let token = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(client.introspect(&registered, &token.access_token).await.unwrap_or(false));
+    client.revoke(&registered, &token.access_token, "access_token").await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!client.introspect(&registered, &token.access_token).await.unwrap_or(true), "revoked");
+    let short = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(!client.introspect(&registered, &short.access_token).await.unwrap_or(true), "expired");
+}
+
+#[tokio::test]
+async fn bad_requests_get_the_standard_error_codes() {
+    let server = start(300).await;
+    let http = reqwest::Client::new();
+    let register =
+        |body: Value| http.post(format!("{}/register", server.issuer)).bearer_auth(INITIAL).json(&body).send();
+    let implicit = register(json!({ "grant_types": ["implicit"] })).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(implicit.status().as_u16(), 400);
+    let body: Value = implicit.json().await.unwrap_or(Value::Null);
+    assert_eq!(body["error"], "invalid_client_metadata");
+
+    let client = OAuthClient::new(settings(&server.issuer)).unwrap_or_else(|e| panic!("{e}"));
+    let registered = client.register("codes").await.unwrap_or_else(|e| panic!("{e}"));
+    let password = http
+        .post(format!("{}/token", server.issuer))
+        .basic_auth(&registered.client_id, Some(registered.client_secret.expose()))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=password&username=a&password=b")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(password.status().as_u16(), 400);
+    assert_eq!(password.json::<Value>().await.unwrap_or(Value::Null)["error"], "unsupported_grant_type");
+
+    let unknown = client.refresh(&registered, &SecretString::new("never-issued")).await.err();
+    assert_eq!(unknown.as_ref().and_then(OAuthError::code), Some("invalid_grant"));
+
+    let wrong_registration_token = http
+        .delete(registered.registration_client_uri.clone().unwrap_or_default())
+        .bearer_auth("not-the-registration-token")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(wrong_registration_token.status().as_u16(), 401);
+    assert_eq!(wrong_registration_token.json::<Value>().await.unwrap_or(Value::Null)["error"], "invalid_token");
+
+    let mut ghost = registered.clone();
+    ghost.client_id = "no-such-client".into();
+    let refused = client.token(&ghost).await.err();
+    assert_eq!(refused.as_ref().and_then(OAuthError::code), Some("invalid_client"));
+}
