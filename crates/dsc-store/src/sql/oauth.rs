@@ -22,19 +22,27 @@ fn statement(store: &SqlStore, parts: &[&str], args: Vec<Arg>) -> SqlBuilder {
     sql
 }
 
+/// `INSERT INTO <table> (<columns>) VALUES (<args>)`.
+fn insert(store: &SqlStore, table: &str, columns: &[&str], args: Vec<Arg>) -> SqlBuilder {
+    let mut sql = SqlBuilder::new(store.dialect);
+    sql.push(&format!("INSERT INTO {table} ({}) VALUES (", columns.join(", ")));
+    for (index, arg) in args.into_iter().enumerate() {
+        if index > 0 {
+            sql.push(", ");
+        }
+        sql.bind(arg);
+    }
+    sql.push(")");
+    sql
+}
+
 #[async_trait]
 impl OAuthServerStore for SqlStore {
     async fn create_oauth_client(&self, client: &OAuthClientRecord) -> Result<(), StoreError> {
-        let sql = statement(
+        let sql = insert(
             self,
-            &[
-                "INSERT INTO dsc_oauth_client (client_id, created_at, client_name, secret_hash, registration_token_hash) VALUES (",
-                ", ",
-                ", ",
-                ", ",
-                ", ",
-                ")",
-            ],
+            "dsc_oauth_client",
+            &["client_id", "created_at", "client_name", "secret_hash", "registration_token_hash"],
             vec![
                 Arg::Text(client.client_id.clone()),
                 Arg::Int(client.created_at),
@@ -84,17 +92,10 @@ impl OAuthServerStore for SqlStore {
     }
 
     async fn create_refresh_token(&self, token: &RefreshTokenRecord) -> Result<(), StoreError> {
-        let sql = statement(
+        let sql = insert(
             self,
-            &[
-                "INSERT INTO dsc_oauth_refresh_token (token_hash, client_id, family, used, revoked, expires_at) VALUES (",
-                ", ",
-                ", ",
-                ", ",
-                ", ",
-                ", ",
-                ")",
-            ],
+            "dsc_oauth_refresh_token",
+            &["token_hash", "client_id", "family", "used", "revoked", "expires_at"],
             vec![
                 Arg::Text(token.token_hash.clone()),
                 Arg::Text(token.client_id.clone()),
