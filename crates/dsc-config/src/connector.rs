@@ -61,6 +61,8 @@ pub struct ConnectorConfig {
     pub protocol_context: WebContext,
     pub control_context: WebContext,
     pub public_context: WebContext,
+    /// The built-in OAuth authorization server, when enabled (`dsc.oauth.server.enabled`).
+    pub oauth_server: Option<OAuthServerConfig>,
     /// The data plane's public API URL as consumers reach it.
     pub public_address: String,
     pub access_token_lifetime_seconds: u64,
@@ -92,6 +94,19 @@ pub struct ConnectorConfig {
     pub trust_file: Option<PathBuf>,
     /// EDC's unsigned mock identity, for interoperability tests only (`dsc.iam.mock.enabled`).
     pub mock_identity: bool,
+}
+
+/// The built-in OAuth authorization server's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthServerConfig {
+    pub context: WebContext,
+    /// The issuer URL as clients and the Kafka broker reach the server.
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_seconds: u64,
+    pub refresh_token_seconds: u64,
+    /// Vault key of the RFC 7591 initial access token (generated at first start when missing).
+    pub initial_access_token_alias: String,
 }
 
 impl ConnectorConfig {
@@ -159,6 +174,7 @@ impl ConnectorConfig {
             protocol_context: context("protocol", "web.http.protocol")?,
             control_context: context("control", "web.http.control")?,
             public_context: context("public", "web.http.public")?,
+            oauth_server: None,
             public_address: String::new(),
             access_token_lifetime_seconds: raw.number("tx.edc.dataplane.token.expiry")?,
             signaling_key: raw.get("dsc.signaling.auth.key").map(str::to_string),
@@ -204,6 +220,24 @@ impl ConnectorConfig {
             Some(address) => address.trim_end_matches('/').to_string(),
             None => format!("http://{}:{}{}", config.hostname, config.public_context.port, config.public_context.path),
         };
+        if raw.get("dsc.oauth.server.enabled") == Some("true") {
+            let oauth = context("oauth", "web.http.oauth")?;
+            let issuer = match raw.get("dsc.oauth.server.issuer") {
+                Some(issuer) => issuer.trim_end_matches('/').to_string(),
+                None => format!("http://{}:{}{}", config.hostname, oauth.port, oauth.path),
+            };
+            config.oauth_server = Some(OAuthServerConfig {
+                context: oauth,
+                issuer,
+                audience: raw.get("dsc.oauth.server.audience").unwrap_or("urn:kafka:broker").to_string(),
+                access_token_seconds: raw.number("dsc.oauth.server.token.expiry")?,
+                refresh_token_seconds: raw.number("dsc.oauth.server.refresh.token.expiry")?,
+                initial_access_token_alias: raw
+                    .get("dsc.oauth.server.initial.access.token.alias")
+                    .unwrap_or("dsc-oauth-initial-access-token")
+                    .to_string(),
+            });
+        }
         if config.signaling_address.is_empty() {
             config.signaling_address =
                 format!("http://{}:{}{}", config.hostname, config.control_context.port, config.control_context.path);
@@ -212,14 +246,16 @@ impl ConnectorConfig {
         Ok(config)
     }
 
-    pub fn contexts(&self) -> [&WebContext; 5] {
-        [
+    pub fn contexts(&self) -> Vec<&WebContext> {
+        let mut contexts = vec![
             &self.default_context,
             &self.management_context,
             &self.protocol_context,
             &self.control_context,
             &self.public_context,
-        ]
+        ];
+        contexts.extend(self.oauth_server.as_ref().map(|oauth| &oauth.context));
+        contexts
     }
 
     /// Contexts may share a port only under different, non-nested paths.

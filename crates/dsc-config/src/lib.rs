@@ -11,5 +11,5 @@ mod connector;
 mod loader;
 pub mod settings;
 
-pub use connector::{ApiKeySource, ConnectorConfig, LogFormat, VaultKeySource, WebContext};
+pub use connector::{ApiKeySource, ConnectorConfig, LogFormat, OAuthServerConfig, VaultKeySource, WebContext};
 pub use loader::{ConfigError, RawConfig, env_name};

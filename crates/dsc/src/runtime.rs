@@ -40,6 +40,8 @@ pub enum StartError {
     JsonLd(#[from] dsc_jsonld::JsonLdError),
     #[error("{0}")]
     Listen(std::io::Error),
+    #[error("OAuth server: {0}")]
+    OAuth(String),
     #[error("cannot register with the control plane at {control_plane}: {reason}")]
     Registration { control_plane: String, reason: String },
 }
@@ -253,6 +255,48 @@ fn data_plane_contexts(
     contexts
 }
 
+/// The built-in OAuth server: its signing key and initial access token come from the vault (generated once).
+async fn oauth_server(
+    settings: &dsc_config::OAuthServerConfig,
+    store: Arc<SqlStore>,
+    vault: &Arc<dyn Vault>,
+) -> Result<Arc<dsc_oauth_server::OAuthServer>, StartError> {
+    const KEY: &str = "dsc-oauth-server-signing-key";
+    let pem = match vault.resolve(KEY).await? {
+        Some(pem) => pem.expose().to_string(),
+        None => {
+            let pem = dsc_oauth_server::keys::generate_pem().map_err(|e| StartError::OAuth(e.to_string()))?;
+            vault.store(KEY, dsc_vault::SecretString::new(pem.clone())).await?;
+            tracing::info!(vault_key = KEY, "generated the OAuth server's signing key");
+            pem
+        }
+    };
+    let initial_access_token = match vault.resolve(&settings.initial_access_token_alias).await? {
+        Some(token) => token.expose().to_string(),
+        None => {
+            let token = dsc_dataplane::tokens::new_secret();
+            vault.store(&settings.initial_access_token_alias, dsc_vault::SecretString::new(token.clone())).await?;
+            tracing::info!(
+                vault_key = %settings.initial_access_token_alias,
+                "generated the OAuth server's initial access token (RFC 7591); read it from the vault to register clients"
+            );
+            token
+        }
+    };
+    let key = dsc_oauth_server::SigningKey::from_pem(&pem).map_err(|e| StartError::OAuth(e.to_string()))?;
+    tracing::info!(issuer = %settings.issuer, kid = %key.kid, "built-in OAuth server enabled");
+    Ok(Arc::new(dsc_oauth_server::OAuthServer {
+        issuer: settings.issuer.clone(),
+        audience: settings.audience.clone(),
+        scope: "kafka".into(),
+        access_token_seconds: i64::try_from(settings.access_token_seconds).unwrap_or(300),
+        refresh_token_seconds: i64::try_from(settings.refresh_token_seconds).unwrap_or(86_400),
+        initial_access_token,
+        key,
+        store,
+    }))
+}
+
 /// The path under which the DID document must be served for `did` (the host part is ours by configuration).
 fn did_document_path(did: &str) -> Option<String> {
     let url = dsc_identity::did_document_url(did, false).ok()?;
@@ -426,6 +470,7 @@ impl Connector {
                 identity: identity.clone(),
             }),
         };
+        let vault_for_oauth = vault.clone();
         let health = Health::new(vec![Arc::new(DatabaseProbe(store.clone())), Arc::new(VaultProbe(vault))]);
         let context = |c: &dsc_config::WebContext, router: Router| ContextRouter {
             name: c.name,
@@ -445,6 +490,15 @@ impl Connector {
                 router: well_known,
             },
         ];
+        if let Some(settings) = &config.oauth_server {
+            let server = oauth_server(settings, shared.clone(), &vault_for_oauth).await?;
+            contexts.push(ContextRouter {
+                name: "oauth",
+                port: settings.context.port,
+                path: settings.context.path.clone(),
+                router: dsc_oauth_server::router(server),
+            });
+        }
         let control_api = dsc_control_api::router(transfers_for_control, registry.clone(), &signaling_key);
         contexts.extend(data_plane_contexts(config, data_plane.as_ref(), control_api, &signaling_key));
         let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
