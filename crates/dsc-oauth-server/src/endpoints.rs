@@ -140,9 +140,8 @@ struct RegistrationRequest {
 
 async fn register(State(server): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let presented = bearer(&headers).unwrap_or_default();
-    if server.initial_access_token.is_empty()
-        || !bool::from(presented.as_bytes().ct_eq(server.initial_access_token.as_bytes()))
-    {
+    let expected = server.initial_access_token.current().await.unwrap_or_default();
+    if expected.is_empty() || !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
         let mut response =
             error(StatusCode::UNAUTHORIZED, "invalid_token", "the initial access token is missing or wrong");
         if let Ok(value) = "Bearer error=\"invalid_token\"".parse() {

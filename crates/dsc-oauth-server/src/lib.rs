@@ -28,6 +28,28 @@ pub enum ServerError {
     Key(String),
 }
 
+/// The RFC 7591 initial access token: a fixed value (tests) or a vault key.
+pub enum InitialAccessToken {
+    Fixed(String),
+    Vault { vault: Arc<dyn dsc_vault::Vault>, key: String },
+}
+
+impl InitialAccessToken {
+    /// The current value; `None` when it cannot be read (registration is then refused).
+    pub async fn current(&self) -> Option<String> {
+        match self {
+            InitialAccessToken::Fixed(value) => Some(value.clone()),
+            InitialAccessToken::Vault { vault, key } => match vault.resolve(key).await {
+                Ok(secret) => secret.map(|s| s.expose().to_string()),
+                Err(error) => {
+                    tracing::warn!(vault_key = %key, "cannot read the initial access token: {error}");
+                    None
+                }
+            },
+        }
+    }
+}
+
 /// Settings and state of the server; cheap to share.
 pub struct OAuthServer {
     /// The issuer URL, as clients and the broker reach the server.
@@ -37,8 +59,9 @@ pub struct OAuthServer {
     pub scope: String,
     pub access_token_seconds: i64,
     pub refresh_token_seconds: i64,
-    /// RFC 7591 initial access token (from the vault).
-    pub initial_access_token: String,
+    /// Where the RFC 7591 initial access token lives: read at every registration, so replacing the secret in the
+    /// vault (`PUT /v3/secrets`) rotates it without a restart.
+    pub initial_access_token: InitialAccessToken,
     pub key: SigningKey,
     pub store: Arc<dyn OAuthServerStore>,
 }

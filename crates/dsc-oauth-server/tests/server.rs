@@ -35,7 +35,7 @@ async fn start(access_token_seconds: i64) -> Running {
         scope: "kafka".into(),
         access_token_seconds,
         refresh_token_seconds: 3600,
-        initial_access_token: INITIAL.into(),
+        initial_access_token: dsc_oauth_server::InitialAccessToken::Fixed(INITIAL.into()),
         key,
         store: Arc::new(store),
     });

@@ -271,17 +271,17 @@ async fn oauth_server(
             pem
         }
     };
-    let initial_access_token = match vault.resolve(&settings.initial_access_token_alias).await? {
-        Some(token) => token.expose().to_string(),
-        None => {
-            let token = dsc_dataplane::tokens::new_secret();
-            vault.store(&settings.initial_access_token_alias, dsc_vault::SecretString::new(token.clone())).await?;
-            tracing::info!(
-                vault_key = %settings.initial_access_token_alias,
-                "generated the OAuth server's initial access token (RFC 7591); read it from the vault to register clients"
-            );
-            token
-        }
+    if vault.resolve(&settings.initial_access_token_alias).await?.is_none() {
+        let token = dsc_dataplane::tokens::new_secret();
+        vault.store(&settings.initial_access_token_alias, dsc_vault::SecretString::new(token)).await?;
+        tracing::info!(
+            vault_key = %settings.initial_access_token_alias,
+            "generated the OAuth server's initial access token (RFC 7591); replace it with PUT /v3/secrets to choose one"
+        );
+    }
+    let initial_access_token = dsc_oauth_server::InitialAccessToken::Vault {
+        vault: vault.clone(),
+        key: settings.initial_access_token_alias.clone(),
     };
     let key = dsc_oauth_server::SigningKey::from_pem(&pem).map_err(|e| StartError::OAuth(e.to_string()))?;
     tracing::info!(issuer = %settings.issuer, kid = %key.kid, "built-in OAuth server enabled");

@@ -74,7 +74,19 @@ async fn the_built_in_server_passes_the_client_contract_suite() {
         attempts: 2,
     };
     dsc_oauth::contract_tests::client_lifecycle(settings.clone()).await;
-    dsc_oauth::contract_tests::bad_credentials(settings).await;
+    dsc_oauth::contract_tests::bad_credentials(settings.clone()).await;
+
+    // Replacing the secret in the vault rotates the initial access token at once.
+    let rotate = serde_json::json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
+        "@id": "dsc-oauth-initial-access-token", "value": "rotated-initial-access-token" });
+    assert_eq!(participant.connector.put("/v3/secrets", &rotate).await.status, 204);
+    let old =
+        dsc_oauth::OAuthClient::new(settings.clone()).unwrap_or_else(|e| panic!("{e}")).register("old").await.err();
+    assert_eq!(old.as_ref().and_then(dsc_oauth::OAuthError::code), Some("invalid_token"));
+    let mut rotated = settings;
+    rotated.initial_access_token = SecretString::new("rotated-initial-access-token");
+    let client = dsc_oauth::OAuthClient::new(rotated).unwrap_or_else(|e| panic!("{e}"));
+    assert!(client.register("new").await.is_ok(), "the new initial access token registers");
     assert!(
         vault_secret(&participant, "dsc-oauth-server-signing-key").await.starts_with("-----BEGIN PRIVATE KEY-----"),
         "the signing key lives in the vault"
