@@ -490,6 +490,57 @@ fn transfer_bench(
     Ok(())
 }
 
+/// The built-in OAuth server: registration latency (RFC 7591, p50/p99) and client_credentials token throughput,
+/// the latter as a ratio to the health endpoint's throughput in the same run.
+fn oauth_bench(binary: &Path, requests: usize) -> Result<(), String> {
+    use base64::Engine;
+    let oauth = free_port()?;
+    let extra = [("DSC_OAUTH_SERVER_ENABLED", "true".to_string()), ("WEB_HTTP_OAUTH_PORT", oauth.to_string())];
+    let (running, _) = start_with(binary, None, free_port()?, &extra)?;
+    let initial = "bench-initial-access-token";
+    let mut admin = Connection::open(running.management).map_err(|e| e.to_string())?;
+    let secret = format!(
+        r#"{{"@context":{{"@vocab":"https://w3id.org/edc/v0.0.1/ns/"}},"@id":"dsc-oauth-initial-access-token","value":"{initial}"}}"#
+    );
+    let (status, body) = admin.request("PUT", "/management/v3/secrets", Some(&secret)).map_err(|e| e.to_string())?;
+    if status != 204 {
+        return Err(format!("setting the initial access token: {status} {body}"));
+    }
+    let mut connection = Connection::open(oauth).map_err(|e| e.to_string())?;
+    let registration = r#"{"client_name":"bench","grant_types":["client_credentials"]}"#;
+    let mut latencies = Vec::new();
+    let mut client = serde_json::Value::Null;
+    for _ in 0..50 {
+        let started = Instant::now();
+        let (status, body) = connection
+            .request_with("POST", "/oauth/register", Some(registration), &format!("Authorization: Bearer {initial}"))
+            .map_err(|e| e.to_string())?;
+        if status != 201 {
+            return Err(format!("registration: {status} {body}"));
+        }
+        latencies.push(started.elapsed());
+        client = json(&body);
+    }
+    latencies.sort();
+    let percentile = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        client["client_id"].as_str().unwrap_or_default(),
+        client["client_secret"].as_str().unwrap_or_default()
+    ));
+    let health = throughput(running.health, requests, |_| ("GET".into(), "/api/check/liveness".into(), None))?;
+    let tokens = throughput_with(oauth, requests, &format!("Authorization: Basic {credentials}"), |_| {
+        ("POST".into(), "/oauth/token".into(), Some("grant_type=client_credentials".into()))
+    })?;
+    println!(
+        "OAuth       registration p50 {:.1} ms, p99 {:.1} ms (50 sequential) | client_credentials tokens {tokens:.0}/s ({:.2}x the health endpoint's {health:.0} req/s)",
+        percentile(0.5),
+        percentile(0.99),
+        tokens / health
+    );
+    Ok(())
+}
+
 const QUERY: &str = r#"{"@context":{"@vocab":"https://w3id.org/edc/v0.0.1/ns/"},"limit":10,"filterExpression":[{"operandLeft":"line","operator":"=","operandRight":"L3"}]}"#;
 
 fn load(label: &str, binary: &Path, database: Option<&str>, requests: usize) -> Result<(), String> {
@@ -553,6 +604,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     drop(running);
 
     load("SQLite", &binary, None, requests)?;
+    oauth_bench(&binary, requests)?;
     negotiation_bench("SQLite", &binary, None, 50, 200)?;
     transfer_bench("SQLite", &binary, None, 50, requests)?;
     match std::env::var("TEST_POSTGRES_URL") {
