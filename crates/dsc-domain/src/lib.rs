@@ -28,3 +28,4 @@ pub mod negotiation;
 pub use negotiation::{CallbackAddress, ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState};
 pub mod transfer;
 pub use transfer::{DataFlow, DataFlowState, TransferProcess, TransferRole, TransferState};
+pub mod kafka;

@@ -87,7 +87,13 @@ pub fn data_address_from_expanded(node: &Node, path: &str, violations: &mut Viol
             );
         }
     }
-    DataAddress { properties }
+    let address = DataAddress { properties };
+    if address.address_type() == Some(dsc_domain::kafka::KAFKA_BROKER)
+        && let Err(kafka) = dsc_domain::kafka::KafkaBrokerAddress::from_data_address(&address, path)
+    {
+        violations.extend(kafka);
+    }
+    address
 }
 
 fn carries_clear_text_secret(key: &str) -> bool {

@@ -478,3 +478,40 @@ async fn health_endpoints_report_components() {
     assert_error(&unknown, 404, "ObjectNotFound", "no resource at /api/nothing-here", None);
     connector.stop().await;
 }
+
+#[tokio::test]
+async fn kafka_assets_are_validated_field_by_field() {
+    let connector = TestConnector::start().await;
+    let kafka = |address: Value| json!({ "@context": { "@vocab": EDC }, "@id": "stream", "properties": { "name": "telemetry" }, "dataAddress": address });
+    let good =
+        kafka(json!({ "type": "KafkaBroker", "topic": "telemetry", "kafka.bootstrap.servers": "127.0.0.1:29094",
+        "kafka.security.protocol": "SASL_PLAINTEXT", "kafka.poll.duration": "PT0.5S" }));
+    assert_eq!(connector.post("/v3/assets", &good).await.status, 200);
+
+    let bad =
+        kafka(json!({ "type": "KafkaBroker", "topic": "telemetry/raw", "kafka.bootstrap.servers": "127.0.0.1:29094",
+        "kafka.security.protocol": "SASL_PLAINTEXT" }));
+    let reply = connector.post("/v3/assets", &bad).await;
+    let path = format!("{EDC}dataAddress/{EDC}topic");
+    assert_error(
+        &reply,
+        400,
+        "ValidationFailure",
+        "topic must be 1-249 characters of letters, digits, '.', '_' and '-' (not '.' or '..')",
+        Some(&path),
+    );
+    assert_eq!(only_error(&reply)["invalidValue"], "telemetry/raw");
+
+    let missing = kafka(json!({ "type": "KafkaBroker", "topic": "telemetry", "kafka.security.protocol": "SSL" }));
+    let reply = connector.post("/v3/assets", &missing).await;
+    assert_eq!(reply.status, 400);
+    let messages: Vec<String> =
+        reply.body.as_array().into_iter().flatten().filter_map(|e| e["message"].as_str().map(str::to_string)).collect();
+    assert_eq!(
+        messages,
+        vec![
+            format!("mandatory value '{EDC}dataAddress/{EDC}kafka.bootstrap.servers' is missing or it is blank"),
+            "kafka.security.protocol must be one of SASL_PLAINTEXT, SASL_SSL".to_string(),
+        ]
+    );
+}
