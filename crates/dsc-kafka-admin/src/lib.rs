@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: Apache-2.0
+//! A small Kafka admin client for ACLs.
+//!
+//! rdkafka's safe API has no ACL operations, and its FFI needs `unsafe`, which this workspace forbids. The Kafka
+//! protocol messages come from the `kafka-protocol` crate; this crate only frames them over one TCP connection,
+//! authenticates with SASL/PLAIN and maps the answers to typed results. One connection is opened per operation:
+//! ACL changes are rare (one per transfer start, suspend or end) and must not share state between callers.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::create_acls_request::AclCreation;
+use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    ApiKey, CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DescribeAclsRequest,
+    DescribeAclsResponse, MetadataRequest, MetadataResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse, TopicName,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Kafka's enum values on the wire (`org.apache.kafka.common.acl` / `resource`).
+mod wire {
+    pub const ANY: i8 = 1;
+    pub const TOPIC: i8 = 2;
+    pub const GROUP: i8 = 3;
+    pub const LITERAL: i8 = 3;
+    pub const PREFIXED: i8 = 4;
+    pub const READ: i8 = 3;
+    pub const DESCRIBE: i8 = 8;
+    pub const ALLOW: i8 = 3;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    #[error("cannot reach the Kafka admin listener {address}: {reason}")]
+    Unreachable { address: String, reason: String },
+    #[error("Kafka refused the admin login: {0}")]
+    Authentication(String),
+    #[error("Kafka refused the ACL change ({code}): {message}")]
+    Refused { code: i16, message: String },
+    #[error("unexpected answer from Kafka: {0}")]
+    Protocol(String),
+    #[error("the Kafka admin listener {address} did not answer within {seconds} s")]
+    Timeout { address: String, seconds: u64 },
+}
+
+/// Kafka's error code for a topic that does not exist.
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+/// How long one admin operation (connect, login and the request) may take: a broker that hangs must not hold a
+/// transfer start forever.
+const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What a consumer principal may do: read one topic and use consumer groups starting with a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerGrant {
+    /// `User:<name>`, as the broker's principal builder names the token's subject.
+    pub principal: String,
+    pub topic: String,
+    pub group_prefix: String,
+}
+
+/// One ACL binding as Kafka reports it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AclBinding {
+    pub resource: String,
+    pub name: String,
+    pub pattern: String,
+    pub principal: String,
+    pub operation: String,
+}
+
+#[derive(Clone)]
+pub struct KafkaAdmin {
+    address: String,
+    user: String,
+    password: String,
+    timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for KafkaAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaAdmin").field("address", &self.address).field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+fn text(value: &str) -> StrBytes {
+    StrBytes::from_string(value.to_string())
+}
+
+fn names(resource: i8, pattern: i8, operation: i8) -> (String, String, String) {
+    let resource = match resource {
+        wire::TOPIC => "TOPIC",
+        wire::GROUP => "GROUP",
+        _ => "OTHER",
+    };
+    let pattern = match pattern {
+        wire::LITERAL => "LITERAL",
+        wire::PREFIXED => "PREFIXED",
+        _ => "OTHER",
+    };
+    let operation = match operation {
+        wire::READ => "READ",
+        wire::DESCRIBE => "DESCRIBE",
+        _ => "OTHER",
+    };
+    (resource.into(), pattern.into(), operation.into())
+}
+
+/// The bindings of a grant: TOPIC LITERAL READ and DESCRIBE, GROUP PREFIXED READ.
+fn creations(grant: &ConsumerGrant) -> Vec<AclCreation> {
+    let acl = |resource, name: &str, pattern, operation| {
+        AclCreation::default()
+            .with_resource_type(resource)
+            .with_resource_name(text(name))
+            .with_resource_pattern_type(pattern)
+            .with_principal(text(&grant.principal))
+            .with_host(text("*"))
+            .with_operation(operation)
+            .with_permission_type(wire::ALLOW)
+    };
+    vec![
+        acl(wire::TOPIC, &grant.topic, wire::LITERAL, wire::READ),
+        acl(wire::TOPIC, &grant.topic, wire::LITERAL, wire::DESCRIBE),
+        acl(wire::GROUP, &grant.group_prefix, wire::PREFIXED, wire::READ),
+    ]
+}
+
+struct Connection {
+    stream: TcpStream,
+    correlation: i32,
+    address: String,
+}
+
+impl Connection {
+    async fn call<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        key: ApiKey,
+        version: i16,
+        request: &Req,
+    ) -> Result<Resp, AdminError> {
+        let protocol = |e: anyhow_like::Error| AdminError::Protocol(e.0);
+        self.correlation += 1;
+        let header = RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(text("dsc-kafka-admin")));
+        let mut body = BytesMut::new();
+        header.encode(&mut body, key.request_header_version(version)).map_err(|e| protocol(e.into()))?;
+        request.encode(&mut body, version).map_err(|e| protocol(e.into()))?;
+        let mut frame = BytesMut::with_capacity(body.len() + 4);
+        frame.put_i32(i32::try_from(body.len()).map_err(|_| AdminError::Protocol("request too large".into()))?);
+        frame.extend_from_slice(&body);
+        let unreachable =
+            |e: std::io::Error| AdminError::Unreachable { address: self.address.clone(), reason: e.to_string() };
+        self.stream.write_all(&frame).await.map_err(unreachable)?;
+        let length = self
+            .stream
+            .read_i32()
+            .await
+            .map_err(|e| AdminError::Unreachable { address: self.address.clone(), reason: e.to_string() })?;
+        let length = usize::try_from(length).map_err(|_| AdminError::Protocol("negative frame length".into()))?;
+        let mut answer = vec![0u8; length];
+        self.stream
+            .read_exact(&mut answer)
+            .await
+            .map_err(|e| AdminError::Unreachable { address: self.address.clone(), reason: e.to_string() })?;
+        let mut answer = Bytes::from(answer);
+        let header = ResponseHeader::decode(&mut answer, key.response_header_version(version))
+            .map_err(|e| protocol(e.into()))?;
+        if header.correlation_id != self.correlation {
+            return Err(AdminError::Protocol("correlation id mismatch".into()));
+        }
+        let response = Resp::decode(&mut answer, version).map_err(|e| protocol(e.into()))?;
+        if answer.has_remaining() {
+            tracing::debug!(remaining = answer.remaining(), "trailing bytes after a Kafka response");
+        }
+        Ok(response)
+    }
+}
+
+/// kafka-protocol reports errors as `anyhow::Error`; only their text is kept.
+mod anyhow_like {
+    pub struct Error(pub String);
+    impl<E: std::fmt::Display> From<E> for Error {
+        fn from(error: E) -> Self {
+            Error(error.to_string())
+        }
+    }
+}
+
+impl KafkaAdmin {
+    /// An admin client for `address` (`host:port` of a SASL_PLAINTEXT listener) with SASL/PLAIN credentials.
+    pub fn new(address: impl Into<String>, user: impl Into<String>, password: impl Into<String>) -> Self {
+        KafkaAdmin { address: address.into(), user: user.into(), password: password.into(), timeout: OPERATION_TIMEOUT }
+    }
+
+    /// The same client with another per-operation time limit.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    async fn bounded<T>(
+        &self,
+        operation: impl std::future::Future<Output = Result<T, AdminError>>,
+    ) -> Result<T, AdminError> {
+        tokio::time::timeout(self.timeout, operation)
+            .await
+            .map_err(|_| AdminError::Timeout { address: self.address.clone(), seconds: self.timeout.as_secs() })?
+    }
+
+    async fn connect(&self) -> Result<Connection, AdminError> {
+        let stream = TcpStream::connect(&self.address)
+            .await
+            .map_err(|e| AdminError::Unreachable { address: self.address.clone(), reason: e.to_string() })?;
+        let mut connection = Connection { stream, correlation: 0, address: self.address.clone() };
+        let handshake: SaslHandshakeResponse = connection
+            .call(ApiKey::SaslHandshake, 1, &SaslHandshakeRequest::default().with_mechanism(text("PLAIN")))
+            .await?;
+        if handshake.error_code != 0 {
+            return Err(AdminError::Authentication(format!(
+                "SASL/PLAIN is not enabled on this listener (error {})",
+                handshake.error_code
+            )));
+        }
+        let mut credentials = BytesMut::new();
+        credentials.put_u8(0);
+        credentials.extend_from_slice(self.user.as_bytes());
+        credentials.put_u8(0);
+        credentials.extend_from_slice(self.password.as_bytes());
+        let authenticated: SaslAuthenticateResponse = connection
+            .call(
+                ApiKey::SaslAuthenticate,
+                2,
+                &SaslAuthenticateRequest::default().with_auth_bytes(credentials.freeze()),
+            )
+            .await?;
+        if authenticated.error_code != 0 {
+            return Err(AdminError::Authentication(
+                authenticated
+                    .error_message
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| format!("error {}", authenticated.error_code)),
+            ));
+        }
+        Ok(connection)
+    }
+
+    /// Creates the grant's ACLs. Creating an existing binding again is harmless (Kafka keeps one).
+    pub async fn grant(&self, grant: &ConsumerGrant) -> Result<(), AdminError> {
+        self.bounded(self.grant_once(grant)).await
+    }
+
+    async fn grant_once(&self, grant: &ConsumerGrant) -> Result<(), AdminError> {
+        let mut connection = self.connect().await?;
+        let response: CreateAclsResponse = connection
+            .call(ApiKey::CreateAcls, 3, &CreateAclsRequest::default().with_creations(creations(grant)))
+            .await?;
+        match response.results.iter().find(|r| r.error_code != 0) {
+            Some(failed) => Err(AdminError::Refused {
+                code: failed.error_code,
+                message: failed.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Deletes every ACL of `principal` (all resources): the broker refuses its next request at once.
+    pub async fn revoke_principal(&self, principal: &str) -> Result<usize, AdminError> {
+        self.bounded(self.revoke_once(principal)).await
+    }
+
+    async fn revoke_once(&self, principal: &str) -> Result<usize, AdminError> {
+        let mut connection = self.connect().await?;
+        let filter = DeleteAclsFilter::default()
+            .with_resource_type_filter(wire::ANY)
+            .with_resource_name_filter(None)
+            .with_pattern_type_filter(wire::ANY)
+            .with_principal_filter(Some(text(principal)))
+            .with_host_filter(None)
+            .with_operation(wire::ANY)
+            .with_permission_type(wire::ANY);
+        let response: DeleteAclsResponse =
+            connection.call(ApiKey::DeleteAcls, 3, &DeleteAclsRequest::default().with_filters(vec![filter])).await?;
+        let mut deleted = 0;
+        for result in response.filter_results {
+            if result.error_code != 0 {
+                return Err(AdminError::Refused {
+                    code: result.error_code,
+                    message: result.error_message.map(|m| m.to_string()).unwrap_or_default(),
+                });
+            }
+            deleted += result.matching_acls.len();
+        }
+        Ok(deleted)
+    }
+
+    /// Every ACL of `principal`, sorted (for checks).
+    pub async fn acls_of(&self, principal: &str) -> Result<Vec<AclBinding>, AdminError> {
+        self.bounded(self.describe(Some(principal))).await
+    }
+
+    /// Every ACL on the broker, sorted (for reconciliation: one request instead of one per grant).
+    pub async fn all_acls(&self) -> Result<Vec<AclBinding>, AdminError> {
+        self.bounded(self.describe(None)).await
+    }
+
+    /// Whether `topic` exists, asked without letting the broker auto-create it.
+    pub async fn topic_exists(&self, topic: &str) -> Result<bool, AdminError> {
+        self.bounded(async {
+            let mut connection = self.connect().await?;
+            let request = MetadataRequest::default()
+                .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(TopicName(text(topic))))]))
+                .with_allow_auto_topic_creation(false);
+            let response: MetadataResponse = connection.call(ApiKey::Metadata, 12, &request).await?;
+            match response.topics.first().map(|t| t.error_code) {
+                Some(0) => Ok(true),
+                Some(UNKNOWN_TOPIC_OR_PARTITION) | None => Ok(false),
+                Some(code) => Err(AdminError::Refused { code, message: format!("metadata for topic '{topic}'") }),
+            }
+        })
+        .await
+    }
+
+    async fn describe(&self, principal: Option<&str>) -> Result<Vec<AclBinding>, AdminError> {
+        let mut connection = self.connect().await?;
+        let request = DescribeAclsRequest::default()
+            .with_resource_type_filter(wire::ANY)
+            .with_resource_name_filter(None)
+            .with_pattern_type_filter(wire::ANY)
+            .with_principal_filter(principal.map(text))
+            .with_host_filter(None)
+            .with_operation(wire::ANY)
+            .with_permission_type(wire::ANY);
+        let response: DescribeAclsResponse = connection.call(ApiKey::DescribeAcls, 3, &request).await?;
+        if response.error_code != 0 {
+            return Err(AdminError::Refused {
+                code: response.error_code,
+                message: response.error_message.map(|m| m.to_string()).unwrap_or_default(),
+            });
+        }
+        let mut bindings: Vec<AclBinding> = response
+            .resources
+            .iter()
+            .flat_map(|resource| {
+                resource.acls.iter().map(move |acl| {
+                    let (kind, pattern, operation) =
+                        names(resource.resource_type, resource.pattern_type, acl.operation);
+                    AclBinding {
+                        resource: kind,
+                        name: resource.resource_name.to_string(),
+                        pattern,
+                        principal: acl.principal.to_string(),
+                        operation,
+                    }
+                })
+            })
+            .collect();
+        bindings.sort();
+        Ok(bindings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grant_is_topic_read_and_describe_plus_a_prefixed_group() {
+        let grant = ConsumerGrant { principal: "User:c1".into(), topic: "t".into(), group_prefix: "g-".into() };
+        let acls = creations(&grant);
+        let summary: Vec<(i8, String, i8, i8)> = acls
+            .iter()
+            .map(|a| (a.resource_type, a.resource_name.to_string(), a.resource_pattern_type, a.operation))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (wire::TOPIC, "t".into(), wire::LITERAL, wire::READ),
+                (wire::TOPIC, "t".into(), wire::LITERAL, wire::DESCRIBE),
+                (wire::GROUP, "g-".into(), wire::PREFIXED, wire::READ),
+            ]
+        );
+        assert!(acls.iter().all(|a| a.permission_type == wire::ALLOW && a.principal.to_string() == "User:c1"));
+    }
+}

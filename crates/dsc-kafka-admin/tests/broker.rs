@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The ACL admin client against the harness's real Kafka (SASL/PLAIN admin listener). Skipped without
+//! TEST_KAFKA_ADMIN_BOOTSTRAP unless TEST_REQUIRE_KAFKA is set.
+
+use dsc_kafka_admin::{AclBinding, AdminError, ConsumerGrant, KafkaAdmin};
+
+fn admin() -> Option<KafkaAdmin> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let Some(bootstrap) = var("TEST_KAFKA_ADMIN_BOOTSTRAP") else {
+        assert!(var("TEST_REQUIRE_KAFKA").is_none(), "TEST_REQUIRE_KAFKA is set but the harness is not");
+        eprintln!("skipped: no Kafka (scripts/harness.sh up kafka)");
+        return None;
+    };
+    Some(KafkaAdmin::new(
+        bootstrap,
+        var("TEST_KAFKA_ADMIN_USER").unwrap_or_else(|| "admin".into()),
+        var("TEST_KAFKA_ADMIN_PASSWORD").unwrap_or_default(),
+    ))
+}
+
+fn binding(resource: &str, name: &str, pattern: &str, principal: &str, operation: &str) -> AclBinding {
+    AclBinding {
+        resource: resource.into(),
+        name: name.into(),
+        pattern: pattern.into(),
+        principal: principal.into(),
+        operation: operation.into(),
+    }
+}
+
+#[tokio::test]
+async fn grants_are_created_listed_and_revoked() {
+    let Some(admin) = admin() else { return };
+    let principal = format!("User:dsc-admin-test-{}", std::process::id());
+    let grant =
+        ConsumerGrant { principal: principal.clone(), topic: "parts.telemetry".into(), group_prefix: "dsc-t1-".into() };
+    admin.grant(&grant).await.unwrap_or_else(|e| panic!("{e}"));
+    admin.grant(&grant).await.unwrap_or_else(|e| panic!("granting twice is harmless: {e}"));
+    let acls = admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        acls,
+        vec![
+            binding("GROUP", "dsc-t1-", "PREFIXED", &principal, "READ"),
+            binding("TOPIC", "parts.telemetry", "LITERAL", &principal, "DESCRIBE"),
+            binding("TOPIC", "parts.telemetry", "LITERAL", &principal, "READ"),
+        ]
+    );
+    assert_eq!(admin.revoke_principal(&principal).await.unwrap_or_else(|e| panic!("{e}")), 3);
+    assert!(admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+    assert_eq!(admin.revoke_principal(&principal).await.unwrap_or_else(|e| panic!("{e}")), 0, "nothing left");
+}
+
+#[tokio::test]
+async fn wrong_credentials_and_unreachable_brokers_are_reported() {
+    let Some(admin) = admin() else { return };
+    let address = std::env::var("TEST_KAFKA_ADMIN_BOOTSTRAP").unwrap_or_default();
+    let wrong = KafkaAdmin::new(address, "admin", "not-the-password");
+    let refused = wrong.acls_of("User:x").await.err();
+    assert!(matches!(refused, Some(AdminError::Authentication(_))), "{refused:?}");
+    drop(admin);
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let closed = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    drop(listener);
+    let unreachable = KafkaAdmin::new(closed.clone(), "admin", "x").acls_of("User:x").await.err();
+    assert!(
+        matches!(&unreachable, Some(AdminError::Unreachable { address, .. }) if *address == closed),
+        "{unreachable:?}"
+    );
+}
+
+#[tokio::test]
+async fn topic_existence_is_checked_without_creating_the_topic() {
+    let Some(admin) = admin() else { return };
+    let missing = format!("dsc-missing-{}", std::process::id());
+    assert!(!admin.topic_exists(&missing).await.unwrap_or_else(|e| panic!("{e}")));
+    assert!(!admin.topic_exists(&missing).await.unwrap_or_else(|e| panic!("{e}")), "asking did not create it");
+}
+
+#[tokio::test]
+async fn all_acls_lists_every_principal() {
+    let Some(admin) = admin() else { return };
+    let principal = format!("User:dsc-all-acls-{}", std::process::id());
+    let grant = ConsumerGrant { principal: principal.clone(), topic: "t.all".into(), group_prefix: "dsc-all-".into() };
+    admin.grant(&grant).await.unwrap_or_else(|e| panic!("{e}"));
+    let all = admin.all_acls().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(all.iter().filter(|b| b.principal == principal).count(), 3, "{all:?}");
+    admin.revoke_principal(&principal).await.unwrap_or_else(|e| panic!("{e}"));
+}
