@@ -9,7 +9,8 @@ use dsc_domain::{
 use serde_json::{Value, json};
 
 use crate::{
-    CallbackOutbox, ContractDefinitionStore, DataFlowStore, NegotiationStore, Repository, StoreError, TransferStore,
+    CallbackOutbox, ContractDefinitionStore, DataFlowStore, KafkaGrantStore, NegotiationStore, Repository, StoreError,
+    TransferStore,
 };
 use dsc_domain::{ContractAgreement, ContractNegotiation, ContractOfferId, NegotiationRole, NegotiationState, Offer};
 
@@ -21,6 +22,7 @@ pub trait ContractStore:
     + CallbackOutbox
     + TransferStore
     + DataFlowStore
+    + KafkaGrantStore
 {
 }
 impl<
@@ -30,7 +32,8 @@ impl<
         + NegotiationStore
         + CallbackOutbox
         + TransferStore
-        + DataFlowStore,
+        + DataFlowStore
+        + KafkaGrantStore,
 > ContractStore for T
 {
 }
@@ -624,4 +627,47 @@ pub async fn data_flows_round_trip(store: &impl ContractStore) {
     assert_eq!(store.find_flow("f1").await.ok().flatten(), Some(flow.clone()));
     flow.id = "missing".into();
     assert!(matches!(store.save_flow(&flow).await, Err(StoreError::NotFound { .. })));
+}
+
+pub async fn kafka_grants_round_trip(store: &impl ContractStore) {
+    use dsc_domain::kafka::{KafkaGrant, KafkaGrantState};
+    let grant = |id: &str, flow: &str, created_at: i64| KafkaGrant {
+        id: id.into(),
+        flow_id: flow.into(),
+        state: KafkaGrantState::Provisioning,
+        topic: "parts".into(),
+        group_prefix: format!("consumer.{flow}."),
+        principal: None,
+        client_id: None,
+        client_secret_alias: None,
+        registration_token_alias: None,
+        registration_client_uri: None,
+        error_detail: None,
+        created_at,
+        updated_at: created_at,
+    };
+    let mut first = grant("g1", "flow-a", 1);
+    store.create_grant(&first).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(store.create_grant(&first).await, Err(StoreError::AlreadyExists { .. })));
+    store.create_grant(&grant("g2", "flow-b", 2)).await.unwrap_or_else(|e| panic!("{e}"));
+    first.state = KafkaGrantState::Active;
+    first.principal = Some("User:client-1".into());
+    first.client_id = Some("client-1".into());
+    first.client_secret_alias = Some("kafka-grant-g1-secret".into());
+    first.updated_at = 5;
+    store.save_grant(&first).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.live_grants_of_flow("flow-a").await.unwrap_or_default(), vec![first.clone()]);
+    let live: Vec<String> = store.live_grants().await.unwrap_or_default().into_iter().map(|g| g.id).collect();
+    assert_eq!(live, vec!["g1", "g2"], "oldest first");
+
+    first.state = KafkaGrantState::Revoked;
+    store.save_grant(&first).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(store.live_grants_of_flow("flow-a").await.unwrap_or_default().is_empty(), "revoked grants are not live");
+    assert_eq!(
+        store.grant_principals().await.unwrap_or_default(),
+        vec!["User:client-1"],
+        "but their principal is known"
+    );
+    let missing = grant("missing", "flow-x", 3);
+    assert!(matches!(store.save_grant(&missing).await, Err(StoreError::NotFound { .. })));
 }

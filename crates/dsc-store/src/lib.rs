@@ -138,6 +138,21 @@ pub trait DataFlowStore: Send + Sync {
     async fn find_flow(&self, id: &str) -> Result<Option<DataFlow>, StoreError>;
 }
 
+/// The Kafka PULL handler's grants (see [`dsc_domain::kafka::KafkaGrant`]).
+#[async_trait]
+pub trait KafkaGrantStore: Send + Sync {
+    /// Fails with [`StoreError::AlreadyExists`] when a grant with the id exists.
+    async fn create_grant(&self, grant: &dsc_domain::kafka::KafkaGrant) -> Result<(), StoreError>;
+    /// [`StoreError::NotFound`] when absent.
+    async fn save_grant(&self, grant: &dsc_domain::kafka::KafkaGrant) -> Result<(), StoreError>;
+    /// The flow's grants that are not REVOKED, oldest first.
+    async fn live_grants_of_flow(&self, flow_id: &str) -> Result<Vec<dsc_domain::kafka::KafkaGrant>, StoreError>;
+    /// Every grant that is not REVOKED, oldest first.
+    async fn live_grants(&self) -> Result<Vec<dsc_domain::kafka::KafkaGrant>, StoreError>;
+    /// Every principal any grant ever had: ACLs of other principals are not this connector's to touch.
+    async fn grant_principals(&self) -> Result<Vec<String>, StoreError>;
+}
+
 /// A client registered at the built-in OAuth server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthClientRecord {

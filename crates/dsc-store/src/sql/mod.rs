@@ -3,6 +3,7 @@
 
 mod entities;
 mod filter;
+mod kafka;
 mod negotiations;
 mod oauth;
 mod transfers;
