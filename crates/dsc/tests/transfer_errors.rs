@@ -91,7 +91,8 @@ async fn transfer_requests_are_checked_on_both_sides() {
 
     // The asset's data now lives in Kafka: an HTTP pull no longer fits it.
     let moved = json!({ "@context": { "@vocab": EDC }, "@id": "asset-1", "properties": {},
-        "dataAddress": { "type": "KafkaBroker", "topic": "parts" } });
+        "dataAddress": { "type": "KafkaBroker", "topic": "parts", "kafka.bootstrap.servers": "127.0.0.1:9092",
+            "kafka.security.protocol": "SASL_PLAINTEXT" } });
     assert_eq!(provider.connector.put("/v3/assets", &moved).await.status, 204);
     let created = consumer
         .connector

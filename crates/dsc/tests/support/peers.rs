@@ -9,9 +9,7 @@ use super::TestConnector;
 
 pub const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
-}
+pub use super::process::free_port;
 
 pub fn did(port: u16) -> String {
     format!("did:web:127.0.0.1%3A{port}")

@@ -13,8 +13,25 @@ const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
 
 pub const DSC: &str = env!("CARGO_BIN_EXE_dsc");
 
+/// A port nobody listens on, chosen below the kernel's ephemeral range (32768+): a port taken from `:0` could be
+/// handed out again to another test's `:0` listener or an outgoing connection before our process binds it.
+/// Ports handed out in this process are never handed out twice; the harness's ports are avoided.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    use std::sync::Mutex;
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let mut candidate = 20_000 + (seed ^ std::process::id().wrapping_mul(2_654_435_761)) % 9_000;
+    let Ok(mut given) = GIVEN.lock() else { return 0 };
+    for _ in 0..9_000 {
+        candidate = 20_000 + (candidate - 20_000 + 7) % 9_000;
+        let port = u16::try_from(candidate).unwrap_or(0);
+        if !given.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
+    0
 }
 
 /// A command with a clean environment: no inherited EDC_/WEB_HTTP_/DSC_ variables.
