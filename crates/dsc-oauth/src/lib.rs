@@ -14,9 +14,11 @@
 mod client;
 #[cfg(feature = "contract-tests")]
 pub mod contract_tests;
+mod discovery;
 mod error;
 
 pub use client::{OAuthClient, RegisteredClient, TokenResponse};
+pub use discovery::{ServerMetadata, discover};
 pub use error::OAuthError;
 
 use std::time::Duration;

@@ -85,3 +85,18 @@ async fn an_unreachable_server_is_retried_then_reported() {
     );
     assert!(started.elapsed() >= Duration::from_millis(200), "it waited before the second attempt");
 }
+
+#[tokio::test]
+async fn discovery_finds_the_endpoints_the_harness_announces() {
+    let Some(settings) = settings().await else { return };
+    let metadata =
+        dsc_oauth::discover(&settings.issuer, Duration::from_secs(5)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(metadata.token_endpoint, settings.token_endpoint);
+    assert_eq!(metadata.registration_endpoint, settings.registration_endpoint);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let issuer = format!("http://{}", closed.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    drop(closed);
+    let down = dsc_oauth::discover(&issuer, Duration::from_secs(2)).await.err();
+    assert!(matches!(&down, Some(OAuthError::Unavailable { endpoint, .. }) if *endpoint == issuer), "{down:?}");
+}
