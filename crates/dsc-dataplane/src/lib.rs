@@ -30,13 +30,39 @@ pub const HTTP_PULL: &str = "HttpData-PULL";
 /// The endpoint type of HTTP pull addresses, as EDC names it.
 pub const HTTP_ENDPOINT_TYPE: &str = "https://w3id.org/idsa/v4.1/HTTP";
 
-/// What a transfer type adds to the data plane's generic flow handling.
+/// An access token a transfer type obtained elsewhere (Kafka's come from the OAuth service the broker trusts).
+#[derive(Clone)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken").field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
+}
+
+/// What granting access produced: the address properties beyond the token pair, and the access token when the
+/// transfer type brings its own (otherwise the data plane's flow-bound token is the access token).
+#[derive(Debug, Default)]
+pub struct AccessGrant {
+    pub properties: Properties,
+    pub token: Option<IssuedToken>,
+}
+
+/// What a transfer type adds to the data plane's generic flow handling. Errors are [`FlowError`]s so the control
+/// plane can tell a bad asset (`Invalid`: the transfer ends) from an outage (`Unavailable`: it retries).
 #[async_trait]
 pub trait TransferTypeHandler: Send + Sync {
-    /// Grants access for a started or resumed flow; returns the address properties beyond the token pair.
-    async fn grant(&self, flow: &DataFlow) -> Result<Properties, String>;
+    /// Grants access for a started or resumed flow.
+    async fn grant(&self, flow: &DataFlow) -> Result<AccessGrant, FlowError>;
     /// Cuts access for a suspended, terminated or completed flow.
-    async fn revoke(&self, flow: &DataFlow) -> Result<(), String>;
+    async fn revoke(&self, flow: &DataFlow) -> Result<(), FlowError>;
+    /// A new access token for a STARTED flow at refresh time, when the transfer type brings its own.
+    async fn renew(&self, _flow: &DataFlow) -> Result<Option<IssuedToken>, FlowError> {
+        Ok(None)
+    }
 }
 
 /// HTTP pull: consumers call the public API, which checks the token against the flow on every request, so
@@ -47,15 +73,15 @@ pub struct HttpPull {
 
 #[async_trait]
 impl TransferTypeHandler for HttpPull {
-    async fn grant(&self, _flow: &DataFlow) -> Result<Properties, String> {
+    async fn grant(&self, _flow: &DataFlow) -> Result<AccessGrant, FlowError> {
         let mut properties = Properties::new();
         properties.insert(DataAddress::type_iri(), json!(HTTP_ENDPOINT_TYPE));
         properties.insert(namespaces::edc("endpointType"), json!(HTTP_ENDPOINT_TYPE));
         properties.insert(namespaces::edc("endpoint"), json!(self.public_url));
-        Ok(properties)
+        Ok(AccessGrant { properties, token: None })
     }
 
-    async fn revoke(&self, _flow: &DataFlow) -> Result<(), String> {
+    async fn revoke(&self, _flow: &DataFlow) -> Result<(), FlowError> {
         Ok(())
     }
 }
@@ -123,12 +149,16 @@ impl DataPlane {
 
     /// The EDR for a flow with a fresh token pair; the pair's ids are recorded on the flow by the caller.
     async fn address(&self, flow: &DataFlow, pair: &TokenPair) -> Result<DataAddress, FlowError> {
-        let mut properties = self.handler(&flow.profile)?.grant(flow).await.map_err(FlowError::Unavailable)?;
+        let AccessGrant { mut properties, token } = self.handler(&flow.profile)?.grant(flow).await?;
+        let (access_token, expires_in) = match token {
+            Some(token) => (token.access_token, token.expires_in),
+            None => (pair.access_token.clone(), pair.expires_in),
+        };
         let tx_auth = |local: &str| format!("{}{local}", namespaces::TX_AUTH);
-        properties.insert(namespaces::edc("authorization"), json!(pair.access_token));
+        properties.insert(namespaces::edc("authorization"), json!(access_token));
         properties.insert(namespaces::edc("authType"), json!("bearer"));
         properties.insert(tx_auth("refreshToken"), json!(pair.refresh_token));
-        properties.insert(tx_auth("expiresIn"), json!(pair.expires_in.to_string()));
+        properties.insert(tx_auth("expiresIn"), json!(expires_in.to_string()));
         properties
             .insert(tx_auth("refreshEndpoint"), json!(format!("{}/token", self.public_url.trim_end_matches('/'))));
         properties.insert(tx_auth("refreshAudience"), json!(self.participant_id));
@@ -211,7 +241,7 @@ impl DataPlane {
         flow.state = state;
         flow.updated_at = now_millis();
         self.store.save_flow(&flow).await?;
-        self.handler(&flow.profile)?.revoke(&flow).await.map_err(FlowError::Unavailable)?;
+        self.handler(&flow.profile)?.revoke(&flow).await?;
         tracing::info!(flow = %id, state = state.name(), "data flow access revoked");
         Ok(flow)
     }
@@ -284,7 +314,18 @@ impl DataPlane {
         if flow.state != DataFlowState::Started {
             return Err(AccessDenied::Revoked);
         }
-        let pair = self.issue_pair(&flow).map_err(AccessDenied::Unavailable)?;
+        let mut pair = self.issue_pair(&flow).map_err(AccessDenied::Unavailable)?;
+        let renewed =
+            self.handler(&flow.profile).map_err(|e| AccessDenied::Unavailable(e.to_string()))?.renew(&flow).await;
+        match renewed {
+            Ok(Some(token)) => {
+                pair.access_token = token.access_token;
+                pair.expires_in = token.expires_in;
+            }
+            Ok(None) => {}
+            Err(FlowError::Unavailable(reason)) => return Err(AccessDenied::Unavailable(reason)),
+            Err(_) => return Err(AccessDenied::Revoked),
+        }
         flow.access_token_id = Some(pair.access_token_id.clone());
         flow.refresh_token_hash = Some(pair.refresh_token_hash.clone());
         flow.updated_at = now_millis();
