@@ -94,6 +94,8 @@ pub struct ConnectorConfig {
     pub trust_file: Option<PathBuf>,
     /// EDC's unsigned mock identity, for interoperability tests only (`dsc.iam.mock.enabled`).
     pub mock_identity: bool,
+    /// The KafkaBroker-PULL transfer type, when `dsc.kafka.admin.bootstrap.servers` is set.
+    pub kafka: Option<crate::KafkaPullConfig>,
 }
 
 /// The built-in OAuth authorization server's settings.
@@ -208,6 +210,7 @@ impl ConnectorConfig {
             participant_key_alias: raw.get("edc.iam.sts.privatekey.alias").unwrap_or("dsc-participant-key").to_string(),
             trust_file: raw.get("dsc.iam.trust.file").map(PathBuf::from),
             mock_identity: raw.get("dsc.iam.mock.enabled") == Some("true"),
+            kafka: None,
         };
         let mut config = config;
         config.protocol_address = match raw.get("edc.dsp.callback.address") {
@@ -238,6 +241,7 @@ impl ConnectorConfig {
                     .to_string(),
             });
         }
+        config.kafka = crate::kafka::kafka_pull(raw, config.oauth_server.as_ref())?;
         if config.signaling_address.is_empty() {
             config.signaling_address =
                 format!("http://{}:{}{}", config.hostname, config.control_context.port, config.control_context.path);

@@ -8,8 +8,10 @@
 //! and what is expected. Values of secret settings never appear in messages.
 
 mod connector;
+mod kafka;
 mod loader;
 pub mod settings;
 
 pub use connector::{ApiKeySource, ConnectorConfig, LogFormat, OAuthServerConfig, VaultKeySource, WebContext};
+pub use kafka::KafkaPullConfig;
 pub use loader::{ConfigError, RawConfig, env_name};

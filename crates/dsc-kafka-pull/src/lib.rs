@@ -30,6 +30,9 @@ use dsc_vault::{SecretString, Vault};
 use serde_json::json;
 use tokio::sync::Mutex;
 
+/// The transfer type this handler serves (offered in catalogs for `KafkaBroker` assets).
+pub const KAFKA_PULL: &str = "KafkaBroker-PULL";
+
 /// The endpoint type of Kafka EDRs, as Tractus-X names it.
 pub const KAFKA_ENDPOINT_TYPE: &str = "https://w3id.org/idsa/v4.1/Kafka";
 

@@ -4,5 +4,6 @@
 //! This is the only crate that knows every other one; nothing depends on it.
 
 mod edr_refresh;
+mod kafka;
 pub mod logging;
 pub mod runtime;

@@ -18,6 +18,7 @@ use dsc_dsp::DspState;
 use dsc_dsp::client::DspClient;
 use dsc_identity::{HttpDidResolver, SigningIdentity, TokenVerifier, TrustList};
 use dsc_jsonld::JsonLd;
+use dsc_kafka_pull::KafkaPull;
 use dsc_management_api::ManagementState;
 use dsc_policy::PolicyEngine;
 use dsc_signaling::{DataPlaneEntry, DataPlaneRegistry, HttpDataPlaneClient};
@@ -54,6 +55,8 @@ pub struct Connector {
     transfer_manager: Arc<TransferManager>,
     policy_monitor: Arc<PolicyMonitor>,
     callback_dispatcher: Arc<CallbackDispatcher>,
+    kafka: Option<Arc<KafkaPull>>,
+    config: ConnectorConfig,
     pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
 }
 
@@ -198,19 +201,23 @@ async fn build_data_plane(
     vault: Arc<dyn Vault>,
     verifier: Option<Arc<dyn dsc_identity::ParticipantVerifier>>,
     http: reqwest::Client,
-) -> Result<Arc<DataPlane>, StartError> {
+) -> Result<(Arc<DataPlane>, Option<Arc<KafkaPull>>), StartError> {
     let mut handlers: std::collections::HashMap<String, Arc<dyn dsc_dataplane::TransferTypeHandler>> =
         std::collections::HashMap::new();
     handlers.insert(
         dsc_dataplane::HTTP_PULL.to_string(),
         Arc::new(dsc_dataplane::HttpPull { public_url: config.public_address.clone() }),
     );
+    let kafka = config.kafka.as_ref().map(|kafka| crate::kafka::kafka_pull(kafka, store.clone(), vault.clone()));
+    if let Some(kafka) = &kafka {
+        handlers.insert(dsc_kafka_pull::KAFKA_PULL.to_string(), kafka.clone());
+    }
     let tokens = dsc_dataplane::tokens::TokenIssuer::new(
         config.participant_id.clone(),
         token_secret(&vault).await?.as_bytes(),
         config.access_token_lifetime_seconds,
     );
-    Ok(Arc::new(DataPlane {
+    let plane = Arc::new(DataPlane {
         participant_id: config.participant_id.clone(),
         public_url: config.public_address.clone(),
         store,
@@ -219,7 +226,19 @@ async fn build_data_plane(
         handlers,
         clients: Arc::new(ParticipantClients(verifier)),
         http,
-    }))
+    });
+    Ok((plane, kafka))
+}
+
+/// The reconciler's task, when Kafka PULL is enabled.
+fn spawn_reconciler(
+    config: &ConnectorConfig,
+    kafka: Option<&Arc<KafkaPull>>,
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let (kafka, settings) = (kafka?, config.kafka.as_ref()?);
+    let interval = std::time::Duration::from_secs(settings.reconcile_interval_seconds);
+    Some(tokio::spawn(crate::kafka::run_reconciler(kafka.clone(), interval, stopped)))
 }
 
 /// The data plane's web contexts: Data Plane Signaling on the control context (behind the shared key, merged with
@@ -392,10 +411,12 @@ impl Connector {
         let negotiation_manager = Arc::new(NegotiationManager::new(settings, shared.clone(), client.clone(), wake));
 
         // The embedded data plane, signaled over HTTP on the control context like a standalone one.
-        let data_plane = if config.embedded_data_plane {
-            Some(build_data_plane(config, shared.clone(), vault.clone(), verifier.clone(), http.clone()).await?)
+        let (data_plane, kafka) = if config.embedded_data_plane {
+            let (plane, kafka) =
+                build_data_plane(config, shared.clone(), vault.clone(), verifier.clone(), http.clone()).await?;
+            (Some(plane), kafka)
         } else {
-            None
+            (None, None)
         };
         let transfer_wake = Arc::new(tokio::sync::Notify::new());
         let mut transfer_settings =
@@ -521,6 +542,8 @@ impl Connector {
             transfer_manager,
             policy_monitor,
             callback_dispatcher,
+            kafka,
+            config: config.clone(),
             addresses,
         })
     }
@@ -539,9 +562,13 @@ impl Connector {
         let manager = tokio::spawn(self.negotiation_manager.clone().run(stopped.clone()));
         let transfers = tokio::spawn(self.transfer_manager.clone().run(stopped.clone()));
         let monitor = tokio::spawn(self.policy_monitor.clone().run(stopped.clone()));
-        let dispatcher = tokio::spawn(self.callback_dispatcher.clone().run(stopped));
+        let dispatcher = tokio::spawn(self.callback_dispatcher.clone().run(stopped.clone()));
+        let reconciler = spawn_reconciler(&self.config, self.kafka.as_ref(), stopped);
         let result = self.bound.run(shutdown).await;
         let _ = stop.send(true);
+        if let Some(reconciler) = reconciler {
+            let _ = reconciler.await;
+        }
         let _ = manager.await;
         let _ = transfers.await;
         let _ = monitor.await;
@@ -556,6 +583,8 @@ impl Connector {
 pub struct DataPlaneNode {
     bound: dsc_web::Bound,
     store: SqlStore,
+    kafka: Option<Arc<KafkaPull>>,
+    config: ConnectorConfig,
     pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
 }
 
@@ -582,7 +611,8 @@ impl DataPlaneNode {
         let verifier: Arc<dyn dsc_identity::ParticipantVerifier> =
             Arc::new(TokenVerifier::new(&config.participant_id, Arc::new(resolver), Arc::new(trust)));
         let http_for_registration = http.clone();
-        let plane = build_data_plane(config, Arc::new(store.clone()), vault.clone(), Some(verifier), http).await?;
+        let (plane, kafka) =
+            build_data_plane(config, Arc::new(store.clone()), vault.clone(), Some(verifier), http).await?;
         let key = config.signaling_key.clone().unwrap_or_default();
         let health = Health::new(vec![Arc::new(DatabaseProbe(store.clone())), Arc::new(VaultProbe(vault))]);
         let mut contexts = vec![ContextRouter {
@@ -598,14 +628,20 @@ impl DataPlaneNode {
             register_with(&http_for_registration, control_plane, config, &plane.profiles(), &key).await?;
         }
         tracing::info!(transfer_types = %plane.profiles().join(", "), public = %config.public_address, "data plane ready");
-        Ok(DataPlaneNode { bound, store, addresses })
+        Ok(DataPlaneNode { bound, store, kafka, config: config.clone(), addresses })
     }
 
     pub async fn run<F>(self, shutdown: F) -> std::io::Result<()>
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let reconciler = spawn_reconciler(&self.config, self.kafka.as_ref(), stopped);
         let result = self.bound.run(shutdown).await;
+        let _ = stop.send(true);
+        if let Some(reconciler) = reconciler {
+            let _ = reconciler.await;
+        }
         self.store.close().await;
         result
     }

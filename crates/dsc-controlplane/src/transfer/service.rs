@@ -221,6 +221,7 @@ impl TransferService {
         {
             return Ok(existing);
         }
+        let format = dsc_domain::transfer::canonical_transfer_type(format);
         let agreement = self
             .negotiations
             .find_agreement(agreement_id)

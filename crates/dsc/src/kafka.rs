@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The Kafka PULL transfer type in the binary: built from configuration, and its reconciler run at start and then
+//! periodically until shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dsc_config::KafkaPullConfig;
+use dsc_kafka_pull::{KafkaPull, KafkaPullSettings};
+use dsc_oauth::AudienceParameter;
+use dsc_store::SqlStore;
+use dsc_vault::Vault;
+
+pub fn kafka_pull(config: &KafkaPullConfig, store: Arc<SqlStore>, vault: Arc<dyn Vault>) -> Arc<KafkaPull> {
+    let audience_parameter = match config.audience_parameter.as_str() {
+        "audience" => AudienceParameter::Audience,
+        "none" => AudienceParameter::None,
+        _ => AudienceParameter::Resource,
+    };
+    let settings = KafkaPullSettings {
+        admin_bootstrap: config.admin_bootstrap.clone(),
+        admin_user: config.admin_user.clone(),
+        admin_password_alias: config.admin_password_alias.clone(),
+        oauth_issuer: config.oauth_issuer.clone(),
+        initial_access_token_alias: config.initial_access_token_alias.clone(),
+        audience: config.audience.clone(),
+        audience_parameter,
+        principal_claim: config.principal_claim.clone(),
+        group_prefix: config.group_prefix.clone(),
+        reconcile_grace: Duration::from_secs(config.reconcile_grace_seconds),
+        timeout: Duration::from_secs(config.timeout_seconds),
+    };
+    tracing::info!(
+        admin_bootstrap = %config.admin_bootstrap,
+        oauth_issuer = %config.oauth_issuer,
+        "KafkaBroker-PULL enabled"
+    );
+    Arc::new(KafkaPull::new(settings, store.clone(), store, vault))
+}
+
+/// Reconciles once right away (repairing whatever a crash left behind), then every `interval`, until `stop`.
+/// A failed pass (broker or OAuth service down) is logged and tried again at the next tick.
+pub async fn run_reconciler(kafka: Arc<KafkaPull>, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match kafka.reconcile().await {
+            Ok(report) if report.acls_restored + report.grants_revoked + report.orphan_principals_removed > 0 => {
+                tracing::info!(
+                    grants = report.grants_checked,
+                    acls_restored = report.acls_restored,
+                    grants_revoked = report.grants_revoked,
+                    orphan_principals_removed = report.orphan_principals_removed,
+                    deferred = report.deferred,
+                    elapsed_ms = report.elapsed_ms as u64,
+                    "Kafka reconciliation repaired the broker"
+                );
+            }
+            Ok(report) => tracing::debug!(
+                grants = report.grants_checked,
+                deferred = report.deferred,
+                elapsed_ms = report.elapsed_ms as u64,
+                "Kafka reconciliation found nothing to repair"
+            ),
+            Err(error) => tracing::warn!("Kafka reconciliation failed, trying again later: {error}"),
+        }
+    }
+}
