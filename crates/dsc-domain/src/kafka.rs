@@ -30,6 +30,9 @@ pub struct KafkaBrokerAddress {
     pub poll_duration: String,
     /// The base of the per-transfer consumer group prefix.
     pub group_prefix_base: Option<String>,
+    /// `kafka.share.client.credentials`: the EDR also carries the transfer's OAuth client id, secret and token
+    /// endpoint, so that a Kafka client's own OAuth support can fetch tokens (Mobility Data Space style).
+    pub share_client_credentials: bool,
 }
 
 fn edc(local: &str) -> String {
@@ -162,6 +165,20 @@ impl KafkaBrokerAddress {
                 .with_value(Value::String(prefix.to_string())),
             );
         }
+        let share_client_credentials = match text("kafka.share.client.credentials") {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                violations.push(
+                    Violation::new(
+                        "kafka.share.client.credentials must be true or false",
+                        at("kafka.share.client.credentials"),
+                    )
+                    .with_value(Value::String(other.to_string())),
+                );
+                false
+            }
+        };
         match (violations.is_empty(), topic, security_protocol) {
             (true, Some(topic), Some(security_protocol)) => Ok(KafkaBrokerAddress {
                 topic,
@@ -170,6 +187,7 @@ impl KafkaBrokerAddress {
                 sasl_mechanism,
                 poll_duration,
                 group_prefix_base,
+                share_client_credentials,
             }),
             _ => Err(violations),
         }
@@ -269,6 +287,7 @@ mod tests {
             ("kafka.sasl.mechanism", "PLAIN"),
             ("kafka.poll.duration", "1 second"),
             ("kafka.group.prefix", "group prefix"),
+            ("kafka.share.client.credentials", "yes"),
         ]);
         let violations = KafkaBrokerAddress::from_data_address(&bad, "dataAddress").err().unwrap_or_default();
         let paths: Vec<String> = violations.iter().filter_map(|v| v.path.clone()).collect();
@@ -279,6 +298,7 @@ mod tests {
             "kafka.sasl.mechanism",
             "kafka.poll.duration",
             "kafka.group.prefix",
+            "kafka.share.client.credentials",
         ]
         .iter()
         .map(|local| format!("dataAddress/{}", edc(local)))

@@ -218,7 +218,7 @@ impl TransferProcess {
 
 /// Other names peers use for transfer types we serve: Mobility Data Space connectors ask for `Kafka-PULL`, the
 /// type Tractus-X renamed to `KafkaBroker-PULL`.
-const TRANSFER_TYPE_ALIASES: &[(&str, &str)] = &[("Kafka-PULL", "KafkaBroker-PULL")];
+const TRANSFER_TYPE_ALIASES: &[(&str, &str)] = &[(crate::kafka::KAFKA_PULL_ALIAS, crate::kafka::KAFKA_PULL)];
 
 /// The name a transfer type is served under (`Kafka-PULL` → `KafkaBroker-PULL`; others unchanged).
 pub fn canonical_transfer_type(transfer_type: &str) -> &str {

@@ -3,7 +3,7 @@
 //!
 //! rdkafka's safe API has no ACL operations, and its FFI needs `unsafe`, which this workspace forbids. The Kafka
 //! protocol messages come from the `kafka-protocol` crate; this crate only frames them over one TCP connection,
-//! authenticates with SASL/PLAIN and maps the answers to typed results. One connection is opened per operation:
+//! authenticates with SASL/PLAIN (or OAUTHBEARER with a given token) and maps the answers to typed results. One connection is opened per operation:
 //! ACL changes are rare (one per transfer start, suspend or end) and must not share state between callers.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -73,14 +73,55 @@ pub struct AclBinding {
 #[derive(Clone)]
 pub struct KafkaAdmin {
     address: String,
-    user: String,
-    password: String,
+    login: Login,
     timeout: std::time::Duration,
+}
+
+/// How the client logs in to the listener.
+#[derive(Clone)]
+enum Login {
+    Plain {
+        user: String,
+        password: String,
+    },
+    /// SASL/OAUTHBEARER with a token obtained elsewhere (RFC 7628 initial client response).
+    Bearer {
+        token: String,
+    },
+}
+
+impl Login {
+    fn mechanism(&self) -> &'static str {
+        match self {
+            Login::Plain { .. } => "PLAIN",
+            Login::Bearer { .. } => "OAUTHBEARER",
+        }
+    }
+
+    fn initial_response(&self) -> Bytes {
+        let mut bytes = BytesMut::new();
+        match self {
+            Login::Plain { user, password } => {
+                bytes.put_u8(0);
+                bytes.extend_from_slice(user.as_bytes());
+                bytes.put_u8(0);
+                bytes.extend_from_slice(password.as_bytes());
+            }
+            Login::Bearer { token } => {
+                bytes.extend_from_slice(format!("n,,\x01auth=Bearer {token}\x01\x01").as_bytes());
+            }
+        }
+        bytes.freeze()
+    }
 }
 
 impl std::fmt::Debug for KafkaAdmin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KafkaAdmin").field("address", &self.address).field("user", &self.user).finish_non_exhaustive()
+        let user = match &self.login {
+            Login::Plain { user, .. } => user.as_str(),
+            Login::Bearer { .. } => "(bearer token)",
+        };
+        f.debug_struct("KafkaAdmin").field("address", &self.address).field("user", &user).finish_non_exhaustive()
     }
 }
 
@@ -193,7 +234,13 @@ mod anyhow_like {
 impl KafkaAdmin {
     /// An admin client for `address` (`host:port` of a SASL_PLAINTEXT listener) with SASL/PLAIN credentials.
     pub fn new(address: impl Into<String>, user: impl Into<String>, password: impl Into<String>) -> Self {
-        KafkaAdmin { address: address.into(), user: user.into(), password: password.into(), timeout: OPERATION_TIMEOUT }
+        let login = Login::Plain { user: user.into(), password: password.into() };
+        KafkaAdmin { address: address.into(), login, timeout: OPERATION_TIMEOUT }
+    }
+
+    /// A client for `address` (a SASL_PLAINTEXT listener) that logs in with an OAuth bearer token.
+    pub fn with_bearer_token(address: impl Into<String>, token: impl Into<String>) -> Self {
+        KafkaAdmin { address: address.into(), login: Login::Bearer { token: token.into() }, timeout: OPERATION_TIMEOUT }
     }
 
     /// The same client with another per-operation time limit.
@@ -220,25 +267,21 @@ impl KafkaAdmin {
             .await
             .map_err(|e| AdminError::Unreachable { address: self.address.clone(), reason: e.to_string() })?;
         let mut connection = Connection { stream, correlation: 0, address: self.address.clone() };
+        let mechanism = self.login.mechanism();
         let handshake: SaslHandshakeResponse = connection
-            .call(ApiKey::SaslHandshake, 1, &SaslHandshakeRequest::default().with_mechanism(text("PLAIN")))
+            .call(ApiKey::SaslHandshake, 1, &SaslHandshakeRequest::default().with_mechanism(text(mechanism)))
             .await?;
         if handshake.error_code != 0 {
             return Err(AdminError::Authentication(format!(
-                "SASL/PLAIN is not enabled on this listener (error {})",
+                "SASL/{mechanism} is not enabled on this listener (error {})",
                 handshake.error_code
             )));
         }
-        let mut credentials = BytesMut::new();
-        credentials.put_u8(0);
-        credentials.extend_from_slice(self.user.as_bytes());
-        credentials.put_u8(0);
-        credentials.extend_from_slice(self.password.as_bytes());
         let authenticated: SaslAuthenticateResponse = connection
             .call(
                 ApiKey::SaslAuthenticate,
                 2,
-                &SaslAuthenticateRequest::default().with_auth_bytes(credentials.freeze()),
+                &SaslAuthenticateRequest::default().with_auth_bytes(self.login.initial_response()),
             )
             .await?;
         if authenticated.error_code != 0 {
@@ -248,6 +291,10 @@ impl KafkaAdmin {
                     .map(|m| m.to_string())
                     .unwrap_or_else(|| format!("error {}", authenticated.error_code)),
             ));
+        }
+        // OAUTHBEARER refuses a token with an error challenge (RFC 7628 §3.2.2) instead of an error code.
+        if matches!(self.login, Login::Bearer { .. }) && !authenticated.auth_bytes.is_empty() {
+            return Err(AdminError::Authentication(String::from_utf8_lossy(&authenticated.auth_bytes).into_owned()));
         }
         Ok(connection)
     }

@@ -87,3 +87,15 @@ async fn all_acls_lists_every_principal() {
     assert_eq!(all.iter().filter(|b| b.principal == principal).count(), 3, "{all:?}");
     admin.revoke_principal(&principal).await.unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[tokio::test]
+async fn a_bearer_token_the_broker_does_not_trust_is_refused_at_login() {
+    let Some(_) = admin() else { return };
+    let Some(oauth_listener) = std::env::var("TEST_KAFKA_OAUTH_BOOTSTRAP").ok() else { return };
+    let forged = KafkaAdmin::with_bearer_token(oauth_listener, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.");
+    let refused = forged.acls_of("User:x").await.err();
+    assert!(
+        matches!(&refused, Some(AdminError::Authentication(reason)) if reason.contains("invalid_token")),
+        "{refused:?}"
+    );
+}

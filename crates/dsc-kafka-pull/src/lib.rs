@@ -30,8 +30,7 @@ use dsc_vault::{SecretString, Vault};
 use serde_json::json;
 use tokio::sync::Mutex;
 
-/// The transfer type this handler serves (offered in catalogs for `KafkaBroker` assets).
-pub const KAFKA_PULL: &str = "KafkaBroker-PULL";
+pub use dsc_domain::kafka::KAFKA_PULL;
 
 /// The endpoint type of Kafka EDRs, as Tractus-X names it.
 pub const KAFKA_ENDPOINT_TYPE: &str = "https://w3id.org/idsa/v4.1/Kafka";
@@ -175,12 +174,6 @@ fn source(flow: &DataFlow) -> Result<KafkaBrokerAddress, FlowError> {
     })
 }
 
-/// Whether the asset asks for the client credentials in the EDR, so that a Kafka client's own OAuth support can
-/// fetch tokens (Mobility Data Space style).
-fn shares_client_credentials(address: &DataAddress) -> bool {
-    address.properties.get(&namespaces::edc("kafka.share.client.credentials")).and_then(|v| v.as_str()) == Some("true")
-}
-
 #[async_trait]
 impl TransferTypeHandler for KafkaPull {
     async fn grant(&self, flow: &DataFlow) -> Result<AccessGrant, FlowError> {
@@ -197,7 +190,7 @@ impl TransferTypeHandler for KafkaPull {
         properties.insert(edc("kafka.group.prefix"), json!(provisioned.grant.group_prefix));
         properties.insert(edc("kafka.poll.duration"), json!(address.poll_duration));
         properties.insert(edc("flowType"), json!("PULL"));
-        if shares_client_credentials(&flow.source) {
+        if address.share_client_credentials {
             properties.insert(edc("clientId"), json!(provisioned.client.client_id));
             properties.insert(edc("clientSecret"), json!(provisioned.client.client_secret.expose()));
             properties.insert(edc("tokenEndpoint"), json!(provisioned.token_endpoint));
