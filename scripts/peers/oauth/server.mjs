@@ -11,6 +11,17 @@ const ISSUER = `http://127.0.0.1:${PORT}`;
 const AUDIENCE = process.env.AUDIENCE || 'urn:kafka:broker';
 // A second resource indicator whose tokens live only seconds, so tests can prove expired tokens are refused.
 const SHORT_LIVED = `${AUDIENCE}:short-lived`;
+// Resource indicators `<audience>:ttl-<seconds>` ask for tokens of that lifetime (refresh tests use a few seconds).
+const TTL_PREFIX = `${AUDIENCE}:ttl-`;
+function lifetimeOf(resource) {
+  if (resource === AUDIENCE) return 300;
+  if (resource === SHORT_LIVED) return 2;
+  if (resource.startsWith(TTL_PREFIX)) {
+    const seconds = Number(resource.slice(TTL_PREFIX.length));
+    if (Number.isInteger(seconds) && seconds >= 1 && seconds <= 3600) return seconds;
+  }
+  return undefined;
+}
 const STATE_DIR = process.env.STATE_DIR || '.';
 const KEY_FILE = `${STATE_DIR}/signing-key.json`;
 
@@ -48,13 +59,14 @@ const provider = new Provider(ISSUER, {
       defaultResource: () => AUDIENCE,
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource) => {
-        if (resource !== AUDIENCE && resource !== SHORT_LIVED) {
+        const lifetime = lifetimeOf(resource);
+        if (lifetime === undefined) {
           throw new Provider.errors.InvalidTarget();
         }
         return {
           scope: 'kafka',
           audience: AUDIENCE,
-          accessTokenTTL: resource === SHORT_LIVED ? 2 : 300,
+          accessTokenTTL: lifetime,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'ES256' } },
         };

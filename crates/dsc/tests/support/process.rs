@@ -239,10 +239,15 @@ pub async fn post(url: String, body: &Value) -> super::Reply {
 }
 
 pub async fn provision(provider: &Node, consumer_bpn: &str) {
+    provision_with(provider, consumer_bpn, json!({ "type": "HttpData", "baseUrl": "https://backend.internal" })).await;
+}
+
+/// Asset `asset-1` with `data_address`, offered to `consumer_bpn` only.
+pub async fn provision_with(provider: &Node, consumer_bpn: &str, data_address: Value) {
     let bodies = [
         (
             "/v3/assets",
-            json!({ "@context": { "@vocab": EDC }, "@id": "asset-1", "properties": {}, "dataAddress": { "type": "HttpData", "baseUrl": "https://backend.internal" } }),
+            json!({ "@context": { "@vocab": EDC }, "@id": "asset-1", "properties": {}, "dataAddress": data_address }),
         ),
         (
             "/v3/policydefinitions",
