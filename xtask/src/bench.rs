@@ -641,5 +641,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "PostgreSQL  skipped: TEST_POSTGRES_URL not set (scripts/harness.sh up postgres; eval \"$(scripts/harness.sh env)\")"
         ),
     }
+    kafka_benches()
+}
+
+/// The Kafka PULL benchmarks need a real Kafka client (librdkafka), so they are cargo benches of their crates
+/// rather than part of this dependency-light tool.
+fn kafka_benches() -> Result<(), String> {
+    if std::env::var("TEST_KAFKA_ADMIN_BOOTSTRAP").is_err() {
+        println!(
+            "Kafka       skipped: no harness (scripts/harness.sh up oauth kafka; eval \"$(scripts/harness.sh env)\")"
+        );
+        return Ok(());
+    }
+    for (package, bench) in [("dsc", "kafka_pull"), ("dsc-kafka-pull", "reconcile")] {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["bench", "--locked", "-q", "-p", package, "--bench", bench])
+            .current_dir(root())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("cargo bench -p {package} --bench {bench} failed"));
+        }
+    }
     Ok(())
 }

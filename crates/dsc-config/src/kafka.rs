@@ -115,7 +115,7 @@ mod tests {
                 principal_claim: "sub".into(),
                 group_prefix: "dsc-".into(),
                 reconcile_interval_seconds: 60,
-                reconcile_grace_seconds: 30,
+                reconcile_grace_seconds: 60,
                 timeout_seconds: 10,
             })
         );

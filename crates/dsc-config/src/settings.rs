@@ -197,8 +197,8 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "dsc.kafka.reconciler.grace.seconds",
         Kind::Number { min: 0, max: 3_600 },
-        Some("30"),
-        "Grants younger than this are left alone by the reconciler (a start may be under way).",
+        Some("60"),
+        "Grants touched more recently than this are left alone by the reconciler (a start may be under way); never less than 4 x dsc.kafka.timeout.seconds.",
     ),
     setting(
         "dsc.kafka.timeout.seconds",

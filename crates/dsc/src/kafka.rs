@@ -27,7 +27,7 @@ pub fn kafka_pull(config: &KafkaPullConfig, store: Arc<SqlStore>, vault: Arc<dyn
         audience_parameter,
         principal_claim: config.principal_claim.clone(),
         group_prefix: config.group_prefix.clone(),
-        reconcile_grace: Duration::from_secs(config.reconcile_grace_seconds),
+        reconcile_grace: reconcile_grace(config),
         timeout: Duration::from_secs(config.timeout_seconds),
     };
     tracing::info!(
@@ -36,6 +36,22 @@ pub fn kafka_pull(config: &KafkaPullConfig, store: Arc<SqlStore>, vault: Arc<dyn
         "KafkaBroker-PULL enabled"
     );
     Arc::new(KafkaPull::new(settings, store.clone(), store, vault))
+}
+
+/// The grace period of the reconciler, never shorter than the longest a single provisioning step may take (three
+/// attempts of one call, each within the time limit): a grant that young may belong to a start still running, and
+/// revoking it underneath would hand the consumer an EDR whose access is already gone.
+fn reconcile_grace(config: &KafkaPullConfig) -> Duration {
+    let configured = Duration::from_secs(config.reconcile_grace_seconds);
+    let longest_step = Duration::from_secs(config.timeout_seconds * 4);
+    if configured < longest_step {
+        tracing::warn!(
+            configured_seconds = config.reconcile_grace_seconds,
+            used_seconds = longest_step.as_secs(),
+            "dsc.kafka.reconciler.grace.seconds is shorter than a provisioning step may take (4 x dsc.kafka.timeout.seconds); using that"
+        );
+    }
+    configured.max(longest_step)
 }
 
 /// Reconciles once right away (repairing whatever a crash left behind), then every `interval`, until `stop`.
@@ -68,5 +84,34 @@ pub async fn run_reconciler(kafka: Arc<KafkaPull>, interval: Duration, mut stop:
             ),
             Err(error) => tracing::warn!("Kafka reconciliation failed, trying again later: {error}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(grace: u64, timeout: u64) -> KafkaPullConfig {
+        KafkaPullConfig {
+            admin_bootstrap: "kafka:9092".into(),
+            admin_user: "admin".into(),
+            admin_password_alias: "p".into(),
+            oauth_issuer: "http://idp".into(),
+            initial_access_token_alias: "t".into(),
+            audience: "urn:kafka".into(),
+            audience_parameter: "resource".into(),
+            principal_claim: "sub".into(),
+            group_prefix: "dsc-".into(),
+            reconcile_interval_seconds: 60,
+            reconcile_grace_seconds: grace,
+            timeout_seconds: timeout,
+        }
+    }
+
+    #[test]
+    fn the_grace_period_outlasts_a_provisioning_step() {
+        assert_eq!(reconcile_grace(&config(30, 10)), Duration::from_secs(40));
+        assert_eq!(reconcile_grace(&config(120, 10)), Duration::from_secs(120));
+        assert_eq!(reconcile_grace(&config(0, 2)), Duration::from_secs(8));
     }
 }

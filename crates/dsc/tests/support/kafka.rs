@@ -21,10 +21,10 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use serde_json::{Value, json};
 
-use crate::support::process::{Node, post};
-use crate::support::{API_KEY, send};
+use crate::support::process::{Node, contract_request, free_port, post};
+use crate::support::{self, API_KEY, send};
 
-const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
+pub const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
 
 pub struct KafkaHarness {
     pub admin_bootstrap: String,
@@ -335,6 +335,21 @@ impl Reader {
         if received > 0 { Outcome::Records(received) } else { Outcome::Nothing }
     }
 
+    /// Polls for all of `window`, counting records and ignoring errors the client recovers from by itself (a
+    /// re-authentication that raced a request, say); returns the count and the errors reported meanwhile.
+    pub fn count(&self, window: Duration) -> (usize, Vec<String>) {
+        self.clear_errors();
+        let deadline = Instant::now() + window;
+        let mut received = 0;
+        while Instant::now() < deadline {
+            if let Some(Ok(message)) = self.consumer.poll(Duration::from_millis(100)) {
+                assert!(message.payload().is_some());
+                received += 1;
+            }
+        }
+        (received, self.errors.lock().map(|e| e.clone()).unwrap_or_default())
+    }
+
     fn denial(&self) -> Option<String> {
         self.errors
             .lock()
@@ -444,4 +459,99 @@ pub async fn client_credentials(h: &KafkaHarness, edr: &Value) -> (u16, Value) {
         .unwrap_or_else(|e| panic!("token endpoint: {e}"));
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+pub const CONSUMER_BPN: &str = "BPNL000000000002";
+
+pub struct Pair {
+    pub consumer: Node,
+    pub provider: Node,
+    pub _dir: tempfile::TempDir,
+}
+
+/// A consumer and a provider trusting each other; the provider runs Kafka PULL with `provider_extra` settings.
+pub async fn pair(h: &KafkaHarness, provider_extra: &str, consumer_extra: &str) -> Pair {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ports = || (free_port(), free_port(), free_port(), free_port());
+    let (consumer_ports, provider_ports) = (ports(), ports());
+    let consumer_did = format!("did:web:127.0.0.1%3A{}", consumer_ports.2);
+    let provider_did = format!("did:web:127.0.0.1%3A{}", provider_ports.2);
+    let mut consumer = Node::with_ports(
+        dir.path(),
+        "consumer",
+        &[(provider_did, "BPNL000000000001".into())],
+        consumer_extra,
+        consumer_ports,
+    );
+    let mut provider = Node::with_ports(
+        dir.path(),
+        "provider",
+        &[(consumer_did, CONSUMER_BPN.into())],
+        provider_extra,
+        provider_ports,
+    );
+    consumer.start().await;
+    provider.start().await;
+    h.store_secrets(&provider).await;
+    Pair { consumer, provider, _dir: dir }
+}
+
+pub async fn agreement(pair: &Pair) -> String {
+    let request = contract_request(&pair.consumer, &pair.provider).await;
+    let created = post(pair.consumer.management_url("/v3/contractnegotiations"), &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.body["@id"].as_str().unwrap_or_default().to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reply = support::send(
+            reqwest::Method::GET,
+            &pair.consumer.management_url(&format!("/v3/contractnegotiations/{id}")),
+            Some(support::API_KEY),
+            None,
+        )
+        .await;
+        match reply.body["state"].as_str() {
+            Some("FINALIZED") => return reply.body["contractAgreementId"].as_str().unwrap_or_default().to_string(),
+            Some("TERMINATED") => panic!("negotiation terminated: {}\n{}", reply.body, pair.provider.log_tail()),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "negotiation did not end: {}", reply.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asks for a transfer; returns the consumer's transfer id (without waiting).
+pub async fn request_transfer(pair: &Pair, agreement: &str, transfer_type: &str) -> String {
+    let request = json!({ "@context": { "@vocab": EDC }, "@type": "TransferRequest",
+        "protocol": "dataspace-protocol-http:2025-1", "counterPartyAddress": pair.provider.protocol_address(),
+        "contractId": agreement, "transferType": transfer_type });
+    let created = post(pair.consumer.management_url("/v3/transferprocesses"), &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    created.body["@id"].as_str().unwrap_or_default().to_string()
+}
+
+pub async fn started_transfer(pair: &Pair, agreement: &str, transfer_type: &str) -> String {
+    let id = request_transfer(pair, agreement, transfer_type).await;
+    wait_for_transfer(&pair.consumer, &id, "STARTED", Duration::from_secs(30)).await;
+    id
+}
+
+pub async fn command(node: &Node, transfer: &str, action: &str) {
+    let body = json!({ "@context": { "@vocab": EDC }, "reason": format!("{action} by the test") });
+    let reply = post(node.management_url(&format!("/v3/transferprocesses/{transfer}/{action}")), &body).await;
+    assert_eq!(reply.status, 204, "{action}: {}", reply.body);
+}
+
+/// Runs a blocking Kafka client step off the async runtime.
+pub async fn blocking<T: Send + 'static>(step: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(step).await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn assert_denied(outcome: &Outcome, what: &str) {
+    assert!(matches!(outcome, Outcome::Denied(_)), "{what}: expected a denial, got {outcome:?}");
+}
+
+pub fn principal_of(edr: &Value, claim: &str) -> String {
+    let token = edr["authorization"].as_str().unwrap_or_default();
+    format!("User:{}", claims(token)[claim].as_str().unwrap_or_default())
 }

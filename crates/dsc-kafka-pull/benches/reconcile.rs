@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Reconciliation of 1,000 grants against the harness's real broker: a pass with nothing to repair, a pass that
+//! re-creates the ACLs of 100 grants, and the revocation of all 1,000. The baseline, measured in the same run, is
+//! one DescribeAcls round trip listing the broker's ACLs (the least any reconciliation must do).
+//!
+//! `cargo bench -p dsc-kafka-pull --bench reconcile` after `scripts/harness.sh up kafka` and its `env`
+//! (`--grants N` changes the count).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dsc_domain::kafka::{KafkaGrant, KafkaGrantState};
+use dsc_domain::{DataAddress, DataFlow, DataFlowState};
+use dsc_kafka_admin::{ConsumerGrant, KafkaAdmin};
+use dsc_kafka_pull::{KafkaPull, KafkaPullSettings};
+use dsc_oauth::AudienceParameter;
+use dsc_store::{DataFlowStore, KafkaGrantStore, SqlStore, StoreSettings};
+use dsc_vault::{EncryptedFileVault, SecretString, Vault, VaultKey};
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+fn flow(id: &str, state: DataFlowState) -> DataFlow {
+    DataFlow {
+        id: id.into(),
+        state,
+        profile: "KafkaBroker-PULL".into(),
+        participant_id: "provider".into(),
+        counter_party_id: "consumer".into(),
+        agreement_id: "agreement".into(),
+        dataset_id: "asset".into(),
+        source: DataAddress { properties: Default::default() },
+        access_token_id: None,
+        refresh_token_hash: None,
+        created_at: now_millis(),
+        updated_at: now_millis(),
+    }
+}
+
+/// Runs `each` on every item with at most `parallel` at a time.
+async fn in_parallel<T: Send + 'static>(
+    items: Vec<T>,
+    parallel: usize,
+    each: impl Fn(T) -> tokio::task::JoinHandle<()>,
+) {
+    let mut running = Vec::new();
+    for item in items {
+        running.push(each(item));
+        if running.len() == parallel {
+            for task in running.drain(..) {
+                let _ = task.await;
+            }
+        }
+    }
+    for task in running {
+        let _ = task.await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().collect();
+    let count: usize = args.windows(2).find(|w| w[0] == "--grants").and_then(|w| w[1].parse().ok()).unwrap_or(1000);
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let Some(bootstrap) = var("TEST_KAFKA_ADMIN_BOOTSTRAP") else {
+        println!("reconcile   skipped: no Kafka (scripts/harness.sh up kafka; eval \"$(scripts/harness.sh env)\")");
+        return Ok(());
+    };
+    let user = var("TEST_KAFKA_ADMIN_USER").unwrap_or_else(|| "admin".into());
+    let password = var("TEST_KAFKA_ADMIN_PASSWORD").unwrap_or_default();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let url = format!("sqlite://{}/store.db?mode=rwc", dir.path().display());
+    let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.map_err(|e| e.to_string())?);
+    let vault = Arc::new(
+        EncryptedFileVault::open(dir.path().join("vault.json"), VaultKey::generate())
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    vault.store("admin", SecretString::new(password.clone())).await.map_err(|e| e.to_string())?;
+    let settings = KafkaPullSettings {
+        admin_bootstrap: bootstrap.clone(),
+        admin_user: user.clone(),
+        admin_password_alias: "admin".into(),
+        // Never contacted: the benchmark's grants have no OAuth client.
+        oauth_issuer: "http://127.0.0.1:9".into(),
+        initial_access_token_alias: "unused".into(),
+        audience: "urn:kafka:broker".into(),
+        audience_parameter: AudienceParameter::None,
+        principal_claim: "sub".into(),
+        group_prefix: "dsc-".into(),
+        reconcile_grace: Duration::ZERO,
+        timeout: Duration::from_secs(10),
+    };
+    let pull = KafkaPull::new(settings, store.clone(), store.clone(), vault);
+    let admin = KafkaAdmin::new(&bootstrap, &user, &password);
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let topic = format!("bench-reconcile-{run}");
+
+    // Setup: flows STARTED, grants ACTIVE, three ACLs each on the broker.
+    let setup = Instant::now();
+    let mut grants = Vec::new();
+    for index in 0..count {
+        let flow_id = format!("bench-{run}-{index}");
+        store.create_flow(&flow(&flow_id, DataFlowState::Started)).await.map_err(|e| e.to_string())?;
+        let grant = KafkaGrant {
+            id: format!("grant-{flow_id}"),
+            flow_id: flow_id.clone(),
+            state: KafkaGrantState::Active,
+            topic: topic.clone(),
+            group_prefix: format!("dsc-{flow_id}."),
+            principal: Some(format!("User:bench-{run}-{index}")),
+            client_id: None,
+            client_secret_alias: None,
+            registration_token_alias: None,
+            registration_client_uri: None,
+            error_detail: None,
+            created_at: now_millis(),
+            updated_at: now_millis(),
+        };
+        store.create_grant(&grant).await.map_err(|e| e.to_string())?;
+        grants.push(grant);
+    }
+    let wanted = |grant: &KafkaGrant| ConsumerGrant {
+        principal: grant.principal.clone().unwrap_or_default(),
+        topic: grant.topic.clone(),
+        group_prefix: grant.group_prefix.clone(),
+    };
+    in_parallel(grants.iter().map(wanted).collect(), 16, |grant| {
+        let admin = admin.clone();
+        tokio::spawn(async move {
+            if let Err(error) = admin.grant(&grant).await {
+                eprintln!("setup: {error}");
+            }
+        })
+    })
+    .await;
+    println!("reconcile   setup: {count} grants, {} ACLs created in {:.0} ms", count * 3, millis(setup.elapsed()));
+
+    let mut baseline = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let acls = admin.all_acls().await.map_err(|e| e.to_string())?;
+        baseline.push(started.elapsed());
+        std::hint::black_box(acls);
+    }
+    baseline.sort();
+    let baseline = baseline[baseline.len() / 2];
+
+    let mut clean = Vec::new();
+    for _ in 0..3 {
+        let report = pull.reconcile().await.map_err(|e| e.to_string())?;
+        if report.grants_checked != count || report.acls_restored + report.grants_revoked > 0 {
+            return Err(format!("a healthy broker needed repairs: {report:?}"));
+        }
+        clean.push(Duration::from_millis(u64::try_from(report.elapsed_ms).unwrap_or(u64::MAX)));
+    }
+    clean.sort();
+    let clean = clean[clean.len() / 2];
+    println!(
+        "reconcile   {count} healthy grants: {:.0} ms per pass = {:.1} x one DescribeAcls of all ACLs ({:.1} ms)",
+        millis(clean),
+        clean.as_secs_f64() / baseline.as_secs_f64().max(1e-9),
+        millis(baseline)
+    );
+
+    let damaged = count / 10;
+    for grant in &grants[..damaged] {
+        admin.revoke_principal(grant.principal.as_deref().unwrap_or_default()).await.map_err(|e| e.to_string())?;
+    }
+    let report = pull.reconcile().await.map_err(|e| e.to_string())?;
+    if report.acls_restored != damaged {
+        return Err(format!("expected {damaged} repairs: {report:?}"));
+    }
+    println!("reconcile   {count} grants, {damaged} missing their ACLs: repaired in {} ms", report.elapsed_ms);
+
+    for grant in &grants {
+        store.save_flow(&flow(&grant.flow_id, DataFlowState::Terminated)).await.map_err(|e| e.to_string())?;
+    }
+    let report = pull.reconcile().await.map_err(|e| e.to_string())?;
+    if report.grants_revoked != count {
+        return Err(format!("expected {count} revocations: {report:?}"));
+    }
+    println!(
+        "reconcile   {count} grants of ended flows revoked in {} ms ({:.2} ms per grant)",
+        report.elapsed_ms,
+        report.elapsed_ms as f64 / count as f64
+    );
+    Ok(())
+}

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Kafka PULL end to end: provider and consumer as two `dsc` processes, the harness's real Apache Kafka (SASL/PLAIN
+//! admin listener, SASL/OAUTHBEARER listener validating JWTs) and OAuth server, and a real Kafka client (rdkafka)
+//! that reads with nothing but the EDR.
+//!
+//! - `reading`: 60 s of reading through token refresh, the EDR's fields, the attack matrix, a missing topic;
+//! - `revocation`: suspend cuts a polling consumer off, resume grants anew, terminate leaves nothing;
+//! - `crash`: kill -9 between granting access and the start message, and in the middle of concurrent starts;
+//! - `scale`: 100 concurrent transfers, each with its own identity;
+//! - `failures`: OAuth service or broker down during the start.
+//!
+//! Needs `scripts/harness.sh up postgres oauth kafka` and its `env`; `TEST_REQUIRE_KAFKA=1` (scripts/test.sh) turns a
+//! missing harness into a failure instead of a notice.
+
+#[path = "../support/kafka.rs"]
+mod kafka;
+#[path = "../support/mod.rs"]
+mod support;
+
+mod crash;
+mod failures;
+mod reading;
+mod revocation;
+mod scale;
