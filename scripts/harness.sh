@@ -38,6 +38,7 @@ KAFKA_DIR="$HARNESS_DIR/kafka"
 KAFKA_INTERNAL_PORT="${HARNESS_KAFKA_INTERNAL_PORT:-29092}"
 KAFKA_CONTROLLER_PORT="${HARNESS_KAFKA_CONTROLLER_PORT:-29093}"
 KAFKA_OAUTH_PORT="${HARNESS_KAFKA_OAUTH_PORT:-29094}"
+KAFKA_TLS_PORT="${HARNESS_KAFKA_TLS_PORT:-29095}"
 KAFKA_ADMIN_USER="${HARNESS_KAFKA_ADMIN_USER:-admin}"
 KAFKA_ADMIN_PASSWORD="${HARNESS_KAFKA_ADMIN_PASSWORD:-admin-secret}"
 KAFKA_AUDIENCE="${HARNESS_KAFKA_AUDIENCE:-urn:kafka:broker}"
@@ -330,11 +331,32 @@ kafka_fetch() {
   touch "$stamp"
 }
 
+# A CA and a broker certificate for 127.0.0.1 (the TLS listener); the CA is what clients trust.
+kafka_tls() {
+  local dir="$KAFKA_DIR/tls"
+  [ -f "$dir/keystore.pem" ] && return 0
+  command -v openssl >/dev/null 2>&1 || apt_install openssl
+  mkdir -p "$dir"
+  {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj "/CN=dsc harness CA" \
+      -keyout "$dir/ca.key" -out "$dir/ca.pem" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+      -keyout "$dir/server.key" -out "$dir/server.csr"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+      -extfile "$dir/server.ext" -out "$dir/server.pem"
+    openssl pkcs8 -topk8 -nocrypt -in "$dir/server.key" -out "$dir/server.pk8"
+  } >"$dir/openssl.log" 2>&1 || fail_with_log "creating the Kafka TLS certificates failed" "$dir/openssl.log"
+  cat "$dir/server.pk8" "$dir/server.pem" "$dir/ca.pem" >"$dir/keystore.pem"
+}
+
 kafka_up() {
-  local started
+  local started extra_super_users=""
   started=$(date +%s%N)
   mkdir -p "$KAFKA_DIR"
   kafka_fetch
+  kafka_tls
+  [ "$OAUTH_PROVIDER" = keycloak ] || extra_super_users=";User:kafka-admin"
   curl -sf "$KAFKA_JWKS_URL" >/dev/null || die "Kafka needs the JWKS at $KAFKA_JWKS_URL to start; start the OAuth server first"
   cat >"$KAFKA_DIR/admin.properties" <<PROPS
 security.protocol=SASL_PLAINTEXT
@@ -343,6 +365,8 @@ sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule require
 PROPS
   sed -e "s|@INTERNAL_PORT@|$KAFKA_INTERNAL_PORT|g" -e "s|@CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
       -e "s|@OAUTH_PORT@|$KAFKA_OAUTH_PORT|g" -e "s|@DATA_DIR@|$KAFKA_DIR/data|g" \
+      -e "s|@TLS_PORT@|$KAFKA_TLS_PORT|g" -e "s|@TLS_KEYSTORE@|$KAFKA_DIR/tls/keystore.pem|g" \
+      -e "s|@EXTRA_SUPER_USERS@|$extra_super_users|g" \
       -e "s|@ADMIN_USER@|$KAFKA_ADMIN_USER|g" -e "s|@ADMIN_PASSWORD@|$KAFKA_ADMIN_PASSWORD|g" \
       -e "s|@JWKS_URL@|$KAFKA_JWKS_URL|g" -e "s|@ISSUER@|$KAFKA_ISSUER|g" -e "s|@AUDIENCE@|$KAFKA_AUDIENCE|g" \
       -e "s|@SUB_CLAIM@|$KAFKA_SUB_CLAIM|g" -e "s|@REAUTH_MS@|$KAFKA_REAUTH_MS|g" -e "s|@CLOCK_SKEW_S@|$KAFKA_CLOCK_SKEW_S|g" \
@@ -369,7 +393,11 @@ PROPS
     [ "$waited" -lt 30 ] || fail_with_log "Kafka is not ready after 30 attempts" "$KAFKA_DIR/kafka.log"
     sleep 1
   done
-  log "kafka ready on 127.0.0.1:$KAFKA_INTERNAL_PORT (SASL/PLAIN admin) and 127.0.0.1:$KAFKA_OAUTH_PORT (SASL/OAUTHBEARER) in $(elapsed_ms "$started") ms"
+  # The admin's SCRAM credential (idempotent; KRaft keeps it in the metadata log).
+  kafka_tool kafka.admin.ConfigCommand --alter --entity-type users --entity-name "$KAFKA_ADMIN_USER" \
+    --add-config "SCRAM-SHA-512=[iterations=4096,password=$KAFKA_ADMIN_PASSWORD]" >"$KAFKA_DIR/scram.log" 2>&1 \
+    || fail_with_log "creating the admin's SCRAM credential failed" "$KAFKA_DIR/scram.log"
+  log "kafka ready on 127.0.0.1:$KAFKA_INTERNAL_PORT (SASL PLAIN/SCRAM admin), 127.0.0.1:$KAFKA_OAUTH_PORT (SASL/OAUTHBEARER) and 127.0.0.1:$KAFKA_TLS_PORT (SASL_SSL admin) in $(elapsed_ms "$started") ms"
 }
 
 kafka_down() { stop_pidfile "kafka" "$KAFKA_DIR/kafka.pid"; }
@@ -450,6 +478,8 @@ export TEST_OAUTH_INITIAL_ACCESS_TOKEN=$OAUTH_INITIAL_ACCESS_TOKEN
 export TEST_OAUTH_RESOURCE=$KAFKA_AUDIENCE
 export TEST_OAUTH_SHORT_LIVED_RESOURCE=$KAFKA_AUDIENCE:short-lived
 export TEST_OAUTH_TTL_RESOURCE_PREFIX=$KAFKA_AUDIENCE:ttl-
+export TEST_KAFKA_ADMIN_OAUTH_CLIENT_ID=kafka-admin
+export TEST_KAFKA_ADMIN_OAUTH_CLIENT_SECRET=kafka-admin-secret
 ENV
   fi
   cat <<ENV
@@ -459,6 +489,8 @@ export TEST_KAFKA_ADMIN_BOOTSTRAP=127.0.0.1:$KAFKA_INTERNAL_PORT
 export TEST_KAFKA_ADMIN_USER=$KAFKA_ADMIN_USER
 export TEST_KAFKA_ADMIN_PASSWORD=$KAFKA_ADMIN_PASSWORD
 export TEST_KAFKA_OAUTH_BOOTSTRAP=127.0.0.1:$KAFKA_OAUTH_PORT
+export TEST_KAFKA_TLS_BOOTSTRAP=127.0.0.1:$KAFKA_TLS_PORT
+export TEST_KAFKA_TLS_CA_FILE=$KAFKA_DIR/tls/ca.pem
 export TEST_KAFKA_ACL_COMMAND="$ROOT/scripts/harness.sh kafka-acl"
 export TEST_KAFKA_CLOCK_SKEW_SECONDS=$KAFKA_CLOCK_SKEW_S
 ENV

@@ -3,7 +3,7 @@
 //!
 //! rdkafka's safe API has no ACL operations, and its FFI needs `unsafe`, which this workspace forbids. The Kafka
 //! protocol messages come from the `kafka-protocol` crate; this crate only frames them over one TCP connection,
-//! authenticates with SASL/PLAIN (or OAUTHBEARER with a given token) and maps the answers to typed results. One connection is opened per operation:
+//! authenticates (SASL PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER, over TCP or TLS) and maps the answers to typed results. One connection is opened per operation:
 //! ACL changes are rare (one per transfer start, suspend or end) and must not share state between callers.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -12,12 +12,17 @@ use kafka_protocol::messages::delete_acls_request::DeleteAclsFilter;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
     ApiKey, CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DescribeAclsRequest,
-    DescribeAclsResponse, MetadataRequest, MetadataResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
-    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse, TopicName,
+    DescribeAclsResponse, MetadataRequest, MetadataResponse, RequestHeader, ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+mod login;
+pub mod scram;
+mod tls;
+
+pub use login::Credentials;
 
 /// Kafka's enum values on the wire (`org.apache.kafka.common.acl` / `resource`).
 mod wire {
@@ -41,6 +46,8 @@ pub enum AdminError {
     Refused { code: i16, message: String },
     #[error("unexpected answer from Kafka: {0}")]
     Protocol(String),
+    #[error("Kafka admin TLS: {0}")]
+    Tls(String),
     #[error("the Kafka admin listener {address} did not answer within {seconds} s")]
     Timeout { address: String, seconds: u64 },
 }
@@ -73,59 +80,22 @@ pub struct AclBinding {
 #[derive(Clone)]
 pub struct KafkaAdmin {
     address: String,
-    login: Login,
+    login: Credentials,
+    tls: Option<tls::Tls>,
     timeout: std::time::Duration,
-}
-
-/// How the client logs in to the listener.
-#[derive(Clone)]
-enum Login {
-    Plain {
-        user: String,
-        password: String,
-    },
-    /// SASL/OAUTHBEARER with a token obtained elsewhere (RFC 7628 initial client response).
-    Bearer {
-        token: String,
-    },
-}
-
-impl Login {
-    fn mechanism(&self) -> &'static str {
-        match self {
-            Login::Plain { .. } => "PLAIN",
-            Login::Bearer { .. } => "OAUTHBEARER",
-        }
-    }
-
-    fn initial_response(&self) -> Bytes {
-        let mut bytes = BytesMut::new();
-        match self {
-            Login::Plain { user, password } => {
-                bytes.put_u8(0);
-                bytes.extend_from_slice(user.as_bytes());
-                bytes.put_u8(0);
-                bytes.extend_from_slice(password.as_bytes());
-            }
-            Login::Bearer { token } => {
-                bytes.extend_from_slice(format!("n,,\x01auth=Bearer {token}\x01\x01").as_bytes());
-            }
-        }
-        bytes.freeze()
-    }
 }
 
 impl std::fmt::Debug for KafkaAdmin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let user = match &self.login {
-            Login::Plain { user, .. } => user.as_str(),
-            Login::Bearer { .. } => "(bearer token)",
+            Credentials::Plain { user, .. } | Credentials::Scram { user, .. } => user.as_str(),
+            Credentials::Bearer { .. } => "(bearer token)",
         };
         f.debug_struct("KafkaAdmin").field("address", &self.address).field("user", &user).finish_non_exhaustive()
     }
 }
 
-fn text(value: &str) -> StrBytes {
+pub(crate) fn text(value: &str) -> StrBytes {
     StrBytes::from_string(value.to_string())
 }
 
@@ -167,14 +137,14 @@ fn creations(grant: &ConsumerGrant) -> Vec<AclCreation> {
     ]
 }
 
-struct Connection {
-    stream: TcpStream,
+pub(crate) struct Connection {
+    stream: Box<dyn tls::Stream>,
     correlation: i32,
     address: String,
 }
 
 impl Connection {
-    async fn call<Req: Encodable, Resp: Decodable>(
+    pub(crate) async fn call<Req: Encodable, Resp: Decodable>(
         &mut self,
         key: ApiKey,
         version: i16,
@@ -234,13 +204,24 @@ mod anyhow_like {
 impl KafkaAdmin {
     /// An admin client for `address` (`host:port` of a SASL_PLAINTEXT listener) with SASL/PLAIN credentials.
     pub fn new(address: impl Into<String>, user: impl Into<String>, password: impl Into<String>) -> Self {
-        let login = Login::Plain { user: user.into(), password: password.into() };
-        KafkaAdmin { address: address.into(), login, timeout: OPERATION_TIMEOUT }
+        KafkaAdmin::with_credentials(address, Credentials::Plain { user: user.into(), password: password.into() })
     }
 
     /// A client for `address` (a SASL_PLAINTEXT listener) that logs in with an OAuth bearer token.
     pub fn with_bearer_token(address: impl Into<String>, token: impl Into<String>) -> Self {
-        KafkaAdmin { address: address.into(), login: Login::Bearer { token: token.into() }, timeout: OPERATION_TIMEOUT }
+        KafkaAdmin::with_credentials(address, Credentials::Bearer { token: token.into() })
+    }
+
+    /// A client for `address` logging in with `credentials` (SASL_PLAINTEXT until [`KafkaAdmin::with_tls`]).
+    pub fn with_credentials(address: impl Into<String>, credentials: Credentials) -> Self {
+        KafkaAdmin { address: address.into(), login: credentials, tls: None, timeout: OPERATION_TIMEOUT }
+    }
+
+    /// The same client over TLS (SASL_SSL), trusting the CA certificates in `ca_file` (PEM), or the Mozilla
+    /// roots without one.
+    pub fn with_tls(mut self, ca_file: Option<&std::path::Path>) -> Result<Self, AdminError> {
+        self.tls = Some(tls::Tls::new(ca_file)?);
+        Ok(self)
     }
 
     /// The same client with another per-operation time limit.
@@ -263,39 +244,15 @@ impl KafkaAdmin {
     }
 
     async fn connect(&self) -> Result<Connection, AdminError> {
-        let stream = TcpStream::connect(&self.address)
-            .await
-            .map_err(|e| AdminError::Unreachable { address: self.address.clone(), reason: e.to_string() })?;
+        let unreachable =
+            |e: std::io::Error| AdminError::Unreachable { address: self.address.clone(), reason: e.to_string() };
+        let tcp = TcpStream::connect(&self.address).await.map_err(unreachable)?;
+        let stream: Box<dyn tls::Stream> = match &self.tls {
+            Some(tls) => tls.wrap(&self.address, tcp).await?,
+            None => Box::new(tcp),
+        };
         let mut connection = Connection { stream, correlation: 0, address: self.address.clone() };
-        let mechanism = self.login.mechanism();
-        let handshake: SaslHandshakeResponse = connection
-            .call(ApiKey::SaslHandshake, 1, &SaslHandshakeRequest::default().with_mechanism(text(mechanism)))
-            .await?;
-        if handshake.error_code != 0 {
-            return Err(AdminError::Authentication(format!(
-                "SASL/{mechanism} is not enabled on this listener (error {})",
-                handshake.error_code
-            )));
-        }
-        let authenticated: SaslAuthenticateResponse = connection
-            .call(
-                ApiKey::SaslAuthenticate,
-                2,
-                &SaslAuthenticateRequest::default().with_auth_bytes(self.login.initial_response()),
-            )
-            .await?;
-        if authenticated.error_code != 0 {
-            return Err(AdminError::Authentication(
-                authenticated
-                    .error_message
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| format!("error {}", authenticated.error_code)),
-            ));
-        }
-        // OAUTHBEARER refuses a token with an error challenge (RFC 7628 §3.2.2) instead of an error code.
-        if matches!(self.login, Login::Bearer { .. }) && !authenticated.auth_bytes.is_empty() {
-            return Err(AdminError::Authentication(String::from_utf8_lossy(&authenticated.auth_bytes).into_owned()));
-        }
+        login::log_in(&mut connection, &self.login).await?;
         Ok(connection)
     }
 

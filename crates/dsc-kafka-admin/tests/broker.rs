@@ -2,7 +2,8 @@
 //! The ACL admin client against the harness's real Kafka (SASL/PLAIN admin listener). Skipped without
 //! TEST_KAFKA_ADMIN_BOOTSTRAP unless TEST_REQUIRE_KAFKA is set.
 
-use dsc_kafka_admin::{AclBinding, AdminError, ConsumerGrant, KafkaAdmin};
+use dsc_kafka_admin::scram::ScramMechanism;
+use dsc_kafka_admin::{AclBinding, AdminError, ConsumerGrant, Credentials, KafkaAdmin};
 
 fn admin() -> Option<KafkaAdmin> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
@@ -98,4 +99,80 @@ async fn a_bearer_token_the_broker_does_not_trust_is_refused_at_login() {
         matches!(&refused, Some(AdminError::Authentication(reason)) if reason.contains("invalid_token")),
         "{refused:?}"
     );
+}
+
+fn harness_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set (scripts/harness.sh env)"))
+}
+
+fn scram(address: String, password: &str) -> KafkaAdmin {
+    KafkaAdmin::with_credentials(
+        address,
+        Credentials::Scram {
+            mechanism: ScramMechanism::Sha512,
+            user: harness_var("TEST_KAFKA_ADMIN_USER"),
+            password: password.into(),
+        },
+    )
+}
+
+#[tokio::test]
+async fn the_admin_logs_in_with_scram_and_over_tls() {
+    let Some(_) = admin() else { return };
+    let password = harness_var("TEST_KAFKA_ADMIN_PASSWORD");
+    let plain_listener = harness_var("TEST_KAFKA_ADMIN_BOOTSTRAP");
+    let principal = format!("User:dsc-admin-login-{}", std::process::id());
+    let listed = scram(plain_listener.clone(), &password).acls_of(&principal).await;
+    assert_eq!(listed, Ok(vec![]), "SCRAM-SHA-512 on the SASL_PLAINTEXT listener");
+    let refused = scram(plain_listener, "not-the-password").acls_of(&principal).await.err();
+    assert!(matches!(refused, Some(AdminError::Authentication(_))), "{refused:?}");
+
+    let tls_listener = harness_var("TEST_KAFKA_TLS_BOOTSTRAP");
+    let ca = std::path::PathBuf::from(harness_var("TEST_KAFKA_TLS_CA_FILE"));
+    let over_tls = scram(tls_listener.clone(), &password).with_tls(Some(&ca)).unwrap_or_else(|e| panic!("{e}"));
+    let grant = ConsumerGrant { principal: principal.clone(), topic: "tls.topic".into(), group_prefix: "g-".into() };
+    over_tls.grant(&grant).await.unwrap_or_else(|e| panic!("SCRAM over TLS: {e}"));
+    let plain_over_tls = KafkaAdmin::new(tls_listener.clone(), harness_var("TEST_KAFKA_ADMIN_USER"), password.clone())
+        .with_tls(Some(&ca))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plain_over_tls.revoke_principal(&principal).await, Ok(3), "PLAIN over TLS");
+
+    // A broker whose certificate does not chain to the trusted roots is refused before any credential is sent.
+    let untrusted = scram(tls_listener, &password).with_tls(None).unwrap_or_else(|e| panic!("{e}"));
+    let refused = untrusted.acls_of(&principal).await.err();
+    assert!(matches!(&refused, Some(AdminError::Tls(reason)) if reason.contains("UnknownIssuer")), "{refused:?}");
+    let missing =
+        KafkaAdmin::new("127.0.0.1:1", "a", "b").with_tls(Some(std::path::Path::new("/no/such/ca.pem"))).err();
+    assert!(
+        matches!(&missing, Some(AdminError::Tls(reason)) if reason.starts_with("cannot read CA file /no/such/ca.pem")),
+        "{missing:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_admin_logs_in_with_an_oauth_client_credentials_token() {
+    let Some(_) = admin() else { return };
+    let Ok(client_id) = std::env::var("TEST_KAFKA_ADMIN_OAUTH_CLIENT_ID") else {
+        eprintln!("notice: this OAuth server has no admin client; OAUTHBEARER admin login not tested against it");
+        return;
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut form = "grant_type=client_credentials".to_string();
+    if let Ok(resource) = std::env::var("TEST_OAUTH_RESOURCE") {
+        form.push_str(&format!("&resource={}", resource.replace(':', "%3A")));
+    }
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(harness_var("TEST_OAUTH_TOKEN_URL"))
+        .basic_auth(client_id, Some(harness_var("TEST_KAFKA_ADMIN_OAUTH_CLIENT_SECRET")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_default();
+    let token = answer["access_token"].as_str().unwrap_or_else(|| panic!("no token: {answer}"));
+    let admin = KafkaAdmin::with_bearer_token(harness_var("TEST_KAFKA_OAUTH_BOOTSTRAP"), token);
+    assert_eq!(admin.acls_of("User:nobody-at-all").await, Ok(vec![]), "a super user's token may describe ACLs");
 }

@@ -38,7 +38,14 @@ async function signingKey() {
 
 const provider = new Provider(ISSUER, {
   jwks: { keys: [await signingKey()] },
-  clients: [],
+  // A static client for the data plane's Kafka admin login over OAUTHBEARER (a super user on the harness broker).
+  clients: [{
+    client_id: 'kafka-admin',
+    client_secret: process.env.ADMIN_CLIENT_SECRET || 'kafka-admin-secret',
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+  }],
   scopes: ['kafka'],
   clientDefaults: {
     grant_types: ['client_credentials'],
