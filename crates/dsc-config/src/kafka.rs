@@ -10,6 +10,10 @@ pub struct KafkaPullConfig {
     pub admin_bootstrap: String,
     pub admin_user: String,
     pub admin_password_alias: String,
+    /// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512` or `OAUTHBEARER`.
+    pub admin_mechanism: String,
+    /// `Some` for SASL_SSL, with the CA file when one is configured.
+    pub admin_tls: Option<Option<std::path::PathBuf>>,
     pub oauth_issuer: String,
     pub initial_access_token_alias: String,
     pub audience: String,
@@ -46,6 +50,9 @@ pub(crate) fn kafka_pull(
         admin_bootstrap: bootstrap.to_string(),
         admin_user: text("dsc.kafka.admin.username").unwrap_or_default(),
         admin_password_alias: text("dsc.kafka.admin.password.alias").unwrap_or_default(),
+        admin_mechanism: text("dsc.kafka.admin.sasl.mechanism").unwrap_or_default(),
+        admin_tls: (raw.get("dsc.kafka.admin.security.protocol") == Some("SASL_SSL"))
+            .then(|| raw.get("dsc.kafka.admin.ssl.ca.file").map(std::path::PathBuf::from)),
         oauth_issuer,
         initial_access_token_alias: text("dsc.kafka.oauth.initial.access.token.alias")
             .or_else(|| built_in.map(|s| s.initial_access_token_alias.clone()))
@@ -108,6 +115,8 @@ mod tests {
                 admin_bootstrap: "kafka:9092".into(),
                 admin_user: "admin".into(),
                 admin_password_alias: "dsc-kafka-admin-password".into(),
+                admin_mechanism: "PLAIN".into(),
+                admin_tls: None,
                 oauth_issuer: "http://cp:19292/oauth".into(),
                 initial_access_token_alias: "dsc-oauth-initial-access-token".into(),
                 audience: "urn:k".into(),
@@ -133,6 +142,26 @@ mod tests {
         assert_eq!(
             kafka.as_ref().map(|k| k.initial_access_token_alias.as_str()),
             Some("dsc-kafka-oauth-initial-access-token")
+        );
+    }
+
+    #[test]
+    fn the_admin_may_log_in_with_scram_over_tls() {
+        let text = format!(
+            "{MINIMAL}\"dsc.kafka.admin.bootstrap.servers\" = \"kafka:9093\"\n\
+             \"dsc.kafka.oauth.issuer\" = \"https://idp.example\"\n\"dsc.kafka.admin.sasl.mechanism\" = \"SCRAM-SHA-512\"\n\
+             \"dsc.kafka.admin.security.protocol\" = \"SASL_SSL\"\n\"dsc.kafka.admin.ssl.ca.file\" = \"/etc/kafka/ca.pem\"\n"
+        );
+        let kafka = load(&text).ok().and_then(|c| c.kafka);
+        assert_eq!(kafka.as_ref().map(|k| k.admin_mechanism.as_str()), Some("SCRAM-SHA-512"));
+        assert_eq!(kafka.and_then(|k| k.admin_tls), Some(Some(std::path::PathBuf::from("/etc/kafka/ca.pem"))));
+        let error =
+            load(&format!("{text}\"dsc.kafka.admin.sasl.mechanism\" = \"GSSAPI\"\n")).err().map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.ends_with("expected one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER")),
+            "{error:?}"
         );
     }
 }

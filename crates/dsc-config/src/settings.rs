@@ -145,12 +145,35 @@ pub const SETTINGS: &[Setting] = &[
         None,
         "host:port of the Kafka listener where the data plane logs in as admin (SASL/PLAIN) to manage per-transfer ACLs. Setting it enables the KafkaBroker-PULL transfer type.",
     ),
-    setting("dsc.kafka.admin.username", Kind::Text, Some("admin"), "The Kafka admin's SASL/PLAIN user name."),
+    setting(
+        "dsc.kafka.admin.username",
+        Kind::Text,
+        Some("admin"),
+        "The Kafka admin's SASL user name; with OAUTHBEARER, the admin's OAuth client id (its principal must be a super user).",
+    ),
     setting(
         "dsc.kafka.admin.password.alias",
         Kind::Text,
         Some("dsc-kafka-admin-password"),
-        "Vault key of the Kafka admin's password (read at each use, so PUT /v3/secrets rotates it).",
+        "Vault key of the Kafka admin's password, or OAuth client secret with OAUTHBEARER (read at each use, so PUT /v3/secrets rotates it).",
+    ),
+    setting(
+        "dsc.kafka.admin.sasl.mechanism",
+        Kind::OneOf(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]),
+        Some("PLAIN"),
+        "How the data plane logs in to the admin listener; OAUTHBEARER takes client-credentials tokens from dsc.kafka.oauth.issuer.",
+    ),
+    setting(
+        "dsc.kafka.admin.security.protocol",
+        Kind::OneOf(&["SASL_PLAINTEXT", "SASL_SSL"]),
+        Some("SASL_PLAINTEXT"),
+        "SASL_SSL speaks TLS to the admin listener.",
+    ),
+    setting(
+        "dsc.kafka.admin.ssl.ca.file",
+        Kind::FilePath,
+        None,
+        "PEM file of the CA certificates the admin listener's certificate must chain to (SASL_SSL). Default: the Mozilla root certificates.",
     ),
     setting(
         "dsc.kafka.oauth.issuer",

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use dsc_domain::kafka::{KafkaGrant, KafkaGrantState};
 use dsc_domain::{DataAddress, DataFlow, DataFlowState};
 use dsc_kafka_admin::{ConsumerGrant, KafkaAdmin};
-use dsc_kafka_pull::{KafkaPull, KafkaPullSettings};
+use dsc_kafka_pull::{AdminMechanism, KafkaPull, KafkaPullSettings};
 use dsc_oauth::AudienceParameter;
 use dsc_store::{DataFlowStore, KafkaGrantStore, SqlStore, StoreSettings};
 use dsc_vault::{EncryptedFileVault, SecretString, Vault, VaultKey};
@@ -89,6 +89,8 @@ async fn main() -> Result<(), String> {
         admin_bootstrap: bootstrap.clone(),
         admin_user: user.clone(),
         admin_password_alias: "admin".into(),
+        admin_mechanism: AdminMechanism::Plain,
+        admin_tls: None,
         // Never contacted: the benchmark's grants have no OAuth client.
         oauth_issuer: "http://127.0.0.1:9".into(),
         initial_access_token_alias: "unused".into(),

@@ -23,7 +23,8 @@ use async_trait::async_trait;
 use dsc_dataplane::{AccessGrant, FlowError, IssuedToken, TransferTypeHandler};
 use dsc_domain::kafka::KafkaBrokerAddress;
 use dsc_domain::{DataAddress, DataFlow, namespaces};
-use dsc_kafka_admin::{AdminError, KafkaAdmin};
+use dsc_kafka_admin::scram::ScramMechanism;
+use dsc_kafka_admin::{AdminError, Credentials, KafkaAdmin};
 use dsc_oauth::{AudienceParameter, OAuthClient, OAuthError, OAuthSettings, ServerMetadata};
 use dsc_store::{DataFlowStore, KafkaGrantStore};
 use dsc_vault::{SecretString, Vault};
@@ -40,10 +41,15 @@ pub const KAFKA_ENDPOINT_TYPE: &str = "https://w3id.org/idsa/v4.1/Kafka";
 /// in assets: an asset that could name an admin endpoint and a vault key could send the secret anywhere.
 #[derive(Debug, Clone)]
 pub struct KafkaPullSettings {
-    /// `host:port` of the broker listener that accepts the admin's SASL/PLAIN login.
+    /// `host:port` of the broker listener where the admin logs in.
     pub admin_bootstrap: String,
+    /// The SASL user name; with OAUTHBEARER, the admin's OAuth client id.
     pub admin_user: String,
+    /// Vault key of the password; with OAUTHBEARER, of the admin's OAuth client secret.
     pub admin_password_alias: String,
+    pub admin_mechanism: AdminMechanism,
+    /// TLS to the admin listener (SASL_SSL), trusting the CA file given or the Mozilla roots.
+    pub admin_tls: Option<AdminTls>,
     /// The OAuth service's issuer; its endpoints are discovered (RFC 8414 / OpenID Connect).
     pub oauth_issuer: String,
     pub initial_access_token_alias: String,
@@ -59,6 +65,21 @@ pub struct KafkaPullSettings {
     pub timeout: Duration,
 }
 
+/// How the data plane logs in to the admin listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminMechanism {
+    Plain,
+    ScramSha256,
+    ScramSha512,
+    /// A client-credentials token of the admin's own OAuth client (its principal must be a super user).
+    OAuthBearer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTls {
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
 pub struct KafkaPull {
     pub(crate) settings: KafkaPullSettings,
     pub(crate) grants: Arc<dyn KafkaGrantStore>,
@@ -66,6 +87,8 @@ pub struct KafkaPull {
     pub(crate) vault: Arc<dyn Vault>,
     /// The OAuth client, rebuilt when the initial access token in the vault changes.
     oauth: Mutex<Option<(ServerMetadata, String, Arc<OAuthClient>)>>,
+    /// The admin's OAUTHBEARER token, the secret it was obtained with, and when to get a new one.
+    admin_token: Mutex<Option<(String, String, std::time::Instant)>>,
 }
 
 /// Attempts per broker operation before the step fails (the control plane retries the whole start later).
@@ -78,7 +101,7 @@ impl KafkaPull {
         flows: Arc<dyn DataFlowStore>,
         vault: Arc<dyn Vault>,
     ) -> Self {
-        KafkaPull { settings, grants, flows, vault, oauth: Mutex::new(None) }
+        KafkaPull { settings, grants, flows, vault, oauth: Mutex::new(None), admin_token: Mutex::new(None) }
     }
 
     pub fn settings(&self) -> &KafkaPullSettings {
@@ -93,11 +116,47 @@ impl KafkaPull {
             .ok_or_else(|| FlowError::Unavailable(format!("the vault has no secret '{alias}' ({what})")))
     }
 
-    /// An admin client with the password the vault holds now.
+    /// An admin client with the credentials the vault holds now.
     pub async fn admin(&self) -> Result<KafkaAdmin, FlowError> {
         let password = self.secret(&self.settings.admin_password_alias, "the Kafka admin password").await?;
-        Ok(KafkaAdmin::new(&self.settings.admin_bootstrap, &self.settings.admin_user, password.expose())
-            .with_timeout(self.settings.timeout))
+        let (user, password) = (self.settings.admin_user.clone(), password.expose().to_string());
+        let credentials = match self.settings.admin_mechanism {
+            AdminMechanism::Plain => Credentials::Plain { user, password },
+            AdminMechanism::ScramSha256 => Credentials::Scram { mechanism: ScramMechanism::Sha256, user, password },
+            AdminMechanism::ScramSha512 => Credentials::Scram { mechanism: ScramMechanism::Sha512, user, password },
+            AdminMechanism::OAuthBearer => Credentials::Bearer { token: self.admin_token(user, password).await? },
+        };
+        let admin = KafkaAdmin::with_credentials(&self.settings.admin_bootstrap, credentials)
+            .with_timeout(self.settings.timeout);
+        match &self.settings.admin_tls {
+            Some(tls) => {
+                admin.with_tls(tls.ca_file.as_deref()).map_err(|e| FlowError::Unavailable(format!("Kafka: {e}")))
+            }
+            None => Ok(admin),
+        }
+    }
+
+    /// The admin's client-credentials token, reused until a minute before it expires (or the secret changes).
+    async fn admin_token(&self, client_id: String, secret: String) -> Result<String, FlowError> {
+        let mut cached = self.admin_token.lock().await;
+        if let Some((token, used_secret, renew_at)) = cached.as_ref()
+            && *used_secret == secret
+            && std::time::Instant::now() < *renew_at
+        {
+            return Ok(token.clone());
+        }
+        let client = dsc_oauth::RegisteredClient {
+            client_id,
+            client_secret: SecretString::new(secret.clone()),
+            registration_access_token: None,
+            registration_client_uri: None,
+        };
+        let answer = self.oauth().await?.token(&client).await.map_err(oauth_error)?;
+        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(60));
+        let renew_at = std::time::Instant::now() + lifetime.saturating_sub(Duration::from_secs(60)).max(lifetime / 2);
+        let token = answer.access_token.expose().to_string();
+        *cached = Some((token.clone(), secret, renew_at));
+        Ok(token)
     }
 
     /// Runs a broker operation, retrying while the broker is unreachable.

@@ -9,7 +9,7 @@ use dsc_dataplane::{FlowError, TransferTypeHandler};
 use dsc_domain::kafka::{KafkaGrant, KafkaGrantState};
 use dsc_domain::{DataAddress, DataFlow, DataFlowState, namespaces};
 use dsc_kafka_admin::{ConsumerGrant, KafkaAdmin};
-use dsc_kafka_pull::{KafkaPull, KafkaPullSettings};
+use dsc_kafka_pull::{AdminMechanism, AdminTls, KafkaPull, KafkaPullSettings};
 use dsc_oauth::AudienceParameter;
 use dsc_store::{DataFlowStore, KafkaGrantStore, SqlStore, StoreSettings};
 use dsc_vault::{EncryptedFileVault, SecretString, Vault, VaultKey};
@@ -55,6 +55,10 @@ async fn create_topic(bootstrap: &str, user: &str, password: &str, topic: &str) 
 }
 
 async fn fixture_with_issuer(issuer: Option<String>) -> Option<Fixture> {
+    fixture_with(issuer, |_| {}).await
+}
+
+async fn fixture_with(issuer: Option<String>, adjust: impl FnOnce(&mut KafkaPullSettings)) -> Option<Fixture> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let Some(bootstrap) = var("TEST_KAFKA_ADMIN_BOOTSTRAP") else {
         assert!(var("TEST_REQUIRE_KAFKA").is_none(), "TEST_REQUIRE_KAFKA is set but the harness is not");
@@ -77,11 +81,14 @@ async fn fixture_with_issuer(issuer: Option<String>) -> Option<Fixture> {
     };
     keep("kafka-admin-password", password.clone()).await;
     keep("oauth-initial-token", var("TEST_OAUTH_INITIAL_ACCESS_TOKEN").unwrap_or_default()).await;
+    keep("kafka-admin-client-secret", var("TEST_KAFKA_ADMIN_OAUTH_CLIENT_SECRET").unwrap_or_default()).await;
     let resource = var("TEST_OAUTH_RESOURCE");
     let settings = KafkaPullSettings {
         admin_bootstrap: bootstrap.clone(),
         admin_user: user.clone(),
         admin_password_alias: "kafka-admin-password".into(),
+        admin_mechanism: AdminMechanism::Plain,
+        admin_tls: None,
         oauth_issuer: issuer.unwrap_or_else(|| var("TEST_OAUTH_ISSUER").unwrap_or_default()),
         initial_access_token_alias: "oauth-initial-token".into(),
         audience: resource.clone().or_else(|| var("TEST_OAUTH_AUDIENCE")).unwrap_or_default(),
@@ -91,6 +98,8 @@ async fn fixture_with_issuer(issuer: Option<String>) -> Option<Fixture> {
         reconcile_grace: Duration::from_millis(0),
         timeout: Duration::from_secs(5),
     };
+    let mut settings = settings;
+    adjust(&mut settings);
     let pull = Arc::new(KafkaPull::new(settings, store.clone(), store.clone(), vault.clone()));
     let topic = unique("pull-t");
     create_topic(&bootstrap, &user, &password, &topic).await;
@@ -279,4 +288,47 @@ async fn the_reconciler_restores_missing_acls_and_removes_what_no_started_flow_n
     assert_eq!((again.acls_restored, again.grants_revoked, again.orphan_principals_removed), (0, 0, 0), "{again:?}");
     f.admin.revoke_principal(&foreign).await.unwrap_or_else(|e| panic!("{e}"));
     f.pull.revoke(&kept).await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// One grant and its revocation, with the admin logged in as `adjust` says.
+async fn grant_and_revoke_with(adjust: impl FnOnce(&mut KafkaPullSettings)) {
+    let Some(f) = fixture_with(None, adjust).await else { return };
+    let flow = flow(&unique("flow"), &f.topic);
+    f.store.create_flow(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    f.pull.grant(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    let principal = live(&f, &flow.id).await[0].principal.clone().unwrap_or_default();
+    assert_eq!(f.admin.acls_of(&principal).await.unwrap_or_default().len(), 3);
+    f.pull.revoke(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(f.admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+}
+
+#[tokio::test]
+async fn the_data_plane_administers_the_broker_with_scram_over_tls() {
+    let (Some(tls), Some(ca)) = (var("TEST_KAFKA_TLS_BOOTSTRAP"), var("TEST_KAFKA_TLS_CA_FILE")) else {
+        assert!(var("TEST_REQUIRE_KAFKA").is_none(), "TEST_REQUIRE_KAFKA is set but the TLS listener is not");
+        return;
+    };
+    grant_and_revoke_with(|settings| {
+        settings.admin_bootstrap = tls;
+        settings.admin_mechanism = AdminMechanism::ScramSha512;
+        settings.admin_tls = Some(AdminTls { ca_file: Some(ca.into()) });
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_data_plane_administers_the_broker_with_its_own_oauth_client() {
+    let (Some(client_id), Some(oauth_listener)) =
+        (var("TEST_KAFKA_ADMIN_OAUTH_CLIENT_ID"), var("TEST_KAFKA_OAUTH_BOOTSTRAP"))
+    else {
+        eprintln!("notice: this OAuth server has no admin client; OAUTHBEARER admin login not tested against it");
+        return;
+    };
+    grant_and_revoke_with(|settings| {
+        settings.admin_bootstrap = oauth_listener;
+        settings.admin_user = client_id;
+        settings.admin_password_alias = "kafka-admin-client-secret".into();
+        settings.admin_mechanism = AdminMechanism::OAuthBearer;
+    })
+    .await;
 }

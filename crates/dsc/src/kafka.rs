@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dsc_config::KafkaPullConfig;
-use dsc_kafka_pull::{KafkaPull, KafkaPullSettings};
+use dsc_kafka_pull::{AdminMechanism, AdminTls, KafkaPull, KafkaPullSettings};
 use dsc_oauth::AudienceParameter;
 use dsc_store::SqlStore;
 use dsc_vault::Vault;
@@ -17,10 +17,18 @@ pub fn kafka_pull(config: &KafkaPullConfig, store: Arc<SqlStore>, vault: Arc<dyn
         "none" => AudienceParameter::None,
         _ => AudienceParameter::Resource,
     };
+    let admin_mechanism = match config.admin_mechanism.as_str() {
+        "SCRAM-SHA-256" => AdminMechanism::ScramSha256,
+        "SCRAM-SHA-512" => AdminMechanism::ScramSha512,
+        "OAUTHBEARER" => AdminMechanism::OAuthBearer,
+        _ => AdminMechanism::Plain,
+    };
     let settings = KafkaPullSettings {
         admin_bootstrap: config.admin_bootstrap.clone(),
         admin_user: config.admin_user.clone(),
         admin_password_alias: config.admin_password_alias.clone(),
+        admin_mechanism,
+        admin_tls: config.admin_tls.clone().map(|ca_file| AdminTls { ca_file }),
         oauth_issuer: config.oauth_issuer.clone(),
         initial_access_token_alias: config.initial_access_token_alias.clone(),
         audience: config.audience.clone(),
@@ -96,6 +104,8 @@ mod tests {
             admin_bootstrap: "kafka:9092".into(),
             admin_user: "admin".into(),
             admin_password_alias: "p".into(),
+            admin_mechanism: "PLAIN".into(),
+            admin_tls: None,
             oauth_issuer: "http://idp".into(),
             initial_access_token_alias: "t".into(),
             audience: "urn:kafka".into(),
