@@ -155,8 +155,7 @@ mod tests {
         let kafka = load(&text).ok().and_then(|c| c.kafka);
         assert_eq!(kafka.as_ref().map(|k| k.admin_mechanism.as_str()), Some("SCRAM-SHA-512"));
         assert_eq!(kafka.and_then(|k| k.admin_tls), Some(Some(std::path::PathBuf::from("/etc/kafka/ca.pem"))));
-        let error =
-            load(&format!("{text}\"dsc.kafka.admin.sasl.mechanism\" = \"GSSAPI\"\n")).err().map(|e| e.to_string());
+        let error = load(&text.replace("SCRAM-SHA-512", "GSSAPI")).err().map(|e| e.to_string());
         assert!(
             error
                 .as_deref()

@@ -7,7 +7,8 @@
 //! - `revocation`: suspend cuts a polling consumer off, resume grants anew, terminate leaves nothing;
 //! - `crash`: kill -9 between granting access and the start message, and in the middle of concurrent starts;
 //! - `scale`: 100 concurrent transfers, each with its own identity;
-//! - `failures`: OAuth service or broker down during the start.
+//! - `failures`: OAuth service or broker down during the start;
+//! - `built_in_oauth`: a broker of its own trusting the provider's built-in OAuth server.
 //!
 //! Needs `scripts/harness.sh up postgres oauth kafka` and its `env`; `TEST_REQUIRE_KAFKA=1` (scripts/test.sh) turns a
 //! missing harness into a failure instead of a notice.
@@ -17,6 +18,7 @@ mod kafka;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod built_in_oauth;
 mod crash;
 mod failures;
 mod reading;
