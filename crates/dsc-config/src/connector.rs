@@ -109,6 +109,8 @@ pub struct OAuthServerConfig {
     pub refresh_token_seconds: u64,
     /// Vault key of the RFC 7591 initial access token (generated at first start when missing).
     pub initial_access_token_alias: String,
+    /// Maximum age of the signing key before it is rotated; 0 never rotates.
+    pub key_rotation_seconds: u64,
 }
 
 impl ConnectorConfig {
@@ -239,6 +241,7 @@ impl ConnectorConfig {
                     .get("dsc.oauth.server.initial.access.token.alias")
                     .unwrap_or("dsc-oauth-initial-access-token")
                     .to_string(),
+                key_rotation_seconds: raw.number::<u64>("dsc.oauth.server.key.rotation.days")? * 86_400,
             });
         }
         config.kafka = crate::kafka::kafka_pull(raw, config.oauth_server.as_ref())?;

@@ -163,4 +163,17 @@ mod tests {
             "{error:?}"
         );
     }
+
+    #[test]
+    fn the_oauth_issuer_must_be_a_url() {
+        let text = format!(
+            "{MINIMAL}\"dsc.kafka.admin.bootstrap.servers\" = \"kafka:9092\"\n\"dsc.kafka.oauth.issuer\" = \"idp.example\"\n"
+        );
+        assert_eq!(
+            load(&text).err().map(|e| e.to_string()).as_deref(),
+            Some(
+                "invalid value 'idp.example' for setting 'dsc.kafka.oauth.issuer' (from test.toml): expected an http:// or https:// URL"
+            )
+        );
+    }
 }

@@ -14,6 +14,8 @@ pub enum Kind {
     },
     OneOf(&'static [&'static str]),
     FilePath,
+    /// An absolute `http://` or `https://` URL.
+    HttpUrl,
 }
 
 impl Kind {
@@ -25,6 +27,7 @@ impl Kind {
             Kind::Number { min, max } => format!("a whole number from {min} to {max}"),
             Kind::OneOf(values) => format!("one of {}", values.join(", ")),
             Kind::FilePath => "a file path".into(),
+            Kind::HttpUrl => "an http:// or https:// URL".into(),
         }
     }
 
@@ -35,6 +38,12 @@ impl Kind {
             Kind::UrlPath => value.starts_with('/') && !value.contains(char::is_whitespace),
             Kind::Number { min, max } => value.parse::<u64>().is_ok_and(|n| (min..=max).contains(&n)),
             Kind::OneOf(values) => values.contains(&value),
+            Kind::HttpUrl => {
+                let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
+                rest.is_some_and(|rest| {
+                    !rest.is_empty() && !rest.starts_with('/') && !value.contains(char::is_whitespace)
+                })
+            }
         }
     }
 }
@@ -111,7 +120,7 @@ pub const SETTINGS: &[Setting] = &[
     setting("web.http.oauth.path", Kind::UrlPath, Some("/oauth"), "Path of the built-in OAuth server."),
     setting(
         "dsc.oauth.server.issuer",
-        Kind::Text,
+        Kind::HttpUrl,
         None,
         "The built-in OAuth server's issuer URL as clients and the broker reach it. Default: http://<edc.hostname>:<oauth port><oauth path>.",
     ),
@@ -177,7 +186,7 @@ pub const SETTINGS: &[Setting] = &[
     ),
     setting(
         "dsc.kafka.oauth.issuer",
-        Kind::Text,
+        Kind::HttpUrl,
         None,
         "Issuer of the OAuth service the Kafka broker trusts (endpoints are discovered). Default: the built-in server's issuer when dsc.oauth.server.enabled.",
     ),
@@ -228,6 +237,12 @@ pub const SETTINGS: &[Setting] = &[
         Kind::Number { min: 1, max: 300 },
         Some("10"),
         "Time limit of each call to the Kafka broker or the OAuth service.",
+    ),
+    setting(
+        "dsc.oauth.server.key.rotation.days",
+        Kind::Number { min: 0, max: 3_650 },
+        Some("90"),
+        "Age after which the built-in server's signing key is replaced (checked hourly); the old key stays in the JWKS until its tokens expired. 0 never rotates.",
     ),
     setting(
         "dsc.dataplane.embedded",

@@ -125,7 +125,8 @@ async fn metadata(State(server): State<Shared>) -> Json<Value> {
 }
 
 async fn jwks(State(server): State<Shared>) -> Json<Value> {
-    Json(serde_json::to_value(server.key.jwks()).unwrap_or(Value::Null))
+    let jwks = server.keys.read().map(|keys| keys.jwks(crate::unix_now())).ok();
+    Json(jwks.and_then(|jwks| serde_json::to_value(jwks).ok()).unwrap_or(Value::Null))
 }
 
 #[derive(Deserialize)]
@@ -298,9 +299,14 @@ async fn issue(server: &OAuthServer, client: &OAuthClientRecord, family: &str) -
         client_id: client.client_id.clone(),
     };
     let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some(server.key.kid.clone());
+    let Some((kid, encoding)) =
+        server.keys.read().ok().map(|keys| (keys.current.kid.clone(), keys.current.encoding.clone()))
+    else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the signing key is unavailable");
+    };
+    header.kid = Some(kid);
     header.typ = Some("at+jwt".into());
-    let access_token = match jsonwebtoken::encode(&header, &claims, &server.key.encoding) {
+    let access_token = match jsonwebtoken::encode(&header, &claims, &encoding) {
         Ok(token) => token,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
     };
@@ -378,7 +384,9 @@ fn access_claims(server: &OAuthServer, token: &str) -> Option<AccessClaims> {
     validation.set_issuer(&[&server.issuer]);
     validation.set_audience(&[&server.audience]);
     validation.validate_exp = false;
-    jsonwebtoken::decode::<AccessClaims>(token, &server.key.decoding, &validation).ok().map(|data| data.claims)
+    let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
+    let decoding = server.keys.read().ok()?.verifying(&kid, crate::unix_now())?.decoding.clone();
+    jsonwebtoken::decode::<AccessClaims>(token, &decoding, &validation).ok().map(|data| data.claims)
 }
 
 async fn revoke(State(server): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {

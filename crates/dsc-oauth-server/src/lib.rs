@@ -20,7 +20,7 @@ use std::sync::Arc;
 use dsc_store::OAuthServerStore;
 
 pub use endpoints::router;
-pub use keys::SigningKey;
+pub use keys::{KeyRing, SigningKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -62,6 +62,61 @@ pub struct OAuthServer {
     /// Where the RFC 7591 initial access token lives: read at every registration, so replacing the secret in the
     /// vault (`PUT /v3/secrets`) rotates it without a restart.
     pub initial_access_token: InitialAccessToken,
-    pub key: SigningKey,
+    /// The signing key and the rotated keys still published (see [`OAuthServer::rotate_if_due`]).
+    pub keys: std::sync::RwLock<keys::KeyRing>,
     pub store: Arc<dyn OAuthServerStore>,
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// Reads the key ring from the vault, creating it (or adopting a key kept before rotation existed) when missing.
+pub async fn load_keys(vault: &dyn dsc_vault::Vault) -> Result<keys::StoredKeys, ServerError> {
+    let read = |e: dsc_vault::VaultError| ServerError::Key(format!("vault: {e}"));
+    if let Some(text) = vault.resolve(keys::KEYS_VAULT_KEY).await.map_err(read)? {
+        return serde_json::from_str(text.expose()).map_err(|e| ServerError::Key(format!("stored key ring: {e}")));
+    }
+    let pem = match vault.resolve(keys::LEGACY_VAULT_KEY).await.map_err(read)? {
+        Some(pem) => pem.expose().to_string(),
+        None => keys::generate_pem()?,
+    };
+    let stored = keys::StoredKeys {
+        current: keys::StoredKey { pem, created_at: unix_now(), retire_at: None },
+        previous: vec![],
+    };
+    save_keys(vault, &stored).await?;
+    Ok(stored)
+}
+
+async fn save_keys(vault: &dyn dsc_vault::Vault, stored: &keys::StoredKeys) -> Result<(), ServerError> {
+    let text = serde_json::to_string(stored).map_err(|e| ServerError::Key(e.to_string()))?;
+    vault
+        .store(keys::KEYS_VAULT_KEY, dsc_vault::SecretString::new(text))
+        .await
+        .map_err(|e| ServerError::Key(format!("vault: {e}")))
+}
+
+impl OAuthServer {
+    /// Rotates the signing key when it is older than `max_age_seconds` (0: never): the vault gets the new ring
+    /// first, then the server signs with the new key and keeps publishing the old one until its tokens expired.
+    /// Returns whether it rotated.
+    pub async fn rotate_if_due(&self, vault: &dyn dsc_vault::Vault, max_age_seconds: i64) -> Result<bool, ServerError> {
+        let now = unix_now();
+        let stored = load_keys(vault).await?;
+        if !keys::rotation_due(&stored, max_age_seconds, now) {
+            return Ok(false);
+        }
+        let next = keys::rotated(&stored, self.access_token_seconds, now)?;
+        save_keys(vault, &next).await?;
+        let ring = keys::KeyRing::from_stored(&next, now)?;
+        tracing::info!(kid = %ring.current.kid, "rotated the OAuth server's signing key; the old one stays published until its tokens expire");
+        if let Ok(mut keys) = self.keys.write() {
+            *keys = ring;
+        }
+        Ok(true)
+    }
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dsc_oauth::{AudienceParameter, OAuthClient, OAuthError, OAuthSettings};
-use dsc_oauth_server::{OAuthServer, SigningKey};
+use dsc_oauth_server::{KeyRing, OAuthServer};
 use dsc_store::{SqlStore, StoreSettings};
-use dsc_vault::SecretString;
+use dsc_vault::{EncryptedFileVault, SecretString, VaultKey};
 use serde_json::{Value, json};
 
 const INITIAL: &str = "initial-access-token-for-tests";
@@ -17,6 +17,8 @@ const AUDIENCE: &str = "urn:kafka:broker";
 
 struct Running {
     issuer: String,
+    server: Arc<OAuthServer>,
+    vault: Arc<EncryptedFileVault>,
     _dir: tempfile::TempDir,
 }
 
@@ -27,8 +29,13 @@ async fn start(access_token_seconds: i64) -> Running {
     let store = SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
     let issuer = format!("http://{}/oauth", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
-    let key = SigningKey::from_pem(&dsc_oauth_server::keys::generate_pem().unwrap_or_else(|e| panic!("{e}")))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let vault = Arc::new(
+        EncryptedFileVault::open(dir.path().join("vault.json"), VaultKey::generate())
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let stored = dsc_oauth_server::load_keys(vault.as_ref()).await.unwrap_or_else(|e| panic!("{e}"));
+    let keys = KeyRing::from_stored(&stored, 0).unwrap_or_else(|e| panic!("{e}"));
     let server = Arc::new(OAuthServer {
         issuer: issuer.clone(),
         audience: AUDIENCE.into(),
@@ -36,14 +43,14 @@ async fn start(access_token_seconds: i64) -> Running {
         access_token_seconds,
         refresh_token_seconds: 3600,
         initial_access_token: dsc_oauth_server::InitialAccessToken::Fixed(INITIAL.into()),
-        key,
+        keys: std::sync::RwLock::new(keys),
         store: Arc::new(store),
     });
-    let app = axum::Router::new().nest("/oauth", dsc_oauth_server::router(server));
+    let app = axum::Router::new().nest("/oauth", dsc_oauth_server::router(server.clone()));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Running { issuer, _dir: dir }
+    Running { issuer, server, vault, _dir: dir }
 }
 
 fn settings(issuer: &str) -> OAuthSettings {
@@ -195,4 +202,45 @@ async fn bad_requests_get_the_standard_error_codes() {
     ghost.client_id = "no-such-client".into();
     let refused = client.token(&ghost).await.err();
     assert_eq!(refused.as_ref().and_then(OAuthError::code), Some("invalid_client"));
+}
+
+#[tokio::test]
+async fn a_rotated_signing_key_keeps_verifying_its_tokens_until_they_expire() {
+    let running = start(300).await;
+    let client = OAuthClient::new(settings(&running.issuer)).unwrap_or_else(|e| panic!("{e}"));
+    let registered = client.register("rotation").await.unwrap_or_else(|e| panic!("{e}"));
+    let before = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let jwks = |issuer: String| async move {
+        reqwest::get(format!("{issuer}/jwks"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .json::<Value>()
+            .await
+            .unwrap_or_default()
+    };
+    assert_eq!(jwks(running.issuer.clone()).await["keys"].as_array().map(Vec::len), Some(1));
+
+    let vault = running.vault.as_ref();
+    assert!(!running.server.rotate_if_due(vault, 3600).await.unwrap_or(true), "a fresh key is not due");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(running.server.rotate_if_due(vault, 1).await.unwrap_or(false), "a key older than 1 s is due");
+
+    let after = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let kid = |token: &SecretString| {
+        jsonwebtoken::decode_header(token.expose()).ok().and_then(|header| header.kid).unwrap_or_default()
+    };
+    assert_ne!(kid(&before.access_token), kid(&after.access_token), "new tokens carry the new key id");
+    let published = jwks(running.issuer.clone()).await;
+    let kids: Vec<&str> =
+        published["keys"].as_array().into_iter().flatten().filter_map(|k| k["kid"].as_str()).collect();
+    assert_eq!(kids.len(), 2, "{published}");
+    assert!(kids.contains(&kid(&before.access_token).as_str()) && kids.contains(&kid(&after.access_token).as_str()));
+    assert!(client.introspect(&registered, &before.access_token).await.unwrap_or(false), "the old token is active");
+    assert!(client.introspect(&registered, &after.access_token).await.unwrap_or(false));
+
+    // A restart reads the same ring from the vault.
+    let stored = dsc_oauth_server::load_keys(vault).await.unwrap_or_else(|e| panic!("{e}"));
+    let ring = KeyRing::from_stored(&stored, 0).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ring.current.kid, kid(&after.access_token));
+    assert_eq!(ring.previous.len(), 1);
 }

@@ -93,7 +93,11 @@ impl OAuthClient {
             let response = match build(&self.http).send().await {
                 Ok(response) => response,
                 Err(error) => {
-                    last = error.to_string();
+                    last = if error.is_timeout() {
+                        format!("no answer within {} ms", self.settings.timeout.as_millis())
+                    } else {
+                        error.to_string()
+                    };
                     tracing::debug!(%endpoint, attempt, "authorization server unreachable: {error}");
                     continue;
                 }

@@ -58,13 +58,9 @@ async fn bad_credentials_get_the_standard_error_codes() {
     dsc_oauth::contract_tests::bad_credentials(settings).await;
 }
 
-#[tokio::test]
-async fn an_unreachable_server_is_retried_then_reported() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
-    drop(listener);
-    let settings = OAuthSettings {
+/// Settings for a server on a local port (which the tests keep closed or stalled).
+fn local_settings(port: u16, timeout: Duration, attempts: u32) -> OAuthSettings {
+    OAuthSettings {
         issuer: format!("http://127.0.0.1:{port}"),
         token_endpoint: format!("http://127.0.0.1:{port}/token"),
         registration_endpoint: format!("http://127.0.0.1:{port}/reg"),
@@ -74,9 +70,18 @@ async fn an_unreachable_server_is_retried_then_reported() {
         audience: "urn:kafka".into(),
         audience_parameter: AudienceParameter::Resource,
         principal_claim: "sub".into(),
-        timeout: Duration::from_millis(500),
-        attempts: 2,
-    };
+        timeout,
+        attempts,
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_retried_then_reported() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    drop(listener);
+    let settings = local_settings(port, Duration::from_millis(500), 2);
     let started = std::time::Instant::now();
     let error = OAuthClient::new(settings).unwrap_or_else(|e| panic!("{e}")).register("x").await.err();
     assert!(
@@ -84,6 +89,30 @@ async fn an_unreachable_server_is_retried_then_reported() {
         "{error:?}"
     );
     assert!(started.elapsed() >= Duration::from_millis(200), "it waited before the second attempt");
+}
+
+#[tokio::test]
+async fn a_server_that_stalls_is_timed_out_retried_then_reported() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Accepts connections and reads requests, but never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let stalling = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let settings = local_settings(port, Duration::from_millis(300), 3);
+    let started = std::time::Instant::now();
+    let error = OAuthClient::new(settings).unwrap_or_else(|e| panic!("{e}")).register("x").await.err();
+    assert_eq!(
+        error.map(|e| e.to_string()),
+        Some(format!("authorization server unavailable at http://127.0.0.1:{port}/reg: no answer within 300 ms"))
+    );
+    // Three attempts of 300 ms with 200 and 400 ms pauses between them.
+    assert!(started.elapsed() >= Duration::from_millis(1_500), "{:?}", started.elapsed());
+    stalling.abort();
 }
 
 #[tokio::test]

@@ -6,4 +6,5 @@
 mod edr_refresh;
 mod kafka;
 pub mod logging;
+mod oauth;
 pub mod runtime;

@@ -56,6 +56,8 @@ pub struct Connector {
     policy_monitor: Arc<PolicyMonitor>,
     callback_dispatcher: Arc<CallbackDispatcher>,
     kafka: Option<Arc<KafkaPull>>,
+    /// The built-in OAuth server, its vault and the signing key's maximum age, for rotation.
+    oauth_rotation: Option<crate::oauth::Rotation>,
     config: ConnectorConfig,
     pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
 }
@@ -274,48 +276,6 @@ fn data_plane_contexts(
     contexts
 }
 
-/// The built-in OAuth server: its signing key and initial access token come from the vault (generated once).
-async fn oauth_server(
-    settings: &dsc_config::OAuthServerConfig,
-    store: Arc<SqlStore>,
-    vault: &Arc<dyn Vault>,
-) -> Result<Arc<dsc_oauth_server::OAuthServer>, StartError> {
-    const KEY: &str = "dsc-oauth-server-signing-key";
-    let pem = match vault.resolve(KEY).await? {
-        Some(pem) => pem.expose().to_string(),
-        None => {
-            let pem = dsc_oauth_server::keys::generate_pem().map_err(|e| StartError::OAuth(e.to_string()))?;
-            vault.store(KEY, dsc_vault::SecretString::new(pem.clone())).await?;
-            tracing::info!(vault_key = KEY, "generated the OAuth server's signing key");
-            pem
-        }
-    };
-    if vault.resolve(&settings.initial_access_token_alias).await?.is_none() {
-        let token = dsc_dataplane::tokens::new_secret();
-        vault.store(&settings.initial_access_token_alias, dsc_vault::SecretString::new(token)).await?;
-        tracing::info!(
-            vault_key = %settings.initial_access_token_alias,
-            "generated the OAuth server's initial access token (RFC 7591); replace it with PUT /v3/secrets to choose one"
-        );
-    }
-    let initial_access_token = dsc_oauth_server::InitialAccessToken::Vault {
-        vault: vault.clone(),
-        key: settings.initial_access_token_alias.clone(),
-    };
-    let key = dsc_oauth_server::SigningKey::from_pem(&pem).map_err(|e| StartError::OAuth(e.to_string()))?;
-    tracing::info!(issuer = %settings.issuer, kid = %key.kid, "built-in OAuth server enabled");
-    Ok(Arc::new(dsc_oauth_server::OAuthServer {
-        issuer: settings.issuer.clone(),
-        audience: settings.audience.clone(),
-        scope: "kafka".into(),
-        access_token_seconds: i64::try_from(settings.access_token_seconds).unwrap_or(300),
-        refresh_token_seconds: i64::try_from(settings.refresh_token_seconds).unwrap_or(86_400),
-        initial_access_token,
-        key,
-        store,
-    }))
-}
-
 /// The path under which the DID document must be served for `did` (the host part is ours by configuration).
 fn did_document_path(did: &str) -> Option<String> {
     let url = dsc_identity::did_document_url(did, false).ok()?;
@@ -511,8 +471,10 @@ impl Connector {
                 router: well_known,
             },
         ];
+        let mut oauth_rotation = None;
         if let Some(settings) = &config.oauth_server {
-            let server = oauth_server(settings, shared.clone(), &vault_for_oauth).await?;
+            let server = crate::oauth::oauth_server(settings, shared.clone(), &vault_for_oauth).await?;
+            oauth_rotation = Some((server.clone(), vault_for_oauth.clone(), settings.key_rotation_seconds));
             contexts.push(ContextRouter {
                 name: "oauth",
                 port: settings.context.port,
@@ -543,6 +505,7 @@ impl Connector {
             policy_monitor,
             callback_dispatcher,
             kafka,
+            oauth_rotation,
             config: config.clone(),
             addresses,
         })
@@ -563,11 +526,13 @@ impl Connector {
         let transfers = tokio::spawn(self.transfer_manager.clone().run(stopped.clone()));
         let monitor = tokio::spawn(self.policy_monitor.clone().run(stopped.clone()));
         let dispatcher = tokio::spawn(self.callback_dispatcher.clone().run(stopped.clone()));
-        let reconciler = spawn_reconciler(&self.config, self.kafka.as_ref(), stopped);
+        let reconciler = spawn_reconciler(&self.config, self.kafka.as_ref(), stopped.clone());
+        let rotation =
+            self.oauth_rotation.clone().map(|rotation| tokio::spawn(crate::oauth::run_rotation(rotation, stopped)));
         let result = self.bound.run(shutdown).await;
         let _ = stop.send(true);
-        if let Some(reconciler) = reconciler {
-            let _ = reconciler.await;
+        for task in [reconciler, rotation].into_iter().flatten() {
+            let _ = task.await;
         }
         let _ = manager.await;
         let _ = transfers.await;

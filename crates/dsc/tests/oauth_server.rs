@@ -24,6 +24,7 @@ async fn with_oauth() -> (Participant, String) {
             access_token_seconds: 60,
             refresh_token_seconds: 3600,
             initial_access_token_alias: "dsc-oauth-initial-access-token".into(),
+            key_rotation_seconds: 0,
         });
     })
     .await;
@@ -87,8 +88,10 @@ async fn the_built_in_server_passes_the_client_contract_suite() {
     rotated.initial_access_token = SecretString::new("rotated-initial-access-token");
     let client = dsc_oauth::OAuthClient::new(rotated).unwrap_or_else(|e| panic!("{e}"));
     assert!(client.register("new").await.is_ok(), "the new initial access token registers");
+    let ring: Value = serde_json::from_str(&vault_secret(&participant, "dsc-oauth-server-signing-keys").await)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        vault_secret(&participant, "dsc-oauth-server-signing-key").await.starts_with("-----BEGIN PRIVATE KEY-----"),
+        ring["current"]["pem"].as_str().is_some_and(|pem| pem.starts_with("-----BEGIN PRIVATE KEY-----")),
         "the signing key lives in the vault"
     );
 }
