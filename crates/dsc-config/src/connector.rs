@@ -387,6 +387,7 @@ mod tests {
             Some(ConfigError::Unknown { key: "EDC_PARTICIPANTID".into(), origin: "the environment".into() })
         );
         assert!(load(MINIMAL, &[("PATH", "/usr/bin"), ("HOME", "/root")]).is_ok());
+        assert!(load(MINIMAL, &[("DSC_CLIENT_API_KEY", "for dsc consume")]).is_ok(), "client variables are not ours");
     }
 
     #[test]

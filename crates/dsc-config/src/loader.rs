@@ -8,6 +8,8 @@ use crate::settings::{self, Setting};
 
 /// Environment variables with these prefixes are read as settings; an unknown one is an error, as in a file.
 const ENV_PREFIXES: &[&str] = &["EDC_", "WEB_HTTP_", "DSC_"];
+/// Environment variables of the client subcommands; the connector leaves them alone.
+const CLIENT_PREFIX: &str = "DSC_CLIENT_";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -60,6 +62,8 @@ impl RawConfig {
         for (name, value) in environment {
             match by_env.get(&name) {
                 Some(setting) => config.set(setting, value, format!("environment variable {name}"))?,
+                // Read by the client subcommands (`dsc consume`, `dsc produce`), not by the connector.
+                None if name.starts_with(CLIENT_PREFIX) => {}
                 None if ENV_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) => {
                     return Err(ConfigError::Unknown { key: name, origin: "the environment".into() });
                 }

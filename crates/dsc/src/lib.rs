@@ -3,6 +3,7 @@
 //!
 //! This is the only crate that knows every other one; nothing depends on it.
 
+pub mod cli;
 mod edr_refresh;
 mod kafka;
 pub mod logging;

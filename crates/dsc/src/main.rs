@@ -38,6 +38,11 @@ enum Command {
     },
     /// List every setting with its environment variable, default and meaning.
     Settings,
+    /// Read a Kafka transfer's records as JSON lines through the consumer connector's EDR (exit codes: 0 done,
+    /// 1 failure, 2 bad arguments or input, 3 access revoked, 4 access denied, 5 unreachable).
+    Consume(dsc::cli::consume::ConsumeArgs),
+    /// Publish JSON lines from stdin, or generated records, to a topic with the provider's own credentials.
+    Produce(dsc::cli::produce::ProduceArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +57,8 @@ fn main() -> ExitCode {
         }
         Command::Run { config, log_format } => run(config, log_format, process_start, false),
         Command::Dataplane { config, log_format } => run(config, log_format, process_start, true),
+        Command::Consume(args) => dsc::cli::consume::run(args),
+        Command::Produce(args) => dsc::cli::produce::run(args),
     }
 }
 

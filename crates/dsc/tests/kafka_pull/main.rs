@@ -8,7 +8,8 @@
 //! - `crash`: kill -9 between granting access and the start message, and in the middle of concurrent starts;
 //! - `scale`: 100 concurrent transfers, each with its own identity;
 //! - `failures`: OAuth service or broker down during the start;
-//! - `built_in_oauth`: a broker of its own trusting the provider's built-in OAuth server.
+//! - `built_in_oauth`: a broker of its own trusting the provider's built-in OAuth server;
+//! - `consume_cli`: `dsc consume` / `dsc produce` as processes.
 //!
 //! Needs `scripts/harness.sh up postgres oauth kafka` and its `env`; `TEST_REQUIRE_KAFKA=1` (scripts/test.sh) turns a
 //! missing harness into a failure instead of a notice.
@@ -19,6 +20,7 @@ mod kafka;
 mod support;
 
 mod built_in_oauth;
+mod consume_cli;
 mod crash;
 mod failures;
 mod reading;

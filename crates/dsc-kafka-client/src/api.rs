@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The consumer connector's Management API, as far as a Kafka consumer needs it: the EDR of a transfer (refreshed
+//! on demand), the transfer's state, and negotiating a transfer for an asset.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::ConsumeError;
+use crate::edr::Edr;
+
+const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
+const PROTOCOL: &str = "dataspace-protocol-http:2025-1";
+
+/// A consumer connector's Management API (`http://host:19193/management`) and its API key.
+#[derive(Clone)]
+pub struct ConnectorApi {
+    http: reqwest::Client,
+    base: String,
+    api_key: String,
+}
+
+/// Where the provider is, for negotiating a transfer.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// Its DSP address (`http://provider:19194/api/v1/dsp/2025-1`).
+    pub address: String,
+    /// Its participant id (DID or BPN).
+    pub id: String,
+}
+
+impl ConnectorApi {
+    pub fn new(base: &str, api_key: &str) -> Result<Self, ConsumeError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| ConsumeError::Unreachable { url: base.to_string(), reason: e.to_string() })?;
+        Ok(ConnectorApi { http, base: base.trim_end_matches('/').to_string(), api_key: api_key.to_string() })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), ConsumeError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method, &url).header("X-Api-Key", &self.api_key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response =
+            request.send().await.map_err(|e| ConsumeError::Unreachable { url: url.clone(), reason: e.to_string() })?;
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        if status == 401 || status == 403 {
+            return Err(ConsumeError::Unauthorized { url: self.base.clone() });
+        }
+        Ok((status, body))
+    }
+
+    /// The EDR of a started transfer; `refresh` renews its token first when it is about to expire.
+    pub async fn edr(&self, transfer: &str, refresh: bool) -> Result<Edr, ConsumeError> {
+        let (status, body) = self
+            .call(reqwest::Method::GET, &format!("/v3/edrs/{transfer}/dataaddress?auto_refresh={refresh}"), None)
+            .await?;
+        match status {
+            200 => {
+                let address = if body.is_array() { body[0].clone() } else { body };
+                Edr::from_json(transfer, &address)
+            }
+            404 => match self.transfer_state(transfer).await {
+                Ok(state) => Err(ConsumeError::Revoked { transfer: transfer.to_string(), state }),
+                Err(ConsumeError::UnknownTransfer(id)) => Err(ConsumeError::UnknownTransfer(id)),
+                Err(other) => Err(other),
+            },
+            _ => Err(ConsumeError::Refused {
+                what: format!("the EDR of transfer {transfer}"),
+                status,
+                body: body.to_string(),
+            }),
+        }
+    }
+
+    /// The transfer's state name (`STARTED`, `SUSPENDED`, `TERMINATED`, ...).
+    pub async fn transfer_state(&self, transfer: &str) -> Result<String, ConsumeError> {
+        let (status, body) =
+            self.call(reqwest::Method::GET, &format!("/v3/transferprocesses/{transfer}/state"), None).await?;
+        match status {
+            200 => Ok(body["state"].as_str().unwrap_or_default().to_string()),
+            404 => Err(ConsumeError::UnknownTransfer(transfer.to_string())),
+            _ => Err(ConsumeError::Refused {
+                what: format!("the state of transfer {transfer}"),
+                status,
+                body: body.to_string(),
+            }),
+        }
+    }
+
+    /// Negotiates the provider's first offer for `asset` and starts a `KafkaBroker-PULL` transfer under the
+    /// agreement; returns the transfer id once it is STARTED.
+    pub async fn negotiate(&self, asset: &str, provider: &Provider, timeout: Duration) -> Result<String, ConsumeError> {
+        let failed = |reason: String| ConsumeError::Negotiation { asset: asset.to_string(), reason };
+        let request = json!({ "@context": { "@vocab": EDC }, "@type": "DatasetRequest", "@id": asset,
+            "counterPartyAddress": provider.address, "counterPartyId": provider.id, "protocol": PROTOCOL });
+        let (status, dataset) = self.call(reqwest::Method::POST, "/v3/catalog/dataset/request", Some(request)).await?;
+        if status != 200 {
+            return Err(failed(format!("the provider's dataset answer was {status}: {dataset}")));
+        }
+        let policies = &dataset["hasPolicy"];
+        let offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
+        if offer.is_null() {
+            return Err(failed("the provider offers this asset to us under no policy".into()));
+        }
+        let mut offer = offer;
+        offer["assigner"] = json!(provider.id);
+        offer["target"] = json!(asset);
+        let contract = json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }],
+            "@type": "ContractRequest", "counterPartyAddress": provider.address, "counterPartyId": provider.id,
+            "protocol": PROTOCOL, "policy": offer });
+        let (status, created) = self.call(reqwest::Method::POST, "/v3/contractnegotiations", Some(contract)).await?;
+        let negotiation =
+            created["@id"].as_str().filter(|_| status == 200).ok_or_else(|| failed(format!("{status}: {created}")))?;
+        let deadline = Instant::now() + timeout;
+        let agreement = loop {
+            let (_, state) =
+                self.call(reqwest::Method::GET, &format!("/v3/contractnegotiations/{negotiation}"), None).await?;
+            match state["state"].as_str() {
+                Some("FINALIZED") => break state["contractAgreementId"].as_str().unwrap_or_default().to_string(),
+                Some("TERMINATED") => {
+                    return Err(failed(
+                        state["errorDetail"].as_str().unwrap_or("terminated by the provider").to_string(),
+                    ));
+                }
+                _ if Instant::now() > deadline => return Err(failed("the negotiation did not finish in time".into())),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        let request = json!({ "@context": { "@vocab": EDC }, "@type": "TransferRequest", "protocol": PROTOCOL,
+            "counterPartyAddress": provider.address, "contractId": agreement, "transferType": "KafkaBroker-PULL" });
+        let (status, created) = self.call(reqwest::Method::POST, "/v3/transferprocesses", Some(request)).await?;
+        let transfer =
+            created["@id"].as_str().filter(|_| status == 200).ok_or_else(|| failed(format!("{status}: {created}")))?;
+        loop {
+            match self.transfer_state(transfer).await?.as_str() {
+                "STARTED" => return Ok(transfer.to_string()),
+                state @ ("TERMINATED" | "TERMINATING") => {
+                    let (_, detail) =
+                        self.call(reqwest::Method::GET, &format!("/v3/transferprocesses/{transfer}"), None).await?;
+                    let reason = detail["errorDetail"].as_str().unwrap_or(state).to_string();
+                    return Err(failed(format!("the transfer ended: {reason}")));
+                }
+                _ if Instant::now() > deadline => return Err(failed("the transfer did not start in time".into())),
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+}

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The consuming loop: a blocking rdkafka consumer on its own thread, its tokens taken from the EDR API.
+
+use std::error::Error;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use rdkafka::client::{ClientContext, OAuthToken};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message};
+use rdkafka::types::RDKafkaErrorCode;
+use serde_json::{Value, json};
+
+use crate::{ConnectorApi, ConsumeError};
+
+/// How to consume.
+#[derive(Debug, Clone)]
+pub struct StreamSettings {
+    /// Appended to the EDR's group prefix: the consumer group, whose committed offsets a restart continues from.
+    pub group: String,
+    /// Start a new group at the earliest offset instead of the latest.
+    pub from_beginning: bool,
+    pub max_records: Option<u64>,
+    /// Stop when no record arrived for this long.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        StreamSettings { group: "dsc-consume".into(), from_beginning: false, max_records: None, idle_timeout: None }
+    }
+}
+
+/// Why consuming stopped without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    MaxRecords,
+    IdleTimeout,
+    Interrupted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub ending: Ending,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// Progress for a status line: records and bytes so far, and the current token's expiry.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub records: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    pub token_expires_at: Option<i64>,
+}
+
+/// One record, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp: Option<i64>,
+    pub key: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    pub value: Option<Vec<u8>>,
+}
+
+fn text_or_json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap_or_else(|_| match std::str::from_utf8(bytes) {
+        Ok(text) => Value::String(text.to_string()),
+        Err(_) => json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes) }),
+    })
+}
+
+impl Record {
+    /// A JSON line: the value as JSON when it parses, as text otherwise (base64 when not UTF-8).
+    pub fn to_json(&self) -> Value {
+        let as_text = |bytes: &[u8]| match std::str::from_utf8(bytes) {
+            Ok(text) => Value::String(text.to_string()),
+            Err(_) => json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes) }),
+        };
+        let headers: serde_json::Map<String, Value> = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_deref().map_or(Value::Null, as_text)))
+            .collect();
+        json!({
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "timestamp": self.timestamp,
+            "key": self.key.as_deref().map(as_text),
+            "headers": headers,
+            "value": self.value.as_deref().map_or(Value::Null, text_or_json),
+        })
+    }
+
+    fn from_message<M: Message>(message: &M) -> Self {
+        let headers = message
+            .headers()
+            .map(|headers| headers.iter().map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec))).collect())
+            .unwrap_or_default();
+        Record {
+            topic: message.topic().to_string(),
+            partition: message.partition(),
+            offset: message.offset(),
+            timestamp: message.timestamp().to_millis(),
+            key: message.key().map(<[u8]>::to_vec),
+            headers,
+            value: message.payload().map(<[u8]>::to_vec),
+        }
+    }
+}
+
+/// librdkafka's context: each token comes from the EDR API (refreshed there when due); failures and client errors
+/// are kept for the loop to judge.
+struct EdrTokens {
+    api: ConnectorApi,
+    transfer: String,
+    runtime: tokio::runtime::Handle,
+    token_failure: Mutex<Option<ConsumeError>>,
+    token_expires_at: Mutex<Option<i64>>,
+    client_errors: Mutex<Vec<String>>,
+}
+
+impl ClientContext for EdrTokens {
+    const ENABLE_REFRESH_OAUTH_TOKEN: bool = true;
+
+    fn generate_oauth_token(&self, _config: Option<&str>) -> Result<OAuthToken, Box<dyn Error>> {
+        match self.runtime.block_on(self.api.edr(&self.transfer, true)) {
+            Ok(edr) => {
+                if let Ok(mut expires) = self.token_expires_at.lock() {
+                    *expires = edr.expires_at;
+                }
+                if let Ok(mut failure) = self.token_failure.lock() {
+                    *failure = None;
+                }
+                // librdkafka wants a lifetime; a token without `exp` is asked for again in a minute.
+                let lifetime_ms = edr.expires_at.map_or_else(|| now_millis() + 60_000, |exp| exp * 1000);
+                Ok(OAuthToken { token: edr.token, principal_name: edr.principal, lifetime_ms })
+            }
+            Err(error) => {
+                let message = error.to_string();
+                if let Ok(mut failure) = self.token_failure.lock() {
+                    *failure = Some(error);
+                }
+                Err(message.into())
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if let Ok(mut errors) = self.client_errors.lock() {
+            errors.push(format!("{error}: {reason}"));
+        }
+    }
+}
+
+impl ConsumerContext for EdrTokens {}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// What an error from the client means for the loop.
+enum Signal {
+    /// The broker refused an operation: revoked (if the transfer ended) or denied.
+    Authorization(String),
+    /// The broker refused the login: revoked if the transfer ended, otherwise possibly transient.
+    Authentication(String),
+}
+
+fn classify(code: Option<RDKafkaErrorCode>, text: &str) -> Option<Signal> {
+    match code {
+        Some(
+            RDKafkaErrorCode::TopicAuthorizationFailed
+            | RDKafkaErrorCode::GroupAuthorizationFailed
+            | RDKafkaErrorCode::ClusterAuthorizationFailed,
+        ) => Some(Signal::Authorization(text.to_string())),
+        Some(RDKafkaErrorCode::SaslAuthenticationFailed | RDKafkaErrorCode::Authentication) => {
+            Some(Signal::Authentication(text.to_string()))
+        }
+        _ if text.contains("uthorization failed") => Some(Signal::Authorization(text.to_string())),
+        _ if text.contains("uthenticat") => Some(Signal::Authentication(text.to_string())),
+        _ => None,
+    }
+}
+
+/// How long authentication may keep failing while the transfer is STARTED before it counts as a denial.
+const AUTHENTICATION_PATIENCE: Duration = Duration::from_secs(30);
+/// How long to wait for the consumer connector to learn that the provider ended the transfer.
+const STATE_PATIENCE: Duration = Duration::from_secs(2);
+
+struct Loop {
+    consumer: BaseConsumer<EdrTokens>,
+    settings: StreamSettings,
+    stop: Arc<AtomicBool>,
+}
+
+impl Loop {
+    fn context(&self) -> &EdrTokens {
+        self.consumer.context()
+    }
+
+    /// Revoked when the transfer is (or within a moment becomes) anything but STARTED.
+    fn ended_transfer(&self) -> Option<ConsumeError> {
+        let context = self.context();
+        let deadline = Instant::now() + STATE_PATIENCE;
+        loop {
+            match context.runtime.block_on(context.api.transfer_state(&context.transfer)) {
+                Ok(state) if state != "STARTED" => {
+                    return Some(ConsumeError::Revoked { transfer: context.transfer.clone(), state });
+                }
+                Err(error @ ConsumeError::UnknownTransfer(_)) => return Some(error),
+                _ if Instant::now() > deadline => return None,
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    fn run(
+        &self,
+        on_record: &mut dyn FnMut(&Record),
+        on_progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Summary, ConsumeError> {
+        let started = Instant::now();
+        let (mut records, mut bytes) = (0u64, 0u64);
+        let mut last_record = Instant::now();
+        let mut last_progress = Instant::now();
+        let mut failing_since: Option<Instant> = None;
+        let summary = |ending, records, bytes| Ok(Summary { ending, records, bytes });
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return summary(Ending::Interrupted, records, bytes);
+            }
+            let mut signals = Vec::new();
+            match self.consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(message)) => {
+                    let record = Record::from_message(&message);
+                    bytes += record.value.as_ref().map_or(0, Vec::len) as u64;
+                    on_record(&record);
+                    // At least once: the offset is committed only after the record was handed over.
+                    self.consumer
+                        .store_offset_from_message(&message)
+                        .map_err(|e| ConsumeError::Kafka(format!("storing the offset: {e}")))?;
+                    records += 1;
+                    last_record = Instant::now();
+                    failing_since = None;
+                    if self.settings.max_records.is_some_and(|max| records >= max) {
+                        return summary(Ending::MaxRecords, records, bytes);
+                    }
+                }
+                Some(Err(error)) => signals.extend(classify(error.rdkafka_error_code(), &error.to_string())),
+                None => {}
+            }
+            if let Ok(mut errors) = self.context().client_errors.lock() {
+                signals.extend(errors.drain(..).filter_map(|text| classify(None, &text)));
+            }
+            let token_failure = self.context().token_failure.lock().ok().and_then(|mut failure| failure.take());
+            match token_failure {
+                Some(error @ (ConsumeError::Revoked { .. } | ConsumeError::UnknownTransfer(_))) => return Err(error),
+                Some(error) => {
+                    // The connector cannot renew the token: fine while the current one lasts.
+                    let expired = self
+                        .context()
+                        .token_expires_at
+                        .lock()
+                        .ok()
+                        .and_then(|at| *at)
+                        .is_none_or(|exp| exp * 1000 <= now_millis());
+                    if expired {
+                        return Err(error);
+                    }
+                }
+                None => {}
+            }
+            for signal in signals {
+                match signal {
+                    Signal::Authorization(reason) => {
+                        return Err(self.ended_transfer().unwrap_or(ConsumeError::Denied { reason }));
+                    }
+                    Signal::Authentication(reason) => {
+                        if let Some(revoked) = self.ended_transfer() {
+                            return Err(revoked);
+                        }
+                        let since = *failing_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() > AUTHENTICATION_PATIENCE {
+                            return Err(ConsumeError::Denied { reason });
+                        }
+                    }
+                }
+            }
+            if self.settings.idle_timeout.is_some_and(|idle| last_record.elapsed() >= idle) {
+                return summary(Ending::IdleTimeout, records, bytes);
+            }
+            if last_progress.elapsed() >= Duration::from_secs(1) {
+                last_progress = Instant::now();
+                let token_expires_at = self.context().token_expires_at.lock().ok().and_then(|at| *at);
+                on_progress(&Progress { records, bytes, elapsed: started.elapsed(), token_expires_at });
+            }
+        }
+    }
+}
+
+/// Consumes the transfer's topic until `settings` say stop, `stop` is set, or access ends. Records go to
+/// `on_record` one by one; their offsets are committed to the transfer's group afterwards (at least once; a clean
+/// stop commits everything handed over, so a restart continues exactly after it).
+pub async fn consume(
+    api: ConnectorApi,
+    transfer: &str,
+    settings: StreamSettings,
+    stop: Arc<AtomicBool>,
+    mut on_record: impl FnMut(&Record) + Send + 'static,
+    mut on_progress: impl FnMut(&Progress) + Send + 'static,
+) -> Result<Summary, ConsumeError> {
+    let edr = api.edr(transfer, true).await?;
+    let context = EdrTokens {
+        api,
+        transfer: transfer.to_string(),
+        runtime: tokio::runtime::Handle::current(),
+        token_failure: Mutex::new(None),
+        token_expires_at: Mutex::new(edr.expires_at),
+        client_errors: Mutex::new(Vec::new()),
+    };
+    let consumer: BaseConsumer<EdrTokens> = ClientConfig::new()
+        .set("bootstrap.servers", &edr.endpoint)
+        .set("security.protocol", &edr.security_protocol)
+        .set("sasl.mechanism", &edr.sasl_mechanism)
+        .set("group.id", format!("{}{}", edr.group_prefix, settings.group))
+        .set("client.id", "dsc-consume")
+        .set("auto.offset.reset", if settings.from_beginning { "earliest" } else { "latest" })
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .create_with_context(context)
+        .map_err(|e| ConsumeError::Kafka(e.to_string()))?;
+    consumer.subscribe(&[&edr.topic]).map_err(|e| ConsumeError::Kafka(e.to_string()))?;
+    let worker = Loop { consumer, settings, stop };
+    tokio::task::spawn_blocking(move || {
+        let outcome = worker.run(&mut on_record, &mut on_progress);
+        // Whatever ended the loop, what was handed over is committed (a revoked consumer cannot, and need not).
+        if outcome.is_ok() {
+            match worker.consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+                Err(error) => return Err(ConsumeError::Kafka(format!("committing offsets: {error}"))),
+            }
+        }
+        outcome
+    })
+    .await
+    .map_err(|e| ConsumeError::Kafka(format!("the consumer thread failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_become_json_lines_with_json_values_where_they_parse() {
+        let record = Record {
+            topic: "t".into(),
+            partition: 0,
+            offset: 7,
+            timestamp: Some(1_700_000_000_000),
+            key: Some(b"part-1".to_vec()),
+            headers: vec![("source".into(), Some(b"line-3".to_vec())), ("empty".into(), None)],
+            value: Some(br#"{"catenaXId":"urn:uuid:1"}"#.to_vec()),
+        };
+        assert_eq!(
+            record.to_json(),
+            json!({ "topic": "t", "partition": 0, "offset": 7, "timestamp": 1_700_000_000_000i64, "key": "part-1",
+                    "headers": { "source": "line-3", "empty": null }, "value": { "catenaXId": "urn:uuid:1" } })
+        );
+        let text = Record { value: Some(b"not json".to_vec()), ..record.clone() };
+        assert_eq!(text.to_json()["value"], "not json");
+        let binary = Record { value: Some(vec![0xff, 0x00]), ..record };
+        assert_eq!(binary.to_json()["value"], json!({ "base64": "/wA=" }));
+    }
+
+    #[test]
+    fn broker_refusals_are_told_apart_from_other_errors() {
+        assert!(matches!(
+            classify(Some(RDKafkaErrorCode::TopicAuthorizationFailed), "x"),
+            Some(Signal::Authorization(_))
+        ));
+        assert!(matches!(classify(None, "SASL authentication error: invalid token"), Some(Signal::Authentication(_))));
+        assert!(classify(Some(RDKafkaErrorCode::BrokerTransportFailure), "connection refused").is_none());
+    }
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+//! `dsc consume`: a transfer's Kafka records as JSON lines on stdout, through nothing but the consumer
+//! connector's Management API.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use dsc_kafka_client::{ConnectorApi, ConsumeError, Ending, Provider, StreamSettings, consume};
+
+#[derive(clap::Args)]
+pub struct ConsumeArgs {
+    /// The consumer connector's Management API, e.g. http://localhost:19193/management.
+    #[arg(long, env = "DSC_CLIENT_MANAGEMENT_URL")]
+    management_url: String,
+    /// Its API key.
+    #[arg(long, env = "DSC_CLIENT_API_KEY", hide_env_values = true)]
+    api_key: String,
+    /// A started Kafka transfer on the consumer connector.
+    #[arg(long, conflicts_with = "asset", required_unless_present = "asset")]
+    transfer: Option<String>,
+    /// Negotiate this asset of the provider, then start a KafkaBroker-PULL transfer.
+    #[arg(long, requires_all = ["provider_address", "provider_id"])]
+    asset: Option<String>,
+    /// The provider's DSP address (with --asset).
+    #[arg(long)]
+    provider_address: Option<String>,
+    /// The provider's participant id (with --asset).
+    #[arg(long)]
+    provider_id: Option<String>,
+    /// Consumer group, appended to the EDR's group prefix; a restart with the same group continues after the last
+    /// record printed.
+    #[arg(long, default_value = "dsc-consume")]
+    group: String,
+    /// Start a new group at the earliest record instead of the next one.
+    #[arg(long)]
+    from_beginning: bool,
+    /// Stop after this many records.
+    #[arg(long)]
+    max_records: Option<u64>,
+    /// Stop when no record arrived for this many seconds.
+    #[arg(long)]
+    timeout: Option<u64>,
+}
+
+/// Exit codes: 0 done, 1 other failure, 2 bad arguments or input, 3 access revoked, 4 access denied, 5 unreachable.
+pub fn run(args: ConsumeArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("dsc consume: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(consume_until_done(args))
+}
+
+fn fail(error: &ConsumeError) -> ExitCode {
+    eprintln!("dsc consume: {error}");
+    ExitCode::from(error.exit_code())
+}
+
+async fn consume_until_done(args: ConsumeArgs) -> ExitCode {
+    let api = match ConnectorApi::new(&args.management_url, &args.api_key) {
+        Ok(api) => api,
+        Err(error) => return fail(&error),
+    };
+    let transfer = match (&args.transfer, &args.asset) {
+        (Some(transfer), _) => transfer.clone(),
+        (None, Some(asset)) => {
+            let provider = Provider {
+                address: args.provider_address.clone().unwrap_or_default(),
+                id: args.provider_id.clone().unwrap_or_default(),
+            };
+            match api.negotiate(asset, &provider, Duration::from_secs(60)).await {
+                Ok(transfer) => {
+                    eprintln!("dsc consume: transfer {transfer} started for asset {asset}");
+                    transfer
+                }
+                Err(error) => return fail(&error),
+            }
+        }
+        (None, None) => return ExitCode::from(2),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupted = stop.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        interrupted.store(true, Ordering::SeqCst);
+    });
+    let settings = StreamSettings {
+        group: args.group,
+        from_beginning: args.from_beginning,
+        max_records: args.max_records,
+        idle_timeout: args.timeout.map(Duration::from_secs),
+    };
+    let progress_to_terminal = std::io::stderr().is_terminal();
+    let outcome = consume(
+        api,
+        &transfer,
+        settings,
+        stop,
+        |record| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}", record.to_json());
+            let _ = out.flush();
+        },
+        move |progress| {
+            if !progress_to_terminal {
+                return;
+            }
+            let rate = progress.records as f64 / progress.elapsed.as_secs_f64().max(0.001);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or_default();
+            let expiry = progress.token_expires_at.map_or("-".to_string(), |exp| format!("{} s", exp - now));
+            eprint!(
+                "\r{} records, {:.1} KiB, {rate:.0} records/s, token expires in {expiry}   ",
+                progress.records,
+                progress.bytes as f64 / 1024.0
+            );
+        },
+    )
+    .await;
+    match outcome {
+        Ok(summary) => {
+            let why = match summary.ending {
+                Ending::MaxRecords => "the maximum number of records",
+                Ending::IdleTimeout => "the idle timeout",
+                Ending::Interrupted => "an interrupt",
+            };
+            eprintln!(
+                "\ndsc consume: {} records ({} bytes); stopped by {why}, offsets committed",
+                summary.records, summary.bytes
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&error),
+    }
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+//! `dsc consume` and `dsc produce` as processes: records exactly once across a restart, the "revoked" exit code
+//! within 2 s of the provider ending the transfer, negotiation from an asset id, and each bad input's message.
+
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::kafka::{self, *};
+use crate::support;
+use crate::support::process::*;
+
+fn consume_args<'a>(consumer: &'a Node, rest: &[&'a str]) -> Vec<String> {
+    let mut args = vec![
+        "consume".to_string(),
+        "--management-url".into(),
+        consumer.management_url(""),
+        "--api-key".into(),
+        support::API_KEY.into(),
+    ];
+    args.extend(rest.iter().map(|a| a.to_string()));
+    args
+}
+
+async fn run(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        dsc(&args).output().unwrap_or_else(|e| panic!("{e}"))
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap_or(Value::Null)).collect()
+}
+
+fn sequence(records: &[Value]) -> Vec<u64> {
+    records.iter().filter_map(|r| r["value"]["seq"].as_u64()).collect()
+}
+
+async fn produce(h: &KafkaHarness, topic: &str, count: u64) {
+    let output = run(vec![
+        "produce".into(),
+        "--bootstrap".into(),
+        h.admin_bootstrap.clone(),
+        "--topic".into(),
+        topic.into(),
+        "--user".into(),
+        h.admin_user.clone(),
+        "--password".into(),
+        h.admin_password.clone(),
+        "--generate".into(),
+        "--count".into(),
+        count.to_string(),
+    ])
+    .await;
+    assert!(output.status.success(), "produce: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dsc_consume_reads_exactly_once_across_a_restart_and_exits_revoked_when_the_provider_ends_the_transfer() {
+    let Some(h) = kafka::harness() else { return };
+    let topic = unique("kafka-pull-cli");
+    h.create_topic(&topic).await;
+    let pair = pair(&h, &h.provider_config(None, ""), "").await;
+    h.offer_topic(&pair.provider, &topic, CONSUMER_BPN, false).await;
+    let agreement = agreement(&pair).await;
+    let transfer = started_transfer(&pair, &agreement, "KafkaBroker-PULL").await;
+    produce(&h, &topic, 20).await;
+
+    let first =
+        run(consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--max-records", "8"])).await;
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(sequence(&lines(&first)), (0..8).collect::<Vec<_>>());
+    let record = &lines(&first)[0];
+    assert_eq!(record["topic"], topic.as_str());
+    assert!(record["offset"].is_u64() && record["partition"].is_u64() && record["timestamp"].is_u64(), "{record}");
+    // The same group continues exactly after the last record printed.
+    let second =
+        run(consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--max-records", "12"])).await;
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(sequence(&lines(&second)), (8..20).collect::<Vec<_>>());
+    let drained =
+        run(consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--timeout", "3"])).await;
+    assert!(drained.status.success() && lines(&drained).is_empty(), "nothing is read twice");
+
+    // A consumer that keeps reading exits with code 3 soon after the provider terminates the transfer.
+    let args = consume_args(&pair.consumer, &["--transfer", &transfer]);
+    let mut running = dsc(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    produce(&h, &topic, 3).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let provider_id = provider_transfer_of(&pair.provider, &transfer).await;
+    let terminated_at = Instant::now();
+    command(&pair.provider, &provider_id, "terminate").await;
+    let status = loop {
+        if let Ok(Some(status)) = running.try_wait() {
+            break status;
+        }
+        assert!(terminated_at.elapsed() < Duration::from_secs(10), "dsc consume still runs after the termination");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let took = terminated_at.elapsed();
+    let mut stderr = String::new();
+    if let Some(mut pipe) = running.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+    }
+    println!("dsc consume exited {} ms after the provider's terminate: {}", took.as_millis(), stderr.trim());
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(took < Duration::from_secs(2), "exit took {took:?}");
+    assert!(stderr.contains(&format!("access revoked: transfer {transfer} is TERMINATED")), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dsc_consume_negotiates_an_asset_and_names_every_bad_input() {
+    let Some(h) = kafka::harness() else { return };
+    let topic = unique("kafka-pull-cli-asset");
+    h.create_topic(&topic).await;
+    let pair = pair(&h, &h.provider_config(None, ""), "").await;
+    h.offer_topic(&pair.provider, &topic, CONSUMER_BPN, false).await;
+    produce(&h, &topic, 2).await;
+    let address = pair.provider.protocol_address();
+    let negotiated = run(consume_args(
+        &pair.consumer,
+        &[
+            "--asset",
+            "asset-1",
+            "--provider-address",
+            &address,
+            "--provider-id",
+            &pair.provider.did,
+            "--from-beginning",
+            "--max-records",
+            "2",
+        ],
+    ))
+    .await;
+    let stderr = String::from_utf8_lossy(&negotiated.stderr).to_string();
+    assert!(negotiated.status.success(), "{stderr}");
+    assert_eq!(sequence(&lines(&negotiated)), vec![0, 1]);
+    assert!(stderr.contains("started for asset asset-1"), "{stderr}");
+
+    let wrong_key = run(vec![
+        "consume".into(),
+        "--management-url".into(),
+        pair.consumer.management_url(""),
+        "--api-key".into(),
+        "wrong".into(),
+        "--transfer".into(),
+        "t".into(),
+    ])
+    .await;
+    assert_eq!(wrong_key.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&wrong_key.stderr).trim(),
+        format!("dsc consume: the consumer connector at {} refused the API key", pair.consumer.management_url(""))
+    );
+    let unknown = run(consume_args(&pair.consumer, &["--transfer", "no-such-transfer"])).await;
+    assert_eq!(unknown.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr).trim(),
+        "dsc consume: the consumer connector knows no transfer no-such-transfer"
+    );
+    let dead = format!("http://127.0.0.1:{}/management", free_port());
+    let unreachable = run(vec![
+        "consume".into(),
+        "--management-url".into(),
+        dead.clone(),
+        "--api-key".into(),
+        "k".into(),
+        "--transfer".into(),
+        "t".into(),
+    ])
+    .await;
+    assert_eq!(unreachable.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&unreachable.stderr)
+            .starts_with(&format!("dsc consume: cannot reach {dead}/v3/edrs/t/dataaddress")),
+        "{}",
+        String::from_utf8_lossy(&unreachable.stderr)
+    );
+    let no_transfer =
+        run(vec!["consume".into(), "--management-url".into(), dead, "--api-key".into(), "k".into()]).await;
+    assert_eq!(no_transfer.status.code(), Some(2), "clap refuses missing arguments with 2");
+}
