@@ -21,6 +21,8 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
 [ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || missing+=(libcurl4-openssl-dev)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
+# The Java consumer example is compiled against the harness's Kafka client jars.
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -59,6 +61,8 @@ step "Python Kafka client smoke test (confluent-kafka)"
 [ -x .harness/python/bin/python ] || python3 -m venv .harness/python
 .harness/python/bin/pip install -q --disable-pip-version-check -r scripts/peers/python/requirements.txt
 .harness/python/bin/python scripts/peers/python/kafka_smoke.py
+# The Python consumer example (examples/python) runs inside the Kafka PULL system tests.
+export TEST_PYTHON="$PWD/.harness/python/bin/python"
 
 step "tests"
 cargo test --workspace --locked --all-targets -- --skip dsp_tck_table

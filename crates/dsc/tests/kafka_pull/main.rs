@@ -9,7 +9,8 @@
 //! - `scale`: 100 concurrent transfers, each with its own identity;
 //! - `failures`: OAuth service or broker down during the start;
 //! - `built_in_oauth`: a broker of its own trusting the provider's built-in OAuth server;
-//! - `consume_cli`: `dsc consume` / `dsc produce` as processes.
+//! - `consume_cli`: `dsc consume` / `dsc produce` as processes;
+//! - `examples`: the Python and Java consumer examples in `examples/`.
 //!
 //! Needs `scripts/harness.sh up postgres oauth kafka` and its `env`; `TEST_REQUIRE_KAFKA=1` (scripts/test.sh) turns a
 //! missing harness into a failure instead of a notice.
@@ -22,6 +23,7 @@ mod support;
 mod built_in_oauth;
 mod consume_cli;
 mod crash;
+mod examples;
 mod failures;
 mod reading;
 mod revocation;
