@@ -13,6 +13,8 @@ use serde_json::Value;
 const ALLOWED: &[&str] = &[
     "Apache-2.0",
     "MIT",
+    // MIT without the attribution clause (borrow-or-share, via jsonschema); strictly more permissive than MIT.
+    "MIT-0",
     "BSD-2-Clause",
     "BSD-3-Clause",
     "ISC",
