@@ -641,7 +641,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "PostgreSQL  skipped: TEST_POSTGRES_URL not set (scripts/harness.sh up postgres; eval \"$(scripts/harness.sh env)\")"
         ),
     }
+    aspect_bench()?;
     kafka_benches()
+}
+
+/// CX-0127 validation throughput per model (no infrastructure needed).
+fn aspect_bench() -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["bench", "--locked", "-q", "-p", "dsc-aspects", "--bench", "validate"])
+        .current_dir(root())
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() { Ok(()) } else { Err("cargo bench -p dsc-aspects --bench validate failed".into()) }
 }
 
 /// The Kafka PULL benchmarks need a real Kafka client (librdkafka), so they are cargo benches of their crates

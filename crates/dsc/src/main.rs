@@ -43,6 +43,9 @@ enum Command {
     Consume(dsc::cli::consume::ConsumeArgs),
     /// Publish JSON lines from stdin, or generated records, to a topic with the provider's own credentials.
     Produce(dsc::cli::produce::ProduceArgs),
+    /// Validate a JSON document or JSON lines against a CX-0127 aspect model (exit codes: 0 valid, 1 invalid,
+    /// 2 bad arguments or input).
+    Validate(dsc::cli::validate::ValidateArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Command::Dataplane { config, log_format } => run(config, log_format, process_start, true),
         Command::Consume(args) => dsc::cli::consume::run(args),
         Command::Produce(args) => dsc::cli::produce::run(args),
+        Command::Validate(args) => dsc::cli::validate::run(args),
     }
 }
 

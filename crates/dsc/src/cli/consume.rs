@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use std::sync::atomic::AtomicU64;
+
 use dsc_kafka_client::{ConnectorApi, ConsumeError, Ending, Provider, StreamSettings, consume};
 
 #[derive(clap::Args)]
@@ -43,6 +45,10 @@ pub struct ConsumeArgs {
     /// Stop when no record arrived for this many seconds.
     #[arg(long)]
     timeout: Option<u64>,
+    /// Check every record against a CX-0127 aspect model (semantic id or model name): each line gets
+    /// `"valid": true|false`, invalid records are reported on stderr and counted; consuming goes on.
+    #[arg(long)]
+    validate: Option<String>,
 }
 
 /// Exit codes: 0 done, 1 other failure, 2 bad arguments or input, 3 access revoked, 4 access denied, 5 unreachable.
@@ -63,6 +69,13 @@ fn fail(error: &ConsumeError) -> ExitCode {
 }
 
 async fn consume_until_done(args: ConsumeArgs) -> ExitCode {
+    let validator = match super::aspect_validator(args.validate.as_deref()) {
+        Ok(validator) => validator,
+        Err(exit) => {
+            eprintln!("dsc consume: {}", exit.message);
+            return ExitCode::from(exit.code);
+        }
+    };
     let api = match ConnectorApi::new(&args.management_url, &args.api_key) {
         Ok(api) => api,
         Err(error) => return fail(&error),
@@ -97,14 +110,25 @@ async fn consume_until_done(args: ConsumeArgs) -> ExitCode {
         idle_timeout: args.timeout.map(Duration::from_secs),
     };
     let progress_to_terminal = std::io::stderr().is_terminal();
+    let invalid = Arc::new(AtomicU64::new(0));
+    let (invalid_seen, invalid_shown, validating) = (invalid.clone(), invalid.clone(), validator.is_some());
     let outcome = consume(
         api,
         &transfer,
         settings,
         stop,
-        |record| {
+        move |record| {
+            let mut line = record.to_json();
+            if let Some(validator) = &validator {
+                let report = validator.validate(&line["value"]);
+                line["valid"] = serde_json::Value::Bool(report.is_valid());
+                if !report.is_valid() {
+                    invalid_seen.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("dsc consume: partition {} offset {}: {report}", record.partition, record.offset);
+                }
+            }
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{}", record.to_json());
+            let _ = writeln!(out, "{line}");
             let _ = out.flush();
         },
         move |progress| {
@@ -117,8 +141,10 @@ async fn consume_until_done(args: ConsumeArgs) -> ExitCode {
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or_default();
             let expiry = progress.token_expires_at.map_or("-".to_string(), |exp| format!("{} s", exp - now));
+            let invalid =
+                if validating { format!(", {} invalid", invalid_shown.load(Ordering::Relaxed)) } else { String::new() };
             eprint!(
-                "\r{} records, {:.1} KiB, {rate:.0} records/s, token expires in {expiry}   ",
+                "\r{} records{invalid}, {:.1} KiB, {rate:.0} records/s, token expires in {expiry}   ",
                 progress.records,
                 progress.bytes as f64 / 1024.0
             );
@@ -132,8 +158,13 @@ async fn consume_until_done(args: ConsumeArgs) -> ExitCode {
                 Ending::IdleTimeout => "the idle timeout",
                 Ending::Interrupted => "an interrupt",
             };
+            let invalid = if args.validate.is_some() {
+                format!(", {} invalid", invalid.load(Ordering::Relaxed))
+            } else {
+                String::new()
+            };
             eprintln!(
-                "\ndsc consume: {} records ({} bytes); stopped by {why}, offsets committed",
+                "\ndsc consume: {} records{invalid} ({} bytes); stopped by {why}, offsets committed",
                 summary.records, summary.bytes
             );
             ExitCode::SUCCESS

@@ -1,5 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Client subcommands of the binary: `dsc consume` and `dsc produce`.
+//! Client subcommands of the binary: `dsc consume`, `dsc produce` and `dsc validate`.
 
 pub mod consume;
 pub mod produce;
+pub mod validate;
+
+/// Why a client subcommand stops before doing anything, with its exit code.
+pub struct Refusal {
+    pub code: u8,
+    pub message: String,
+}
+
+/// The validator for an aspect model named on the command line: an unknown name is bad input (2); a bundled schema
+/// that does not compile is a failure of the binary (1).
+pub fn aspect_validator(name: Option<&str>) -> Result<Option<dsc_aspects::Validator>, Refusal> {
+    let Some(name) = name else { return Ok(None) };
+    let aspect = dsc_aspects::Aspect::resolve(name).map_err(|error| Refusal { code: 2, message: error.to_string() })?;
+    dsc_aspects::Validator::new(aspect).map(Some).map_err(|error| Refusal { code: 1, message: error.to_string() })
+}

@@ -4,7 +4,9 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
+use dsc_aspects::generate::Generator;
 use dsc_kafka_client::produce::{ProducerSettings, RecordProducer};
+use serde_json::Value;
 
 #[derive(clap::Args)]
 pub struct ProduceArgs {
@@ -25,9 +27,14 @@ pub struct ProduceArgs {
     /// CA certificates (PEM) for SASL_SSL.
     #[arg(long)]
     ca_file: Option<String>,
-    /// Generate records ({"seq": n, "producedAt": millis}) instead of reading JSON lines from stdin.
+    /// Generate records ({"seq": n, "producedAt": millis}, or valid records of --aspect) instead of reading JSON
+    /// lines from stdin.
     #[arg(long)]
     generate: bool,
+    /// The CX-0127 aspect model the topic carries (semantic id or model name): records that do not validate are
+    /// rejected with the report instead of sent; the record key is the part's Catena-X id.
+    #[arg(long)]
+    aspect: Option<String>,
     /// Stop after this many records.
     #[arg(long)]
     count: Option<u64>,
@@ -47,7 +54,15 @@ pub fn run(args: ProduceArgs) -> ExitCode {
     runtime.block_on(produce(args))
 }
 
+/// Exit codes: 0 done, 1 failure, 2 bad arguments or input (records rejected), 5 Kafka unreachable.
 async fn produce(args: ProduceArgs) -> ExitCode {
+    let validator = match super::aspect_validator(args.aspect.as_deref()) {
+        Ok(validator) => validator,
+        Err(exit) => {
+            eprintln!("dsc produce: {}", exit.message);
+            return ExitCode::from(exit.code);
+        }
+    };
     if !args.generate && args.count == Some(0) {
         return ExitCode::SUCCESS;
     }
@@ -68,40 +83,55 @@ async fn produce(args: ProduceArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut lines = std::io::stdin().lock().lines();
-    let mut sent = 0u64;
+    let now_millis = || {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
+    };
+    let mut generator = Generator::new(u64::try_from(now_millis()).unwrap_or_default());
+    let mut lines = std::io::stdin().lock().lines().enumerate();
+    let (mut sent, mut rejected) = (0u64, 0u64);
     while args.count.is_none_or(|count| sent < count) {
-        let value = if args.generate {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis())
-                .unwrap_or_default();
-            serde_json::json!({ "seq": sent, "producedAt": now }).to_string()
-        } else {
-            match lines.next() {
-                Some(Ok(line)) if line.trim().is_empty() => continue,
-                Some(Ok(line)) => {
-                    if let Err(error) = serde_json::from_str::<serde_json::Value>(&line) {
-                        eprintln!("dsc produce: line {} is not JSON ({error}); nothing more sent", sent + 1);
+        let value: Value = match (&validator, args.generate) {
+            (Some(validator), true) => generator.payload(validator.aspect()).to_value(),
+            (None, true) => serde_json::json!({ "seq": sent, "producedAt": now_millis() }),
+            (_, false) => match lines.next() {
+                Some((_, Ok(line))) if line.trim().is_empty() => continue,
+                Some((index, Ok(line))) => match serde_json::from_str(&line) {
+                    Ok(value) => {
+                        if let Some(validator) = &validator {
+                            let report = validator.validate(&value);
+                            if !report.is_valid() {
+                                eprintln!("dsc produce: line {} rejected, {report}", index + 1);
+                                rejected += 1;
+                                continue;
+                            }
+                        }
+                        value
+                    }
+                    Err(error) => {
+                        eprintln!("dsc produce: line {} is not JSON ({error}); nothing more sent", index + 1);
                         producer.flush();
                         return ExitCode::from(2);
                     }
-                    line
-                }
-                Some(Err(error)) => {
+                },
+                Some((_, Err(error))) => {
                     eprintln!("dsc produce: reading stdin: {error}");
                     return ExitCode::FAILURE;
                 }
                 None => break,
-            }
+            },
         };
-        if let Err(error) = producer.send(None, &value).await {
+        let key = validator.as_ref().and_then(|validator| value.get(validator.aspect().id_field())?.as_str());
+        if let Err(error) = producer.send(key, &value.to_string()).await {
             eprintln!("dsc produce: {error}");
             return ExitCode::from(5);
         }
         sent += 1;
     }
     producer.flush();
+    if rejected > 0 {
+        eprintln!("dsc produce: {sent} records sent to {}, {rejected} rejected as invalid", args.topic);
+        return ExitCode::from(2);
+    }
     eprintln!("dsc produce: {sent} records sent to {}", args.topic);
     ExitCode::SUCCESS
 }

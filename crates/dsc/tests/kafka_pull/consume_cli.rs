@@ -41,21 +41,7 @@ fn sequence(records: &[Value]) -> Vec<u64> {
 }
 
 async fn produce(h: &KafkaHarness, topic: &str, count: u64) {
-    let output = run(vec![
-        "produce".into(),
-        "--bootstrap".into(),
-        h.admin_bootstrap.clone(),
-        "--topic".into(),
-        topic.into(),
-        "--user".into(),
-        h.admin_user.clone(),
-        "--password".into(),
-        h.admin_password.clone(),
-        "--generate".into(),
-        "--count".into(),
-        count.to_string(),
-    ])
-    .await;
+    let output = run(h.produce_args(topic, &["--generate", "--count", &count.to_string()])).await;
     assert!(output.status.success(), "produce: {}", String::from_utf8_lossy(&output.stderr));
 }
 

@@ -10,6 +10,7 @@
 //! - `failures`: OAuth service or broker down during the start;
 //! - `built_in_oauth`: a broker of its own trusting the provider's built-in OAuth server;
 //! - `consume_cli`: `dsc consume` / `dsc produce` as processes;
+//! - `aspects`: a topic carrying a CX-0127 aspect model, declared in the catalog and validated on both sides;
 //! - `examples`: the Python and Java consumer examples in `examples/`.
 //!
 //! Needs `scripts/harness.sh up postgres oauth kafka` and its `env`; `TEST_REQUIRE_KAFKA=1` (scripts/test.sh) turns a
@@ -20,6 +21,7 @@ mod kafka;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod aspects;
 mod built_in_oauth;
 mod consume_cli;
 mod crash;

@@ -125,10 +125,39 @@ impl KafkaHarness {
 
     /// The provider's asset `asset-1` on `topic`, offered to `consumer_bpn`.
     pub async fn offer_topic(&self, provider: &Node, topic: &str, consumer_bpn: &str, share_credentials: bool) {
+        self.offer_topic_with(provider, topic, consumer_bpn, share_credentials, json!({})).await;
+    }
+
+    /// Arguments of `dsc produce` publishing to `topic` with the admin's credentials, then `rest`.
+    pub fn produce_args(&self, topic: &str, rest: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "produce".into(),
+            "--bootstrap".into(),
+            self.admin_bootstrap.clone(),
+            "--topic".into(),
+            topic.into(),
+            "--user".into(),
+            self.admin_user.clone(),
+            "--password".into(),
+            self.admin_password.clone(),
+        ];
+        args.extend(rest.iter().map(|a| a.to_string()));
+        args
+    }
+
+    /// `offer_topic` with asset properties, e.g. the semantic id of the aspect model the topic carries.
+    pub async fn offer_topic_with(
+        &self,
+        provider: &Node,
+        topic: &str,
+        consumer_bpn: &str,
+        share_credentials: bool,
+        properties: serde_json::Value,
+    ) {
         let address = json!({ "type": "KafkaBroker", "topic": topic, "kafka.bootstrap.servers": self.oauth_bootstrap,
             "kafka.security.protocol": "SASL_PLAINTEXT", "kafka.sasl.mechanism": "OAUTHBEARER",
             "kafka.poll.duration": "PT0.5S", "kafka.share.client.credentials": share_credentials.to_string() });
-        crate::support::process::provision_with(provider, consumer_bpn, address).await;
+        crate::support::process::provision_asset(provider, consumer_bpn, address, properties).await;
     }
 
     fn admin_config(&self) -> ClientConfig {

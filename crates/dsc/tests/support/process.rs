@@ -244,10 +244,15 @@ pub async fn provision(provider: &Node, consumer_bpn: &str) {
 
 /// Asset `asset-1` with `data_address`, offered to `consumer_bpn` only.
 pub async fn provision_with(provider: &Node, consumer_bpn: &str, data_address: Value) {
+    provision_asset(provider, consumer_bpn, data_address, json!({})).await;
+}
+
+/// `provision_with`, the asset carrying `properties` (shown on its catalog dataset).
+pub async fn provision_asset(provider: &Node, consumer_bpn: &str, data_address: Value, properties: Value) {
     let bodies = [
         (
             "/v3/assets",
-            json!({ "@context": { "@vocab": EDC }, "@id": "asset-1", "properties": {}, "dataAddress": data_address }),
+            json!({ "@context": { "@vocab": EDC }, "@id": "asset-1", "properties": properties, "dataAddress": data_address }),
         ),
         (
             "/v3/policydefinitions",
