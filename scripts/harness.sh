@@ -41,6 +41,9 @@ KAFKA_OAUTH_PORT="${HARNESS_KAFKA_OAUTH_PORT:-29094}"
 KAFKA_TLS_PORT="${HARNESS_KAFKA_TLS_PORT:-29095}"
 KAFKA_ADMIN_USER="${HARNESS_KAFKA_ADMIN_USER:-admin}"
 KAFKA_ADMIN_PASSWORD="${HARNESS_KAFKA_ADMIN_PASSWORD:-admin-secret}"
+# A static PLAIN user that is no super user: it can do only what ACLs allow, like any application's credential.
+KAFKA_READER_USER="${HARNESS_KAFKA_READER_USER:-reader}"
+KAFKA_READER_PASSWORD="${HARNESS_KAFKA_READER_PASSWORD:-reader-secret}"
 KAFKA_AUDIENCE="${HARNESS_KAFKA_AUDIENCE:-urn:kafka:broker}"
 if [ "$OAUTH_PROVIDER" = keycloak ]; then
   # Keycloak's `sub` is the service-account user id; `azp` is the client id the tests registered.
@@ -368,6 +371,7 @@ PROPS
       -e "s|@TLS_PORT@|$KAFKA_TLS_PORT|g" -e "s|@TLS_KEYSTORE@|$KAFKA_DIR/tls/keystore.pem|g" \
       -e "s|@EXTRA_SUPER_USERS@|$extra_super_users|g" \
       -e "s|@ADMIN_USER@|$KAFKA_ADMIN_USER|g" -e "s|@ADMIN_PASSWORD@|$KAFKA_ADMIN_PASSWORD|g" \
+      -e "s|@READER_USER@|$KAFKA_READER_USER|g" -e "s|@READER_PASSWORD@|$KAFKA_READER_PASSWORD|g" \
       -e "s|@JWKS_URL@|$KAFKA_JWKS_URL|g" -e "s|@ISSUER@|$KAFKA_ISSUER|g" -e "s|@AUDIENCE@|$KAFKA_AUDIENCE|g" \
       -e "s|@SUB_CLAIM@|$KAFKA_SUB_CLAIM|g" -e "s|@REAUTH_MS@|$KAFKA_REAUTH_MS|g" -e "s|@CLOCK_SKEW_S@|$KAFKA_CLOCK_SKEW_S|g" \
       "$PEERS/kafka/server.properties.template" >"$KAFKA_DIR/server.properties"
@@ -488,6 +492,8 @@ export TEST_KAFKA_PRINCIPAL_CLAIM=$KAFKA_SUB_CLAIM
 export TEST_KAFKA_ADMIN_BOOTSTRAP=127.0.0.1:$KAFKA_INTERNAL_PORT
 export TEST_KAFKA_ADMIN_USER=$KAFKA_ADMIN_USER
 export TEST_KAFKA_ADMIN_PASSWORD=$KAFKA_ADMIN_PASSWORD
+export TEST_KAFKA_READER_USER=$KAFKA_READER_USER
+export TEST_KAFKA_READER_PASSWORD=$KAFKA_READER_PASSWORD
 export TEST_KAFKA_OAUTH_BOOTSTRAP=127.0.0.1:$KAFKA_OAUTH_PORT
 export TEST_KAFKA_TLS_BOOTSTRAP=127.0.0.1:$KAFKA_TLS_PORT
 export TEST_KAFKA_TLS_CA_FILE=$KAFKA_DIR/tls/ca.pem

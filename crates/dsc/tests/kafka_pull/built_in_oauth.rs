@@ -60,6 +60,8 @@ async fn broker_trusting(h: &KafkaHarness, issuer: &str) -> Option<Broker> {
         ("@DATA_DIR@", dir.path().join("data").display().to_string()),
         ("@ADMIN_USER@", h.admin_user.clone()),
         ("@ADMIN_PASSWORD@", h.admin_password.clone()),
+        ("@READER_USER@", "reader".to_string()),
+        ("@READER_PASSWORD@", "reader-secret".to_string()),
         ("@JWKS_URL@", jwks.clone()),
         ("@ISSUER@", issuer.to_string()),
         ("@AUDIENCE@", "urn:kafka:broker".to_string()),

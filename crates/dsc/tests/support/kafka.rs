@@ -311,9 +311,18 @@ pub struct Reader {
 
 /// A consumer configured from the EDR's fields only (endpoint, security protocol, SASL mechanism), in `group`.
 pub fn reader(edr: &Value, source: TokenSource, group: &str) -> Reader {
+    reader_with(edr, source, group, &[])
+}
+
+/// `reader` with `extra` settings over librdkafka's defaults.
+pub fn reader_with(edr: &Value, source: TokenSource, group: &str, extra: &[(&str, &str)]) -> Reader {
     let errors = Arc::new(Mutex::new(Vec::new()));
     let text = |key: &str| edr[key].as_str().unwrap_or_else(|| panic!("EDR without {key}: {edr}")).to_string();
-    let consumer: BaseConsumer<EdrContext> = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    for (key, value) in extra {
+        config.set(*key, *value);
+    }
+    let consumer: BaseConsumer<EdrContext> = config
         .set("bootstrap.servers", text("endpoint"))
         .set("security.protocol", text("kafka.security.protocol"))
         .set("sasl.mechanism", text("kafka.sasl.mechanism"))
