@@ -45,6 +45,9 @@ pub enum ConsumeError {
     /// The broker refuses access although the transfer is still started.
     #[error("the Kafka broker denies access: {reason}")]
     Denied { reason: String },
+    /// The topic was deleted while the transfer still grants it.
+    #[error("topic {topic} no longer exists at the broker")]
+    TopicGone { topic: String },
     #[error("Kafka client: {0}")]
     Kafka(String),
 }

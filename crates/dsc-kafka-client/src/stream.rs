@@ -180,6 +180,8 @@ enum Signal {
     Authorization(String),
     /// The broker refused the login: revoked if the transfer ended, otherwise possibly transient.
     Authentication(String),
+    /// The broker does not know the topic (any more), or a metadata refresh has not seen it yet.
+    UnknownTopic,
 }
 
 fn classify(code: Option<RDKafkaErrorCode>, text: &str) -> Option<Signal> {
@@ -192,7 +194,9 @@ fn classify(code: Option<RDKafkaErrorCode>, text: &str) -> Option<Signal> {
         Some(RDKafkaErrorCode::SaslAuthenticationFailed | RDKafkaErrorCode::Authentication) => {
             Some(Signal::Authentication(text.to_string()))
         }
+        Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic) => Some(Signal::UnknownTopic),
         _ if text.contains("uthorization failed") => Some(Signal::Authorization(text.to_string())),
+        _ if text.contains("nknown topic") => Some(Signal::UnknownTopic),
         _ if text.contains("uthenticat") => Some(Signal::Authentication(text.to_string())),
         _ => None,
     }
@@ -208,6 +212,10 @@ const CLOCK_EVERY: u32 = 1_024;
 
 /// How long authentication may keep failing while the transfer is STARTED before it counts as a denial.
 const AUTHENTICATION_PATIENCE: Duration = Duration::from_secs(30);
+/// How often a consumer that receives nothing asks the broker whether its topic still exists.
+const TOPIC_CHECK_EVERY: Duration = Duration::from_secs(3);
+/// How long to wait for the broker's answer when checking whether the topic still exists.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for the consumer connector to learn that the provider ended the transfer.
 const STATE_PATIENCE: Duration = Duration::from_secs(2);
 
@@ -251,6 +259,21 @@ impl Loop {
         }
     }
 
+    /// Whether the broker, asked directly, says the topic does not exist: a client's report of an unknown topic can
+    /// also come from metadata that is merely stale.
+    fn topic_gone(&self) -> bool {
+        match self.consumer.fetch_metadata(Some(&self.topic), METADATA_TIMEOUT) {
+            Ok(metadata) => metadata.topics().iter().any(|topic| {
+                topic.name() == self.topic
+                    && matches!(
+                        topic.error().map(RDKafkaErrorCode::from),
+                        Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic)
+                    )
+            }),
+            Err(_) => false,
+        }
+    }
+
     /// Stores the next offset to read after each processed record, for the next (auto) commit.
     fn store(&self, processed: &mut Processed) -> Result<(), ConsumeError> {
         if processed.is_empty() {
@@ -274,6 +297,7 @@ impl Loop {
         let (mut records, mut bytes) = (0u64, 0u64);
         let mut last_record = Instant::now();
         let mut last_progress = Instant::now();
+        let mut last_topic_check = Instant::now();
         let mut failing_since: Option<Instant> = None;
         // Records since the clock was last read: reading it per record costs more than the rest of the loop on
         // machines without a fast clock source, so it is read every CLOCK_EVERY records or when no record came.
@@ -348,6 +372,13 @@ impl Loop {
                             return Err(ConsumeError::Denied { reason });
                         }
                     }
+                    Signal::UnknownTopic => {
+                        if self.topic_gone() {
+                            return Err(self
+                                .ended_transfer()
+                                .unwrap_or(ConsumeError::TopicGone { topic: self.topic.clone() }));
+                        }
+                    }
                 }
             }
             if !idle_poll && unclocked < CLOCK_EVERY {
@@ -361,6 +392,17 @@ impl Loop {
             }
             if self.settings.idle_timeout.is_some_and(|idle| now.duration_since(last_record) >= idle) {
                 return summary(Ending::IdleTimeout, records, bytes, &mut processed);
+            }
+            // librdkafka reports a deleted topic only after its metadata propagation time (30 s) if at all, so a
+            // consumer without records asks the broker itself now and then.
+            if now.duration_since(last_record) >= TOPIC_CHECK_EVERY
+                && now.duration_since(last_topic_check) >= TOPIC_CHECK_EVERY
+            {
+                last_topic_check = now;
+                if self.topic_gone() {
+                    self.store(&mut processed)?;
+                    return Err(self.ended_transfer().unwrap_or(ConsumeError::TopicGone { topic: self.topic.clone() }));
+                }
             }
             if now.duration_since(last_progress) >= Duration::from_secs(1) {
                 last_progress = now;
@@ -455,5 +497,10 @@ mod tests {
         ));
         assert!(matches!(classify(None, "SASL authentication error: invalid token"), Some(Signal::Authentication(_))));
         assert!(classify(Some(RDKafkaErrorCode::BrokerTransportFailure), "connection refused").is_none());
+        assert!(matches!(classify(Some(RDKafkaErrorCode::UnknownTopicOrPartition), "x"), Some(Signal::UnknownTopic)));
+        assert!(matches!(
+            classify(None, "Subscribed topic not available: t: Broker: Unknown topic or partition"),
+            Some(Signal::UnknownTopic)
+        ));
     }
 }

@@ -174,3 +174,88 @@ async fn dsc_consume_negotiates_an_asset_and_names_every_bad_input() {
         run(vec!["consume".into(), "--management-url".into(), dead, "--api-key".into(), "k".into()]).await;
     assert_eq!(no_transfer.status.code(), Some(2), "clap refuses missing arguments with 2");
 }
+
+/// Starts `dsc consume` and returns it once it printed `records` lines (the lines are returned too).
+fn running_consumer(args: &[String], records: usize) -> (std::process::Child, Vec<Value>) {
+    use std::io::BufRead;
+    let mut child = dsc(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines().take(records) {
+        lines.push(serde_json::from_str(&line.unwrap_or_default()).unwrap_or(Value::Null));
+    }
+    (child, lines)
+}
+
+fn finish(mut child: std::process::Child, deadline: Duration) -> (Option<i32>, String) {
+    let started = Instant::now();
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+            }
+            panic!("dsc consume still ran after {deadline:?}: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+    }
+    (status.code(), stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ctrl_c_commits_what_was_printed_and_a_deleted_topic_ends_consuming_with_the_reason() {
+    let Some(h) = kafka::harness() else { return };
+    let (topic, pair, transfer) = topic_transfer(&h, "kafka-pull-cli-interrupt").await;
+    produce(&h, &topic, 5).await;
+
+    // Ctrl-C while waiting for more: a clean stop that commits the five records printed.
+    let args = consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--group", "interrupted"]);
+    let (child, printed) =
+        tokio::task::spawn_blocking(move || running_consumer(&args, 5)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sequence(&printed), (0..5).collect::<Vec<_>>());
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap_or_else(|e| panic!("{e}"));
+    assert!(sent.success());
+    let (code, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(10)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, Some(0), "{stderr}");
+    let last_line = stderr.trim_end().lines().last().unwrap_or_default().to_string();
+    assert!(last_line.starts_with("dsc consume: 5 records ("), "{stderr}");
+    assert!(last_line.ends_with(" bytes); stopped by an interrupt, offsets committed"), "{stderr}");
+    produce(&h, &topic, 2).await;
+    let resumed = run(consume_args(
+        &pair.consumer,
+        &["--transfer", &transfer, "--from-beginning", "--group", "interrupted", "--max-records", "2"],
+    ))
+    .await;
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert_eq!(sequence(&lines(&resumed)), vec![0, 1], "the second batch only: nothing printed before is read again");
+
+    // The topic deleted under a running consumer: it stops with the reason instead of waiting forever.
+    let args = consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--group", "deleted"]);
+    let (child, printed) =
+        tokio::task::spawn_blocking(move || running_consumer(&args, 7)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(printed.len(), 7);
+    h.delete_topic(&topic).await;
+    let (code, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(30)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with(&format!("dsc consume: topic {topic} no longer exists at the broker")),
+        "{stderr}"
+    );
+}

@@ -68,12 +68,7 @@ async fn the_python_and_java_examples_read_a_transfer_through_its_edr() {
         eprintln!("notice: TEST_PYTHON not set; the example consumers are run by scripts/test.sh");
         return;
     };
-    let topic = unique("kafka-pull-examples");
-    h.create_topic(&topic).await;
-    let pair = pair(&h, &h.provider_config(None, ""), "").await;
-    h.offer_topic(&pair.provider, &topic, CONSUMER_BPN, false).await;
-    let agreement = agreement(&pair).await;
-    let transfer = started_transfer(&pair, &agreement, "KafkaBroker-PULL").await;
+    let (topic, pair, transfer) = topic_transfer(&h, "kafka-pull-examples").await;
     produce(&h, &topic, 5).await;
     let management = pair.consumer.management_url("");
 

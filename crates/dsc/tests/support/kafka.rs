@@ -175,6 +175,15 @@ impl KafkaHarness {
         dsc_kafka_admin::KafkaAdmin::new(&self.admin_bootstrap, &self.admin_user, &self.admin_password)
     }
 
+    pub async fn delete_topic(&self, topic: &str) {
+        let admin: AdminClient<DefaultClientContext> =
+            self.admin_config().create().unwrap_or_else(|e| panic!("admin: {e}"));
+        let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(20)));
+        for result in admin.delete_topics(&[topic], &options).await.unwrap_or_else(|e| panic!("delete topic: {e}")) {
+            result.unwrap_or_else(|(name, code)| panic!("delete topic {name}: {code}"));
+        }
+    }
+
     pub async fn create_topic(&self, topic: &str) {
         let admin: AdminClient<DefaultClientContext> =
             self.admin_config().create().unwrap_or_else(|e| panic!("admin: {e}"));
@@ -566,6 +575,18 @@ pub async fn request_transfer(pair: &Pair, agreement: &str, transfer_type: &str)
     let created = post(pair.consumer.management_url("/v3/transferprocesses"), &request).await;
     assert_eq!(created.status, 200, "{}", created.body);
     created.body["@id"].as_str().unwrap_or_default().to_string()
+}
+
+/// A new topic offered by a provider to the consumer of a new pair (default configuration), and a started
+/// KafkaBroker-PULL transfer of it: (topic, pair, consumer-side transfer id).
+pub async fn topic_transfer(h: &KafkaHarness, topic_prefix: &str) -> (String, Pair, String) {
+    let topic = unique(topic_prefix);
+    h.create_topic(&topic).await;
+    let pair = pair(h, &h.provider_config(None, ""), "").await;
+    h.offer_topic(&pair.provider, &topic, CONSUMER_BPN, false).await;
+    let agreement = agreement(&pair).await;
+    let transfer = started_transfer(&pair, &agreement, "KafkaBroker-PULL").await;
+    (topic, pair, transfer)
 }
 
 pub async fn started_transfer(pair: &Pair, agreement: &str, transfer_type: &str) -> String {
