@@ -105,7 +105,7 @@ impl ConnectorApi {
             "counterPartyAddress": provider.address, "counterPartyId": provider.id, "protocol": PROTOCOL });
         let (status, dataset) = self.call(reqwest::Method::POST, "/v3/catalog/dataset/request", Some(request)).await?;
         if status != 200 {
-            return Err(failed(format!("the provider's dataset answer was {status}: {dataset}")));
+            return Err(dataset_refusal(asset, provider, status, &dataset));
         }
         let policies = &dataset["hasPolicy"];
         let offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
@@ -154,5 +154,25 @@ impl ConnectorApi {
                 _ => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
+    }
+}
+
+/// What the consumer connector's answer to a dataset request means: it relays a provider that cannot be reached,
+/// or that does not know the asset, as 502 with the reason in EDC's error shape.
+fn dataset_refusal(asset: &str, provider: &Provider, status: u16, body: &Value) -> ConsumeError {
+    let message = body[0]["message"].as_str().or_else(|| body["message"].as_str()).unwrap_or_default().to_string();
+    if status == 502
+        && let Some(rest) = message.strip_prefix("cannot reach ")
+    {
+        // "cannot reach <the URL it called>: <why>": the URL is the provider's, named by the error itself.
+        let reason = rest.split_once(": ").map_or(rest, |(_, why)| why).to_string();
+        return ConsumeError::Unreachable { url: provider.address.clone(), reason };
+    }
+    if status == 502 && message.starts_with("the counter-party answered HTTP 404") {
+        return ConsumeError::UnknownAsset { asset: asset.to_string(), provider: provider.id.clone() };
+    }
+    ConsumeError::Negotiation {
+        asset: asset.to_string(),
+        reason: format!("the provider's dataset answer was {status}: {body}"),
     }
 }

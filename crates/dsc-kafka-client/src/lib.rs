@@ -31,6 +31,8 @@ pub enum ConsumeError {
     Unreachable { url: String, reason: String },
     #[error("the consumer connector knows no transfer {0}")]
     UnknownTransfer(String),
+    #[error("provider {provider} offers no asset {asset}")]
+    UnknownAsset { asset: String, provider: String },
     #[error("transfer {transfer} is not a Kafka transfer (its EDR is of type {endpoint_type})")]
     NotKafka { transfer: String, endpoint_type: String },
     #[error("the EDR of transfer {transfer} is unusable: {reason}")]
@@ -60,8 +62,35 @@ impl ConsumeError {
             ConsumeError::Revoked { .. } => 3,
             ConsumeError::Denied { .. } => 4,
             ConsumeError::Unreachable { .. } => 5,
-            ConsumeError::Unauthorized { .. } | ConsumeError::UnknownTransfer(_) | ConsumeError::NotKafka { .. } => 2,
+            ConsumeError::Unauthorized { .. }
+            | ConsumeError::UnknownTransfer(_)
+            | ConsumeError::UnknownAsset { .. }
+            | ConsumeError::NotKafka { .. } => 2,
             _ => 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_ending_has_the_exit_code_scripts_rely_on() {
+        let text = String::new;
+        let cases = [
+            (ConsumeError::Revoked { transfer: text(), state: text() }, 3),
+            (ConsumeError::Denied { reason: text() }, 4),
+            (ConsumeError::Unreachable { url: text(), reason: text() }, 5),
+            (ConsumeError::Unauthorized { url: text() }, 2),
+            (ConsumeError::UnknownTransfer(text()), 2),
+            (ConsumeError::UnknownAsset { asset: text(), provider: text() }, 2),
+            (ConsumeError::NotKafka { transfer: text(), endpoint_type: text() }, 2),
+            (ConsumeError::TopicGone { topic: text() }, 1),
+            (ConsumeError::Kafka(text()), 1),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.exit_code(), code, "{error:?}");
         }
     }
 }

@@ -170,6 +170,31 @@ async fn dsc_consume_negotiates_an_asset_and_names_every_bad_input() {
         "{}",
         String::from_utf8_lossy(&unreachable.stderr)
     );
+    let unknown_asset = run(consume_args(
+        &pair.consumer,
+        &["--asset", "no-such-asset", "--provider-address", &address, "--provider-id", &pair.provider.did],
+    ))
+    .await;
+    assert_eq!(unknown_asset.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&unknown_asset.stderr).trim(),
+        format!("dsc consume: provider {} offers no asset no-such-asset", pair.provider.did)
+    );
+    let gone_provider = format!("http://127.0.0.1:{}/api/v1/dsp/2025-1", free_port());
+    let unreachable_provider = run(consume_args(
+        &pair.consumer,
+        &["--asset", "asset-1", "--provider-address", &gone_provider, "--provider-id", &pair.provider.did],
+    ))
+    .await;
+    assert_eq!(unreachable_provider.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&unreachable_provider.stderr).to_string();
+    assert_eq!(
+        stderr.trim(),
+        format!(
+            "dsc consume: cannot reach {gone_provider}: error sending request for url \
+             ({gone_provider}/catalog/datasets/asset-1)"
+        )
+    );
     let no_transfer =
         run(vec!["consume".into(), "--management-url".into(), dead, "--api-key".into(), "k".into()]).await;
     assert_eq!(no_transfer.status.code(), Some(2), "clap refuses missing arguments with 2");
