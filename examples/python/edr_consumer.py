@@ -86,6 +86,9 @@ def main():
         "group.id": edr["kafka.group.prefix"] + args.group,
         "auto.offset.reset": "earliest" if args.from_beginning else "latest",
         "enable.auto.offset.store": False,
+        # librdkafka pauses a partition's fetching for 1 s once its local queue is full; a reader that empties the
+        # queue quickly would sit idle for the rest of that second.
+        "fetch.queue.backoff.ms": 10,
     })
     consumer.subscribe([edr["topic"]])
     received = 0
