@@ -97,6 +97,34 @@ impl ConnectorApi {
         }
     }
 
+    /// The semantic id (`aas-semantics:semanticId`) the provider declares on the transfer's asset, read from the
+    /// provider's dataset through the consumer connector; `None` when the asset declares none.
+    pub async fn semantic_id(&self, transfer: &str) -> Result<Option<String>, ConsumeError> {
+        let (status, process) =
+            self.call(reqwest::Method::GET, &format!("/v3/transferprocesses/{transfer}"), None).await?;
+        match status {
+            200 => {}
+            404 => return Err(ConsumeError::UnknownTransfer(transfer.to_string())),
+            _ => {
+                return Err(ConsumeError::Refused {
+                    what: format!("transfer {transfer}"),
+                    status,
+                    body: process.to_string(),
+                });
+            }
+        }
+        let field = |name: &str| process[name].as_str().unwrap_or_default().to_string();
+        let (asset, provider) =
+            (field("assetId"), Provider { address: field("counterPartyAddress"), id: field("counterPartyId") });
+        let request = json!({ "@context": { "@vocab": EDC }, "@type": "DatasetRequest", "@id": asset,
+            "counterPartyAddress": provider.address, "counterPartyId": provider.id, "protocol": PROTOCOL });
+        let (status, dataset) = self.call(reqwest::Method::POST, "/v3/catalog/dataset/request", Some(request)).await?;
+        if status != 200 {
+            return Err(dataset_refusal(&asset, &provider, status, &dataset));
+        }
+        Ok(declared_semantic_id(&dataset))
+    }
+
     /// Negotiates the provider's first offer for `asset` and starts a `KafkaBroker-PULL` transfer under the
     /// agreement; returns the transfer id once it is STARTED.
     pub async fn negotiate(&self, asset: &str, provider: &Provider, timeout: Duration) -> Result<String, ConsumeError> {
@@ -157,6 +185,20 @@ impl ConnectorApi {
     }
 }
 
+/// The Catena-X asset property naming the aspect model of an asset's data.
+const SEMANTIC_ID: &str = "https://admin-shell.io/aas/3/0/HasSemantics/semanticId";
+
+/// The semantic id on a dataset, whether the provider compacted the property to its IRI or to a prefix, and the
+/// value to an `@id` node or a string.
+fn declared_semantic_id(dataset: &Value) -> Option<String> {
+    let object = dataset.as_object()?;
+    let value = object.get(SEMANTIC_ID).or_else(|| {
+        object.iter().find(|(key, _)| key.ends_with(":semanticId") || key.as_str() == "semanticId").map(|(_, v)| v)
+    })?;
+    let value = if value.is_array() { &value[0] } else { value };
+    value.get("@id").or(Some(value)).and_then(Value::as_str).map(str::to_string)
+}
+
 /// What the consumer connector's answer to a dataset request means: it relays a provider that cannot be reached,
 /// or that does not know the asset, as 502 with the reason in EDC's error shape.
 fn dataset_refusal(asset: &str, provider: &Provider, status: u16, body: &Value) -> ConsumeError {
@@ -174,5 +216,24 @@ fn dataset_refusal(asset: &str, provider: &Provider, status: u16, body: &Value) 
     ConsumeError::Negotiation {
         asset: asset.to_string(),
         reason: format!("the provider's dataset answer was {status}: {body}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_semantic_id_is_found_in_every_compaction() {
+        let urn = "urn:samm:io.catenax.batch:3.0.0#Batch";
+        for dataset in [
+            json!({ SEMANTIC_ID: { "@id": urn } }),
+            json!({ "aas-semantics:semanticId": { "@id": urn } }),
+            json!({ "aas-semantics:semanticId": urn }),
+            json!({ SEMANTIC_ID: [{ "@id": urn }] }),
+        ] {
+            assert_eq!(declared_semantic_id(&dataset).as_deref(), Some(urn), "{dataset}");
+        }
+        assert_eq!(declared_semantic_id(&json!({ "dct:type": "x" })), None);
     }
 }

@@ -45,11 +45,15 @@ pub struct ConsumeArgs {
     /// Stop when no record arrived for this many seconds.
     #[arg(long)]
     timeout: Option<u64>,
-    /// Check every record against a CX-0127 aspect model (semantic id or model name): each line gets
-    /// `"valid": true|false`, invalid records are reported on stderr and counted; consuming goes on.
+    /// Check every record against a CX-0127 aspect model (semantic id or model name, or `auto` for the one the
+    /// provider declares on the asset): each line gets `"valid": true|false`, invalid records are reported on
+    /// stderr and counted; consuming goes on.
     #[arg(long)]
     validate: Option<String>,
 }
+
+/// `--validate auto`: the aspect model comes from the asset's semantic id in the provider's catalog.
+const AUTO: &str = "auto";
 
 /// Exit codes: 0 done, 1 other failure, 2 bad arguments or input, 3 access revoked, 4 access denied, 5 unreachable.
 pub fn run(args: ConsumeArgs) -> ExitCode {
@@ -69,7 +73,8 @@ fn fail(error: &ConsumeError) -> ExitCode {
 }
 
 async fn consume_until_done(args: ConsumeArgs) -> ExitCode {
-    let validator = match super::aspect_validator(args.validate.as_deref()) {
+    let named_aspect = args.validate.as_deref().filter(|aspect| *aspect != AUTO);
+    let mut validator = match super::aspect_validator(named_aspect) {
         Ok(validator) => validator,
         Err(exit) => {
             eprintln!("dsc consume: {}", exit.message);
@@ -97,6 +102,29 @@ async fn consume_until_done(args: ConsumeArgs) -> ExitCode {
         }
         (None, None) => return ExitCode::from(2),
     };
+    if args.validate.as_deref() == Some(AUTO) {
+        let declared = match api.semantic_id(&transfer).await {
+            Ok(Some(urn)) => urn,
+            Ok(None) => {
+                eprintln!(
+                    "dsc consume: the asset of transfer {transfer} declares no aspect model (aas-semantics:semanticId); \
+                     name one with --validate <aspect>"
+                );
+                return ExitCode::from(2);
+            }
+            Err(error) => return fail(&error),
+        };
+        validator = match super::aspect_validator(Some(&declared)) {
+            Ok(validator) => validator,
+            Err(exit) => {
+                eprintln!("dsc consume: the asset's aspect model: {}", exit.message);
+                return ExitCode::from(exit.code);
+            }
+        };
+        if let Some(validator) = &validator {
+            eprintln!("dsc consume: validating against {}, as the asset declares", validator.aspect());
+        }
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let interrupted = stop.clone();
     tokio::spawn(async move {

@@ -10,8 +10,8 @@ use dsc_aspects::generate::Generator;
 use dsc_aspects::{Aspect, Model, Version};
 use serde_json::{Value, json};
 
+use crate::consume_cli::consume_args;
 use crate::kafka::{self, *};
-use crate::support;
 use crate::support::process::*;
 
 const SEMANTIC_ID: &str = "https://admin-shell.io/aas/3/0/HasSemantics/semanticId";
@@ -80,21 +80,12 @@ async fn an_aspect_topic_is_declared_in_the_catalog_and_validated_on_both_sides(
 
     let agreement = agreement(&pair).await;
     let transfer = started_transfer(&pair, &agreement, "KafkaBroker-PULL").await;
+    let urn = aspect.urn();
     let consumed = run_with_stdin(
-        vec![
-            "consume".into(),
-            "--management-url".into(),
-            pair.consumer.management_url(""),
-            "--api-key".into(),
-            support::API_KEY.into(),
-            "--transfer".into(),
-            transfer,
-            "--from-beginning".into(),
-            "--max-records".into(),
-            "3".into(),
-            "--validate".into(),
-            aspect.urn(),
-        ],
+        consume_args(
+            &pair.consumer,
+            &["--transfer", &transfer, "--from-beginning", "--max-records", "3", "--validate", &urn],
+        ),
         String::new(),
     )
     .await;
@@ -114,6 +105,38 @@ async fn an_aspect_topic_is_declared_in_the_catalog_and_validated_on_both_sides(
         "{stderr}"
     );
     assert!(stderr.contains("dsc consume: 3 records, 1 invalid ("), "{stderr}");
+
+    // `--validate auto` takes the aspect model from the asset's semantic id in the provider's catalog.
+    let automatic = run_with_stdin(
+        consume_args(
+            &pair.consumer,
+            &[
+                "--transfer",
+                &transfer,
+                "--from-beginning",
+                "--group",
+                "automatic",
+                "--max-records",
+                "3",
+                "--validate",
+                "auto",
+            ],
+        ),
+        String::new(),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&automatic.stderr).to_string();
+    assert!(automatic.status.success(), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("dsc consume: validating against {}, as the asset declares\n", aspect.urn())),
+        "{stderr}"
+    );
+    let valid: Vec<Value> = String::from_utf8_lossy(&automatic.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|line| line["valid"].clone())
+        .collect();
+    assert_eq!(valid, vec![json!(true), json!(true), json!(false)]);
 
     let unknown = run_with_stdin(h.produce_args(&topic, &["--aspect", "Wheel", "--generate"]), String::new()).await;
     assert_eq!(unknown.status.code(), Some(2));

@@ -11,7 +11,7 @@ use crate::kafka::{self, *};
 use crate::support;
 use crate::support::process::*;
 
-fn consume_args<'a>(consumer: &'a Node, rest: &[&'a str]) -> Vec<String> {
+pub(crate) fn consume_args<'a>(consumer: &'a Node, rest: &[&'a str]) -> Vec<String> {
     let mut args = vec![
         "consume".to_string(),
         "--management-url".into(),
@@ -244,6 +244,17 @@ async fn ctrl_c_commits_what_was_printed_and_a_deleted_topic_ends_consuming_with
     let Some(h) = kafka::harness() else { return };
     let (topic, pair, transfer) = topic_transfer(&h, "kafka-pull-cli-interrupt").await;
     produce(&h, &topic, 5).await;
+
+    // `--validate auto` needs the asset to declare its aspect model; this one declares none.
+    let undeclared = run(consume_args(&pair.consumer, &["--transfer", &transfer, "--validate", "auto"])).await;
+    assert_eq!(undeclared.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&undeclared.stderr).trim(),
+        format!(
+            "dsc consume: the asset of transfer {transfer} declares no aspect model (aas-semantics:semanticId); \
+             name one with --validate <aspect>"
+        )
+    );
 
     // Ctrl-C while waiting for more: a clean stop that commits the five records printed.
     let args = consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--group", "interrupted"]);
