@@ -293,11 +293,7 @@ pub fn assemble_lines(lines: impl IntoIterator<Item = String>) -> Assembly {
             skipped += 1;
             continue;
         };
-        let payload = match value.get("value") {
-            Some(inner) if value.get("offset").is_some() => inner,
-            _ => &value,
-        };
-        if assembler.add_value(payload).is_none() {
+        if assembler.add_value(crate::lines::payload_of(&value)).is_none() {
             skipped += 1;
         }
     }

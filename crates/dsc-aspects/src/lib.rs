@@ -6,6 +6,7 @@
 
 pub mod bom;
 pub mod generate;
+pub mod lines;
 pub mod model;
 pub mod schemas;
 pub mod types;

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use dsc_aspects::{Aspect, Validator};
+use dsc_aspects::lines::payload_of;
 use serde_json::Value;
 
 #[derive(clap::Args)]
@@ -26,14 +26,14 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         eprintln!("dsc validate: {message}");
         ExitCode::from(2)
     };
-    let aspect = match Aspect::resolve(&args.aspect) {
-        Ok(aspect) => aspect,
-        Err(error) => return bad(error.to_string()),
-    };
-    let validator = match Validator::new(aspect) {
+    let validator = match super::validator_for(&args.aspect) {
         Ok(validator) => validator,
-        Err(error) => return bad(error.to_string()),
+        Err(exit) => {
+            eprintln!("dsc validate: {}", exit.message);
+            return ExitCode::from(exit.code);
+        }
     };
+    let aspect = validator.aspect();
     let mut text = String::new();
     let read = match args.file.as_deref() {
         None | Some("-") => std::io::stdin().read_to_string(&mut text).map(|_| ()),
@@ -51,7 +51,7 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     let mut invalid = 0usize;
     for (line, record) in &records {
         let report = match record {
-            Ok(value) => validator.validate(consumed_value(value)),
+            Ok(value) => validator.validate(payload_of(value)),
             Err(text) => validator.validate_text(text),
         };
         if !report.is_valid() {
@@ -90,14 +90,6 @@ fn split_records(text: &str) -> Vec<(usize, Result<Value, String>)> {
         .collect()
 }
 
-/// A `dsc consume` line carries the record's payload in `value`.
-fn consumed_value(value: &Value) -> &Value {
-    match value.get("value") {
-        Some(inner) if value.get("offset").is_some() && value.get("partition").is_some() => inner,
-        _ => value,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,13 +102,5 @@ mod tests {
         let numbers: Vec<usize> = lines.iter().map(|(line, _)| *line).collect();
         assert_eq!(numbers, vec![1, 3, 4]);
         assert!(lines[1].1.is_err() && lines[2].1.is_err());
-    }
-
-    #[test]
-    fn consume_lines_are_checked_by_their_value() {
-        let line = serde_json::json!({"topic": "t", "partition": 0, "offset": 3, "value": {"catenaXId": "x"}});
-        assert_eq!(consumed_value(&line), &serde_json::json!({"catenaXId": "x"}));
-        let payload = serde_json::json!({"value": 1});
-        assert_eq!(consumed_value(&payload), &payload);
     }
 }
