@@ -108,9 +108,9 @@ impl Aspect {
         all
     }
 
-    /// 3.0.1 exists for SerialPart and Batch only.
+    /// Whether this crate carries the schema of this model version.
     pub fn is_bundled(self) -> bool {
-        self.version != Version::V3_0_1 || matches!(self.model, Model::SerialPart | Model::Batch)
+        crate::schemas::schema_text(self).is_some()
     }
 
     /// The semantic id, e.g. `urn:samm:io.catenax.serial_part:3.0.0#SerialPart`.

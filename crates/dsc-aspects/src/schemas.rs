@@ -4,67 +4,54 @@
 
 use crate::model::{Aspect, Model, Version};
 
+/// One bundled model version: its schema and its official example, read from `models/<Model>/<version>/`.
+struct Bundled {
+    model: Model,
+    version: Version,
+    schema: &'static str,
+    example: &'static str,
+}
+
+macro_rules! bundled {
+    ($model:ident, $version:ident, $dir:literal) => {
+        Bundled {
+            model: Model::$model,
+            version: Version::$version,
+            schema: include_str!(concat!("../models/", $dir, "/schema.json")),
+            example: include_str!(concat!("../models/", $dir, "/example.json")),
+        }
+    };
+}
+
+/// Every bundled model version (3.0.1 exists for SerialPart and Batch only).
+const BUNDLED: [Bundled; 12] = [
+    bundled!(SerialPart, V3_0_0, "SerialPart/3.0.0"),
+    bundled!(SerialPart, V3_0_1, "SerialPart/3.0.1"),
+    bundled!(SerialPart, V4_0_0, "SerialPart/4.0.0"),
+    bundled!(Batch, V3_0_0, "Batch/3.0.0"),
+    bundled!(Batch, V3_0_1, "Batch/3.0.1"),
+    bundled!(Batch, V4_0_0, "Batch/4.0.0"),
+    bundled!(JustInSequencePart, V3_0_0, "JustInSequencePart/3.0.0"),
+    bundled!(JustInSequencePart, V4_0_0, "JustInSequencePart/4.0.0"),
+    bundled!(SingleLevelBomAsBuilt, V3_0_0, "SingleLevelBomAsBuilt/3.0.0"),
+    bundled!(SingleLevelBomAsBuilt, V4_0_0, "SingleLevelBomAsBuilt/4.0.0"),
+    bundled!(SingleLevelUsageAsBuilt, V3_0_0, "SingleLevelUsageAsBuilt/3.0.0"),
+    bundled!(SingleLevelUsageAsBuilt, V4_0_0, "SingleLevelUsageAsBuilt/4.0.0"),
+];
+
+fn bundled(aspect: Aspect) -> Option<&'static Bundled> {
+    BUNDLED.iter().find(|entry| entry.model == aspect.model && entry.version == aspect.version)
+}
+
 /// The JSON schema text of an aspect (OpenAPI-style `components/schemas`, draft-04).
 pub fn schema_text(aspect: Aspect) -> Option<&'static str> {
-    match (aspect.model, aspect.version) {
-        (Model::SerialPart, Version::V3_0_0) => Some(include_str!("../models/SerialPart/3.0.0/schema.json")),
-        (Model::SerialPart, Version::V3_0_1) => Some(include_str!("../models/SerialPart/3.0.1/schema.json")),
-        (Model::SerialPart, Version::V4_0_0) => Some(include_str!("../models/SerialPart/4.0.0/schema.json")),
-        (Model::Batch, Version::V3_0_0) => Some(include_str!("../models/Batch/3.0.0/schema.json")),
-        (Model::Batch, Version::V3_0_1) => Some(include_str!("../models/Batch/3.0.1/schema.json")),
-        (Model::Batch, Version::V4_0_0) => Some(include_str!("../models/Batch/4.0.0/schema.json")),
-        (Model::JustInSequencePart, Version::V3_0_0) => {
-            Some(include_str!("../models/JustInSequencePart/3.0.0/schema.json"))
-        }
-        (Model::JustInSequencePart, Version::V4_0_0) => {
-            Some(include_str!("../models/JustInSequencePart/4.0.0/schema.json"))
-        }
-        (Model::SingleLevelBomAsBuilt, Version::V3_0_0) => {
-            Some(include_str!("../models/SingleLevelBomAsBuilt/3.0.0/schema.json"))
-        }
-        (Model::SingleLevelBomAsBuilt, Version::V4_0_0) => {
-            Some(include_str!("../models/SingleLevelBomAsBuilt/4.0.0/schema.json"))
-        }
-        (Model::SingleLevelUsageAsBuilt, Version::V3_0_0) => {
-            Some(include_str!("../models/SingleLevelUsageAsBuilt/3.0.0/schema.json"))
-        }
-        (Model::SingleLevelUsageAsBuilt, Version::V4_0_0) => {
-            Some(include_str!("../models/SingleLevelUsageAsBuilt/4.0.0/schema.json"))
-        }
-        _ => None,
-    }
+    bundled(aspect).map(|entry| entry.schema)
 }
 
 /// The official example payload of an aspect. The 3.0.0 examples of SerialPart, Batch and JustInSequencePart are
 /// not valid against their own schema (a local date-time without an offset); see `validate::KNOWN_DEFECT`.
 pub fn example_text(aspect: Aspect) -> Option<&'static str> {
-    match (aspect.model, aspect.version) {
-        (Model::SerialPart, Version::V3_0_0) => Some(include_str!("../models/SerialPart/3.0.0/example.json")),
-        (Model::SerialPart, Version::V3_0_1) => Some(include_str!("../models/SerialPart/3.0.1/example.json")),
-        (Model::SerialPart, Version::V4_0_0) => Some(include_str!("../models/SerialPart/4.0.0/example.json")),
-        (Model::Batch, Version::V3_0_0) => Some(include_str!("../models/Batch/3.0.0/example.json")),
-        (Model::Batch, Version::V3_0_1) => Some(include_str!("../models/Batch/3.0.1/example.json")),
-        (Model::Batch, Version::V4_0_0) => Some(include_str!("../models/Batch/4.0.0/example.json")),
-        (Model::JustInSequencePart, Version::V3_0_0) => {
-            Some(include_str!("../models/JustInSequencePart/3.0.0/example.json"))
-        }
-        (Model::JustInSequencePart, Version::V4_0_0) => {
-            Some(include_str!("../models/JustInSequencePart/4.0.0/example.json"))
-        }
-        (Model::SingleLevelBomAsBuilt, Version::V3_0_0) => {
-            Some(include_str!("../models/SingleLevelBomAsBuilt/3.0.0/example.json"))
-        }
-        (Model::SingleLevelBomAsBuilt, Version::V4_0_0) => {
-            Some(include_str!("../models/SingleLevelBomAsBuilt/4.0.0/example.json"))
-        }
-        (Model::SingleLevelUsageAsBuilt, Version::V3_0_0) => {
-            Some(include_str!("../models/SingleLevelUsageAsBuilt/3.0.0/example.json"))
-        }
-        (Model::SingleLevelUsageAsBuilt, Version::V4_0_0) => {
-            Some(include_str!("../models/SingleLevelUsageAsBuilt/4.0.0/example.json"))
-        }
-        _ => None,
-    }
+    bundled(aspect).map(|entry| entry.example)
 }
 
 #[cfg(test)]
