@@ -32,6 +32,12 @@ struct Link {
     business_partner: String,
 }
 
+impl Link {
+    fn new(id: &str, quantity: Option<&Quantity>, business_partner: &str) -> Link {
+        Link { id: id.to_string(), quantity: quantity.cloned(), business_partner: business_partner.to_string() }
+    }
+}
+
 /// A node of an assembled tree.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -84,85 +90,92 @@ impl BomAssembler {
     /// Takes a record; a later record about the same part and aspect replaces the earlier one.
     pub fn add(&mut self, payload: &Payload) {
         let id = payload.catena_x_id().to_string();
-        let aspect = payload.model().name().to_string();
-        let part = |name: Option<&str>, manufacturer_part_id: Option<&str>, list: &[LocalIdentifier]| PartData {
-            aspect: aspect.clone(),
-            name_at_manufacturer: name.map(str::to_string),
-            manufacturer_part_id: manufacturer_part_id.map(str::to_string),
-            local_identifiers: identifiers(list),
-        };
-        match payload {
+        // (name at manufacturer, manufacturer part id, local identifiers) of the identifying aspects.
+        let part = match payload {
             Payload::SerialPartV3(p) => {
                 let info = &p.part_type_information;
-                let data =
-                    part(Some(&info.name_at_manufacturer), Some(&info.manufacturer_part_id), &p.local_identifiers);
-                self.parts.insert(id, data);
+                Some((
+                    Some(info.name_at_manufacturer.as_str()),
+                    Some(info.manufacturer_part_id.as_str()),
+                    &p.local_identifiers,
+                ))
             }
             Payload::BatchV3(p) => {
                 let info = &p.part_type_information;
-                let data =
-                    part(Some(&info.name_at_manufacturer), Some(&info.manufacturer_part_id), &p.local_identifiers);
-                self.parts.insert(id, data);
+                Some((
+                    Some(info.name_at_manufacturer.as_str()),
+                    Some(info.manufacturer_part_id.as_str()),
+                    &p.local_identifiers,
+                ))
             }
             Payload::JustInSequencePartV3(p) => {
                 let info = &p.part_type_information;
-                let data =
-                    part(Some(&info.name_at_manufacturer), info.manufacturer_part_id.as_deref(), &p.local_identifiers);
-                self.parts.insert(id, data);
+                Some((
+                    Some(info.name_at_manufacturer.as_str()),
+                    info.manufacturer_part_id.as_deref(),
+                    &p.local_identifiers,
+                ))
             }
             Payload::SerialPartV4(p) => {
                 let info = &p.part_type_information;
-                let data = part(
-                    info.name_at_manufacturer.as_deref(),
-                    info.manufacturer_part_id.as_deref(),
-                    &p.local_identifiers,
-                );
-                self.parts.insert(id, data);
+                Some((info.name_at_manufacturer.as_deref(), info.manufacturer_part_id.as_deref(), &p.local_identifiers))
             }
             Payload::BatchV4(p) => {
                 let info = &p.part_type_information;
-                let data =
-                    part(Some(&info.name_at_manufacturer), Some(&info.manufacturer_part_id), &p.local_identifiers);
-                self.parts.insert(id, data);
+                Some((
+                    Some(info.name_at_manufacturer.as_str()),
+                    Some(info.manufacturer_part_id.as_str()),
+                    &p.local_identifiers,
+                ))
             }
             Payload::JustInSequencePartV4(p) => {
                 let info = &p.part_type_information;
-                let data =
-                    part(Some(&info.name_at_manufacturer), info.manufacturer_part_id.as_deref(), &p.local_identifiers);
-                self.parts.insert(id, data);
+                Some((
+                    Some(info.name_at_manufacturer.as_str()),
+                    info.manufacturer_part_id.as_deref(),
+                    &p.local_identifiers,
+                ))
             }
+            _ => None,
+        };
+        if let Some((name, manufacturer_part_id, list)) = part {
+            let data = PartData {
+                aspect: payload.model().name().to_string(),
+                name_at_manufacturer: name.map(str::to_string),
+                manufacturer_part_id: manufacturer_part_id.map(str::to_string),
+                local_identifiers: identifiers(list),
+            };
+            self.parts.insert(id, data);
+            return;
+        }
+        match payload {
             Payload::BomV3(bom) => {
-                let links = bom.child_items.iter().map(|child| Link {
-                    id: child.catena_x_id.clone(),
-                    quantity: Some(child.quantity.clone()),
-                    business_partner: child.business_partner.clone(),
-                });
+                let links =
+                    bom.child_items.iter().map(|c| Link::new(&c.catena_x_id, Some(&c.quantity), &c.business_partner));
                 self.children.insert(id, links.collect());
             }
             Payload::BomV4(bom) => {
-                let links = bom.child_items.iter().map(|child| Link {
-                    id: child.global_asset_id.clone(),
-                    quantity: Some(child.quantity.clone()),
-                    business_partner: child.business_partner.clone(),
-                });
+                let links = bom
+                    .child_items
+                    .iter()
+                    .map(|c| Link::new(&c.global_asset_id, Some(&c.quantity), &c.business_partner));
                 self.children.insert(id, links.collect());
             }
             Payload::UsageV3(usage) => {
-                let links = usage.parent_items.iter().map(|parent| Link {
-                    id: parent.catena_x_id.clone(),
-                    quantity: parent.quantity.clone(),
-                    business_partner: parent.business_partner.clone(),
-                });
+                let links = usage
+                    .parent_items
+                    .iter()
+                    .map(|p| Link::new(&p.catena_x_id, p.quantity.as_ref(), &p.business_partner));
                 self.parents.insert(id, links.collect());
             }
             Payload::UsageV4(usage) => {
-                let links = usage.parent_items.iter().map(|parent| Link {
-                    id: parent.global_asset_id.clone(),
-                    quantity: parent.quantity.clone(),
-                    business_partner: parent.business_partner.clone(),
-                });
+                let links = usage
+                    .parent_items
+                    .iter()
+                    .map(|p| Link::new(&p.global_asset_id, p.quantity.as_ref(), &p.business_partner));
                 self.parents.insert(id, links.collect());
             }
+            _ => {}
         }
     }
 
