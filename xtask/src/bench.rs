@@ -641,22 +641,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "PostgreSQL  skipped: TEST_POSTGRES_URL not set (scripts/harness.sh up postgres; eval \"$(scripts/harness.sh env)\")"
         ),
     }
-    aspect_bench()?;
+    // CX-0127 validation throughput per model (no infrastructure needed).
+    cargo_bench("dsc-aspects", "validate")?;
     kafka_benches()
 }
 
-/// CX-0127 validation throughput per model (no infrastructure needed).
-fn aspect_bench() -> Result<(), String> {
+/// Runs a cargo bench of another crate: benchmarks that need its dependencies (librdkafka, JSON schema) live
+/// there rather than in this dependency-light tool.
+fn cargo_bench(package: &str, bench: &str) -> Result<(), String> {
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["bench", "--locked", "-q", "-p", "dsc-aspects", "--bench", "validate"])
+        .args(["bench", "--locked", "-q", "-p", package, "--bench", bench])
         .current_dir(root())
         .status()
         .map_err(|e| e.to_string())?;
-    if status.success() { Ok(()) } else { Err("cargo bench -p dsc-aspects --bench validate failed".into()) }
+    if status.success() { Ok(()) } else { Err(format!("cargo bench -p {package} --bench {bench} failed")) }
 }
 
-/// The Kafka PULL benchmarks need a real Kafka client (librdkafka), so they are cargo benches of their crates
-/// rather than part of this dependency-light tool.
+/// The Kafka PULL benchmarks, when the harness is up.
 fn kafka_benches() -> Result<(), String> {
     if std::env::var("TEST_KAFKA_ADMIN_BOOTSTRAP").is_err() {
         println!(
@@ -664,15 +665,6 @@ fn kafka_benches() -> Result<(), String> {
         );
         return Ok(());
     }
-    for (package, bench) in [("dsc", "kafka_pull"), ("dsc-kafka-pull", "reconcile")] {
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["bench", "--locked", "-q", "-p", package, "--bench", bench])
-            .current_dir(root())
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err(format!("cargo bench -p {package} --bench {bench} failed"));
-        }
-    }
-    Ok(())
+    cargo_bench("dsc", "kafka_pull")?;
+    cargo_bench("dsc-kafka-pull", "reconcile")
 }
