@@ -97,6 +97,17 @@ impl ConnectorApi {
         }
     }
 
+    /// The provider's dataset of `asset`, through the consumer connector.
+    async fn dataset(&self, asset: &str, provider: &Provider) -> Result<Value, ConsumeError> {
+        let request = json!({ "@context": { "@vocab": EDC }, "@type": "DatasetRequest", "@id": asset,
+            "counterPartyAddress": provider.address, "counterPartyId": provider.id, "protocol": PROTOCOL });
+        let (status, dataset) = self.call(reqwest::Method::POST, "/v3/catalog/dataset/request", Some(request)).await?;
+        if status != 200 {
+            return Err(dataset_refusal(asset, provider, status, &dataset));
+        }
+        Ok(dataset)
+    }
+
     /// The semantic id (`aas-semantics:semanticId`) the provider declares on the transfer's asset, read from the
     /// provider's dataset through the consumer connector; `None` when the asset declares none.
     pub async fn semantic_id(&self, transfer: &str) -> Result<Option<String>, ConsumeError> {
@@ -116,25 +127,14 @@ impl ConnectorApi {
         let field = |name: &str| process[name].as_str().unwrap_or_default().to_string();
         let (asset, provider) =
             (field("assetId"), Provider { address: field("counterPartyAddress"), id: field("counterPartyId") });
-        let request = json!({ "@context": { "@vocab": EDC }, "@type": "DatasetRequest", "@id": asset,
-            "counterPartyAddress": provider.address, "counterPartyId": provider.id, "protocol": PROTOCOL });
-        let (status, dataset) = self.call(reqwest::Method::POST, "/v3/catalog/dataset/request", Some(request)).await?;
-        if status != 200 {
-            return Err(dataset_refusal(&asset, &provider, status, &dataset));
-        }
-        Ok(declared_semantic_id(&dataset))
+        Ok(declared_semantic_id(&self.dataset(&asset, &provider).await?))
     }
 
     /// Negotiates the provider's first offer for `asset` and starts a `KafkaBroker-PULL` transfer under the
     /// agreement; returns the transfer id once it is STARTED.
     pub async fn negotiate(&self, asset: &str, provider: &Provider, timeout: Duration) -> Result<String, ConsumeError> {
         let failed = |reason: String| ConsumeError::Negotiation { asset: asset.to_string(), reason };
-        let request = json!({ "@context": { "@vocab": EDC }, "@type": "DatasetRequest", "@id": asset,
-            "counterPartyAddress": provider.address, "counterPartyId": provider.id, "protocol": PROTOCOL });
-        let (status, dataset) = self.call(reqwest::Method::POST, "/v3/catalog/dataset/request", Some(request)).await?;
-        if status != 200 {
-            return Err(dataset_refusal(asset, provider, status, &dataset));
-        }
+        let dataset = self.dataset(asset, provider).await?;
         let policies = &dataset["hasPolicy"];
         let offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
         if offer.is_null() {

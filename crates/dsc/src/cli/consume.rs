@@ -52,6 +52,11 @@ pub struct ConsumeArgs {
     validate: Option<String>,
 }
 
+/// ", N invalid" for the progress and summary lines when validating.
+fn invalid_count(validating: bool, invalid: &AtomicU64) -> String {
+    if validating { format!(", {} invalid", invalid.load(Ordering::Relaxed)) } else { String::new() }
+}
+
 /// `--validate auto`: the aspect model comes from the asset's semantic id in the provider's catalog.
 const AUTO: &str = "auto";
 
@@ -169,8 +174,7 @@ async fn consume_until_done(args: ConsumeArgs) -> ExitCode {
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or_default();
             let expiry = progress.token_expires_at.map_or("-".to_string(), |exp| format!("{} s", exp - now));
-            let invalid =
-                if validating { format!(", {} invalid", invalid_shown.load(Ordering::Relaxed)) } else { String::new() };
+            let invalid = invalid_count(validating, &invalid_shown);
             eprint!(
                 "\r{} records{invalid}, {:.1} KiB, {rate:.0} records/s, token expires in {expiry}   ",
                 progress.records,
@@ -186,11 +190,7 @@ async fn consume_until_done(args: ConsumeArgs) -> ExitCode {
                 Ending::IdleTimeout => "the idle timeout",
                 Ending::Interrupted => "an interrupt",
             };
-            let invalid = if args.validate.is_some() {
-                format!(", {} invalid", invalid.load(Ordering::Relaxed))
-            } else {
-                String::new()
-            };
+            let invalid = invalid_count(validating, &invalid);
             eprintln!(
                 "\ndsc consume: {} records{invalid} ({} bytes); stopped by {why}, offsets committed",
                 summary.records, summary.bytes
