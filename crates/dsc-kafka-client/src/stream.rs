@@ -207,6 +207,9 @@ fn classify(code: Option<RDKafkaErrorCode>, text: &str) -> Option<Signal> {
 /// it near 200,000 records/s whatever the broker could deliver. A short pause keeps the queue filled.
 pub const FETCH_QUEUE_BACKOFF_MS: &str = "10";
 
+/// The consumer group session timeout (see where it is set).
+pub const SESSION_TIMEOUT_MS: &str = "10000";
+
 /// Records between two readings of the clock (progress, idle timeout, storing offsets).
 const CLOCK_EVERY: u32 = 1_024;
 
@@ -444,6 +447,11 @@ pub async fn consume(
         .set("enable.auto.commit", "true")
         .set("enable.auto.offset.store", "false")
         .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS)
+        // A revoked consumer cannot leave its group (the broker refuses it), so after resume the new consumer
+        // waits until the old membership times out before it gets the partitions: 10 s instead of the default 45.
+        .set("session.timeout.ms", SESSION_TIMEOUT_MS)
+        // Nor can it commit on its way out: committing every second bounds what a resumed consumer reads again.
+        .set("auto.commit.interval.ms", "1000")
         .create_with_context(context)
         .map_err(|e| ConsumeError::Kafka(e.to_string()))?;
     consumer.subscribe(&[&edr.topic]).map_err(|e| ConsumeError::Kafka(e.to_string()))?;
