@@ -7,6 +7,7 @@
 #   scripts/harness.sh down [COMPONENT]   stop what the harness started
 #   scripts/harness.sh status             what is running
 #   scripts/harness.sh env                addresses and credentials, as shell exports
+#   scripts/harness.sh fetch kafka        only install Java and fetch Kafka's jars; print their directory
 #   scripts/harness.sh kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX
 #                                         READ+DESCRIBE on the topic and READ on the group prefix
 # COMPONENT: postgres, oauth, kafka (default: all, in that order: Kafka needs the OAuth server's JWKS to start),
@@ -539,6 +540,13 @@ case "$command" in
     esac ;;
   status) postgres_status; oauth_status; keycloak_status; kafka_status; edc_status ;;
   env) print_env ;;
+  fetch)
+    # Only what a broker needs to run (a Java runtime, Apache Kafka's jars), for `dsc demo`; prints the jar directory.
+    [ "$component" = kafka ] || die "usage: $0 fetch kafka"
+    mkdir -p "$KAFKA_DIR"
+    command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
+    kafka_fetch
+    echo "$KAFKA_DIR/lib" ;;
   kafka-acl) shift; [ "$#" -eq 4 ] || die "usage: $0 kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX"; kafka_acl "$@" ;;
   *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc|dsp-tck] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX" >&2; exit 2 ;;
 esac

@@ -15,19 +15,13 @@ step "prerequisites"
 missing=()
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
-# librdkafka is built from source (rdkafka's cmake-build) with TLS and curl.
-command -v cmake >/dev/null 2>&1 || missing+=(cmake)
-command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
-[ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
-[ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || [ -f /usr/include/curl/curl.h ] || missing+=(libcurl4-openssl-dev)
 python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
-# The Java consumer example is compiled against the harness's Kafka client jars.
-command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-command -v cargo >/dev/null 2>&1 || { echo "cargo is required (rustup)"; exit 1; }
+# Build tools for librdkafka; the Java consumer example is compiled against the harness's Kafka client jars.
+scripts/build-prerequisites.sh javac=openjdk-17-jdk-headless
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 

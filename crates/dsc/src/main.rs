@@ -46,6 +46,10 @@ enum Command {
     /// Validate a JSON document or JSON lines against a CX-0127 aspect model (exit codes: 0 valid, 1 invalid,
     /// 2 bad arguments or input).
     Validate(dsc::cli::validate::ValidateArgs),
+    /// Run the Kafka PULL demo end to end: a Kafka broker, a provider and three consumer connectors, two
+    /// shop-floor use cases, then suspend, resume and terminate (exit codes: 0 every step as announced, 1 a step
+    /// failed, named on stderr, 130 interrupted).
+    Demo(dsc::cli::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Consume(args) => dsc::cli::consume::run(args),
         Command::Produce(args) => dsc::cli::produce::run(args),
         Command::Validate(args) => dsc::cli::validate::run(args),
+        Command::Demo(args) => dsc::cli::demo::run(args),
     }
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Client subcommands of the binary: `dsc consume`, `dsc produce` and `dsc validate`.
+//! Client subcommands of the binary: `dsc consume`, `dsc produce`, `dsc validate` and `dsc demo`.
 
 pub mod consume;
+pub mod demo;
 pub mod produce;
 pub mod validate;
 

@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The demo's steps, in order. Each announces what it does, checks that it happened, and fails naming itself
+//! otherwise; Ctrl-C at any point stops everything started so far.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dsc_kafka_client::{ConnectorApi, ConsumeError, Provider};
+use serde_json::{Value, json};
+
+use crate::feed::{self, Produced};
+use crate::management::{EDC, Management, PROTOCOL};
+use crate::plant::Topic;
+use crate::reader::Reader;
+use crate::stack::{self, Participant, Ports, Process};
+use crate::view::{Mark, Screen, View};
+use crate::{DemoError, DemoOptions};
+
+const CONSUMERS: [Participant; 3] = [Participant::Oem, Participant::MachineBuilder, Participant::AnalyticsFirm];
+
+struct Demo {
+    options: DemoOptions,
+    ports: Ports,
+    view: Arc<Mutex<View>>,
+    screen: Arc<Mutex<Screen>>,
+    processes: Vec<Process>,
+    plant_stop: Arc<AtomicBool>,
+    produced: Produced,
+    plant: Option<tokio::task::JoinHandle<Result<(), DemoError>>>,
+    readers: Vec<Reader>,
+    started: Instant,
+    /// The step under way and since when, for the watchdog; `None` once the steps are over.
+    progress: Arc<Mutex<Option<(String, Instant)>>>,
+    pids: Arc<Mutex<Vec<u32>>>,
+}
+
+/// Runs the demo; with `keep_running`, waits for Ctrl-C after the last step. Everything started is stopped before
+/// this returns.
+pub async fn run(options: DemoOptions) -> Result<(), DemoError> {
+    let mut demo = Demo::new(options);
+    let redraw = demo.redraw_task();
+    demo.watchdog();
+    let outcome = tokio::select! {
+        outcome = demo.steps() => outcome,
+        signal = interrupted() => Err(DemoError::step("interrupted", signal)),
+    };
+    if let Ok(mut progress) = demo.progress.lock() {
+        *progress = None;
+    }
+    let outcome = match outcome {
+        Ok(()) if demo.options.keep_running => demo.keep_running().await,
+        other => other,
+    };
+    redraw.abort();
+    demo.shutdown().await;
+    outcome
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP: each must stop what the demo started (a signal's default action would leave the
+/// broker and the connectors running).
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut terminate), Ok(mut hangup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "Ctrl-C";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = terminate.recv() => "SIGTERM",
+        _ = hangup.recv() => "SIGHUP",
+    }
+}
+
+/// A step that has shown no outcome for this long is reported as stuck (every step has its own, shorter limits).
+const STUCK: Duration = Duration::from_secs(150);
+
+impl Demo {
+    /// A thread outside the async runtime that ends the demo, naming the step, if a step hangs beyond its own time
+    /// limits (as a starved runtime would): it kills the processes the demo started and exits with 1.
+    fn watchdog(&self) {
+        let (progress, pids) = (self.progress.clone(), self.pids.clone());
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+                let stuck = match progress.lock() {
+                    Ok(progress) => {
+                        progress.as_ref().filter(|(_, since)| since.elapsed() > STUCK).map(|(step, _)| step.clone())
+                    }
+                    Err(_) => None,
+                };
+                if let Some(step) = stuck {
+                    for pid in pids.lock().map(|p| p.clone()).unwrap_or_default() {
+                        let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+                    }
+                    eprintln!("dsc demo: step '{step}' failed: no outcome within {} s (stuck)", STUCK.as_secs());
+                    std::process::exit(1);
+                }
+            }
+        });
+    }
+
+    fn started_process(&mut self, process: Process) {
+        if let (Some(pid), Ok(mut pids)) = (process.pid(), self.pids.lock()) {
+            pids.push(pid);
+        }
+        self.processes.push(process);
+    }
+
+    fn new(options: DemoOptions) -> Demo {
+        let terminal = options.terminal;
+        Demo {
+            ports: Ports { base: options.port_base },
+            options,
+            view: Arc::new(Mutex::new(View::default())),
+            screen: Arc::new(Mutex::new(Screen::new(terminal))),
+            processes: Vec::new(),
+            plant_stop: Arc::new(AtomicBool::new(false)),
+            produced: Produced::default(),
+            plant: None,
+            readers: Vec::new(),
+            started: Instant::now(),
+            progress: Arc::new(Mutex::new(None)),
+            pids: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    fn redraw_task(&self) -> tokio::task::JoinHandle<()> {
+        let (view, screen) = (self.view.clone(), self.screen.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                every.tick().await;
+                if let (Ok(mut screen), Ok(view)) = (screen.lock(), view.lock()) {
+                    screen.redraw(&view);
+                }
+            }
+        })
+    }
+
+    fn mark(&self, mark: Mark, text: &str) {
+        if mark == Mark::Running
+            && let Ok(mut progress) = self.progress.lock()
+        {
+            *progress = Some((text.to_string(), Instant::now()));
+        }
+        if let (Ok(mut screen), Ok(mut view)) = (self.screen.lock(), self.view.lock()) {
+            screen.step(&mut view, mark, text);
+        }
+    }
+
+    fn snapshot(&self) {
+        if let (Ok(mut screen), Ok(view)) = (self.screen.lock(), self.view.lock()) {
+            screen.snapshot(&view);
+        }
+    }
+
+    fn with_view(&self, change: impl FnOnce(&mut View)) {
+        if let Ok(mut view) = self.view.lock() {
+            change(&mut view);
+        }
+    }
+
+    /// Announces `name`, runs it, and marks it as [`Demo::finish`] says.
+    async fn step(&self, name: &str, work: impl Future<Output = Result<String, DemoError>>) -> Result<(), DemoError> {
+        self.mark(Mark::Running, name);
+        let outcome = work.await;
+        self.finish(name, outcome)
+    }
+
+    fn management(&self, participant: Participant) -> Management {
+        Management::new(self.ports.management_url(participant), participant.api_key())
+    }
+
+    fn client(&self, participant: Participant) -> Result<ConnectorApi, DemoError> {
+        ConnectorApi::new(&self.ports.management_url(participant), &participant.api_key())
+            .map_err(|e| DemoError::step(participant.title(), e.to_string()))
+    }
+
+    fn provider(&self) -> Provider {
+        Provider {
+            address: self.ports.protocol_url(Participant::SupplierA),
+            id: self.ports.did(Participant::SupplierA),
+        }
+    }
+
+    fn reader(&mut self, topic: Topic) -> Result<&mut Reader, DemoError> {
+        self.readers
+            .iter_mut()
+            .find(|r| r.topic == topic)
+            .ok_or_else(|| DemoError::step("demo", format!("no reader of {}", topic.name())))
+    }
+
+    async fn steps(&mut self) -> Result<(), DemoError> {
+        self.ports.check_free()?;
+        let dir = self.options.dir.clone();
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| DemoError::step("start", format!("{}: {e}", dir.display())))?;
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| DemoError::step("start", format!("{}: {e}", dir.display())))?;
+        let (dsc, ports) = (self.options.dsc.clone(), self.ports);
+
+        let provider = stack::start_connector(&dsc, ports, Participant::SupplierA, &dir);
+        let process = self.step_value("start Supplier A's connector (built-in OAuth server)", provider).await?;
+        self.started_process(process);
+
+        let broker = stack::start_broker(&self.options.java, &self.options.kafka_lib, ports, &dir);
+        let broker = self.step_value("start Kafka, trusting Supplier A's OAuth server", broker).await?;
+        self.started_process(broker);
+
+        let consumers = futures::future::join_all(CONSUMERS.map(|p| stack::start_connector(&dsc, ports, p, &dir)));
+        let started = self
+            .step_value("start the OEM's, machine builder's and analytics firm's connectors", async {
+                consumers.await.into_iter().collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        for process in started {
+            self.started_process(process);
+        }
+
+        let provider = self.management(Participant::SupplierA);
+        self.step("Supplier A sets up its offers through its Management API", async {
+            feed::create_topics(ports).await?;
+            let created = crate::provision::provision(&provider, ports).await?;
+            Ok(format!(
+                "5 topics; the Kafka admin secret, 5 assets, 5 policies, 3 contract definitions ({created} calls)"
+            ))
+        })
+        .await?;
+
+        let name = "Supplier A's line 3 produces station events, parts, telemetry, alerts";
+        let plant = feed::start(ports, self.plant_stop.clone(), self.produced.clone());
+        self.plant = Some(plant.map_err(|e| DemoError::step(name, e.reason))?);
+        self.step(name, async {
+            self.wait_until("first records", Duration::from_secs(20), || {
+                feed::produced(&self.produced, Topic::StationEvents) > 0
+            })
+            .await?;
+            Ok(String::new())
+        })
+        .await?;
+
+        self.use_case_a().await?;
+        self.use_case_b().await?;
+        self.denied_consumer().await?;
+        self.snapshot();
+        self.lifecycle().await?;
+        self.snapshot();
+        let seconds = self.started.elapsed().as_secs_f64();
+        if let Ok(mut screen) = self.screen.lock() {
+            screen.message(&format!("All steps behaved as announced ({seconds:.0} s)."));
+        }
+        Ok(())
+    }
+
+    async fn step_value<T>(
+        &self,
+        name: &str,
+        work: impl Future<Output = Result<T, DemoError>>,
+    ) -> Result<T, DemoError> {
+        let slot = Mutex::new(None);
+        self.step(name, async {
+            let value = work.await?;
+            if let Ok(mut slot) = slot.lock() {
+                *slot = Some(value);
+            }
+            Ok(String::new())
+        })
+        .await?;
+        slot.into_inner().ok().flatten().ok_or_else(|| DemoError::step(name, "no result"))
+    }
+
+    /// Polls `done` every 100 ms; fails naming `what` after `timeout`. A process that died fails it at once.
+    async fn wait_until(&self, what: &str, timeout: Duration, mut done: impl FnMut() -> bool) -> Result<(), DemoError> {
+        let deadline = Instant::now() + timeout;
+        while !done() {
+            if Instant::now() > deadline {
+                return Err(DemoError::step(what, format!("not seen within {} s", timeout.as_secs())));
+            }
+            if let Some(plant) = &self.plant
+                && plant.is_finished()
+            {
+                return Err(DemoError::step(what, "the plant's producer stopped"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    fn count(&self, topic: Topic) -> u64 {
+        self.view.lock().map(|v| v.records(topic)).unwrap_or_default()
+    }
+
+    /// Negotiates `topic`'s asset for `consumer`, starts the transfer and a reader on it.
+    async fn subscribe(&mut self, consumer: Participant, topic: Topic) -> Result<String, DemoError> {
+        let client = self.client(consumer)?;
+        let transfer = client
+            .negotiate(topic.asset(), &self.provider(), Duration::from_secs(30))
+            .await
+            .map_err(|e| DemoError::step(consumer.title(), e.to_string()))?;
+        self.readers.push(Reader::spawn(client, &transfer, topic, self.view.clone()));
+        self.with_view(|v| v.set_access(topic, "reading"));
+        Ok(transfer)
+    }
+
+    async fn use_case_a(&mut self) -> Result<(), DemoError> {
+        let name = "(a) OEM negotiates line 3's three topics and reads them";
+        self.mark(Mark::Running, name);
+        let outcome = async {
+            for topic in [Topic::StationEvents, Topic::SerialParts, Topic::Batches] {
+                self.subscribe(Participant::Oem, topic).await?;
+            }
+            self.wait_until("station events, parts and a batch", Duration::from_secs(30), || {
+                self.count(Topic::StationEvents) >= 30
+                    && self.count(Topic::SerialParts) >= 5
+                    && self.count(Topic::Batches) >= 1
+            })
+            .await?;
+            let invalid =
+                self.view.lock().map(|v| v.invalid(Topic::SerialParts) + v.invalid(Topic::Batches)).unwrap_or(0);
+            if invalid > 0 {
+                return Err(DemoError::step(name, format!("{invalid} part records failed CX-0127 validation")));
+            }
+            Ok(format!(
+                "{} station events, {} SerialPart and {} Batch records, all valid CX-0127 3.0.0",
+                self.count(Topic::StationEvents),
+                self.count(Topic::SerialParts),
+                self.count(Topic::Batches)
+            ))
+        }
+        .await;
+        self.finish(name, outcome)
+    }
+
+    async fn use_case_b(&mut self) -> Result<(), DemoError> {
+        let name = "(b) Machine builder negotiates the press topics and reads them";
+        self.mark(Mark::Running, name);
+        let outcome = async {
+            for topic in [Topic::Telemetry, Topic::Alerts] {
+                self.subscribe(Participant::MachineBuilder, topic).await?;
+            }
+            self.wait_until("telemetry and an alert", Duration::from_secs(40), || {
+                self.count(Topic::Telemetry) >= 10 && self.count(Topic::Alerts) >= 1
+            })
+            .await?;
+            Ok(format!(
+                "{} telemetry records, {} alert records",
+                self.count(Topic::Telemetry),
+                self.count(Topic::Alerts)
+            ))
+        }
+        .await;
+        self.finish(name, outcome)
+    }
+
+    /// Marks `name` done, with the text the step returned on a line of its own, or failed (the error then names
+    /// `name`, keeping the inner step's name as context).
+    fn finish(&self, name: &str, outcome: Result<String, DemoError>) -> Result<(), DemoError> {
+        match outcome {
+            Ok(result) => {
+                self.mark(Mark::Done, name);
+                if !result.is_empty() {
+                    self.mark(Mark::Done, &format!("  {result}"));
+                }
+                Ok(())
+            }
+            Err(error) => {
+                self.mark(Mark::Failed, name);
+                let reason =
+                    if error.step == name { error.reason } else { format!("{}: {}", error.step, error.reason) };
+                Err(DemoError::step(name, reason))
+            }
+        }
+    }
+
+    /// The analytics firm: no press offer in its catalog, and a contract request with the machine builder's offer
+    /// ends TERMINATED because its BPN is not the one the policy names.
+    async fn denied_consumer(&mut self) -> Result<(), DemoError> {
+        let name = "(b) Analytics firm asks for the press telemetry and is refused";
+        let (analytics, builder, provider) = (
+            self.management(Participant::AnalyticsFirm),
+            self.management(Participant::MachineBuilder),
+            self.provider(),
+        );
+        let client = self.client(Participant::AnalyticsFirm)?;
+        let outcome = async {
+            let request = json!({ "@context": { "@vocab": EDC }, "@type": "CatalogRequest", "protocol": PROTOCOL,
+                "counterPartyAddress": provider.address, "counterPartyId": provider.id });
+            let catalog = analytics.post(name, "/v3/catalog/request", &request).await?;
+            let datasets = match &catalog["dataset"] {
+                Value::Array(all) => all.clone(),
+                Value::Null => Vec::new(),
+                one => vec![one.clone()],
+            };
+            let offered: Vec<&str> = datasets.iter().filter_map(|d| d["@id"].as_str()).collect();
+            if offered.iter().any(|id| id.starts_with("press-")) {
+                return Err(DemoError::step(name, format!("its catalog offers {offered:?}")));
+            }
+            match client.negotiate(Topic::Telemetry.asset(), &provider, Duration::from_secs(20)).await {
+                Err(ConsumeError::UnknownAsset { .. }) => {}
+                other => return Err(DemoError::step(name, format!("asking for the dataset gave {other:?}"))),
+            }
+            // What if it had learned the offer elsewhere? The contract request carries the machine builder's offer.
+            let mut dataset_request = request.clone();
+            dataset_request["@id"] = json!(Topic::Telemetry.asset());
+            let dataset = builder.post(name, "/v3/catalog/dataset/request", &dataset_request).await?;
+            let policies = &dataset["hasPolicy"];
+            let mut offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
+            offer["assigner"] = json!(provider.id);
+            offer["target"] = json!(Topic::Telemetry.asset());
+            let contract = json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }],
+                "@type": "ContractRequest", "counterPartyAddress": provider.address, "counterPartyId": provider.id,
+                "protocol": PROTOCOL, "policy": offer });
+            let created = analytics.post(name, "/v3/contractnegotiations", &contract).await?;
+            let id = created["@id"].as_str().unwrap_or_default().to_string();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let detail = loop {
+                let negotiation = analytics.get(name, &format!("/v3/contractnegotiations/{id}")).await?;
+                match negotiation["state"].as_str() {
+                    Some("TERMINATED") => break negotiation["errorDetail"].as_str().unwrap_or_default().to_string(),
+                    Some("FINALIZED") => return Err(DemoError::step(name, "the analytics firm got an agreement")),
+                    _ if Instant::now() > deadline => {
+                        return Err(DemoError::step(name, format!("negotiation {id} did not end: {negotiation}")));
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            };
+            Ok(format!("catalog without press offers; dataset not found; contract request TERMINATED: {detail}"))
+        };
+        self.mark(Mark::Running, name);
+        let outcome = outcome.await;
+        if outcome.is_ok() {
+            self.with_view(|v| v.set_denied("refused: no offer in its catalog, contract request TERMINATED"));
+        }
+        self.finish(name, outcome)
+    }
+
+    /// Suspend, resume and terminate the OEM's station-events transfer from Supplier A's side, each checked.
+    async fn lifecycle(&mut self) -> Result<(), DemoError> {
+        let (provider, oem) = (self.management(Participant::SupplierA), self.management(Participant::Oem));
+        let topic = Topic::StationEvents;
+        let consumer_transfer = self.reader(topic)?.transfer.clone();
+        let provider_transfer = provider.provider_transfer_of("suspend", &consumer_transfer).await?;
+
+        let name = "Supplier A suspends the OEM's station-events transfer";
+        self.mark(Mark::Running, name);
+        let suspended = async {
+            let asked = Instant::now();
+            provider.command(name, &provider_transfer, "suspend", "line rebuild: not to be watched").await?;
+            let ending = self.reader(topic)?.ending(Duration::from_secs(10)).await;
+            let cut_off = asked.elapsed();
+            match ending {
+                Some(Err(ConsumeError::Revoked { .. })) => {}
+                Some(other) => return Err(DemoError::step(name, format!("the OEM's reader ended with {other:?}"))),
+                None => return Err(DemoError::step(name, "the OEM's reader still reads 10 s later")),
+            }
+            oem.wait_for_transfer(name, &consumer_transfer, "SUSPENDED", Duration::from_secs(10)).await?;
+            Ok(cut_off)
+        }
+        .await;
+        let cut_off = match suspended {
+            Ok(cut_off) => cut_off,
+            Err(error) => return self.finish(name, Err(error)),
+        };
+        let last_read = self.reader(topic)?.track().last.unwrap_or(-1);
+        self.with_view(|v| v.set_access(topic, "SUSPENDED: cut off"));
+        let produced_before = feed::produced(&self.produced, topic);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let during = feed::produced(&self.produced, topic) - produced_before;
+        self.finish(
+            name,
+            Ok(format!("OEM cut off {} ms after the request; {during} events produced meanwhile", cut_off.as_millis())),
+        )?;
+
+        let name = "Supplier A resumes; the OEM continues where it stopped";
+        self.mark(Mark::Running, name);
+        let resumed = async {
+            provider.command(name, &provider_transfer, "resume", "line rebuild finished").await?;
+            oem.wait_for_transfer(name, &consumer_transfer, "STARTED", Duration::from_secs(20)).await?;
+            self.readers.retain(|r| r.topic != topic);
+            let client = self.client(Participant::Oem)?;
+            self.readers.push(Reader::spawn(client, &consumer_transfer, topic, self.view.clone()));
+            self.with_view(|v| v.set_access(topic, "reading again"));
+            // Everything produced until now, including the suspension, must arrive: offsets are dense on one partition.
+            let target = feed::produced(&self.produced, topic) as i64 - 1;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while self.reader(topic)?.track().last.unwrap_or(-1) < target {
+                let reader = self.reader(topic)?;
+                if !reader.is_running() {
+                    let ending = reader.ending(Duration::from_secs(1)).await;
+                    return Err(DemoError::step(name, format!("the OEM's new reader ended: {ending:?}")));
+                }
+                if Instant::now() > deadline {
+                    let track = reader.track();
+                    return Err(DemoError::step(
+                        name,
+                        format!("read up to offset {:?} of {target} within 30 s", track.last),
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let first = self.reader(topic)?.track().first.unwrap_or(-1);
+            if first > last_read + 1 {
+                return Err(DemoError::step(name, format!("offsets {}..{} were skipped", last_read + 1, first - 1)));
+            }
+            Ok(format!(
+                "continued at offset {first} (last read before: {last_read}), {} re-delivered, caught up to {target}",
+                last_read + 1 - first
+            ))
+        }
+        .await;
+        self.finish(name, resumed)?;
+
+        let name = "Supplier A terminates; the OEM's access is gone";
+        self.mark(Mark::Running, name);
+        let terminated = async {
+            let asked = Instant::now();
+            provider.command(name, &provider_transfer, "terminate", "demo over").await?;
+            match self.reader(topic)?.ending(Duration::from_secs(10)).await {
+                Some(Err(ConsumeError::Revoked { .. })) => {}
+                Some(other) => return Err(DemoError::step(name, format!("the OEM's reader ended with {other:?}"))),
+                None => return Err(DemoError::step(name, "the OEM's reader still reads 10 s later")),
+            }
+            let cut_off = asked.elapsed();
+            self.with_view(|v| v.set_access(topic, "TERMINATED: access gone"));
+            oem.wait_for_transfer(name, &consumer_transfer, "TERMINATED", Duration::from_secs(10)).await?;
+            // A new reader on the same transfer gets nowhere: no token, no ACLs.
+            let mut retry = Reader::spawn(self.client(Participant::Oem)?, &consumer_transfer, topic, self.view.clone());
+            let again = match retry.ending(Duration::from_secs(15)).await {
+                Some(Err(error)) => error.to_string(),
+                Some(Ok(summary)) => {
+                    return Err(DemoError::step(name, format!("a new reader ended normally: {summary:?}")));
+                }
+                None => {
+                    let _ = retry.stop().await;
+                    return Err(DemoError::step(name, "a new reader on the terminated transfer still runs 15 s later"));
+                }
+            };
+            Ok(format!("OEM cut off {} ms after the request; a new reader: {again}", cut_off.as_millis()))
+        }
+        .await;
+        self.readers.retain(|r| r.topic != topic);
+        self.finish(name, terminated)
+    }
+
+    /// After the last step: what an explorer with Insomnia needs, printed and written to `demo.json`; then waits.
+    async fn keep_running(&mut self) -> Result<(), DemoError> {
+        let ports = self.ports;
+        let connectors: Vec<Value> = Participant::ALL
+            .iter()
+            .map(|p| {
+                json!({ "name": p.title(), "bpn": p.bpn(), "did": ports.did(*p),
+                    "management": ports.management_url(*p), "apiKey": p.api_key(), "dsp": ports.protocol_url(*p) })
+            })
+            .collect();
+        let transfers: Vec<Value> = self
+            .readers
+            .iter()
+            .filter(|r| r.is_running())
+            .map(|r| json!({ "asset": r.topic.asset(), "topic": r.topic.name(), "transfer": r.transfer }))
+            .collect();
+        let info = json!({ "connectors": connectors, "transfers": transfers,
+            "kafka": { "oauthBootstrap": format!("127.0.0.1:{}", ports.kafka_oauth()),
+                       "providerBootstrap": format!("127.0.0.1:{}", ports.kafka_internal()) },
+            "insomnia": { "provider_management": ports.management_url(Participant::SupplierA),
+                          "provider_key": Participant::SupplierA.api_key(),
+                          "provider_dsp": ports.protocol_url(Participant::SupplierA),
+                          "provider_id": ports.did(Participant::SupplierA),
+                          "consumer_management": ports.management_url(Participant::Oem),
+                          "consumer_key": Participant::Oem.api_key() } });
+        let mut text = vec![String::new(), "Still running (Ctrl-C stops everything):".to_string()];
+        for connector in &connectors {
+            text.push(format!(
+                "  {:<22} {}",
+                connector["name"].as_str().unwrap_or_default(),
+                connector["management"].as_str().unwrap_or_default()
+            ));
+            text.push(format!("  {:<22} X-Api-Key: {}", "", connector["apiKey"].as_str().unwrap_or_default()));
+        }
+        text.push(format!("  Kafka (OAUTHBEARER)    127.0.0.1:{}", ports.kafka_oauth()));
+        for transfer in &transfers {
+            text.push(format!(
+                "  transfer {} {}",
+                transfer["transfer"].as_str().unwrap_or_default(),
+                transfer["asset"].as_str().unwrap_or_default()
+            ));
+        }
+        text.push("  Insomnia collection: examples/insomnia/dsc-demo.json".to_string());
+        text.push(format!("  All of this as JSON: {}", self.options.dir.join("demo.json").display()));
+        if let Ok(mut screen) = self.screen.lock() {
+            screen.message(&text.join("\n"));
+        }
+        let file = self.options.dir.join("demo.json");
+        let pretty = serde_json::to_string_pretty(&info).unwrap_or_default();
+        std::fs::write(&file, pretty)
+            .map_err(|e| DemoError::step("keep running", format!("{}: {e}", file.display())))?;
+        let mut check = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = interrupted() => return Ok(()),
+                _ = check.tick() => {
+                    for process in &mut self.processes {
+                        process.check_alive()?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops readers and producer together (each commits or flushes what it has), then the processes. A reader
+    /// that takes longer than 5 s is left to the runtime's shutdown.
+    async fn shutdown(&mut self) {
+        let started = Instant::now();
+        self.plant_stop.store(true, Ordering::Relaxed);
+        let readers = futures::future::join_all(self.readers.drain(..).map(Reader::stop));
+        let plant = async {
+            if let Some(plant) = self.plant.take() {
+                let _ = plant.await;
+            }
+        };
+        let stopped = tokio::time::timeout(Duration::from_secs(5), futures::future::join(readers, plant)).await;
+        for process in self.processes.drain(..).rev() {
+            process.stop().await;
+        }
+        if self.options.keep_running {
+            let late = if stopped.is_err() { " (a Kafka client did not close within 5 s)" } else { "" };
+            eprintln!("Stopped everything in {:.1} s{late}.", started.elapsed().as_secs_f64());
+        }
+    }
+}
