@@ -464,7 +464,7 @@ impl Demo {
             Err(error) => return self.finish(name, Err(error)),
         };
         let last_read = self.reader(topic)?.track().last.unwrap_or(-1);
-        self.with_view(|v| v.set_access(topic, "SUSPENDED: cut off"));
+        self.with_view(|v| v.set_access(topic, "SUSPENDED"));
         let produced_before = feed::produced(&self.produced, topic);
         tokio::time::sleep(Duration::from_secs(2)).await;
         let during = feed::produced(&self.produced, topic) - produced_before;
@@ -481,7 +481,7 @@ impl Demo {
             self.readers.retain(|r| r.topic != topic);
             let client = self.client(Participant::Oem)?;
             self.readers.push(Reader::spawn(client, &consumer_transfer, topic, self.view.clone()));
-            self.with_view(|v| v.set_access(topic, "reading again"));
+            self.with_view(|v| v.set_access(topic, "resumed"));
             // Everything produced until now, including the suspension, must arrive: offsets are dense on one partition.
             let target = feed::produced(&self.produced, topic) as i64 - 1;
             let deadline = Instant::now() + Duration::from_secs(30);
@@ -523,7 +523,7 @@ impl Demo {
                 None => return Err(DemoError::step(name, "the OEM's reader still reads 10 s later")),
             }
             let cut_off = asked.elapsed();
-            self.with_view(|v| v.set_access(topic, "TERMINATED: access gone"));
+            self.with_view(|v| v.set_access(topic, "TERMINATED"));
             oem.wait_for_transfer(name, &consumer_transfer, "TERMINATED", Duration::from_secs(10)).await?;
             // A new reader on the same transfer gets nowhere: no token, no ACLs.
             let mut retry = Reader::spawn(self.client(Participant::Oem)?, &consumer_transfer, topic, self.view.clone());

@@ -12,7 +12,8 @@ use serde_json::Value;
 use crate::plant::{PRESSES, STATIONS, Topic};
 
 pub const WIDTH: usize = 80;
-const STEP_LINES: usize = 12;
+/// The view is 24 lines tall, so it can be redrawn in place on a 80x25 terminal.
+const STEP_LINES: usize = 7;
 
 #[derive(Debug, Clone, Default)]
 struct Station {
@@ -104,7 +105,7 @@ impl View {
                 press.alert = (state == "OPEN").then(|| format!("{severity} {state}"));
                 self.alerts
                     .push_front(format!("{time} {} {severity} {state}, {parts} parts affected", text("machine")));
-                self.alerts.truncate(2);
+                self.alerts.truncate(1);
             }
         }
     }
@@ -141,9 +142,16 @@ impl View {
         self.steps.push((mark, text.to_string()));
     }
 
-    fn topic_line(&self, topic: Topic) -> String {
-        let access = self.access.get(&topic).map(String::as_str).unwrap_or("not yet");
-        format!("{:<15} {:>7} records  {access}", short(topic), self.records(topic))
+    /// Records read and the consumer's access per topic, on one line.
+    fn access_line(&self, topics: &[Topic]) -> String {
+        let parts: Vec<String> = topics
+            .iter()
+            .map(|topic| {
+                let access = self.access.get(topic).map(String::as_str).unwrap_or("-");
+                format!("{} {} {access}", short(*topic), self.records(*topic))
+            })
+            .collect();
+        format!("  Read: {}", parts.join(", "))
     }
 
     /// The view as lines of at most [`WIDTH`] characters.
@@ -154,27 +162,23 @@ impl View {
                 "dsc demo: Kafka PULL from Supplier A to three consumers{:>24}",
                 format!("{:02}:{:02}", elapsed / 60, elapsed % 60)
             ),
-            String::new(),
-            "(a) Shop-floor monitoring, line 3 -> OEM".to_string(),
-            format!("  {:<10}{:<9}{:>8}{:>8}{:>7}", "Station", "Status", "Cycle s", "Good", "Scrap"),
+            format!("(a) Line 3 -> OEM  {:<9}{:>8}{:>8}{:>7}", "Status", "Cycle s", "Good", "Scrap"),
         ];
         for (name, station) in &self.stations {
             let cycle = station.cycle_ms.map(|ms| format!("{:.1}", ms as f64 / 1000.0)).unwrap_or_else(|| "-".into());
-            lines.push(format!("  {name:<10}{:<9}{cycle:>8}{:>8}{:>7}", station.status, station.good, station.scrap));
+            lines.push(format!("  {name:<17}{:<9}{cycle:>8}{:>8}{:>7}", station.status, station.good, station.scrap));
         }
         let parts = self.records(Topic::SerialParts);
         let batches = self.records(Topic::Batches);
         lines.push(format!(
-            "  Parts: {parts} SerialPart ({} valid), {batches} Batch ({} valid)",
+            "  {parts} SerialPart ({} valid), {batches} Batch ({} valid); last {}",
             parts - self.invalid(Topic::SerialParts),
-            batches - self.invalid(Topic::Batches)
+            batches - self.invalid(Topic::Batches),
+            // The id's first groups tell parts apart; the whole one would not fit.
+            self.last_part.as_deref().map(|id| format!("{}...", id.get(..22).unwrap_or(id))).unwrap_or("-".into())
         ));
-        lines.push(format!("  Last part: {}", self.last_part.as_deref().unwrap_or("-")));
-        for topic in [Topic::StationEvents, Topic::SerialParts, Topic::Batches] {
-            lines.push(format!("  {}", self.topic_line(topic)));
-        }
-        lines.push(String::new());
-        lines.push("(b) Predictive maintenance, line 3 presses -> Machine builder".to_string());
+        lines.push(self.access_line(&[Topic::StationEvents, Topic::SerialParts, Topic::Batches]));
+        lines.push("(b) Line 3 presses -> Machine builder".to_string());
         for (name, press) in &self.presses {
             lines.push(format!(
                 "  {name:<13}{:>6.1} C bearing {:>5.1} mm/s  {}",
@@ -183,14 +187,9 @@ impl View {
                 press.alert.as_deref().unwrap_or("ok")
             ));
         }
-        for alert in &self.alerts {
-            lines.push(format!("  Alert {alert}"));
-        }
-        for topic in [Topic::Telemetry, Topic::Alerts] {
-            lines.push(format!("  {}", self.topic_line(topic)));
-        }
+        lines.push(format!("  Latest alert: {}", self.alerts.front().map(String::as_str).unwrap_or("none")));
+        lines.push(self.access_line(&[Topic::Telemetry, Topic::Alerts]));
         lines.push(format!("  Analytics firm: {}", self.denied.as_deref().unwrap_or("not asked yet")));
-        lines.push(String::new());
         lines.push("Steps".to_string());
         let steps: Vec<String> = self.steps.iter().flat_map(|(mark, text)| step_lines(*mark, text)).collect();
         lines.extend(steps[steps.len().saturating_sub(STEP_LINES)..].iter().cloned());
@@ -200,8 +199,8 @@ impl View {
 
 fn short(topic: Topic) -> &'static str {
     match topic {
-        Topic::StationEvents => "station events",
-        Topic::SerialParts => "serial parts",
+        Topic::StationEvents => "events",
+        Topic::SerialParts => "parts",
         Topic::Batches => "batches",
         Topic::Telemetry => "telemetry",
         Topic::Alerts => "alerts",
@@ -333,7 +332,7 @@ mod tests {
     fn every_line_of_a_busy_view_fits_80_columns() {
         let mut view = View::default();
         for topic in Topic::ALL {
-            view.set_access(topic, "SUSPENDED by Supplier A, consumer cut off after 1234 ms");
+            view.set_access(topic, "TERMINATED");
         }
         view.record(
             Topic::StationEvents,
@@ -366,6 +365,8 @@ mod tests {
         }
         assert!(lines.iter().any(|l| l.contains("L3-ST040") && l.contains("RUNNING") && l.contains("41.8")));
         assert!(lines.iter().any(|l| l.contains("1 SerialPart (0 valid)")));
+        assert!(lines.iter().any(|l| l == "  Read: events 1 TERMINATED, parts 1 TERMINATED, batches 0 TERMINATED"));
+        assert_eq!(lines.len(), 24, "tall enough for the steps, short enough for a 25-line terminal");
         assert!(lines.iter().any(|l| l.contains("PRESS-L3-02") && l.contains("CRITICAL OPEN")));
         let steps = lines.iter().position(|l| l == "Steps").map(|at| lines.len() - at - 1);
         assert_eq!(steps, Some(STEP_LINES), "only the latest step lines");
