@@ -222,14 +222,14 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long to wait for the consumer connector to learn that the provider ended the transfer.
 const STATE_PATIENCE: Duration = Duration::from_secs(2);
 
-/// The last offset handed over per topic and partition; a consumer reads one topic with few partitions, so a
-/// short list beats hashing the topic name per record.
-type Processed = Vec<(String, i32, i64)>;
+/// The last offset handed over per partition of the one subscribed topic; a consumer reads few partitions, so a
+/// short list beats hashing per record.
+type Processed = Vec<(i32, i64)>;
 
 fn note_processed(processed: &mut Processed, record: &Record<'_>) {
-    match processed.iter_mut().find(|(topic, partition, _)| *partition == record.partition && topic == record.topic) {
-        Some(entry) => entry.2 = record.offset,
-        None => processed.push((record.topic.to_string(), record.partition, record.offset)),
+    match processed.iter_mut().find(|(partition, _)| *partition == record.partition) {
+        Some(entry) => entry.1 = record.offset,
+        None => processed.push((record.partition, record.offset)),
     }
 }
 
@@ -283,18 +283,19 @@ impl Loop {
             return Ok(());
         }
         let mut offsets = TopicPartitionList::new();
-        for (topic, partition, offset) in processed.drain(..) {
+        for (partition, offset) in processed.drain(..) {
             offsets
-                .add_partition_offset(&topic, partition, Offset::Offset(offset + 1))
+                .add_partition_offset(&self.topic, partition, Offset::Offset(offset + 1))
                 .map_err(|e| ConsumeError::Kafka(format!("storing offsets: {e}")))?;
         }
         self.consumer.store_offsets(&offsets).map_err(|e| ConsumeError::Kafka(format!("storing offsets: {e}")))
     }
 
+    /// Generic over the callbacks, so the application's record callback is inlined into the loop.
     fn run(
         &self,
-        on_record: &mut dyn FnMut(&Record<'_>),
-        on_progress: &mut dyn FnMut(&Progress),
+        on_record: &mut impl FnMut(&Record<'_>),
+        on_progress: &mut impl FnMut(&Progress),
     ) -> Result<Summary, ConsumeError> {
         let started = Instant::now();
         let (mut records, mut bytes) = (0u64, 0u64);
