@@ -20,7 +20,9 @@ pub mod stream;
 
 pub use api::{ConnectorApi, Provider};
 pub use edr::Edr;
-pub use stream::{Ending, FETCH_QUEUE_BACKOFF_MS, Progress, Record, StreamSettings, Summary, consume};
+pub use stream::{
+    Ending, FETCH_QUEUE_BACKOFF_MS, Progress, Record, SESSION_TIMEOUT_MS, StreamSettings, Summary, consume,
+};
 
 /// Why consuming stopped with an error, in terms a script can act on (see [`ConsumeError::exit_code`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -216,13 +216,16 @@ async fn throughput(h: &Arc<KafkaHarness>, pair: &kafka::Pair, agreement: &str, 
         vec![("sasl.username", reader_user), ("sasl.password", reader_password), (fetch.0, fetch.1.to_string())];
     let super_user: Vec<(&'static str, String)> = vec![(fetch.0, fetch.1.to_string())];
     let (mut plain, mut admin, mut defaults) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut bare, mut edr_path) = (Vec::new(), Vec::new());
+    let (mut bare, mut committing, mut edr_path) = (Vec::new(), Vec::new(), Vec::new());
     // Each round starts with another reader, so no reader always runs first (on a cold page cache) or last.
     for round in 0..ROUNDS {
         for turn in 0..5 {
             match (round + turn) % 5 {
                 0 => plain.push(static_credential(h, topic, &static_user).await),
-                1 => bare.push(edr_token_only(pair, &transfer, round).await),
+                1 => {
+                    bare.push(edr_token_only(pair, &transfer, round, false).await);
+                    committing.push(edr_token_only(pair, &transfer, round, true).await);
+                }
                 2 => edr_path.push(library(pair, &transfer, round).await),
                 3 => admin.push(static_credential(h, topic, &super_user).await),
                 _ => defaults.push(static_credential(h, topic, &static_user[..2]).await),
@@ -231,9 +234,9 @@ async fn throughput(h: &Arc<KafkaHarness>, pair: &kafka::Pair, agreement: &str, 
     }
     let rate = |runs: &mut Vec<Duration>| THROUGHPUT_RECORDS as f64 / percentile(runs, 0.5).as_secs_f64().max(1e-9);
     let (plain, admin, defaults) = (rate(&mut plain), rate(&mut admin), rate(&mut defaults));
-    let (bare, edr_path) = (rate(&mut bare), rate(&mut edr_path));
+    let (bare, committing, edr_path) = (rate(&mut bare), rate(&mut committing), rate(&mut edr_path));
     println!(
-        "consumer throughput (EDR path)    {edr_path:>9.0} records/s = {:.2} x a static-credential rdkafka consumer with the same ACLs and fetch setting ({plain:.0} records/s; goal >= 0.95) = {:.2} x a bare rdkafka consumer with the EDR's token ({bare:.0} records/s); for comparison: the static consumer with librdkafka's defaults {defaults:.0} records/s, the broker's super user {admin:.0} records/s ({THROUGHPUT_RECORDS} records of {} bytes, medians of {ROUNDS} rounds in rotating order)",
+        "consumer throughput (EDR path)    {edr_path:>9.0} records/s = {:.2} x a static-credential rdkafka consumer with the same ACLs and fetch setting ({plain:.0} records/s; goal >= 0.95) = {:.2} x a bare rdkafka consumer with the EDR's token ({bare:.0} records/s); for comparison: the static consumer with librdkafka's defaults {defaults:.0} records/s, the broker's super user {admin:.0} records/s, the bare consumer committing like the library (every second, 10 s session) {committing:.0} records/s ({THROUGHPUT_RECORDS} records of {} bytes, medians of {ROUNDS} rounds in rotating order)",
         edr_path / plain,
         edr_path / bare,
         payload.len()
@@ -261,16 +264,24 @@ async fn static_credential(h: &Arc<KafkaHarness>, topic: &str, extra: &[(&'stati
     .await
 }
 
-/// The transfer's current token in a bare rdkafka consumer on the OAUTHBEARER listener.
-async fn edr_token_only(pair: &kafka::Pair, transfer: &str, round: usize) -> Duration {
+/// The transfer's current token in a bare rdkafka consumer on the OAUTHBEARER listener; `committing` adds the
+/// library's group settings (offsets committed every second, 10 s session), telling their cost from the loop's.
+async fn edr_token_only(pair: &kafka::Pair, transfer: &str, round: usize, committing: bool) -> Duration {
     let edr = edr(&pair.consumer, transfer).await;
     let token = edr["authorization"].as_str().unwrap_or_default().to_string();
-    let group = format!("{}bare-{round}", edr["kafka.group.prefix"].as_str().unwrap_or_default());
+    let group = format!("{}bare-{round}-{committing}", edr["kafka.group.prefix"].as_str().unwrap_or_default());
     kafka::blocking(move || {
         let started = Instant::now();
         let mut first = None;
         let lifetime_ms = kafka::claims(&token)["exp"].as_i64().unwrap_or_default() * 1000;
-        let tuned = [("fetch.queue.backoff.ms", dsc_kafka_client::FETCH_QUEUE_BACKOFF_MS)];
+        let mut tuned = vec![("fetch.queue.backoff.ms", dsc_kafka_client::FETCH_QUEUE_BACKOFF_MS)];
+        if committing {
+            tuned.extend([
+                ("enable.auto.commit", "true"),
+                ("auto.commit.interval.ms", "1000"),
+                ("session.timeout.ms", dsc_kafka_client::SESSION_TIMEOUT_MS),
+            ]);
+        }
         let reader = reader_with(&edr, TokenSource::Fixed { token, lifetime_ms }, &group, &tuned);
         let mut received = 0u64;
         while received < THROUGHPUT_RECORDS {

@@ -328,16 +328,18 @@ pub fn reader_with(edr: &Value, source: TokenSource, group: &str, extra: &[(&str
     let errors = Arc::new(Mutex::new(Vec::new()));
     let text = |key: &str| edr[key].as_str().unwrap_or_else(|| panic!("EDR without {key}: {edr}")).to_string();
     let mut config = ClientConfig::new();
-    for (key, value) in extra {
-        config.set(*key, *value);
-    }
-    let consumer: BaseConsumer<EdrContext> = config
+    config
         .set("bootstrap.servers", text("endpoint"))
         .set("security.protocol", text("kafka.security.protocol"))
         .set("sasl.mechanism", text("kafka.sasl.mechanism"))
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
+        .set("enable.auto.commit", "false");
+    // `extra` comes last, so it may override the settings above.
+    for (key, value) in extra {
+        config.set(*key, *value);
+    }
+    let consumer: BaseConsumer<EdrContext> = config
         .create_with_context(EdrContext { source, errors: errors.clone() })
         .unwrap_or_else(|e| panic!("consumer: {e}"));
     consumer.subscribe(&[&text("topic")]).unwrap_or_else(|e| panic!("subscribe: {e}"));
