@@ -74,6 +74,10 @@ impl ConnectorApi {
                 Err(ConsumeError::UnknownTransfer(id)) => Err(ConsumeError::UnknownTransfer(id)),
                 Err(other) => Err(other),
             },
+            // The connector answers 503 when it could not renew a due token at the provider.
+            503 if refresh => {
+                Err(ConsumeError::TokenRenewal { transfer: transfer.to_string(), reason: error_message(&body) })
+            }
             _ => Err(ConsumeError::Refused {
                 what: format!("the EDR of transfer {transfer}"),
                 status,
@@ -183,6 +187,12 @@ impl ConnectorApi {
             }
         }
     }
+}
+
+/// The message of an EDC error body (`[{"message": ...}]`), or the body itself.
+fn error_message(body: &Value) -> String {
+    let first = if body.is_array() { &body[0] } else { body };
+    first["message"].as_str().map(str::to_string).unwrap_or_else(|| body.to_string())
 }
 
 /// The Catena-X asset property naming the aspect model of an asset's data.

@@ -49,6 +49,10 @@ pub enum ConsumeError {
     /// The broker refuses access although the transfer is still started.
     #[error("the Kafka broker denies access: {reason}")]
     Denied { reason: String },
+    /// The consumer connector could not renew the token at the provider although the transfer is STARTED (the
+    /// provider's refresh endpoint is unreachable or refuses); reading stops once the current token has expired.
+    #[error("the token of transfer {transfer} cannot be renewed: {reason}")]
+    TokenRenewal { transfer: String, reason: String },
     /// The topic was deleted while the transfer still grants it.
     #[error("topic {topic} no longer exists at the broker")]
     TopicGone { topic: String },
@@ -57,13 +61,14 @@ pub enum ConsumeError {
 }
 
 impl ConsumeError {
-    /// Exit codes for `dsc consume`: 3 revoked, 4 denied, 5 unreachable, 2 bad input (arguments, unknown or
+    /// Exit codes for `dsc consume`: 3 revoked, 4 denied, 5 unreachable (the consumer connector, or the provider
+    /// when a token must be renewed), 2 bad input (arguments, unknown or
     /// non-Kafka transfer, API key), 1 anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             ConsumeError::Revoked { .. } => 3,
             ConsumeError::Denied { .. } => 4,
-            ConsumeError::Unreachable { .. } => 5,
+            ConsumeError::Unreachable { .. } | ConsumeError::TokenRenewal { .. } => 5,
             ConsumeError::Unauthorized { .. }
             | ConsumeError::UnknownTransfer(_)
             | ConsumeError::UnknownAsset { .. }
@@ -84,6 +89,7 @@ mod tests {
             (ConsumeError::Revoked { transfer: text(), state: text() }, 3),
             (ConsumeError::Denied { reason: text() }, 4),
             (ConsumeError::Unreachable { url: text(), reason: text() }, 5),
+            (ConsumeError::TokenRenewal { transfer: text(), reason: text() }, 5),
             (ConsumeError::Unauthorized { url: text() }, 2),
             (ConsumeError::UnknownTransfer(text()), 2),
             (ConsumeError::UnknownAsset { asset: text(), provider: text() }, 2),

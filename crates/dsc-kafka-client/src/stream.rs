@@ -344,7 +344,8 @@ impl Loop {
             if let Ok(mut errors) = self.context().client_errors.lock() {
                 signals.extend(errors.drain(..).filter_map(|text| classify(None, &text)));
             }
-            let token_failure = self.context().token_failure.lock().ok().and_then(|mut failure| failure.take());
+            // Kept until a renewal succeeds (the callback clears it), so the loop ends as soon as the token expires.
+            let token_failure = self.context().token_failure.lock().ok().and_then(|failure| failure.clone());
             match token_failure {
                 Some(error @ (ConsumeError::Revoked { .. } | ConsumeError::UnknownTransfer(_))) => return Err(error),
                 Some(error) => {

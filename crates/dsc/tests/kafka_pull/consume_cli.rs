@@ -295,3 +295,41 @@ async fn ctrl_c_commits_what_was_printed_and_a_deleted_topic_ends_consuming_with
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_token_the_provider_cannot_renew_ends_consuming_with_the_reason_once_it_expired() {
+    let Some(h) = kafka::harness() else { return };
+    if !h.short_tokens() {
+        eprintln!("skipped: the OAuth server cannot issue short-lived tokens");
+        return;
+    }
+    let topic = unique("kafka-pull-cli-renewal");
+    h.create_topic(&topic).await;
+    let mut pair = pair(&h, &h.provider_config(Some(6), ""), "").await;
+    h.offer_topic(&pair.provider, &topic, CONSUMER_BPN, false).await;
+    let agreement = agreement(&pair).await;
+    let transfer = started_transfer(&pair, &agreement, "KafkaBroker-PULL").await;
+    produce(&h, &topic, 3).await;
+    let args = consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--group", "renewal"]);
+    let (child, printed) =
+        tokio::task::spawn_blocking(move || running_consumer(&args, 3)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(printed.len(), 3);
+    // The provider goes away: the transfer stays STARTED for the consumer, but no token can be renewed.
+    pair.provider.crash();
+    let stopped = Instant::now();
+    let (code, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(60)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code, Some(5), "{stderr}");
+    let last_line = stderr.trim_end().lines().last().unwrap_or_default().to_string();
+    assert!(
+        last_line.starts_with(&format!("dsc consume: the token of transfer {transfer} cannot be renewed: ")),
+        "{stderr}"
+    );
+    assert!(
+        stopped.elapsed() < Duration::from_secs(40),
+        "it ended {:?} after the provider went away",
+        stopped.elapsed()
+    );
+    println!("{:.1} s after the provider went away: {last_line}", stopped.elapsed().as_secs_f64());
+}
