@@ -11,7 +11,7 @@
 //! - `provision`: Supplier A's assets, policies and contract definitions;
 //! - `feed`: topics and the provider's producer;
 //! - `reader`: the consumers' streams;
-//! - `flow`: the steps;
+//! - `flow`: the steps (`lifecycle`: suspend, resume, terminate; `explore`: `--keep-running`);
 //! - `view`: the 80-column live view.
 
 pub mod feed;
