@@ -142,14 +142,10 @@ impl Plant {
         }
     }
 
+    /// A seeded v4 UUID as a URN, as a MES would mint it.
     fn uuid(&mut self) -> String {
         let bytes: [u8; 16] = self.rng.random();
-        // Version 4, RFC 4122 variant: what a MES would mint.
-        let mut b = bytes;
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let hex: String = b.iter().map(|byte| format!("{byte:02x}")).collect();
-        format!("urn:uuid:{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+        format!("urn:uuid:{}", uuid::Builder::from_random_bytes(bytes).into_uuid())
     }
 
     /// One production tick: every station that runs completes a cycle; the last one hands a finished panel to the
