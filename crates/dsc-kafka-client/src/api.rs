@@ -139,17 +139,8 @@ impl ConnectorApi {
     pub async fn negotiate(&self, asset: &str, provider: &Provider, timeout: Duration) -> Result<String, ConsumeError> {
         let failed = |reason: String| ConsumeError::Negotiation { asset: asset.to_string(), reason };
         let dataset = self.dataset(asset, provider).await?;
-        let policies = &dataset["hasPolicy"];
-        let offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
-        if offer.is_null() {
-            return Err(failed("the provider offers this asset to us under no policy".into()));
-        }
-        let mut offer = offer;
-        offer["assigner"] = json!(provider.id);
-        offer["target"] = json!(asset);
-        let contract = json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }],
-            "@type": "ContractRequest", "counterPartyAddress": provider.address, "counterPartyId": provider.id,
-            "protocol": PROTOCOL, "policy": offer });
+        let contract = contract_request(&dataset, asset, provider)
+            .ok_or_else(|| failed("the provider offers this asset to us under no policy".into()))?;
         let (status, created) = self.call(reqwest::Method::POST, "/v3/contractnegotiations", Some(contract)).await?;
         let negotiation =
             created["@id"].as_str().filter(|_| status == 200).ok_or_else(|| failed(format!("{status}: {created}")))?;
@@ -187,6 +178,20 @@ impl ConnectorApi {
             }
         }
     }
+}
+
+/// The Management API's contract request for the first offer of a catalog `dataset`: the offer sent back with its
+/// assigner (the provider) and target (the asset), as EDC requires; `None` when the dataset has no offer.
+pub fn contract_request(dataset: &Value, asset: &str, provider: &Provider) -> Option<Value> {
+    let policies = &dataset["hasPolicy"];
+    let mut offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
+    if !offer.is_object() {
+        return None;
+    }
+    offer["assigner"] = json!(provider.id);
+    offer["target"] = json!(asset);
+    Some(json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }], "@type": "ContractRequest",
+        "counterPartyAddress": provider.address, "counterPartyId": provider.id, "protocol": PROTOCOL, "policy": offer }))
 }
 
 /// The message of an EDC error body (`[{"message": ...}]`), or the body itself.
@@ -245,5 +250,21 @@ mod tests {
             assert_eq!(declared_semantic_id(&dataset).as_deref(), Some(urn), "{dataset}");
         }
         assert_eq!(declared_semantic_id(&json!({ "dct:type": "x" })), None);
+    }
+
+    #[test]
+    fn a_contract_request_sends_the_first_offer_back_with_assigner_and_target() {
+        let provider = Provider { address: "http://p/dsp".into(), id: "did:web:p".into() };
+        let offer = json!({ "@id": "offer-1", "@type": "Offer", "permission": [{ "action": "use" }] });
+        for dataset in [json!({ "hasPolicy": offer }), json!({ "hasPolicy": [offer, { "@id": "offer-2" }] })] {
+            let request = contract_request(&dataset, "asset-1", &provider).unwrap_or_else(|| panic!("{dataset}"));
+            assert_eq!(request["policy"]["@id"], "offer-1");
+            assert_eq!(request["policy"]["assigner"], "did:web:p");
+            assert_eq!(request["policy"]["target"], "asset-1");
+            assert_eq!(request["policy"]["permission"], offer["permission"]);
+            assert_eq!(request["counterPartyAddress"], "http://p/dsp");
+        }
+        assert_eq!(contract_request(&json!({ "@id": "asset-1" }), "asset-1", &provider), None);
+        assert_eq!(contract_request(&json!({ "hasPolicy": [] }), "asset-1", &provider), None);
     }
 }

@@ -18,7 +18,7 @@ pub mod edr;
 pub mod produce;
 pub mod stream;
 
-pub use api::{ConnectorApi, Provider};
+pub use api::{ConnectorApi, Provider, contract_request};
 pub use edr::Edr;
 pub use stream::{
     Ending, FETCH_QUEUE_BACKOFF_MS, Progress, Record, SESSION_TIMEOUT_MS, StreamSettings, Summary, consume,

@@ -408,13 +408,10 @@ impl Demo {
             let mut dataset_request = request.clone();
             dataset_request["@id"] = json!(Topic::Telemetry.asset());
             let dataset = builder.post(name, "/v3/catalog/dataset/request", &dataset_request).await?;
-            let policies = &dataset["hasPolicy"];
-            let mut offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
-            offer["assigner"] = json!(provider.id);
-            offer["target"] = json!(Topic::Telemetry.asset());
-            let contract = json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }],
-                "@type": "ContractRequest", "counterPartyAddress": provider.address, "counterPartyId": provider.id,
-                "protocol": PROTOCOL, "policy": offer });
+            let contract = dsc_kafka_client::contract_request(&dataset, Topic::Telemetry.asset(), &provider)
+                .ok_or_else(|| {
+                    DemoError::step(name, format!("the machine builder's dataset has no offer: {dataset}"))
+                })?;
             let created = analytics.post(name, "/v3/contractnegotiations", &contract).await?;
             let id = created["@id"].as_str().unwrap_or_default().to_string();
             let deadline = Instant::now() + Duration::from_secs(20);

@@ -280,13 +280,9 @@ pub async fn contract_request(consumer: &Node, provider: &Node) -> Value {
     assert_eq!(catalog.status, 200, "{}", catalog.body);
     let dataset = &catalog.body["dataset"];
     let dataset = if dataset.is_array() { dataset[0].clone() } else { dataset.clone() };
-    let policies = &dataset["hasPolicy"];
-    let mut offer = if policies.is_array() { policies[0].clone() } else { policies.clone() };
-    offer["assigner"] = json!(provider.did);
-    offer["target"] = json!("asset-1");
-    json!({ "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }], "@type": "ContractRequest",
-            "counterPartyAddress": provider.protocol_address(), "counterPartyId": provider.did,
-            "protocol": "dataspace-protocol-http:2025-1", "policy": offer })
+    let counter_party = dsc_kafka_client::Provider { address: provider.protocol_address(), id: provider.did.clone() };
+    dsc_kafka_client::contract_request(&dataset, "asset-1", &counter_party)
+        .unwrap_or_else(|| panic!("the catalog offers asset-1 under no policy: {}", catalog.body))
 }
 
 pub async fn all(node: &Node, path: &str) -> Vec<Value> {
