@@ -45,6 +45,18 @@ async fn produce(h: &KafkaHarness, topic: &str, count: u64) {
     assert!(output.status.success(), "produce: {}", String::from_utf8_lossy(&output.stderr));
 }
 
+/// One record with a key and two headers, one of them without a value.
+async fn produce_with_headers(h: &KafkaHarness, topic: &str) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = h.admin_config().create().unwrap_or_else(|e| panic!("producer: {e}"));
+    let headers = OwnedHeaders::new()
+        .insert(Header { key: "source", value: Some("line-3") })
+        .insert(Header { key: "trace", value: None::<&str> });
+    let record = FutureRecord::to(topic).key("part-7").payload(r#"{"seq":20}"#).headers(headers);
+    producer.send(record, Duration::from_secs(10)).await.unwrap_or_else(|(e, _)| panic!("produce: {e}"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dsc_consume_reads_exactly_once_across_a_restart_and_exits_revoked_when_the_provider_ends_the_transfer() {
     let Some(h) = kafka::harness() else { return };
@@ -71,6 +83,21 @@ async fn dsc_consume_reads_exactly_once_across_a_restart_and_exits_revoked_when_
     let drained =
         run(consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--timeout", "3"])).await;
     assert!(drained.status.success() && lines(&drained).is_empty(), "nothing is read twice");
+    assert_eq!(lines(&first)[0]["headers"], serde_json::json!({}), "a record without headers");
+    // Headers are read from the client only when asked for: they still reach the JSON line, in full.
+    produce_with_headers(&h, &topic).await;
+    let with_headers =
+        run(consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--max-records", "1"])).await;
+    assert!(with_headers.status.success(), "{}", String::from_utf8_lossy(&with_headers.stderr));
+    let record = &lines(&with_headers)[0];
+    assert_eq!(
+        (&record["key"], &record["headers"], &record["value"]),
+        (
+            &Value::from("part-7"),
+            &serde_json::json!({ "source": "line-3", "trace": null }),
+            &serde_json::json!({ "seq": 20 })
+        )
+    );
 
     // A consumer that keeps reading exits with code 3 soon after the provider terminates the transfer.
     let args = consume_args(&pair.consumer, &["--transfer", &transfer]);

@@ -160,7 +160,7 @@ impl KafkaHarness {
         crate::support::process::provision_asset(provider, consumer_bpn, address, properties).await;
     }
 
-    fn admin_config(&self) -> ClientConfig {
+    pub fn admin_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.admin_bootstrap)
