@@ -500,6 +500,7 @@ export TEST_KAFKA_TLS_BOOTSTRAP=127.0.0.1:$KAFKA_TLS_PORT
 export TEST_KAFKA_TLS_CA_FILE=$KAFKA_DIR/tls/ca.pem
 export TEST_KAFKA_TLS_KEYSTORE=$KAFKA_DIR/tls/keystore.pem
 export TEST_KAFKA_LIB_DIR=$KAFKA_DIR/lib
+export TEST_KAFKA_PID_FILE=$KAFKA_DIR/kafka.pid
 export TEST_KAFKA_TEMPLATE=$PEERS/kafka/server.properties.template
 export TEST_KAFKA_LOG4J=$PEERS/kafka/log4j2.properties
 export TEST_KAFKA_ACL_COMMAND="$ROOT/scripts/harness.sh kafka-acl"

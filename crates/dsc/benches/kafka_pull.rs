@@ -8,20 +8,24 @@
 //! - consumer throughput through the EDR path (`dsc-kafka-client`: OAUTHBEARER, tokens from the EDR API, offsets
 //!   stored and committed), against a plain rdkafka consumer with a static SASL/PLAIN credential on the same broker
 //!   with the same fetch setting (`dsc_kafka_client::FETCH_QUEUE_BACKOFF_MS`); a bare rdkafka consumer with the
-//!   EDR's token and the static consumer with librdkafka's defaults are printed for comparison.
+//!   EDR's token and the static consumer with librdkafka's defaults for comparison, and the CPU time per record of
+//!   each (see `kafka_pull/throughput.rs`).
 //!
-//! `cargo bench -p dsc --bench kafka_pull [-- --samples N]` after `scripts/harness.sh up oauth kafka` and its `env`.
+//! `cargo bench -p dsc --bench kafka_pull [-- --samples N] [--ways static,bare,library,defaults]` after
+//! `scripts/harness.sh up oauth kafka` and its `env`.
 
 #[path = "../tests/support/kafka.rs"]
 mod kafka;
 #[path = "../tests/support/mod.rs"]
 mod support;
+#[path = "kafka_pull/throughput.rs"]
+mod throughput;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use kafka::{CONSUMER_BPN, KafkaHarness, Outcome, TokenSource, edr, principal_of, reader, reader_with, unique};
+use kafka::{CONSUMER_BPN, KafkaHarness, Outcome, TokenSource, edr, principal_of, reader, unique};
 use rdkafka::Message;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -99,6 +103,7 @@ async fn main() {
         return;
     }
     let samples: usize = args.windows(2).find(|w| w[0] == "--samples").and_then(|w| w[1].parse().ok()).unwrap_or(20);
+    let ways = throughput::Way::chosen(&args);
     let Some(h) = kafka::harness() else { return };
     let h = Arc::new(h);
     let topic = unique("bench-kafka-pull");
@@ -167,171 +172,5 @@ async fn main() {
         kafka::command(&pair.consumer, id, "terminate").await;
     }
     feeder.abort();
-    throughput(&h, &pair, &agreement, &topic).await;
-}
-
-const THROUGHPUT_RECORDS: u64 = 1_000_000;
-/// Rounds of the throughput comparison; medians are compared.
-const ROUNDS: usize = 8;
-
-/// Adds records to the asset's topic, then reads its first records once with a static credential and once
-/// through the EDR path.
-async fn throughput(h: &Arc<KafkaHarness>, pair: &kafka::Pair, agreement: &str, topic: &str) {
-    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", &h.admin_bootstrap)
-        .set("security.protocol", "SASL_PLAINTEXT")
-        .set("sasl.mechanism", "PLAIN")
-        .set("sasl.username", &h.admin_user)
-        .set("sasl.password", &h.admin_password)
-        .set("queue.buffering.max.messages", "1000000")
-        .set("linger.ms", "20")
-        .create()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let payload = format!("{{\"catenaXId\":\"urn:uuid:{}\",\"value\":42.5}}", unique("part"));
-    for _ in 0..THROUGHPUT_RECORDS {
-        while producer.send(BaseRecord::<(), _>::to(topic).payload(&payload)).is_err() {
-            producer.poll(Duration::from_millis(10));
-        }
-    }
-    producer.flush(Duration::from_secs(60)).unwrap_or_else(|e| panic!("{e}"));
-
-    let transfer = kafka::started_transfer(pair, agreement, "KafkaBroker-PULL").await;
-    // The broker's page cache and fetch pacing move single runs by a factor of two or more, so the ways of reading
-    // take turns, ROUNDS rounds each, and medians are compared. Every clock runs from the first record to the last:
-    // connecting, logging in and joining the group are start-up (measured above as transfer request -> first
-    // record), not throughput.
-    // The static credential of an application is no super user: the broker checks its ACLs like the EDR
-    // principal's. The harness's `reader` user gets the same three ACLs a transfer gets.
-    let reader_user = std::env::var("TEST_KAFKA_READER_USER").unwrap_or_else(|_| panic!("TEST_KAFKA_READER_USER"));
-    let reader_password = std::env::var("TEST_KAFKA_READER_PASSWORD").unwrap_or_default();
-    let grant = dsc_kafka_admin::ConsumerGrant {
-        principal: format!("User:{reader_user}"),
-        topic: topic.to_string(),
-        group_prefix: "bench-static-".into(),
-    };
-    h.acl_admin().grant(&grant).await.unwrap_or_else(|e| panic!("reader ACLs: {e}"));
-    let fetch = ("fetch.queue.backoff.ms", dsc_kafka_client::FETCH_QUEUE_BACKOFF_MS);
-    let static_user: Vec<(&'static str, String)> =
-        vec![("sasl.username", reader_user), ("sasl.password", reader_password), (fetch.0, fetch.1.to_string())];
-    let super_user: Vec<(&'static str, String)> = vec![(fetch.0, fetch.1.to_string())];
-    let (mut plain, mut admin, mut defaults) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut bare, mut committing, mut edr_path) = (Vec::new(), Vec::new(), Vec::new());
-    // Each round starts with another reader, so no reader always runs first (on a cold page cache) or last.
-    for round in 0..ROUNDS {
-        for turn in 0..5 {
-            match (round + turn) % 5 {
-                0 => plain.push(static_credential(h, topic, &static_user).await),
-                1 => {
-                    bare.push(edr_token_only(pair, &transfer, round, false).await);
-                    committing.push(edr_token_only(pair, &transfer, round, true).await);
-                }
-                2 => edr_path.push(library(pair, &transfer, round).await),
-                3 => admin.push(static_credential(h, topic, &super_user).await),
-                _ => defaults.push(static_credential(h, topic, &static_user[..2]).await),
-            }
-        }
-    }
-    let rate = |runs: &mut Vec<Duration>| THROUGHPUT_RECORDS as f64 / percentile(runs, 0.5).as_secs_f64().max(1e-9);
-    let (plain, admin, defaults) = (rate(&mut plain), rate(&mut admin), rate(&mut defaults));
-    let (bare, committing, edr_path) = (rate(&mut bare), rate(&mut committing), rate(&mut edr_path));
-    println!(
-        "consumer throughput (EDR path)    {edr_path:>9.0} records/s = {:.2} x a static-credential rdkafka consumer with the same ACLs and fetch setting ({plain:.0} records/s; goal >= 0.95) = {:.2} x a bare rdkafka consumer with the EDR's token ({bare:.0} records/s); for comparison: the static consumer with librdkafka's defaults {defaults:.0} records/s, the broker's super user {admin:.0} records/s, the bare consumer committing like the library (every second, 10 s session) {committing:.0} records/s ({THROUGHPUT_RECORDS} records of {} bytes, medians of {ROUNDS} rounds in rotating order)",
-        edr_path / plain,
-        edr_path / bare,
-        payload.len()
-    );
-}
-
-/// A static SASL/PLAIN credential (the admin's unless `extra` names another user) with `extra` settings over
-/// librdkafka's defaults: offsets stored when a record is returned.
-async fn static_credential(h: &Arc<KafkaHarness>, topic: &str, extra: &[(&'static str, String)]) -> Duration {
-    let (h, topic, extra) = (h.clone(), topic.to_string(), extra.to_vec());
-    kafka::blocking(move || {
-        let extra: Vec<(&str, &str)> = extra.iter().map(|(key, value)| (*key, value.as_str())).collect();
-        let consumer = plain_consumer_with(&h, &topic, "bench-static", &extra);
-        let mut first = None;
-        let mut received = 0u64;
-        while received < THROUGHPUT_RECORDS {
-            if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
-                first.get_or_insert_with(Instant::now);
-                std::hint::black_box(message.payload());
-                received += 1;
-            }
-        }
-        first.map(|first| first.elapsed()).unwrap_or_default()
-    })
-    .await
-}
-
-/// The transfer's current token in a bare rdkafka consumer on the OAUTHBEARER listener; `committing` adds the
-/// library's group settings (offsets committed every second, 10 s session), telling their cost from the loop's.
-async fn edr_token_only(pair: &kafka::Pair, transfer: &str, round: usize, committing: bool) -> Duration {
-    let edr = edr(&pair.consumer, transfer).await;
-    let token = edr["authorization"].as_str().unwrap_or_default().to_string();
-    let group = format!("{}bare-{round}-{committing}", edr["kafka.group.prefix"].as_str().unwrap_or_default());
-    kafka::blocking(move || {
-        let started = Instant::now();
-        let mut first = None;
-        let lifetime_ms = kafka::claims(&token)["exp"].as_i64().unwrap_or_default() * 1000;
-        let mut tuned = vec![("fetch.queue.backoff.ms", dsc_kafka_client::FETCH_QUEUE_BACKOFF_MS)];
-        if committing {
-            tuned.extend([
-                ("enable.auto.commit", "true"),
-                ("auto.commit.interval.ms", "1000"),
-                ("session.timeout.ms", dsc_kafka_client::SESSION_TIMEOUT_MS),
-            ]);
-        }
-        let reader = reader_with(&edr, TokenSource::Fixed { token, lifetime_ms }, &group, &tuned);
-        let mut received = 0u64;
-        while received < THROUGHPUT_RECORDS {
-            assert!(started.elapsed() < Duration::from_secs(120), "the bare consumer got {received} records in 120 s");
-            if let Some(Ok(message)) = reader.consumer.poll(Duration::from_millis(100)) {
-                first.get_or_insert_with(Instant::now);
-                std::hint::black_box(message.payload());
-                received += 1;
-            }
-        }
-        first.map(|first| first.elapsed()).unwrap_or_default()
-    })
-    .await
-}
-
-/// `dsc-kafka-client`: the EDR from the connector's API, tokens renewed through it, offsets committed.
-async fn library(pair: &kafka::Pair, transfer: &str, round: usize) -> Duration {
-    let api = dsc_kafka_client::ConnectorApi::new(&pair.consumer.management_url(""), support::API_KEY)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let settings = dsc_kafka_client::StreamSettings {
-        group: format!("bench-{round}"),
-        from_beginning: true,
-        max_records: Some(THROUGHPUT_RECORDS),
-        idle_timeout: Some(Duration::from_secs(30)),
-    };
-    let (first, last) = (Arc::new(std::sync::OnceLock::new()), Arc::new(std::sync::OnceLock::new()));
-    let (first_seen, last_seen) = (first.clone(), last.clone());
-    let mut received = 0u64;
-    let summary = dsc_kafka_client::consume(
-        api,
-        transfer,
-        settings,
-        Arc::new(std::sync::atomic::AtomicBool::new(false)),
-        move |record| {
-            std::hint::black_box(record);
-            received += 1;
-            if received == 1 {
-                first_seen.get_or_init(Instant::now);
-            }
-            if received == THROUGHPUT_RECORDS {
-                last_seen.get_or_init(Instant::now);
-            }
-        },
-        |_| {},
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(summary.records, THROUGHPUT_RECORDS);
-    match (first.get(), last.get()) {
-        (Some(first), Some(last)) => last.duration_since(*first),
-        _ => panic!("the EDR path did not deliver {THROUGHPUT_RECORDS} records"),
-    }
+    throughput::run(&h, &pair, &agreement, &topic, &ways).await;
 }
