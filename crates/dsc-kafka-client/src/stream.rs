@@ -221,8 +221,9 @@ fn classify(code: Option<RDKafkaErrorCode>, text: &str) -> Option<Signal> {
 }
 
 /// librdkafka pauses fetching a partition for `fetch.queue.backoff.ms` (default 1 s) once its local queue holds
-/// `queued.min.messages`; a reader that drains the queue in a fraction of that then waits for the rest, which caps
-/// it near 200,000 records/s whatever the broker could deliver. A short pause keeps the queue filled.
+/// `queued.min.messages`; a reader that drains the queue in a fraction of that then waits for the rest, which held
+/// the benchmark's reader to a fifth of its rate whatever the broker could deliver. A short pause keeps the queue
+/// filled.
 pub const FETCH_QUEUE_BACKOFF_MS: &str = "10";
 
 /// The consumer group session timeout (see where it is set).
