@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use kafka::{CONSUMER_BPN, KafkaHarness, Outcome, TokenSource, edr, principal_of, reader, unique};
 use rdkafka::Message;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -62,15 +61,8 @@ fn plain_consumer(h: &KafkaHarness, topic: &str, group: &str) -> BaseConsumer {
 
 /// `plain_consumer` with `extra` settings overriding the admin's (another user, fetch settings).
 fn plain_consumer_with(h: &KafkaHarness, topic: &str, group: &str, extra: &[(&str, &str)]) -> BaseConsumer {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", &h.admin_bootstrap)
-        .set("security.protocol", "SASL_PLAINTEXT")
-        .set("sasl.mechanism", "PLAIN")
-        .set("sasl.username", &h.admin_user)
-        .set("sasl.password", &h.admin_password)
-        .set("group.id", unique(group))
-        .set("auto.offset.reset", "earliest");
+    let mut config = h.admin_config();
+    config.set("group.id", unique(group)).set("auto.offset.reset", "earliest");
     for (key, value) in extra {
         config.set(*key, *value);
     }

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::Message;
-use rdkafka::config::ClientConfig;
 
 use crate::kafka::{self, KafkaHarness, TokenSource, edr, reader_with, unique};
 use crate::support;
@@ -215,12 +214,8 @@ pub async fn run(h: &Arc<KafkaHarness>, pair: &kafka::Pair, agreement: &str, top
 /// Adds RECORDS records to the topic; returns their payload.
 fn fill(h: &KafkaHarness, topic: &str) -> String {
     use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-        .set("bootstrap.servers", &h.admin_bootstrap)
-        .set("security.protocol", "SASL_PLAINTEXT")
-        .set("sasl.mechanism", "PLAIN")
-        .set("sasl.username", &h.admin_user)
-        .set("sasl.password", &h.admin_password)
+    let producer: ThreadedProducer<DefaultProducerContext> = h
+        .admin_config()
         .set("queue.buffering.max.messages", "1000000")
         .set("linger.ms", "20")
         .create()
@@ -256,7 +251,10 @@ impl Bench<'_> {
         kafka::blocking(move || {
             let settings: Vec<(&str, &str)> = settings.iter().map(|(key, value)| (*key, value.as_str())).collect();
             let consumer = crate::plain_consumer_with(&h, &topic, "bench-static", &settings);
-            poll_all(|timeout| consumer.poll(timeout).map(|polled| polled.is_ok_and(|m| has_payload(&m))), &broker)
+            poll_all(
+                |timeout| consumer.poll(timeout).map(|polled| polled.is_ok_and(|m| has_payload(&m))),
+                broker.as_deref(),
+            )
         })
         .await
     }
@@ -273,7 +271,7 @@ impl Bench<'_> {
             let reader = reader_with(&edr, TokenSource::Fixed { token, lifetime_ms }, &group, &tuned);
             poll_all(
                 |timeout| reader.consumer.poll(timeout).map(|polled| polled.is_ok_and(|m| has_payload(&m))),
-                &broker,
+                broker.as_deref(),
             )
         })
         .await
@@ -325,7 +323,7 @@ fn has_payload(message: &rdkafka::message::BorrowedMessage<'_>) -> bool {
 }
 
 /// Polls until RECORDS records arrived (two minutes at most); `poll` tells whether one did.
-fn poll_all(mut poll: impl FnMut(Duration) -> Option<bool>, broker: &Option<String>) -> Read {
+fn poll_all(mut poll: impl FnMut(Duration) -> Option<bool>, broker: Option<&str>) -> Read {
     let started = Instant::now();
     let mut first = None;
     let mut received = 0u64;
@@ -333,7 +331,7 @@ fn poll_all(mut poll: impl FnMut(Duration) -> Option<bool>, broker: &Option<Stri
         if poll(Duration::from_millis(100)) == Some(true) {
             received += 1;
             if received == 1 {
-                first = Some(Mark::now(broker.as_deref()));
+                first = Some(Mark::now(broker));
             }
         }
         // The clock is read rarely: reading it per record would cost this loop what the library saves.
@@ -341,6 +339,6 @@ fn poll_all(mut poll: impl FnMut(Duration) -> Option<bool>, broker: &Option<Stri
             assert!(started.elapsed() < Duration::from_secs(120), "got {received} of {RECORDS} records in 120 s");
         }
     }
-    let last = Mark::now(broker.as_deref());
+    let last = Mark::now(broker);
     Read::between(first.unwrap_or(last), last)
 }
