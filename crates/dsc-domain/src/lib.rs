@@ -6,6 +6,7 @@
 //! without re-running JSON-LD processing.
 
 pub mod asset;
+pub mod clock;
 pub mod contract_definition;
 pub mod namespaces;
 pub mod odrl;
@@ -15,6 +16,7 @@ pub mod query;
 pub mod validation;
 
 pub use asset::{Asset, DataAddress};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use contract_definition::ContractDefinition;
 pub use policy_definition::PolicyDefinition;
 pub use property::Properties;
