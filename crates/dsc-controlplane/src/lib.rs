@@ -7,6 +7,7 @@
 
 pub mod callbacks;
 pub mod catalog;
+pub mod edr;
 mod entity;
 mod error;
 pub mod negotiation;

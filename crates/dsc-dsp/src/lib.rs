@@ -11,6 +11,7 @@ pub mod auth;
 mod catalog;
 pub mod client;
 mod compact;
+pub mod edr_refresh;
 mod error;
 mod negotiation;
 mod transfer;

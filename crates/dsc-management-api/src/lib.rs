@@ -39,19 +39,8 @@ pub struct ManagementState {
     pub protocol: Arc<dyn dsc_controlplane::protocol::ProtocolClient>,
     pub negotiations: Arc<dsc_controlplane::negotiation::NegotiationService>,
     pub transfers: Arc<dsc_controlplane::transfer::TransferService>,
-    pub edr_refresher: Arc<dyn EdrRefresher>,
-}
-
-pub use negotiations::EDR_CALLBACK;
-
-/// Renews an EDR's access token at the provider's refresh endpoint when it is about to expire.
-#[async_trait::async_trait]
-pub trait EdrRefresher: Send + Sync {
-    /// `Ok(None)` when the token is still fresh; the refreshed address otherwise.
-    async fn refresh_if_due(
-        &self,
-        address: &dsc_domain::DataAddress,
-    ) -> Result<Option<dsc_domain::DataAddress>, String>;
+    /// EDRs of started consumer transfers, renewed on read when asked.
+    pub edrs: Arc<dsc_controlplane::edr::EdrService>,
 }
 
 /// The context Management API responses are compacted with: EDC's (`@vocab` edc, `edc`, `odrl`) plus the

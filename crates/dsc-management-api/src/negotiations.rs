@@ -92,22 +92,12 @@ pub(crate) async fn initiate(
     initiate_with(state, body, None).await
 }
 
-/// Where `POST /v3/edrs` asks to be told when its negotiation is finalized, to start the transfer in-process.
-pub const EDR_CALLBACK: &str = "local://edr";
-
 /// `POST /v3/edrs`: a contract negotiation that starts an HTTP pull transfer once FINALIZED (Tractus-X EDR API).
 pub(crate) async fn initiate_edr(
     State(state): State<ManagementState>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let internal = dsc_domain::CallbackAddress {
-        uri: EDR_CALLBACK.into(),
-        events: vec!["contract.negotiation.finalized".into()],
-        transactional: false,
-        auth_key: None,
-        auth_code_id: None,
-    };
-    initiate_with(state, body, Some(internal)).await
+    initiate_with(state, body, Some(dsc_controlplane::edr::edr_callback())).await
 }
 
 async fn initiate_with(

@@ -232,20 +232,22 @@ pub(crate) async fn edr_data_address(
     Path(id): Path<String>,
     Query(options): Query<DataAddressQuery>,
 ) -> Result<Response, ApiError> {
-    let mut address = state.transfers.data_address(&id).await.map_err(service_error)?.ok_or_else(|| {
+    let auto_refresh = options.auto_refresh.unwrap_or(false);
+    let address = state.edrs.data_address(&id, auto_refresh).await.map_err(edr_error)?.ok_or_else(|| {
         ApiError::not_found(format!("no EDR for TransferProcess {id} (it is not a started consumer transfer)"))
     })?;
-    if options.auto_refresh.unwrap_or(false)
-        && let Some(refreshed) = state.edr_refresher.refresh_if_due(&address).await.map_err(ApiError::unavailable)?
-    {
-        state.transfers.replace_data_address(&id, &refreshed).await.map_err(service_error)?;
-        address = refreshed;
-    }
     let mut node = address_node(&address);
     if let Value::Object(object) = &mut node {
         object.insert("@type".into(), json!([edc("DataAddress")]));
     }
     Ok(ok_json(compact(&state, Value::Array(vec![node]))?))
+}
+
+fn edr_error(error: dsc_controlplane::edr::EdrError) -> ApiError {
+    match error {
+        dsc_controlplane::edr::EdrError::Service(error) => service_error(error),
+        dsc_controlplane::edr::EdrError::Refresh(reason) => ApiError::unavailable(reason),
+    }
 }
 
 /// Forgets the EDR by terminating the transfer, as removing a Tractus-X EDR entry ends access too.

@@ -4,7 +4,6 @@
 //! This is the only crate that knows every other one; nothing depends on it.
 
 pub mod cli;
-mod edr_refresh;
 mod kafka;
 pub mod logging;
 mod oauth;

@@ -10,12 +10,15 @@ use axum::Router;
 use dsc_config::{ApiKeySource, ConnectorConfig, VaultKeySource};
 use dsc_controlplane::callbacks::{CallbackDispatcher, CallbackSender};
 use dsc_controlplane::catalog::{CatalogService, DataPlaneTransferTypes};
+use dsc_controlplane::edr::{self, EdrService, EdrTransferStarter};
 use dsc_controlplane::negotiation::{NegotiationManager, NegotiationService, NegotiationSettings};
 use dsc_controlplane::transfer::{PolicyMonitor, TransferManager, TransferService, TransferSettings};
 use dsc_controlplane::{EntityService, NoReferences, ReferencedBy};
 use dsc_dataplane::DataPlane;
+use dsc_domain::clock::system_clock;
 use dsc_dsp::DspState;
 use dsc_dsp::client::DspClient;
+use dsc_dsp::edr_refresh::HttpEdrRefresher;
 use dsc_identity::{HttpDidResolver, SigningIdentity, TokenVerifier, TrustList};
 use dsc_jsonld::JsonLd;
 use dsc_kafka_pull::KafkaPull;
@@ -62,40 +65,12 @@ pub struct Connector {
     pub addresses: Vec<(Vec<&'static str>, SocketAddr)>,
 }
 
-/// Delivers callback events over HTTP, and the `local://edr` event in-process: a negotiation started through
-/// `POST /v3/edrs` is FINALIZED, so its HTTP pull transfer starts. The outbox retries a failed start.
-struct HttpCallbackSender(reqwest::Client, Arc<TransferService>);
-
-impl HttpCallbackSender {
-    async fn start_edr_transfer(&self, body: &str) -> Result<(), String> {
-        let event: serde_json::Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
-        let payload = &event["payload"];
-        let text = |value: &serde_json::Value| value.as_str().map(str::to_string);
-        let (Some(address), Some(id), Some(protocol), Some(agreement)) = (
-            text(&payload["counterPartyAddress"]),
-            text(&payload["counterPartyId"]),
-            text(&payload["protocol"]),
-            text(&payload["contractAgreement"]["id"]),
-        ) else {
-            return Err("the finalized event lacks the counter-party or the agreement".into());
-        };
-        let request = dsc_controlplane::transfer::TransferRequest {
-            provider: dsc_controlplane::protocol::Counterparty { address, id, protocol },
-            agreement_id: agreement,
-            transfer_type: dsc_dataplane::HTTP_PULL.to_string(),
-            data_destination: None,
-            callback_addresses: Vec::new(),
-        };
-        self.1.initiate(request).await.map(|_| ()).map_err(|e| e.to_string())
-    }
-}
+/// Delivers callback events over HTTP.
+struct HttpCallbackSender(reqwest::Client);
 
 #[async_trait]
 impl CallbackSender for HttpCallbackSender {
     async fn post(&self, uri: &str, headers: &[(String, String)], body: &str) -> Result<(), String> {
-        if uri == dsc_management_api::EDR_CALLBACK {
-            return self.start_edr_transfer(body).await;
-        }
         let mut request = self.0.post(uri).body(body.to_string());
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_str());
@@ -393,12 +368,16 @@ impl Connector {
             engine.clone(),
             transfer_wake.clone(),
         ));
-        let callback_dispatcher = Arc::new(CallbackDispatcher::new(
-            shared.clone(),
-            Arc::new(HttpCallbackSender(http.clone(), transfers.clone())),
-            vault.clone(),
-            holder.clone(),
-        ));
+        let edr_starter = EdrTransferStarter::new(negotiations.clone(), transfers.clone(), dsc_dataplane::HTTP_PULL);
+        let callback_dispatcher = Arc::new(
+            CallbackDispatcher::new(
+                shared.clone(),
+                Arc::new(HttpCallbackSender(http.clone())),
+                vault.clone(),
+                holder.clone(),
+            )
+            .with_listener(edr::EDR_CALLBACK, Arc::new(edr_starter)),
+        );
         let transfers_for_control = transfers.clone();
         let transfer_manager = Arc::new(TransferManager::new(
             transfer_settings.clone(),
@@ -445,11 +424,11 @@ impl Connector {
             vault: vault.clone(),
             protocol: client.clone(),
             negotiations,
-            transfers,
-            edr_refresher: Arc::new(crate::edr_refresh::HttpEdrRefresher {
-                http: http.clone(),
-                identity: identity.clone(),
-            }),
+            transfers: transfers.clone(),
+            edrs: Arc::new(EdrService::new(
+                transfers,
+                Arc::new(HttpEdrRefresher { http: http.clone(), identity: identity.clone(), clock: system_clock() }),
+            )),
         };
         let vault_for_oauth = vault.clone();
         let health = Health::new(vec![Arc::new(DatabaseProbe(store.clone())), Arc::new(VaultProbe(vault))]);

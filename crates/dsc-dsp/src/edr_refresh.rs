@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Consumer side of the token refresh: renews an EDR at the provider's refresh endpoint shortly before its
-//! access token expires, authenticating with a self-issued token of this participant.
+//! Consumer side of the token refresh (Tractus-X refresh profile): renews an EDR at the provider's refresh endpoint
+//! shortly before its access token expires, authenticating with a self-issued token of this participant, as every
+//! other request of this connector to its counter-party is authenticated.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
+use dsc_controlplane::edr::EdrRefresher;
+use dsc_domain::Clock;
 use dsc_domain::{DataAddress, namespaces};
 use dsc_identity::SigningIdentity;
-use dsc_management_api::EdrRefresher;
 use serde_json::{Value, json};
 
 /// Refresh when less than this much of the token's life is left.
@@ -18,6 +20,7 @@ const MARGIN_SECONDS: i64 = 5;
 pub struct HttpEdrRefresher {
     pub http: reqwest::Client,
     pub identity: Option<Arc<SigningIdentity>>,
+    pub clock: Arc<dyn Clock>,
 }
 
 fn tx_auth(local: &str) -> String {
@@ -31,15 +34,11 @@ fn expiry(token: &str) -> Option<i64> {
     serde_json::from_slice::<Value>(&bytes).ok()?.get("exp")?.as_i64()
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
-}
-
 #[async_trait]
 impl EdrRefresher for HttpEdrRefresher {
     async fn refresh_if_due(&self, address: &DataAddress) -> Result<Option<DataAddress>, String> {
         let Some(token) = address.edc_property("authorization") else { return Ok(None) };
-        if expiry(token).is_some_and(|exp| exp - now() > MARGIN_SECONDS) {
+        if expiry(token).is_some_and(|exp| exp - self.clock.now_seconds() > MARGIN_SECONDS) {
             return Ok(None);
         }
         let text = |iri: &str| address.properties.get(iri).and_then(Value::as_str).map(str::to_string);
