@@ -36,15 +36,20 @@ fn expiry(token: &str) -> Option<i64> {
 
 #[async_trait]
 impl EdrRefresher for HttpEdrRefresher {
-    async fn refresh_if_due(&self, address: &DataAddress) -> Result<Option<DataAddress>, String> {
-        let Some(token) = address.edc_property("authorization") else { return Ok(None) };
-        if expiry(token).is_some_and(|exp| exp - self.clock.now_seconds() > MARGIN_SECONDS) {
-            return Ok(None);
-        }
+    fn is_due(&self, address: &DataAddress) -> bool {
+        let Some(token) = address.edc_property("authorization") else { return false };
+        let renewable = [tx_auth("refreshEndpoint"), tx_auth("refreshToken")]
+            .iter()
+            .all(|iri| address.properties.get(iri).and_then(Value::as_str).is_some());
+        // A token whose expiry cannot be read is renewed rather than handed out possibly expired.
+        renewable && expiry(token).is_none_or(|exp| exp - self.clock.now_seconds() <= MARGIN_SECONDS)
+    }
+
+    async fn refresh(&self, address: &DataAddress) -> Result<DataAddress, String> {
         let text = |iri: &str| address.properties.get(iri).and_then(Value::as_str).map(str::to_string);
         let (Some(endpoint), Some(refresh_token)) = (text(&tx_auth("refreshEndpoint")), text(&tx_auth("refreshToken")))
         else {
-            return Ok(None);
+            return Err("the EDR names no refresh endpoint or refresh token".into());
         };
         let audience = text(&tx_auth("refreshAudience")).unwrap_or_default();
         let identity = self.identity.as_ref().ok_or("this connector has no identity to authenticate a refresh with")?;
@@ -77,6 +82,6 @@ impl EdrRefresher for HttpEdrRefresher {
         refreshed.properties.insert(tx_auth("refreshToken"), field("refresh_token"));
         let lifetime = body.get("expires_in").or_else(|| body.get("expires")).and_then(Value::as_u64).unwrap_or(0);
         refreshed.properties.insert(tx_auth("expiresIn"), json!(lifetime.to_string()));
-        Ok(Some(refreshed))
+        Ok(refreshed)
     }
 }

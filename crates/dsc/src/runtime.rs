@@ -424,10 +424,12 @@ impl Connector {
             vault: vault.clone(),
             protocol: client.clone(),
             negotiations,
-            transfers: transfers.clone(),
+            transfers,
             edrs: Arc::new(EdrService::new(
-                transfers,
+                shared.clone(),
+                vault.clone(),
                 Arc::new(HttpEdrRefresher { http: http.clone(), identity: identity.clone(), clock: system_clock() }),
+                holder.clone(),
             )),
         };
         let vault_for_oauth = vault.clone();

@@ -31,3 +31,6 @@ pub fn edr_callback() -> CallbackAddress {
         auth_code_id: None,
     }
 }
+
+#[cfg(test)]
+mod tests;
