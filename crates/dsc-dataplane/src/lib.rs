@@ -329,8 +329,22 @@ impl DataPlane {
         flow.access_token_id = Some(pair.access_token_id.clone());
         flow.refresh_token_hash = Some(pair.refresh_token_hash.clone());
         flow.updated_at = now_millis();
-        self.store.save_flow(&flow).await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?;
+        let saved =
+            self.store.save_refreshed_flow(&flow, &hash).await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?;
+        if !saved {
+            return Err(self.why_not_saved(&flow_id).await);
+        }
         Ok((flow, pair))
+    }
+
+    /// Why a refreshed flow could not be saved: it was suspended or ended meanwhile (its renewal must not undo
+    /// that), or a concurrent refresh with the same refresh token won.
+    async fn why_not_saved(&self, flow_id: &str) -> AccessDenied {
+        match self.store.find_flow(flow_id).await {
+            Ok(Some(flow)) if flow.state == DataFlowState::Started => AccessDenied::Superseded,
+            Ok(_) => AccessDenied::Revoked,
+            Err(error) => AccessDenied::Unavailable(error.to_string()),
+        }
     }
 }
 
@@ -355,6 +369,9 @@ pub enum AccessDenied {
     Revoked,
     #[error("the refresh token was issued to another participant")]
     WrongClient,
+    /// Two refreshes with the same refresh token raced and the other one won: its token pair is the valid one.
+    #[error("the refresh token was used by a concurrent refresh; use the token pair that refresh returned")]
+    Superseded,
     #[error("{0}")]
     Unavailable(String),
 }

@@ -24,6 +24,7 @@ fn denied(error: AccessDenied) -> Response {
     let status = match error {
         AccessDenied::InvalidToken => StatusCode::UNAUTHORIZED,
         AccessDenied::Revoked | AccessDenied::WrongClient => StatusCode::FORBIDDEN,
+        AccessDenied::Superseded => StatusCode::CONFLICT,
         AccessDenied::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
     (status, Json(json!({ "error": error.to_string() }))).into_response()
@@ -148,6 +149,7 @@ async fn refresh(
         Err(AccessDenied::Unavailable(reason)) => {
             oauth_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", &reason)
         }
+        Err(error @ AccessDenied::Superseded) => oauth_error(StatusCode::CONFLICT, "invalid_grant", &error.to_string()),
         Err(AccessDenied::WrongClient) => {
             oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the refresh token was issued to another participant")
         }

@@ -33,6 +33,16 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
+/// Names the ids only: the tokens themselves are credentials and never printed.
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token_id", &self.access_token_id)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
 pub struct TokenIssuer {
     issuer: String,
     encoding: EncodingKey,

@@ -136,6 +136,10 @@ pub trait DataFlowStore: Send + Sync {
     /// [`StoreError::NotFound`] when absent.
     async fn save_flow(&self, flow: &DataFlow) -> Result<(), StoreError>;
     async fn find_flow(&self, id: &str) -> Result<Option<DataFlow>, StoreError>;
+    /// Saves a refreshed flow only while it is still STARTED with the refresh token hash `expected_refresh_hash`
+    /// (compare-and-set): false when a concurrent refresh, suspend or terminate changed it since it was read, so
+    /// neither a second renewal with the same refresh token nor a revoked flow's renewal can be written.
+    async fn save_refreshed_flow(&self, flow: &DataFlow, expected_refresh_hash: &str) -> Result<bool, StoreError>;
 }
 
 /// The Kafka PULL handler's grants (see [`dsc_domain::kafka::KafkaGrant`]).

@@ -206,4 +206,24 @@ impl DataFlowStore for SqlStore {
     async fn find_flow(&self, id: &str) -> Result<Option<DataFlow>, StoreError> {
         self.select_by_id(id).await
     }
+
+    async fn save_refreshed_flow(&self, flow: &DataFlow, expected_refresh_hash: &str) -> Result<bool, StoreError> {
+        let mut sql = SqlBuilder::new(self.dialect);
+        sql.push(&format!("UPDATE {} SET ", DataFlow::TABLE));
+        for (index, (name, value)) in flow.columns().into_iter().enumerate() {
+            if index > 0 {
+                sql.push(", ");
+            }
+            sql.push(&format!("{name} = "));
+            sql.bind(value);
+        }
+        sql.push(" WHERE id = ");
+        sql.bind(Arg::Text(flow.id.clone()));
+        sql.push(" AND state = ");
+        sql.bind(Arg::Text(dsc_domain::DataFlowState::Started.name().to_string()));
+        sql.push(" AND refresh_token_hash = ");
+        sql.bind(Arg::Text(expected_refresh_hash.to_string()));
+        let result = sql.execute(&self.pool).await.map_err(StoreError::from_sqlx)?;
+        Ok(result.rows_affected() == 1)
+    }
 }
