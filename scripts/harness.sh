@@ -10,6 +10,7 @@
 #   scripts/harness.sh fetch kafka        only install Java and fetch Kafka's jars; print their directory
 #   scripts/harness.sh kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX
 #                                         READ+DESCRIBE on the topic and READ on the group prefix
+#   scripts/harness.sh kafka-topic TOPIC  create the topic unless it exists (the broker does not auto-create)
 # COMPONENT: postgres, oauth, kafka (default: all, in that order: Kafka needs the OAuth server's JWKS to start),
 # or keycloak (optional, needs a Java 21+ runtime; skipped with a notice when there is none).
 #
@@ -321,6 +322,12 @@ kafka_tool() {
     -cp "$KAFKA_DIR/lib/*" "$@" --bootstrap-server "127.0.0.1:$KAFKA_INTERNAL_PORT" --command-config "$KAFKA_DIR/admin.properties"
 }
 
+# The README's Kafka PULL walkthrough needs a topic, and neither the broker (auto-create is off) nor dsc creates one.
+kafka_topic() {
+  kafka_tool org.apache.kafka.tools.TopicCommand --create --if-not-exists --topic "$1" --partitions 1 \
+    --replication-factor 1 >"$KAFKA_DIR/topic.log" 2>&1 || fail_with_log "creating topic $1 failed" "$KAFKA_DIR/topic.log"
+}
+
 kafka_fetch() {
   local stamp
   stamp="$KAFKA_DIR/lib/.kafka-$KAFKA_VERSION-$(sha256sum "$PEERS/kafka/pom.xml" | cut -c1-12)"
@@ -549,5 +556,6 @@ case "$command" in
     kafka_fetch
     echo "$KAFKA_DIR/lib" ;;
   kafka-acl) shift; [ "$#" -eq 4 ] || die "usage: $0 kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX"; kafka_acl "$@" ;;
-  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc|dsp-tck] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX" >&2; exit 2 ;;
+  kafka-topic) shift; [ "$#" -eq 1 ] || die "usage: $0 kafka-topic TOPIC"; kafka_topic "$1" ;;
+  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc|dsp-tck] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX | kafka-topic TOPIC" >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@
 // connector renews the token at the provider without a new negotiation.
 //
 //   javac -cp 'kafka-libs/*' -d out EdrConsumer.java
-//   DSC_CLIENT_API_KEY=password java -cp 'out:kafka-libs/*' EdrConsumer http://localhost:39193/management <transfer> [max records]
+//   DSC_CLIENT_API_KEY=password java -cp 'out:kafka-libs/*' EdrConsumer http://localhost:29193/management <transfer> [max records]
 //
 // Prints one JSON line per record; exit codes: 0 done, 2 bad input, 3 access revoked.
 

@@ -6,7 +6,7 @@ Every OAuth token comes from the transfer's EDR (`/v3/edrs/{id}/dataaddress?auto
 renews it at the provider before it expires, so the stream runs for as long as the contract allows. When the
 provider suspends or terminates the transfer, the broker refuses the next fetch and this program exits with 3.
 
-    DSC_CLIENT_API_KEY=password python edr_consumer.py --management-url http://localhost:39193/management \\
+    DSC_CLIENT_API_KEY=password python edr_consumer.py --management-url http://localhost:29193/management \\
         --transfer <transfer id> [--group app] [--max-records N] [--from-beginning]
 
 Prints one JSON line per record; exit codes: 0 done, 2 bad input, 3 access revoked, 4 access denied.
