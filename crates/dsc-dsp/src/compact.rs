@@ -119,13 +119,7 @@ pub(crate) fn message(message: &NegotiationMessage, id: &str) -> Option<Value> {
         NegotiationMessage::Agreement { provider_pid, consumer_pid, agreement } => {
             node.insert("@type".into(), "ContractAgreementMessage".into());
             pids(&mut node, consumer_pid, provider_pid);
-            let mut policy = agreement.policy.clone();
-            policy.policy_type = PolicyType::Agreement;
-            policy.uid = Some(agreement.id.clone());
-            policy.target = Some(agreement.asset_id.clone());
-            policy.assigner = Some(agreement.provider_id.clone());
-            policy.assignee = Some(agreement.consumer_id.clone());
-            let mut value = self::policy(&policy)?;
+            let mut value = self::policy(&dsc_transform::agreement::agreement_policy(agreement))?;
             if let Value::Object(object) = &mut value {
                 object.insert(
                     "timestamp".into(),

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dsc_controlplane::negotiation::ProtocolError;
 use dsc_controlplane::protocol::NegotiationMessage;
-use dsc_domain::namespaces::{DSPACE_2025_1 as DSP, ODRL};
+use dsc_domain::namespaces::DSPACE_2025_1 as DSP;
 use dsc_domain::odrl::PolicyType;
 use dsc_domain::{ContractAgreement, NegotiationRole, ParticipantAgent};
 use dsc_jsonld::expanded::{self, Node};
@@ -146,31 +146,29 @@ pub(crate) async fn agreement(
     Ok(StatusCode::OK.into_response())
 }
 
+/// The agreement of a ContractAgreementMessage: the ODRL Agreement as dsc-transform reads it, signed at the
+/// message's `timestamp` (the DSP's own field). Every problem is named, not just the first.
 fn agreement_from(node: &Node) -> Result<ContractAgreement, DspError> {
-    let policy = dsc_transform::policy::policy_from_expanded(node, "agreement")
-        .map_err(|violations| bad(violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>().join("; ")))?;
-    if policy.policy_type != PolicyType::Agreement {
-        return Err(bad("the agreement's @type must be Agreement"));
+    let signed = signing_date(node);
+    let agreement = dsc_transform::agreement::agreement_from_policy(node, "agreement", *signed.as_ref().unwrap_or(&0));
+    match (agreement, signed) {
+        (Ok(agreement), Ok(_)) => Ok(agreement),
+        (agreement, signed) => {
+            let mut reasons: Vec<String> =
+                agreement.err().unwrap_or_default().into_iter().map(|violation| violation.message).collect();
+            reasons.extend(signed.err());
+            Err(bad(reasons.join("; ")))
+        }
     }
-    let field = |local: &str| {
-        expanded::first_str(node, &format!("{ODRL}{local}"))
-            .map(str::to_string)
-            .ok_or_else(|| bad(format!("the agreement has no {local}")))
-    };
+}
+
+fn signing_date(node: &Node) -> Result<i64, String> {
     let timestamp = expanded::values(node, &dsp("timestamp"))
         .first()
         .and_then(expanded::literal)
         .and_then(Value::as_str)
-        .ok_or_else(|| bad("the agreement has no timestamp"))?;
-    let signed = chrono_seconds(timestamp).ok_or_else(|| bad(format!("'{timestamp}' is not an xsd:dateTime")))?;
-    Ok(ContractAgreement {
-        id: expanded::id(node).ok_or_else(|| bad("the agreement has no @id"))?.to_string(),
-        provider_id: field("assigner")?,
-        consumer_id: field("assignee")?,
-        contract_signing_date: signed,
-        asset_id: field("target")?,
-        policy,
-    })
+        .ok_or_else(|| "the agreement has no timestamp".to_string())?;
+    chrono_seconds(timestamp).ok_or_else(|| format!("'{timestamp}' is not an xsd:dateTime"))
 }
 
 /// Epoch seconds of an RFC 3339 date-time.
@@ -267,12 +265,7 @@ pub(crate) fn message_to_expanded_with_id(message: &NegotiationMessage, id: &str
         NegotiationMessage::Agreement { provider_pid, consumer_pid, agreement } => {
             node.insert("@type".into(), json!([dsp("ContractAgreementMessage")]));
             pair(&mut node, consumer_pid, provider_pid);
-            let mut policy = agreement.policy.clone();
-            policy.policy_type = PolicyType::Agreement;
-            policy.uid = Some(agreement.id.clone());
-            policy.target = Some(agreement.asset_id.clone());
-            policy.assigner = Some(agreement.provider_id.clone());
-            policy.assignee = Some(agreement.consumer_id.clone());
+            let policy = dsc_transform::agreement::agreement_policy(agreement);
             let mut agreement_node = dsc_transform::policy::policy_to_expanded(&policy);
             if let Value::Object(object) = &mut agreement_node {
                 object.insert(dsp("timestamp"), json!([{ "@value": rfc3339(agreement.contract_signing_date) }]));
