@@ -109,11 +109,7 @@ pub(crate) fn message(message: &NegotiationMessage, id: &str) -> Option<Value> {
             if let Some(callback) = callback_address {
                 node.insert("callbackAddress".into(), Value::String(callback.clone()));
             }
-            let mut policy = offer.policy.clone();
-            policy.policy_type = PolicyType::Offer;
-            policy.uid = Some(offer.id.to_string());
-            policy.target = Some(target.clone());
-            policy.assigner = Some(assigner.clone());
+            let policy = dsc_transform::negotiation::offer_policy(offer, target, assigner);
             node.insert("offer".into(), self::policy(&policy)?);
         }
         NegotiationMessage::Agreement { provider_pid, consumer_pid, agreement } => {

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use dsc_controlplane::negotiation::ProtocolError;
 use dsc_controlplane::protocol::NegotiationMessage;
 use dsc_domain::namespaces::DSPACE_2025_1 as DSP;
-use dsc_domain::odrl::PolicyType;
 use dsc_domain::{ContractAgreement, NegotiationRole, ParticipantAgent};
 use dsc_jsonld::expanded::{self, Node};
 use serde_json::{Value, json};
@@ -255,11 +254,7 @@ pub(crate) fn message_to_expanded_with_id(message: &NegotiationMessage, id: &str
             if let Some(callback) = callback_address {
                 node.insert(dsp("callbackAddress"), json!([{ "@value": callback }]));
             }
-            let mut policy = offer.policy.clone();
-            policy.policy_type = PolicyType::Offer;
-            policy.uid = Some(offer.id.to_string());
-            policy.target = Some(target.clone());
-            policy.assigner = Some(assigner.clone());
+            let policy = dsc_transform::negotiation::offer_policy(offer, target, assigner);
             node.insert(dsp("offer"), json!([dsc_transform::policy::policy_to_expanded(&policy)]));
         }
         NegotiationMessage::Agreement { provider_pid, consumer_pid, agreement } => {

@@ -3,7 +3,7 @@
 //! `ContractRequest` body that starts a negotiation (`POST /v3/contractnegotiations`, `POST /v3/edrs`).
 
 use dsc_domain::odrl::{Policy, PolicyType};
-use dsc_domain::{CallbackAddress, ContractNegotiation, ContractOfferId, Violation, namespaces};
+use dsc_domain::{CallbackAddress, ContractNegotiation, ContractOfferId, Offer, Violation, namespaces};
 use dsc_jsonld::expanded::{self, Node};
 use serde_json::{Map, Value, json};
 
@@ -99,6 +99,17 @@ pub fn contract_request_from_expanded(node: &Node) -> Result<ContractRequest, Vi
     }
 }
 
+/// The offer as the ODRL `Offer` policy a consumer sends back: `@id` is the offer id, `target` the asset and
+/// `assigner` the provider (the inverse of what [`contract_request_from_expanded`] reads from a policy).
+pub fn offer_policy(offer: &Offer, target: &str, assigner: &str) -> Policy {
+    let mut policy = offer.policy.clone();
+    policy.policy_type = PolicyType::Offer;
+    policy.uid = Some(offer.id.to_string());
+    policy.target = Some(target.to_string());
+    policy.assigner = Some(assigner.to_string());
+    policy
+}
+
 /// The catalog offer a contract request's policy names; the policy must be the offer as the catalog showed it.
 fn offer_of(policy: &Policy, policy_iri: &str, violations: &mut Violations) -> Option<ContractOfferId> {
     if policy.policy_type != PolicyType::Offer {
@@ -131,7 +142,7 @@ fn offer_of(policy: &Policy, policy_iri: &str, violations: &mut Violations) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dsc_domain::{ContractAgreement, NegotiationRole, NegotiationState, Offer};
+    use dsc_domain::{ContractAgreement, NegotiationRole, NegotiationState};
 
     fn odrl(local: &str) -> String {
         namespaces::odrl(local)
@@ -176,6 +187,18 @@ mod tests {
         named.insert(edc("counterPartyId"), json!([{"@value": "BPNL000000000001"}]));
         let read = contract_request_from_expanded(&named).unwrap_or_else(|v| panic!("{v:?}"));
         assert_eq!(read.counter_party_id, "BPNL000000000001");
+    }
+
+    #[test]
+    fn an_offer_round_trips_through_a_contract_request() {
+        let policy = crate::policy::policy_from_expanded(&node(offer()), "").unwrap_or_else(|v| panic!("{v:?}"));
+        let offer = Offer { id: ContractOfferId::new("cd-1", "asset-1", "n2"), policy };
+        let sent = offer_policy(&offer, "asset-1", "did:web:provider");
+        let read = contract_request_from_expanded(&request(crate::policy::policy_to_expanded(&sent)))
+            .unwrap_or_else(|v| panic!("{v:?}"));
+        assert_eq!(read.offer_id, offer.id);
+        assert_eq!(read.policy, sent);
+        assert_eq!(read.counter_party_id, "did:web:provider");
     }
 
     #[test]
