@@ -109,7 +109,7 @@ pub(crate) fn message(message: &NegotiationMessage, id: &str) -> Option<Value> {
             if let Some(callback) = callback_address {
                 node.insert("callbackAddress".into(), Value::String(callback.clone()));
             }
-            let policy = dsc_transform::negotiation::offer_policy(offer, target, assigner);
+            let policy = dsc_transform::contract_request::offer_policy(offer, target, assigner);
             node.insert("offer".into(), self::policy(&policy)?);
         }
         NegotiationMessage::Agreement { provider_pid, consumer_pid, agreement } => {

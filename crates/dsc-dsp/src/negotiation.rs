@@ -254,7 +254,7 @@ pub(crate) fn message_to_expanded_with_id(message: &NegotiationMessage, id: &str
             if let Some(callback) = callback_address {
                 node.insert(dsp("callbackAddress"), json!([{ "@value": callback }]));
             }
-            let policy = dsc_transform::negotiation::offer_policy(offer, target, assigner);
+            let policy = dsc_transform::contract_request::offer_policy(offer, target, assigner);
             node.insert(dsp("offer"), json!([dsc_transform::policy::policy_to_expanded(&policy)]));
         }
         NegotiationMessage::Agreement { provider_pid, consumer_pid, agreement } => {

@@ -45,14 +45,14 @@ async fn initiate_with(
     internal_callback: Option<dsc_domain::CallbackAddress>,
 ) -> Result<Response, ApiError> {
     let node = expand_required(&state, body)?;
-    let dsc_transform::negotiation::ContractRequest {
+    let dsc_transform::contract_request::ContractRequest {
         counter_party_address: address,
         protocol,
         counter_party_id,
         policy,
         offer_id,
         mut callback_addresses,
-    } = dsc_transform::negotiation::contract_request_from_expanded(&node).map_err(ApiError::validation)?;
+    } = dsc_transform::contract_request::contract_request_from_expanded(&node).map_err(ApiError::validation)?;
     callback_addresses.extend(internal_callback);
     let protocol = crate::edge::supported_protocol(protocol)?;
     let peer = Counterparty { address, id: counter_party_id, protocol };

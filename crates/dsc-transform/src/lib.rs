@@ -10,6 +10,7 @@ pub mod agreement;
 pub mod asset;
 pub mod catalog;
 pub mod contract_definition;
+pub mod contract_request;
 pub mod edr;
 pub mod negotiation;
 pub mod policy;
