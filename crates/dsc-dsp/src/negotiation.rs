@@ -146,17 +146,21 @@ pub(crate) async fn agreement(
 }
 
 /// The agreement of a ContractAgreementMessage: the ODRL Agreement as dsc-transform reads it, signed at the
-/// message's `timestamp` (the DSP's own field). Every problem is named, not just the first.
+/// message's `timestamp` (the DSP's own field). Every problem is a reason of its own, not just the first.
 fn agreement_from(node: &Node) -> Result<ContractAgreement, DspError> {
     let signed = signing_date(node);
     let agreement = dsc_transform::agreement::agreement_from_policy(node, "agreement", *signed.as_ref().unwrap_or(&0));
     match (agreement, signed) {
-        (Ok(agreement), Ok(_)) => Ok(agreement),
+        (Ok(mut agreement), Ok(_)) => {
+            // The timestamp is the message's, not a term of the policy.
+            agreement.policy.extensible_properties.remove(&dsp("timestamp"));
+            Ok(agreement)
+        }
         (agreement, signed) => {
             let mut reasons: Vec<String> =
                 agreement.err().unwrap_or_default().into_iter().map(|violation| violation.message).collect();
             reasons.extend(signed.err());
-            Err(bad(reasons.join("; ")))
+            Err(DspError { kind: ErrorType::ContractNegotiation, status: StatusCode::BAD_REQUEST, reasons })
         }
     }
 }
@@ -293,6 +297,64 @@ pub(crate) fn message_to_expanded_with_id(message: &NegotiationMessage, id: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dsc_domain::odrl::{Action, Policy, PolicyType, Rule};
+
+    fn agreement() -> ContractAgreement {
+        let mut policy = Policy::new(PolicyType::Agreement);
+        policy.permissions.push(Rule {
+            action: Action {
+                action_type: format!("{}use", dsc_domain::namespaces::ODRL),
+                included_in: None,
+                refinements: Vec::new(),
+            },
+            constraints: Vec::new(),
+            duties: Vec::new(),
+        });
+        let agreement = ContractAgreement {
+            id: "urn:uuid:agreement-1".into(),
+            provider_id: "did:web:provider".into(),
+            consumer_id: "did:web:consumer".into(),
+            contract_signing_date: 1_727_770_530,
+            asset_id: "asset-1".into(),
+            policy,
+        };
+        ContractAgreement { policy: dsc_transform::agreement::agreement_policy(&agreement), ..agreement }
+    }
+
+    fn agreement_node(message: &NegotiationMessage) -> Node {
+        let expanded = message_to_expanded_with_id(message, "urn:uuid:m");
+        let message = expanded::single_node(&expanded).cloned().unwrap_or_default();
+        expanded::first_node(&message, &dsp("agreement")).cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn an_agreement_survives_the_agreement_message() {
+        let message = NegotiationMessage::Agreement {
+            provider_pid: "p".into(),
+            consumer_pid: "c".into(),
+            agreement: agreement(),
+        };
+        let read = agreement_from(&agreement_node(&message)).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(read, agreement());
+    }
+
+    #[test]
+    fn every_problem_of_an_agreement_is_named() {
+        let message = NegotiationMessage::Agreement {
+            provider_pid: "p".into(),
+            consumer_pid: "c".into(),
+            agreement: agreement(),
+        };
+        let mut node = agreement_node(&message);
+        node.remove(&format!("{}assignee", dsc_domain::namespaces::ODRL));
+        node.insert(dsp("timestamp"), json!([{ "@value": "yesterday" }]));
+        let error = agreement_from(&node).err().unwrap_or_else(|| panic!("refused"));
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.reasons, vec!["the agreement has no assignee", "'yesterday' is not an xsd:dateTime"]);
+        node.remove(&dsp("timestamp"));
+        let error = agreement_from(&node).err().unwrap_or_else(|| panic!("refused"));
+        assert_eq!(error.reasons, vec!["the agreement has no assignee", "the agreement has no timestamp"]);
+    }
 
     #[test]
     fn dates_convert_both_ways() {
