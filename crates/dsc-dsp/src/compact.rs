@@ -109,23 +109,13 @@ pub(crate) fn message(message: &NegotiationMessage, id: &str) -> Option<Value> {
             if let Some(callback) = callback_address {
                 node.insert("callbackAddress".into(), Value::String(callback.clone()));
             }
-            let mut policy = offer.policy.clone();
-            policy.policy_type = PolicyType::Offer;
-            policy.uid = Some(offer.id.to_string());
-            policy.target = Some(target.clone());
-            policy.assigner = Some(assigner.clone());
+            let policy = dsc_transform::contract_request::offer_policy(offer, target, assigner);
             node.insert("offer".into(), self::policy(&policy)?);
         }
         NegotiationMessage::Agreement { provider_pid, consumer_pid, agreement } => {
             node.insert("@type".into(), "ContractAgreementMessage".into());
             pids(&mut node, consumer_pid, provider_pid);
-            let mut policy = agreement.policy.clone();
-            policy.policy_type = PolicyType::Agreement;
-            policy.uid = Some(agreement.id.clone());
-            policy.target = Some(agreement.asset_id.clone());
-            policy.assigner = Some(agreement.provider_id.clone());
-            policy.assignee = Some(agreement.consumer_id.clone());
-            let mut value = self::policy(&policy)?;
+            let mut value = self::policy(&dsc_transform::agreement::agreement_policy(agreement))?;
             if let Value::Object(object) = &mut value {
                 object.insert(
                     "timestamp".into(),

@@ -9,8 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dsc_controlplane::negotiation::ProtocolError;
 use dsc_controlplane::protocol::NegotiationMessage;
-use dsc_domain::namespaces::{DSPACE_2025_1 as DSP, ODRL};
-use dsc_domain::odrl::PolicyType;
+use dsc_domain::namespaces::DSPACE_2025_1 as DSP;
 use dsc_domain::{ContractAgreement, NegotiationRole, ParticipantAgent};
 use dsc_jsonld::expanded::{self, Node};
 use serde_json::{Value, json};
@@ -146,31 +145,33 @@ pub(crate) async fn agreement(
     Ok(StatusCode::OK.into_response())
 }
 
+/// The agreement of a ContractAgreementMessage: the ODRL Agreement as dsc-transform reads it, signed at the
+/// message's `timestamp` (the DSP's own field). Every problem is a reason of its own, not just the first.
 fn agreement_from(node: &Node) -> Result<ContractAgreement, DspError> {
-    let policy = dsc_transform::policy::policy_from_expanded(node, "agreement")
-        .map_err(|violations| bad(violations.iter().map(|v| v.message.clone()).collect::<Vec<_>>().join("; ")))?;
-    if policy.policy_type != PolicyType::Agreement {
-        return Err(bad("the agreement's @type must be Agreement"));
+    let signed = signing_date(node);
+    let agreement = dsc_transform::agreement::agreement_from_policy(node, "agreement", *signed.as_ref().unwrap_or(&0));
+    match (agreement, signed) {
+        (Ok(mut agreement), Ok(_)) => {
+            // The timestamp is the message's, not a term of the policy.
+            agreement.policy.extensible_properties.remove(&dsp("timestamp"));
+            Ok(agreement)
+        }
+        (agreement, signed) => {
+            let mut reasons: Vec<String> =
+                agreement.err().unwrap_or_default().into_iter().map(|violation| violation.message).collect();
+            reasons.extend(signed.err());
+            Err(DspError { kind: ErrorType::ContractNegotiation, status: StatusCode::BAD_REQUEST, reasons })
+        }
     }
-    let field = |local: &str| {
-        expanded::first_str(node, &format!("{ODRL}{local}"))
-            .map(str::to_string)
-            .ok_or_else(|| bad(format!("the agreement has no {local}")))
-    };
+}
+
+fn signing_date(node: &Node) -> Result<i64, String> {
     let timestamp = expanded::values(node, &dsp("timestamp"))
         .first()
         .and_then(expanded::literal)
         .and_then(Value::as_str)
-        .ok_or_else(|| bad("the agreement has no timestamp"))?;
-    let signed = chrono_seconds(timestamp).ok_or_else(|| bad(format!("'{timestamp}' is not an xsd:dateTime")))?;
-    Ok(ContractAgreement {
-        id: expanded::id(node).ok_or_else(|| bad("the agreement has no @id"))?.to_string(),
-        provider_id: field("assigner")?,
-        consumer_id: field("assignee")?,
-        contract_signing_date: signed,
-        asset_id: field("target")?,
-        policy,
-    })
+        .ok_or_else(|| "the agreement has no timestamp".to_string())?;
+    chrono_seconds(timestamp).ok_or_else(|| format!("'{timestamp}' is not an xsd:dateTime"))
 }
 
 /// Epoch seconds of an RFC 3339 date-time.
@@ -257,22 +258,13 @@ pub(crate) fn message_to_expanded_with_id(message: &NegotiationMessage, id: &str
             if let Some(callback) = callback_address {
                 node.insert(dsp("callbackAddress"), json!([{ "@value": callback }]));
             }
-            let mut policy = offer.policy.clone();
-            policy.policy_type = PolicyType::Offer;
-            policy.uid = Some(offer.id.to_string());
-            policy.target = Some(target.clone());
-            policy.assigner = Some(assigner.clone());
+            let policy = dsc_transform::contract_request::offer_policy(offer, target, assigner);
             node.insert(dsp("offer"), json!([dsc_transform::policy::policy_to_expanded(&policy)]));
         }
         NegotiationMessage::Agreement { provider_pid, consumer_pid, agreement } => {
             node.insert("@type".into(), json!([dsp("ContractAgreementMessage")]));
             pair(&mut node, consumer_pid, provider_pid);
-            let mut policy = agreement.policy.clone();
-            policy.policy_type = PolicyType::Agreement;
-            policy.uid = Some(agreement.id.clone());
-            policy.target = Some(agreement.asset_id.clone());
-            policy.assigner = Some(agreement.provider_id.clone());
-            policy.assignee = Some(agreement.consumer_id.clone());
+            let policy = dsc_transform::agreement::agreement_policy(agreement);
             let mut agreement_node = dsc_transform::policy::policy_to_expanded(&policy);
             if let Value::Object(object) = &mut agreement_node {
                 object.insert(dsp("timestamp"), json!([{ "@value": rfc3339(agreement.contract_signing_date) }]));
@@ -305,6 +297,64 @@ pub(crate) fn message_to_expanded_with_id(message: &NegotiationMessage, id: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dsc_domain::odrl::{Action, Policy, PolicyType, Rule};
+
+    fn agreement() -> ContractAgreement {
+        let mut policy = Policy::new(PolicyType::Agreement);
+        policy.permissions.push(Rule {
+            action: Action {
+                action_type: format!("{}use", dsc_domain::namespaces::ODRL),
+                included_in: None,
+                refinements: Vec::new(),
+            },
+            constraints: Vec::new(),
+            duties: Vec::new(),
+        });
+        let agreement = ContractAgreement {
+            id: "urn:uuid:agreement-1".into(),
+            provider_id: "did:web:provider".into(),
+            consumer_id: "did:web:consumer".into(),
+            contract_signing_date: 1_727_770_530,
+            asset_id: "asset-1".into(),
+            policy,
+        };
+        ContractAgreement { policy: dsc_transform::agreement::agreement_policy(&agreement), ..agreement }
+    }
+
+    fn agreement_node(message: &NegotiationMessage) -> Node {
+        let expanded = message_to_expanded_with_id(message, "urn:uuid:m");
+        let message = expanded::single_node(&expanded).cloned().unwrap_or_default();
+        expanded::first_node(&message, &dsp("agreement")).cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn an_agreement_survives_the_agreement_message() {
+        let message = NegotiationMessage::Agreement {
+            provider_pid: "p".into(),
+            consumer_pid: "c".into(),
+            agreement: agreement(),
+        };
+        let read = agreement_from(&agreement_node(&message)).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(read, agreement());
+    }
+
+    #[test]
+    fn every_problem_of_an_agreement_is_named() {
+        let message = NegotiationMessage::Agreement {
+            provider_pid: "p".into(),
+            consumer_pid: "c".into(),
+            agreement: agreement(),
+        };
+        let mut node = agreement_node(&message);
+        node.remove(&format!("{}assignee", dsc_domain::namespaces::ODRL));
+        node.insert(dsp("timestamp"), json!([{ "@value": "yesterday" }]));
+        let error = agreement_from(&node).err().unwrap_or_else(|| panic!("refused"));
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.reasons, vec!["the agreement has no assignee", "'yesterday' is not an xsd:dateTime"]);
+        node.remove(&dsp("timestamp"));
+        let error = agreement_from(&node).err().unwrap_or_else(|| panic!("refused"));
+        assert_eq!(error.reasons, vec!["the agreement has no assignee", "the agreement has no timestamp"]);
+    }
 
     #[test]
     fn dates_convert_both_ways() {

@@ -6,29 +6,16 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dsc_controlplane::protocol::{Counterparty, DispatchError, RemoteResponse};
-use dsc_domain::{QuerySpec, Violation, namespaces};
-use dsc_jsonld::expanded::{self, Node};
+use dsc_domain::{Violation, namespaces};
+use dsc_transform::catalog::{CatalogPeer, catalog_request_from_expanded, dataset_request_from_expanded};
 use dsc_web::{ApiError, ErrorKind, JsonBody};
 use serde_json::Value;
 
 use crate::ManagementState;
 use crate::edge::expand_required;
 
-fn counterparty(node: &Node) -> Result<Counterparty, ApiError> {
-    let mut violations = Vec::new();
-    let mut read = |local: &str| {
-        let iri = namespaces::edc(local);
-        match expanded::first_str(node, &iri).map(str::trim).filter(|v| !v.is_empty()) {
-            Some(value) => value.to_string(),
-            None => {
-                violations.push(Violation::mandatory_value(&iri));
-                String::new()
-            }
-        }
-    };
-    let peer =
-        Counterparty { address: read("counterPartyAddress"), id: read("counterPartyId"), protocol: read("protocol") };
-    if violations.is_empty() { Ok(peer) } else { Err(ApiError::validation(violations)) }
+fn counterparty(peer: CatalogPeer) -> Counterparty {
+    Counterparty { address: peer.counter_party_address, id: peer.counter_party_id, protocol: peer.protocol }
 }
 
 fn dispatch_error(error: DispatchError) -> ApiError {
@@ -66,12 +53,9 @@ pub(crate) async fn request_catalog(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let node = expand_required(&state, body)?;
-    let peer = counterparty(&node)?;
-    let query = match expanded::first_node(&node, &namespaces::edc("querySpec")) {
-        Some(spec) => dsc_transform::query::query_spec_from_expanded(Some(spec)).map_err(ApiError::validation)?,
-        None => QuerySpec::default(),
-    };
-    relay(state.protocol.request_catalog(&peer, &query).await.map_err(dispatch_error)?)
+    let request = catalog_request_from_expanded(&node).map_err(ApiError::validation)?;
+    let peer = counterparty(request.peer);
+    relay(state.protocol.request_catalog(&peer, &request.query).await.map_err(dispatch_error)?)
 }
 
 pub(crate) async fn request_dataset(
@@ -79,9 +63,7 @@ pub(crate) async fn request_dataset(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let node = expand_required(&state, body)?;
-    let peer = counterparty(&node)?;
-    let dataset = expanded::id(&node)
-        .filter(|id| !id.trim().is_empty())
-        .ok_or_else(|| ApiError::validation(vec![Violation::mandatory_value("@id")]))?;
-    relay(state.protocol.request_dataset(&peer, dataset).await.map_err(dispatch_error)?)
+    let request = dataset_request_from_expanded(&node).map_err(ApiError::validation)?;
+    let peer = counterparty(request.peer);
+    relay(state.protocol.request_dataset(&peer, &request.dataset_id).await.map_err(dispatch_error)?)
 }

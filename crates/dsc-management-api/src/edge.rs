@@ -79,18 +79,6 @@ pub(crate) fn service_error(error: ServiceError) -> ApiError {
     }
 }
 
-/// A mandatory EDC-namespace text field of `node`, trimmed; a violation is recorded when it is missing or blank.
-pub(crate) fn mandatory(node: &Node, local: &str, violations: &mut Vec<dsc_domain::Violation>) -> Option<String> {
-    let iri = namespaces::edc(local);
-    match dsc_jsonld::expanded::first_str(node, &iri).map(str::trim).filter(|v| !v.is_empty()) {
-        Some(value) => Some(value.to_string()),
-        None => {
-            violations.push(dsc_domain::Violation::mandatory_value(&iri));
-            None
-        }
-    }
-}
-
 /// The protocol a request names, if this connector speaks it.
 pub(crate) fn supported_protocol(protocol: String) -> Result<String, ApiError> {
     if protocol == dsc_controlplane::protocol::DSP_2025_1 {

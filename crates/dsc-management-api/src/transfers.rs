@@ -6,10 +6,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dsc_controlplane::protocol::Counterparty;
 use dsc_controlplane::transfer::TransferRequest;
-use dsc_domain::{Criterion, DataAddress, Operator, TransferProcess, TransferState, Violation, namespaces};
-use dsc_jsonld::expanded;
+use dsc_domain::{Criterion, Operator, TransferState, Violation, namespaces};
+use dsc_transform::edr::{edr_data_address_to_expanded, edr_entry_to_expanded};
+use dsc_transform::transfer::{transfer_state_to_expanded, transfer_to_expanded};
 use dsc_web::{ApiError, JsonBody};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::ManagementState;
 use crate::edge::{compact, expand, expand_required, id_response, ok_json, service_error};
@@ -18,80 +19,20 @@ fn edc(local: &str) -> String {
     namespaces::edc(local)
 }
 
-fn literal(value: impl Into<Value>) -> Value {
-    json!([{ "@value": value.into() }])
-}
-
-fn transfer_to_expanded(transfer: &TransferProcess) -> Value {
-    let mut node = Map::new();
-    node.insert("@id".into(), Value::String(transfer.id.clone()));
-    node.insert("@type".into(), json!([edc("TransferProcess")]));
-    node.insert(edc("type"), literal(transfer.role.name()));
-    node.insert(edc("state"), literal(transfer.state.name()));
-    node.insert(edc("stateTimestamp"), literal(transfer.state_timestamp));
-    node.insert(edc("protocol"), literal(transfer.protocol.clone()));
-    node.insert(edc("counterPartyId"), literal(transfer.counter_party_id.clone()));
-    node.insert(edc("counterPartyAddress"), literal(transfer.counter_party_address.clone()));
-    node.insert(edc("assetId"), literal(transfer.asset_id.clone()));
-    node.insert(edc("contractId"), literal(transfer.agreement_id.clone()));
-    node.insert(edc("transferType"), literal(transfer.transfer_type.clone()));
-    node.insert(edc("createdAt"), literal(transfer.created_at));
-    if let Some(correlation) = &transfer.correlation_id {
-        node.insert(edc("correlationId"), literal(correlation.clone()));
-    }
-    if let Some(error) = &transfer.error_detail {
-        node.insert(edc("errorDetail"), literal(error.clone()));
-    }
-    if let Some(destination) = &transfer.data_destination {
-        node.insert(edc("dataDestination"), json!([address_node(destination)]));
-    }
-    Value::Array(vec![Value::Object(node)])
-}
-
-fn address_node(address: &DataAddress) -> Value {
-    let mut node = Map::new();
-    node.insert("@type".into(), json!([edc("DataAddress")]));
-    for (key, value) in &address.properties {
-        node.insert(key.clone(), json!([{ "@value": value }]));
-    }
-    Value::Object(node)
-}
-
 pub(crate) async fn initiate(
     State(state): State<ManagementState>,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let node = expand_required(&state, body)?;
-    let mut violations = Vec::new();
-    let mut read = |local: &str| crate::edge::mandatory(&node, local, &mut violations);
-    let address = read("counterPartyAddress");
-    let protocol = read("protocol");
-    let contract = read("contractId");
-    let transfer_type = read("transferType");
-    let destination = expanded::first_node(&node, &edc("dataDestination")).map(|destination| DataAddress {
-        properties: dsc_jsonld::simplified::simplify_node(destination)
-            .into_iter()
-            .filter(|(key, _)| !key.starts_with('@'))
-            .collect(),
-    });
-    let counter_party_id = expanded::first_str(&node, &edc("counterPartyId")).map(str::to_string);
-    let callback_addresses = crate::negotiations::callbacks(&node, &mut violations);
-    if let Some(transfer_type) = &transfer_type
-        && !(transfer_type.ends_with("-PULL") || transfer_type.ends_with("-PUSH"))
-    {
-        violations.push(
-            Violation::new("transferType must be <destination type>-PULL or -PUSH", edc("transferType"))
-                .with_value(Value::String(transfer_type.clone())),
-        );
-    }
-    if !violations.is_empty() {
-        return Err(ApiError::validation(violations));
-    }
-    let (Some(address), Some(protocol), Some(contract), Some(transfer_type)) =
-        (address, protocol, contract, transfer_type)
-    else {
-        return Err(ApiError::validation(vec![Violation::mandatory_value(&edc("contractId"))]));
-    };
+    let dsc_transform::transfer::TransferRequest {
+        counter_party_address: address,
+        protocol,
+        contract_id: contract,
+        transfer_type,
+        data_destination: destination,
+        counter_party_id,
+        callback_addresses,
+    } = dsc_transform::transfer::transfer_request_from_expanded(&node).map_err(ApiError::validation)?;
     let protocol = crate::edge::supported_protocol(protocol)?;
     // The provider is the agreement's assigner unless the request names it.
     let agreement = state.negotiations.agreement(&contract).await.map_err(service_error)?;
@@ -125,8 +66,7 @@ pub(crate) async fn get_state(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let transfer = state.transfers.find(&id).await.map_err(service_error)?;
-    let expanded = json!([{ "@type": [edc("TransferState")], edc("state"): literal(transfer.state.name()) }]);
-    Ok(ok_json(compact(&state, expanded)?))
+    Ok(ok_json(compact(&state, transfer_state_to_expanded(&transfer))?))
 }
 
 pub(crate) async fn query(
@@ -141,8 +81,8 @@ pub(crate) async fn query(
 }
 
 fn reason(state: &ManagementState, body: Option<Value>, default: &str) -> Result<String, ApiError> {
-    let node = expand(state, body)?.unwrap_or_default();
-    Ok(expanded::first_str(&node, &edc("reason")).unwrap_or(default).to_string())
+    let node = expand(state, body)?;
+    Ok(dsc_transform::process::reason_from_expanded(node.as_ref(), default))
 }
 
 fn conflict(id: &str) -> impl Fn(dsc_controlplane::ServiceError) -> ApiError + '_ {
@@ -195,18 +135,6 @@ pub(crate) async fn deprovision(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn edr_entry(transfer: &TransferProcess) -> Value {
-    json!([{
-        "@id": transfer.id,
-        "@type": [edc("EndpointDataReferenceEntry")],
-        edc("transferProcessId"): literal(transfer.id.clone()),
-        edc("assetId"): literal(transfer.asset_id.clone()),
-        edc("agreementId"): literal(transfer.agreement_id.clone()),
-        edc("providerId"): literal(transfer.counter_party_id.clone()),
-        edc("createdAt"): literal(transfer.created_at),
-    }])
-}
-
 /// EDR entries: started consumer transfers, further filtered by the request's QuerySpec.
 pub(crate) async fn query_edrs(
     State(state): State<ManagementState>,
@@ -217,7 +145,7 @@ pub(crate) async fn query_edrs(
     spec.filter_expression.push(Criterion::new("type", Operator::Eq, "CONSUMER".into()));
     spec.filter_expression.push(Criterion::new("state", Operator::Eq, TransferState::Started.name().into()));
     let found = state.transfers.query(&spec).await.map_err(service_error)?;
-    let items = found.iter().map(|t| compact(&state, edr_entry(t))).collect::<Result<Vec<_>, _>>()?;
+    let items = found.iter().map(|t| compact(&state, edr_entry_to_expanded(t))).collect::<Result<Vec<_>, _>>()?;
     Ok(ok_json(Value::Array(items)))
 }
 
@@ -236,11 +164,7 @@ pub(crate) async fn edr_data_address(
     let address = state.edrs.data_address(&id, auto_refresh).await.map_err(edr_error)?.ok_or_else(|| {
         ApiError::not_found(format!("no EDR for TransferProcess {id} (it is not a started consumer transfer)"))
     })?;
-    let mut node = address_node(&address);
-    if let Value::Object(object) = &mut node {
-        object.insert("@type".into(), json!([edc("DataAddress")]));
-    }
-    Ok(ok_json(compact(&state, Value::Array(vec![node]))?))
+    Ok(ok_json(compact(&state, edr_data_address_to_expanded(&address))?))
 }
 
 fn edr_error(error: dsc_controlplane::edr::EdrError) -> ApiError {
