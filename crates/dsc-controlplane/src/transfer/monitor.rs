@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The policy monitor: re-evaluates the agreement of every running provider transfer in the `policy.monitor`
-//! scope and terminates those whose contract no longer holds (the data plane is told by the manager).
+//! scope and terminates those whose contract no longer holds (the data plane is told by the manager, which for a
+//! Kafka transfer deletes its ACLs: the consumer is cut off as on terminate).
 
 use std::sync::Arc;
 
-use dsc_domain::{Criterion, Operator, ParticipantAgent, QuerySpec, TransferState};
+use dsc_domain::{Criterion, Operator, ParticipantAgent, QuerySpec, SortOrder, TransferProcess, TransferState};
 use dsc_policy::{PolicyContext, PolicyEngine, Scope};
 use dsc_store::{NegotiationStore, TransferStore};
 use tokio::sync::{Notify, watch};
@@ -21,7 +22,7 @@ pub struct PolicyMonitor {
     wake: Arc<Notify>,
 }
 
-/// Running transfers examined per round.
+/// Running transfers read from the store at once; a round reads page after page until it has seen them all.
 const PAGE: u32 = 500;
 
 impl PolicyMonitor {
@@ -50,39 +51,69 @@ impl PolicyMonitor {
         }
     }
 
-    /// One pass over the running provider transfers; returns how many were ended.
+    /// One pass over every running provider transfer; returns how many were ended.
+    ///
+    /// Pages by id (keyset, not offset), so transfers that leave STARTED during the pass do not make it skip others.
     pub async fn round(&self) -> Result<usize, dsc_store::StoreError> {
-        let spec = QuerySpec {
-            filter_expression: vec![
-                Criterion::new("state", Operator::Eq, TransferState::Started.name().into()),
-                Criterion::new("type", Operator::Eq, "PROVIDER".into()),
-            ],
-            limit: PAGE,
-            ..QuerySpec::default()
-        };
         let mut ended = 0;
-        for transfer in self.transfers.query_transfers(&spec).await? {
-            let Some(agreement) = self.negotiations.find_agreement(&transfer.agreement_id).await? else { continue };
-            let context = PolicyContext::new(Scope::PolicyMonitor, ParticipantAgent::new(&transfer.counter_party_id))
-                .with_agreement_signed_at(signed_at(&agreement));
-            let Err(violation) = self.engine.evaluate(&agreement.policy, &context) else { continue };
-            let holder = format!("{}-monitor", self.settings.holder);
-            // Busy (the manager or a handler holds it): the next round looks again.
-            let Ok(Some(mut leased)) = self.transfers.lease_transfer(&transfer.id, &holder, 10_000).await else {
-                continue;
-            };
-            if leased.state == TransferState::Started {
-                leased.error_detail = Some(format!("the contract no longer holds: {violation}"));
-                leased.counter_party_informed = false;
-                let _ = leased.transition(TransferState::Terminating, now_millis());
-                tracing::info!(transfer = %leased.id, "policy monitor ends the transfer: {violation}");
-                ended += 1;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.transfers.query_transfers(&running_after(after.as_deref())).await?;
+            for transfer in &page {
+                if self.end_if_violated(transfer).await? {
+                    ended += 1;
+                }
             }
-            self.transfers.save_transfer(&leased, &holder).await?;
+            if page.len() < PAGE as usize {
+                break;
+            }
+            after = page.last().map(|t| t.id.clone());
         }
         if ended > 0 {
             self.wake.notify_one();
         }
         Ok(ended)
+    }
+
+    /// Moves the transfer to TERMINATING when its agreement no longer holds; true when it did.
+    async fn end_if_violated(&self, transfer: &TransferProcess) -> Result<bool, dsc_store::StoreError> {
+        let Some(agreement) = self.negotiations.find_agreement(&transfer.agreement_id).await? else {
+            return Ok(false);
+        };
+        let context = PolicyContext::new(Scope::PolicyMonitor, ParticipantAgent::new(&transfer.counter_party_id))
+            .with_agreement_signed_at(signed_at(&agreement));
+        let Err(violation) = self.engine.evaluate(&agreement.policy, &context) else { return Ok(false) };
+        let holder = format!("{}-monitor", self.settings.holder);
+        // Busy (the manager or a handler holds it): the next round looks again.
+        let Ok(Some(mut leased)) = self.transfers.lease_transfer(&transfer.id, &holder, 10_000).await else {
+            return Ok(false);
+        };
+        let ends = leased.state == TransferState::Started;
+        if ends {
+            leased.error_detail = Some(format!("the contract no longer holds: {violation}"));
+            leased.counter_party_informed = false;
+            let _ = leased.transition(TransferState::Terminating, now_millis());
+            tracing::info!(transfer = %leased.id, "policy monitor ends the transfer: {violation}");
+        }
+        self.transfers.save_transfer(&leased, &holder).await?;
+        Ok(ends)
+    }
+}
+
+/// Running provider transfers with an id after `after`, in id order.
+fn running_after(after: Option<&str>) -> QuerySpec {
+    let mut filter_expression = vec![
+        Criterion::new("state", Operator::Eq, TransferState::Started.name().into()),
+        Criterion::new("type", Operator::Eq, "PROVIDER".into()),
+    ];
+    if let Some(after) = after {
+        filter_expression.push(Criterion::new("id", Operator::Gt, after.into()));
+    }
+    QuerySpec {
+        filter_expression,
+        limit: PAGE,
+        sort_field: Some("id".into()),
+        sort_order: SortOrder::Asc,
+        ..QuerySpec::default()
     }
 }
