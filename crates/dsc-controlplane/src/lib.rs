@@ -10,6 +10,7 @@ pub mod catalog;
 mod entity;
 mod error;
 pub mod negotiation;
+pub mod state_machine;
 pub mod transfer;
 
 pub use entity::{EntityService, ManagedEntity, NoReferences, ReferenceCheck, ReferencedBy};
