@@ -11,6 +11,8 @@ mod entity;
 mod runner;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod transfer_tests;
 
 use std::sync::Arc;
 use std::time::Duration;
