@@ -70,6 +70,14 @@ pub struct ConnectorConfig {
     pub signaling_key: Option<String>,
     pub transfer_retry_limit: u32,
     pub transfer_retry_base_ms: i64,
+    /// The transfer state machine's batch size and iteration wait (`edc.transfer.state-machine.*`).
+    pub transfer_state_machine: StateMachineConfig,
+    /// The negotiation state machine's iteration wait (`edc.negotiation.state-machine.iteration-wait-millis`).
+    pub negotiation_iteration_wait_ms: u64,
+    /// `edc.negotiation.consumer.*`.
+    pub negotiation_consumer: NegotiationRoleConfig,
+    /// `edc.negotiation.provider.*`.
+    pub negotiation_provider: NegotiationRoleConfig,
     /// Run the data plane inside the connector (`dsc.dataplane.embedded`).
     pub embedded_data_plane: bool,
     /// Standalone data plane: the control plane to register with, and this data plane's signaling URL.
@@ -111,6 +119,31 @@ pub struct OAuthServerConfig {
     pub initial_access_token_alias: String,
     /// Maximum age of the signing key before it is rotated; 0 never rotates.
     pub key_rotation_seconds: u64,
+}
+
+/// How a state machine is run (EDC's `state-machine.*` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateMachineConfig {
+    pub batch_size: u32,
+    pub iteration_wait_ms: u64,
+}
+
+/// One negotiation role's state machine settings (`edc.negotiation.<role>.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NegotiationRoleConfig {
+    pub batch_size: u32,
+    pub retry_limit: u32,
+    pub retry_base_ms: i64,
+}
+
+impl NegotiationRoleConfig {
+    fn read(raw: &RawConfig, prefix: &str) -> Result<Self, ConfigError> {
+        Ok(NegotiationRoleConfig {
+            batch_size: raw.number(&format!("{prefix}.state-machine.batch-size"))?,
+            retry_limit: raw.number(&format!("{prefix}.send.retry.limit"))?,
+            retry_base_ms: raw.number(&format!("{prefix}.send.retry.base-delay.ms"))?,
+        })
+    }
 }
 
 impl ConnectorConfig {
@@ -184,6 +217,13 @@ impl ConnectorConfig {
             signaling_key: raw.get("dsc.signaling.auth.key").map(str::to_string),
             transfer_retry_limit: raw.number("edc.transfer.send.retry.limit")?,
             transfer_retry_base_ms: raw.number("edc.transfer.send.retry.base-delay.ms")?,
+            transfer_state_machine: StateMachineConfig {
+                batch_size: raw.number("edc.transfer.state-machine.batch-size")?,
+                iteration_wait_ms: raw.number("edc.transfer.state-machine.iteration-wait-millis")?,
+            },
+            negotiation_iteration_wait_ms: raw.number("edc.negotiation.state-machine.iteration-wait-millis")?,
+            negotiation_consumer: NegotiationRoleConfig::read(raw, "edc.negotiation.consumer")?,
+            negotiation_provider: NegotiationRoleConfig::read(raw, "edc.negotiation.provider")?,
             embedded_data_plane: raw.get("dsc.dataplane.embedded") != Some("false"),
             control_plane_url: raw.get("dsc.dataplane.controlplane.url").map(|u| u.trim_end_matches('/').to_string()),
             signaling_address: raw
@@ -460,5 +500,38 @@ mod tests {
         assert!(matches!(error, Some(ConfigError::Syntax { .. })));
         let error = RawConfig::load(Some(std::path::Path::new("/nonexistent/dsc.toml")), Vec::new()).err();
         assert!(matches!(error, Some(ConfigError::Read { .. })));
+    }
+
+    #[test]
+    fn state_machine_settings_have_edcs_names_and_defaults_per_role() {
+        let config = load(MINIMAL, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.transfer_state_machine, StateMachineConfig { batch_size: 20, iteration_wait_ms: 1000 });
+        assert_eq!(config.negotiation_iteration_wait_ms, 1000);
+        let default_role = NegotiationRoleConfig { batch_size: 20, retry_limit: 8, retry_base_ms: 500 };
+        assert_eq!((config.negotiation_consumer, config.negotiation_provider), (default_role, default_role));
+
+        let toml = format!(
+            "{MINIMAL}\"edc.negotiation.consumer.state-machine.batch-size\" = 3\n\
+             \"edc.negotiation.provider.send.retry.limit\" = 2\n\"edc.transfer.state-machine.batch-size\" = 5\n"
+        );
+        let env = [
+            ("EDC_NEGOTIATION_PROVIDER_SEND_RETRY_BASE_DELAY_MS", "70"),
+            ("EDC_NEGOTIATION_STATE_MACHINE_ITERATION_WAIT_MILLIS", "250"),
+            ("EDC_TRANSFER_STATE_MACHINE_ITERATION_WAIT_MILLIS", "125"),
+        ];
+        let config = load(&toml, &env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.negotiation_consumer, NegotiationRoleConfig { batch_size: 3, ..default_role });
+        assert_eq!(
+            config.negotiation_provider,
+            NegotiationRoleConfig { retry_limit: 2, retry_base_ms: 70, ..default_role }
+        );
+        assert_eq!(config.negotiation_iteration_wait_ms, 250);
+        assert_eq!(config.transfer_state_machine, StateMachineConfig { batch_size: 5, iteration_wait_ms: 125 });
+
+        let error = load(&format!("{MINIMAL}\"edc.transfer.state-machine.batch-size\" = 0\n"), &[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("edc.transfer.state-machine.batch-size"), "{error}");
     }
 }

@@ -12,6 +12,9 @@ mod kafka;
 mod loader;
 pub mod settings;
 
-pub use connector::{ApiKeySource, ConnectorConfig, LogFormat, OAuthServerConfig, VaultKeySource, WebContext};
+pub use connector::{
+    ApiKeySource, ConnectorConfig, LogFormat, NegotiationRoleConfig, OAuthServerConfig, StateMachineConfig,
+    VaultKeySource, WebContext,
+};
 pub use kafka::KafkaPullConfig;
 pub use loader::{ConfigError, RawConfig, env_name};

@@ -111,6 +111,62 @@ pub const SETTINGS: &[Setting] = &[
         "First retry delay of a transfer step in milliseconds; it doubles per attempt up to 60 s.",
     ),
     setting(
+        "edc.transfer.state-machine.batch-size",
+        Kind::Number { min: 1, max: 10_000 },
+        Some("20"),
+        "Transfer processes of each role the transfer state machine leases and works on at once per replica.",
+    ),
+    setting(
+        "edc.transfer.state-machine.iteration-wait-millis",
+        Kind::Number { min: 1, max: 3_600_000 },
+        Some("1000"),
+        "How long the idle transfer state machine waits before it looks for due work again in milliseconds \
+         (a wake-up or a retry falling due ends the wait sooner).",
+    ),
+    setting(
+        "edc.negotiation.state-machine.iteration-wait-millis",
+        Kind::Number { min: 1, max: 3_600_000 },
+        Some("1000"),
+        "How long the idle negotiation state machine (consumer and provider side) waits before it looks for due \
+         work again in milliseconds (a wake-up or a retry falling due ends the wait sooner).",
+    ),
+    setting(
+        "edc.negotiation.consumer.state-machine.batch-size",
+        Kind::Number { min: 1, max: 10_000 },
+        Some("20"),
+        "Consumer-side contract negotiations the state machine leases and works on at once per replica.",
+    ),
+    setting(
+        "edc.negotiation.provider.state-machine.batch-size",
+        Kind::Number { min: 1, max: 10_000 },
+        Some("20"),
+        "Provider-side contract negotiations the state machine leases and works on at once per replica.",
+    ),
+    setting(
+        "edc.negotiation.consumer.send.retry.limit",
+        Kind::Number { min: 1, max: 100 },
+        Some("8"),
+        "Attempts per consumer-side negotiation message before the negotiation is terminated.",
+    ),
+    setting(
+        "edc.negotiation.consumer.send.retry.base-delay.ms",
+        Kind::Number { min: 1, max: 60_000 },
+        Some("500"),
+        "First retry delay of a consumer-side negotiation message in milliseconds; it doubles per attempt up to 60 s.",
+    ),
+    setting(
+        "edc.negotiation.provider.send.retry.limit",
+        Kind::Number { min: 1, max: 100 },
+        Some("8"),
+        "Attempts per provider-side negotiation message before the negotiation is terminated.",
+    ),
+    setting(
+        "edc.negotiation.provider.send.retry.base-delay.ms",
+        Kind::Number { min: 1, max: 60_000 },
+        Some("500"),
+        "First retry delay of a provider-side negotiation message in milliseconds; it doubles per attempt up to 60 s.",
+    ),
+    setting(
         "dsc.oauth.server.enabled",
         Kind::OneOf(&["true", "false"]),
         Some("false"),

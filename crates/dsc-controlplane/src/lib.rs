@@ -11,6 +11,7 @@ pub mod edr;
 mod entity;
 mod error;
 pub mod negotiation;
+pub mod state_machine;
 pub mod transfer;
 
 pub use entity::{EntityService, ManagedEntity, NoReferences, ReferenceCheck, ReferencedBy};

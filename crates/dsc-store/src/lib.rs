@@ -56,12 +56,60 @@ pub trait HealthCheck: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// Contract negotiations with leases: one replica processes an entity at a time.
+/// An entity processed by a state machine under leases: contract negotiations and transfer processes.
+pub trait LeasedEntity: Send + Sync + 'static {
+    type State: Copy + Send + Sync + 'static;
+}
+
+impl LeasedEntity for ContractNegotiation {
+    type State = NegotiationState;
+}
+
+impl LeasedEntity for TransferProcess {
+    type State = TransferState;
+}
+
+/// The leased state-entity operations, written once for every [`LeasedEntity`].
 ///
 /// A lease is a pessimistic lock with a holder id and an expiry; an expired lease counts as free, so a crashed
-/// holder's work is picked up again. Saving releases the holder's lease.
+/// holder's work is picked up again. Saving releases the holder's lease. `now` (epoch ms) is the caller's: a state
+/// machine with its own clock decides what is due and which leases have expired.
 #[async_trait]
-pub trait NegotiationStore: Send + Sync {
+pub trait LeasedStore<E: LeasedEntity>: Send + Sync {
+    /// Writes the entity and the events of its initial state in one transaction; [`StoreError::AlreadyExists`]
+    /// when its id, or its (role, counter-party, correlation id), is taken.
+    async fn create_leased(&self, entity: &E) -> Result<(), StoreError>;
+    /// Saves the entity, the events of its state change and anything else the change brings (an agreement) in one
+    /// transaction and releases `holder`'s lease. [`StoreError::LeaseHeld`] while another holder's lease is
+    /// valid, [`StoreError::NotFound`] when the entity does not exist.
+    async fn save_leased(&self, entity: &E, holder: &str, now: i64) -> Result<(), StoreError>;
+    /// Takes (or extends) the lease on one entity for `lease_ms`; `None` when it does not exist,
+    /// [`StoreError::LeaseHeld`] when another holder's lease is valid.
+    async fn lease_one(&self, id: &str, holder: &str, lease_ms: i64, now: i64) -> Result<Option<E>, StoreError>;
+    /// Leases up to `limit` entities of `role` in `states` that nobody holds and whose state timestamp has passed
+    /// (a retry is scheduled by moving it into the future), oldest first.
+    async fn claim_due(
+        &self,
+        role: NegotiationRole,
+        states: &[E::State],
+        limit: u32,
+        holder: &str,
+        lease_ms: i64,
+        now: i64,
+    ) -> Result<Vec<E>, StoreError>;
+    /// The entity our counter-party knows under `correlation_id` (its own process id).
+    async fn find_by_correlation(
+        &self,
+        role: NegotiationRole,
+        counter_party_id: &str,
+        correlation_id: &str,
+    ) -> Result<Option<E>, StoreError>;
+}
+
+/// Contract negotiations with leases: one replica processes an entity at a time (see [`LeasedStore`], whose
+/// operations these are, on the system clock).
+#[async_trait]
+pub trait NegotiationStore: LeasedStore<ContractNegotiation> {
     async fn create_negotiation(&self, negotiation: &ContractNegotiation) -> Result<(), StoreError>;
     /// Saves the negotiation (and, in the same transaction, its agreement once it has one) and releases
     /// `holder`'s lease. Fails with [`StoreError::LeaseHeld`] when another holder's lease is still valid.
@@ -98,7 +146,7 @@ pub trait NegotiationStore: Send + Sync {
 
 /// Transfer processes with leases, on the same terms as [`NegotiationStore`].
 #[async_trait]
-pub trait TransferStore: Send + Sync {
+pub trait TransferStore: LeasedStore<TransferProcess> {
     /// Fails with [`StoreError::AlreadyExists`] for a second process with the same (role, counter-party,
     /// correlation id).
     async fn create_transfer(&self, transfer: &TransferProcess) -> Result<(), StoreError>;

@@ -332,7 +332,15 @@ impl Connector {
         let engine = Arc::new(PolicyEngine::with_defaults());
         let client = Arc::new(DspClient::new(http.clone(), signer, jsonld.clone(), message_context.clone()));
         let wake = Arc::new(tokio::sync::Notify::new());
-        let settings = NegotiationSettings::new(config.participant_id.clone(), versioned_address.clone());
+        let mut settings = NegotiationSettings::new(config.participant_id.clone(), versioned_address.clone());
+        settings.iteration_wait = std::time::Duration::from_millis(config.negotiation_iteration_wait_ms);
+        for (role, from) in [
+            (&mut settings.consumer, &config.negotiation_consumer),
+            (&mut settings.provider, &config.negotiation_provider),
+        ] {
+            role.batch_size = from.batch_size;
+            role.retry = dsc_controlplane::state_machine::RetryPolicy::new(from.retry_limit, from.retry_base_ms);
+        }
         let negotiations = Arc::new(NegotiationService::new(
             settings.clone(),
             shared.clone(),
@@ -358,6 +366,9 @@ impl Connector {
             TransferSettings::new(config.participant_id.clone(), versioned_address.clone(), holder.clone());
         transfer_settings.max_attempts = config.transfer_retry_limit;
         transfer_settings.retry_base_ms = config.transfer_retry_base_ms;
+        transfer_settings.batch_size = config.transfer_state_machine.batch_size;
+        transfer_settings.iteration_wait =
+            std::time::Duration::from_millis(config.transfer_state_machine.iteration_wait_ms);
         let transfers = Arc::new(TransferService::new(
             transfer_settings.clone(),
             shared.clone(),

@@ -10,8 +10,15 @@
 mod manager;
 mod service;
 
-pub use manager::NegotiationManager;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dsc_domain::Clock;
+
+pub use manager::{NegotiationManager, NegotiationProcessor};
 pub use service::{NegotiationService, ProtocolError};
+
+use crate::state_machine::RetryPolicy;
 
 /// How the state machine is run.
 #[derive(Debug, Clone)]
@@ -22,10 +29,30 @@ pub struct NegotiationSettings {
     pub callback_address: String,
     /// Identifies this replica in leases.
     pub holder: String,
-    pub batch_size: u32,
     pub lease_ms: i64,
-    /// Attempts per message before the negotiation is given up.
-    pub max_attempts: u32,
+    /// The consumer side's batch size and retries (`edc.negotiation.consumer.*`).
+    pub consumer: RoleSettings,
+    /// The provider side's (`edc.negotiation.provider.*`).
+    pub provider: RoleSettings,
+    /// Without a wake-up, look for due work this often (`edc.negotiation.state-machine.iteration-wait-millis`).
+    pub iteration_wait: Duration,
+    /// The time of state changes, retries and leases.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// How one role's negotiations are worked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoleSettings {
+    /// Negotiations in flight at once.
+    pub batch_size: u32,
+    /// Attempts per message before the negotiation is given up, and the backoff between them.
+    pub retry: RetryPolicy,
+}
+
+impl Default for RoleSettings {
+    fn default() -> Self {
+        RoleSettings { batch_size: 20, retry: RetryPolicy::new(8, 500) }
+    }
 }
 
 impl NegotiationSettings {
@@ -34,9 +61,11 @@ impl NegotiationSettings {
             participant_id: participant_id.into(),
             callback_address: callback_address.into(),
             holder: format!("replica-{}", uuid::Uuid::new_v4()),
-            batch_size: 20,
             lease_ms: 30_000,
-            max_attempts: 8,
+            consumer: RoleSettings::default(),
+            provider: RoleSettings::default(),
+            iteration_wait: Duration::from_millis(1_000),
+            clock: dsc_domain::clock::system_clock(),
         }
     }
 }

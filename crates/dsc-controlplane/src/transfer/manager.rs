@@ -1,21 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-//! The transfer state machine manager: claims due transfers, signals the data plane and messages the
-//! counter-party. Same design as the negotiation manager: leases, a pipeline of up to `batch_size` transfers in
-//! flight, retries with backoff by moving the state timestamp into the future.
+//! The transfer processor: signals the data plane and messages the counter-party for each state of a transfer,
+//! run by the shared [`StateMachine`] with one lane per role.
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use async_trait::async_trait;
 use dsc_domain::{Asset, DataAddress, NegotiationRole, TransferProcess, TransferState};
 use dsc_signaling::{DataPlaneClient, SignalingError, StartRequest};
 use dsc_store::{Repository, TransferStore};
 use dsc_vault::Vault;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::Notify;
 
 use super::service::forget_address;
 use super::{TransferSettings, address_key, keep_address, read_address};
-use crate::now_millis;
 use crate::protocol::{Counterparty, NegotiationReply, TransferDispatcher, TransferMessage};
+use crate::state_machine::{Lane, Processor, RetryPolicy, RunnerSettings, StateMachine, Step};
 
 const CONSUMER_WORK: [TransferState; 5] = [
     TransferState::Requesting,
@@ -32,31 +31,11 @@ const PROVIDER_WORK: [TransferState; 6] = [
     TransferState::Completing,
     TransferState::Terminating,
 ];
-const IDLE_POLL: Duration = Duration::from_millis(500);
 
-pub struct TransferManager {
-    settings: TransferSettings,
-    store: Arc<dyn TransferStore>,
-    assets: Arc<dyn Repository<Asset>>,
-    dispatcher: Arc<dyn TransferDispatcher>,
-    data_planes: Arc<dyn DataPlaneClient>,
-    vault: Arc<dyn Vault>,
-    wake: Arc<Notify>,
-}
+/// The transfer state machine: the shared runner with the transfer processor.
+pub type TransferManager = StateMachine<TransferProcessor>;
 
-enum Step {
-    To(TransferState),
-    Retry(String),
-    Fail(String),
-}
-
-/// `base`, twice that, ... capped at 60 s.
-fn retry_delay(attempt: u32, base_ms: i64) -> i64 {
-    let exponent = attempt.saturating_sub(1).min(7);
-    (base_ms.max(1) << exponent).min(60_000)
-}
-
-impl TransferManager {
+impl StateMachine<TransferProcessor> {
     pub fn new(
         settings: TransferSettings,
         store: Arc<dyn TransferStore>,
@@ -66,135 +45,89 @@ impl TransferManager {
         vault: Arc<dyn Vault>,
         wake: Arc<Notify>,
     ) -> Self {
-        TransferManager { settings, store, assets, dispatcher, data_planes, vault, wake }
+        let retry = RetryPolicy::new(settings.max_attempts, settings.retry_base_ms);
+        let lane = |role, states: &[TransferState]| Lane {
+            role,
+            states: states.to_vec(),
+            batch_size: settings.batch_size,
+            retry,
+        };
+        let lanes =
+            vec![lane(NegotiationRole::Consumer, &CONSUMER_WORK), lane(NegotiationRole::Provider, &PROVIDER_WORK)];
+        let runner = RunnerSettings {
+            holder: settings.holder.clone(),
+            lease_ms: settings.lease_ms,
+            iteration_wait: settings.iteration_wait,
+            clock: settings.clock.clone(),
+        };
+        let processor = TransferProcessor { settings, assets, dispatcher, data_planes, vault };
+        StateMachine::assemble(processor, store, lanes, runner, wake)
+    }
+}
+
+pub struct TransferProcessor {
+    settings: TransferSettings,
+    assets: Arc<dyn Repository<Asset>>,
+    dispatcher: Arc<dyn TransferDispatcher>,
+    data_planes: Arc<dyn DataPlaneClient>,
+    vault: Arc<dyn Vault>,
+}
+
+#[async_trait]
+impl Processor for TransferProcessor {
+    type Entity = TransferProcess;
+
+    fn kind(&self) -> &'static str {
+        "transfer"
     }
 
-    /// Runs until `shutdown` turns true, then lets the transfers in flight finish (bounded by their leases).
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!(holder = %self.settings.holder, "transfer state machine started");
-        let capacity = self.settings.batch_size.max(1) as usize;
-        let slots = Arc::new(Semaphore::new(capacity));
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let claimed = self.claim_into(&slots).await;
-            if claimed && slots.available_permits() > 0 {
-                continue;
-            }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(IDLE_POLL) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-        let limit = Duration::from_millis(self.settings.lease_ms.max(0) as u64);
-        if tokio::time::timeout(limit, slots.acquire_many(capacity as u32)).await.is_err() {
-            tracing::warn!("stopped with transfers still in flight; their leases expire and another run retries them");
-        }
-        tracing::info!("transfer state machine stopped");
-    }
-
-    async fn claim_into(self: &Arc<Self>, slots: &Arc<Semaphore>) -> bool {
-        let mut claimed_any = false;
-        for (role, states) in
-            [(NegotiationRole::Consumer, &CONSUMER_WORK[..]), (NegotiationRole::Provider, &PROVIDER_WORK[..])]
-        {
-            let free = slots.available_permits();
-            if free == 0 {
-                break;
-            }
-            let claimed = match self
-                .store
-                .claim_transfers(role, states, free as u32, &self.settings.holder, self.settings.lease_ms)
-                .await
-            {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::warn!("claiming transfers failed: {error}");
-                    continue;
-                }
-            };
-            for transfer in claimed {
-                let Ok(slot) = Arc::clone(slots).try_acquire_owned() else { break };
-                claimed_any = true;
-                let manager = Arc::clone(self);
-                tokio::spawn(async move {
-                    let id = transfer.id.clone();
-                    if let Err(error) = manager.process(transfer).await {
-                        tracing::warn!(transfer = %id, "processing failed, the lease will expire and it is retried: {error}");
-                    }
-                    drop(slot);
-                    manager.wake.notify_one();
-                });
-            }
-        }
-        claimed_any
-    }
-
-    async fn process(&self, mut transfer: TransferProcess) -> Result<(), dsc_store::StoreError> {
-        let step = match (transfer.role, transfer.state) {
+    async fn process(&self, transfer: &mut TransferProcess) -> Step<TransferState> {
+        match (transfer.role, transfer.state) {
             (
                 NegotiationRole::Provider,
                 TransferState::Requested | TransferState::Starting | TransferState::Resuming,
-            ) => self.provider_start(&mut transfer).await,
-            (NegotiationRole::Provider, TransferState::Suspending) => self.provider_suspend(&mut transfer).await,
-            (NegotiationRole::Provider, TransferState::Terminating) => self.provider_terminate(&mut transfer).await,
-            (NegotiationRole::Provider, TransferState::Completing) => self.provider_complete(&mut transfer).await,
-            (NegotiationRole::Consumer, _) => self.consumer_step(&mut transfer).await,
+            ) => self.provider_start(transfer).await,
+            (NegotiationRole::Provider, TransferState::Suspending) => self.provider_suspend(transfer).await,
+            (NegotiationRole::Provider, TransferState::Terminating) => self.provider_terminate(transfer).await,
+            (NegotiationRole::Provider, TransferState::Completing) => self.provider_complete(transfer).await,
+            (NegotiationRole::Consumer, _) => self.consumer_step(transfer).await,
             (_, state) => Step::Fail(format!("nothing to do in state {}", state.name())),
-        };
-        let now = now_millis();
-        let mut forget = false;
-        match step {
-            Step::To(next) => {
-                if let Err(error) = transfer.transition(next, now) {
-                    tracing::error!(transfer = %transfer.id, "{error}");
-                    transfer.error_detail = Some(error.to_string());
-                    let flow_running = transfer.role == NegotiationRole::Provider && transfer.data_flow_started;
-                    let _ = transfer.transition(
-                        if flow_running { TransferState::Terminating } else { TransferState::Terminated },
-                        now,
-                    );
-                }
-                forget = transfer.role == NegotiationRole::Consumer
-                    && matches!(next, TransferState::Suspended | TransferState::Terminated | TransferState::Completed);
-            }
-            Step::Retry(reason) if transfer.state_count < self.settings.max_attempts => {
-                let delay = retry_delay(transfer.state_count, self.settings.retry_base_ms);
-                let state = transfer.state;
-                let _ = transfer.transition(state, now);
-                transfer.state_timestamp = now + delay;
-                tracing::info!(transfer = %transfer.id, attempt = transfer.state_count, delay_ms = delay, "will retry: {reason}");
-            }
-            Step::Retry(reason) | Step::Fail(reason) => {
-                tracing::warn!(transfer = %transfer.id, state = transfer.state.name(), "transfer ends: {reason}");
-                transfer.error_detail = Some(reason);
-                // TERMINATING still cuts a running flow off at the data plane and tells the counter-party, so
-                // neither side is left believing the transfer runs. Only a failing termination (or a process the
-                // counter-party never learned of) ends here.
-                let next = if transfer.state == TransferState::Terminating || transfer.correlation_id.is_none() {
-                    TransferState::Terminated
-                } else {
-                    transfer.counter_party_informed = false;
-                    TransferState::Terminating
-                };
-                let _ = transfer.transition(next, now);
-                forget = true;
-            }
         }
-        let result = self.store.save_transfer(&transfer, &self.settings.holder).await;
-        if result.is_ok() {
-            if forget {
-                forget_address(&self.vault, &transfer).await;
-            }
-            if !transfer.state.is_terminal() {
-                self.wake.notify_one();
-            }
-        }
-        result
     }
 
+    fn advance(&self, transfer: &mut TransferProcess, next: TransferState, now: i64) -> bool {
+        if let Err(error) = transfer.transition(next, now) {
+            tracing::error!(transfer = %transfer.id, "{error}");
+            transfer.error_detail = Some(error.to_string());
+            let flow_running = transfer.role == NegotiationRole::Provider && transfer.data_flow_started;
+            let _ = transfer
+                .transition(if flow_running { TransferState::Terminating } else { TransferState::Terminated }, now);
+        }
+        transfer.role == NegotiationRole::Consumer
+            && matches!(next, TransferState::Suspended | TransferState::Terminated | TransferState::Completed)
+    }
+
+    fn give_up(&self, transfer: &mut TransferProcess, reason: String, now: i64) -> bool {
+        transfer.error_detail = Some(reason);
+        // TERMINATING still cuts a running flow off at the data plane and tells the counter-party, so neither
+        // side is left believing the transfer runs. Only a failing termination (or a process the counter-party
+        // never learned of) ends here.
+        let next = if transfer.state == TransferState::Terminating || transfer.correlation_id.is_none() {
+            TransferState::Terminated
+        } else {
+            transfer.counter_party_informed = false;
+            TransferState::Terminating
+        };
+        let _ = transfer.transition(next, now);
+        true
+    }
+
+    async fn release(&self, transfer: &TransferProcess) {
+        forget_address(&self.vault, transfer).await;
+    }
+}
+
+impl TransferProcessor {
     fn peer(transfer: &TransferProcess) -> Counterparty {
         Counterparty {
             address: transfer.counter_party_address.clone(),
@@ -204,7 +137,12 @@ impl TransferManager {
     }
 
     /// Sends a message; `next` is the state on success. A refused termination still ends the transfer.
-    async fn send(&self, transfer: &mut TransferProcess, message: TransferMessage, next: TransferState) -> Step {
+    async fn send(
+        &self,
+        transfer: &mut TransferProcess,
+        message: TransferMessage,
+        next: TransferState,
+    ) -> Step<TransferState> {
         match self.dispatcher.send_transfer(&Self::peer(transfer), &message).await {
             Ok(NegotiationReply::Accepted { provider_pid, .. }) => {
                 if transfer.correlation_id.is_none() {
@@ -220,7 +158,7 @@ impl TransferManager {
         }
     }
 
-    async fn consumer_step(&self, transfer: &mut TransferProcess) -> Step {
+    async fn consumer_step(&self, transfer: &mut TransferProcess) -> Step<TransferState> {
         let (consumer_pid, provider_pid) = transfer.pids();
         let (message, next) = match transfer.state {
             TransferState::Requesting => (
@@ -264,7 +202,7 @@ impl TransferManager {
         self.send(transfer, message, next).await
     }
 
-    fn signaling_step(error: SignalingError) -> Step {
+    fn signaling_step(error: SignalingError) -> Step<TransferState> {
         match error {
             unreachable @ SignalingError::Unreachable(_) => Step::Retry(unreachable.to_string()),
             other => Step::Fail(other.to_string()),
@@ -272,7 +210,7 @@ impl TransferManager {
     }
 
     /// Starts (or resumes) the data flow, keeps the address until it is delivered, sends TransferStartMessage.
-    async fn provider_start(&self, transfer: &mut TransferProcess) -> Step {
+    async fn provider_start(&self, transfer: &mut TransferProcess) -> Step<TransferState> {
         let key = address_key(&transfer.id);
         let kept = match read_address(&self.vault, &key).await {
             Ok(kept) => kept.filter(|_| transfer.data_address_key.is_some()),
@@ -313,7 +251,7 @@ impl TransferManager {
         step
     }
 
-    async fn signal_start(&self, transfer: &mut TransferProcess) -> Result<Option<DataAddress>, Step> {
+    async fn signal_start(&self, transfer: &mut TransferProcess) -> Result<Option<DataAddress>, Step<TransferState>> {
         if transfer.data_flow_started {
             return self.data_planes.resume(&transfer.transfer_type, &transfer.id).await.map_err(Self::signaling_step);
         }
@@ -343,7 +281,7 @@ impl TransferManager {
         Ok(address)
     }
 
-    async fn provider_suspend(&self, transfer: &mut TransferProcess) -> Step {
+    async fn provider_suspend(&self, transfer: &mut TransferProcess) -> Step<TransferState> {
         if let Err(error) =
             self.data_planes.suspend(&transfer.transfer_type, &transfer.id, transfer.error_detail.as_deref()).await
         {
@@ -362,7 +300,7 @@ impl TransferManager {
         self.send(transfer, message, TransferState::Suspended).await
     }
 
-    async fn provider_terminate(&self, transfer: &mut TransferProcess) -> Step {
+    async fn provider_terminate(&self, transfer: &mut TransferProcess) -> Step<TransferState> {
         if transfer.data_flow_started
             && let Err(error) = self
                 .data_planes
@@ -384,7 +322,7 @@ impl TransferManager {
         self.send(transfer, message, TransferState::Terminated).await
     }
 
-    async fn provider_complete(&self, transfer: &mut TransferProcess) -> Step {
+    async fn provider_complete(&self, transfer: &mut TransferProcess) -> Step<TransferState> {
         if let Err(error) = self.data_planes.completed(&transfer.transfer_type, &transfer.id).await {
             return Self::signaling_step(error);
         }
@@ -394,16 +332,5 @@ impl TransferManager {
         let (consumer_pid, provider_pid) = transfer.pids();
         let message = TransferMessage::Completion { provider_pid, consumer_pid, to_provider: false };
         self.send(transfer, message, TransferState::Completed).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::retry_delay;
-
-    #[test]
-    fn retries_back_off() {
-        assert_eq!([retry_delay(1, 500), retry_delay(2, 500), retry_delay(9, 500)], [500, 1000, 60_000]);
-        assert_eq!(retry_delay(3, 100), 400);
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use dsc_domain::DataAddress;
 use dsc_vault::{SecretString, Vault};
 
-pub use manager::TransferManager;
+pub use manager::{TransferManager, TransferProcessor};
 pub use monitor::PolicyMonitor;
 pub use service::{TransferRequest, TransferService};
 
@@ -21,12 +21,17 @@ pub struct TransferSettings {
     /// This connector's versioned protocol address, sent as `callbackAddress`.
     pub callback_address: String,
     pub holder: String,
-    /// Transfers in flight at once in the manager.
+    /// Transfers of each role in flight at once in the state machine.
     pub batch_size: u32,
     pub lease_ms: i64,
+    /// Attempts per message or data plane signal before the transfer is given up.
     pub max_attempts: u32,
     /// First retry delay; each further attempt doubles it (capped at 60 s).
     pub retry_base_ms: i64,
+    /// Without a wake-up, the state machine looks for due work this often.
+    pub iteration_wait: std::time::Duration,
+    /// The time of the state machine's state changes, retries and leases.
+    pub clock: Arc<dyn dsc_domain::Clock>,
     /// How often the policy monitor re-evaluates running transfers.
     pub monitor_interval: std::time::Duration,
 }
@@ -45,6 +50,8 @@ impl TransferSettings {
             lease_ms: 30_000,
             max_attempts: 8,
             retry_base_ms: 500,
+            iteration_wait: std::time::Duration::from_millis(1_000),
+            clock: dsc_domain::clock::system_clock(),
             monitor_interval: std::time::Duration::from_secs(1),
         }
     }

@@ -4,6 +4,7 @@
 mod entities;
 mod filter;
 mod kafka;
+mod leased;
 mod negotiations;
 mod oauth;
 mod transfers;

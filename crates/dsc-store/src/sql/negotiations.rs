@@ -1,38 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Contract negotiations and agreements in SQL, with leases.
+//! Contract negotiations and agreements in SQL (their leased operations are in `leased.rs`), and the callback
+//! outbox their saves write to.
 
 use async_trait::async_trait;
 use dsc_domain::negotiation::{negotiation_event_envelope, negotiation_events};
-use dsc_domain::{ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState, QuerySpec};
-use sqlx::Row;
+use dsc_domain::{
+    CallbackAddress, ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState, QuerySpec,
+};
 
 use super::entities::Entity;
 use super::filter::{Arg, SqlBuilder};
+use super::leased::{Leased, claim_sql};
 use super::{Dialect, SqlStore};
-use crate::{CallbackOutbox, NegotiationStore, OutboxEntry, StoreError};
+use crate::{CallbackOutbox, LeasedStore, NegotiationStore, OutboxEntry, StoreError};
 
 const OUTBOX: &str = "edc_callback_outbox";
-
-/// Writes the events a change from `before` to the negotiation's state produces, for every callback that wants
-/// them, inside the caller's transaction.
-async fn enqueue_events(
-    dialect: Dialect,
-    connection: &mut sqlx::AnyConnection,
-    negotiation: &ContractNegotiation,
-    before: Option<NegotiationState>,
-) -> Result<(), StoreError> {
-    let now = now_ms();
-    let events = negotiation_events(before, negotiation.state, negotiation.role);
-    let mut deliveries = Vec::new();
-    for event in &events {
-        for callback in negotiation.callback_addresses.iter().filter(|c| c.wants(event)) {
-            let id = uuid::Uuid::new_v4().to_string();
-            let body = negotiation_event_envelope(negotiation, event, &id, now).to_string();
-            deliveries.push((id, callback.clone(), body));
-        }
-    }
-    write_outbox(dialect, connection, deliveries).await
-}
 
 /// Inserts outbox entries `(id, callback, body)` inside the caller's transaction, in order.
 pub(crate) async fn write_outbox(
@@ -83,160 +65,65 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-const TABLE: &str = "edc_contract_negotiation";
-
-/// `(lease_holder IS NULL OR lease_holder = <holder> OR lease_expiry < <now>)`: the lease is free or ours.
-pub(crate) fn push_lease_free(sql: &mut SqlBuilder, holder: &str, now: i64) {
-    sql.push("(lease_holder IS NULL OR lease_holder = ");
-    sql.bind(Arg::Text(holder.to_string()));
-    sql.push(" OR lease_expiry < ");
-    sql.bind(Arg::Int(now));
-    sql.push(")");
-}
-
-/// `UPDATE <table> SET lease… WHERE id IN (SELECT id … WHERE <filter> AND <lease free> ORDER BY … LIMIT n)
-/// RETURNING *`: the one claim statement behind every work queue (negotiations, callback events).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn claim_sql(
-    dialect: Dialect,
-    table: &str,
-    holder: &str,
-    lease_ms: i64,
-    now: i64,
-    filter: impl FnOnce(&mut SqlBuilder),
-    order_by: &str,
-    limit: u32,
-) -> SqlBuilder {
-    let mut sql = SqlBuilder::new(dialect);
-    sql.push(&format!("UPDATE {table} SET lease_holder = "));
-    sql.bind(Arg::Text(holder.to_string()));
-    sql.push(", lease_expiry = ");
-    sql.bind(Arg::Int(now + lease_ms));
-    sql.push(&format!(" WHERE id IN (SELECT id FROM {table} WHERE "));
-    filter(&mut sql);
-    sql.push(" AND (lease_holder IS NULL OR lease_expiry < ");
-    sql.bind(Arg::Int(now));
-    sql.push(&format!(") ORDER BY {order_by} LIMIT "));
-    sql.bind(Arg::Int(i64::from(limit)));
-    // PostgreSQL: replicas skip rows another claimer has locked instead of waiting for them. SQLite serialises
-    // writers, which gives the same exclusivity.
-    if dialect == Dialect::Postgres {
-        sql.push(" FOR UPDATE SKIP LOCKED");
+impl Leased for ContractNegotiation {
+    fn state_code(state: NegotiationState) -> i32 {
+        state.code()
     }
-    sql.push(") RETURNING *");
-    sql
-}
 
-impl SqlStore {
-    /// Writes every column and releases the lease, provided `holder` holds it or nobody does.
-    fn update_sql(&self, negotiation: &ContractNegotiation, holder: &str) -> SqlBuilder {
-        let mut update = SqlBuilder::new(self.dialect);
-        update.push(&format!("UPDATE {TABLE} SET "));
-        for (name, value) in negotiation.columns() {
-            update.push(&format!("{name} = "));
-            update.bind(value);
-            update.push(", ");
+    fn state_from_code(code: i32) -> Option<NegotiationState> {
+        NegotiationState::from_code(code)
+    }
+
+    fn deliveries(&self, before: Option<NegotiationState>) -> Vec<(String, CallbackAddress, String)> {
+        let now = now_ms();
+        let mut deliveries = Vec::new();
+        for event in &negotiation_events(before, self.state, self.role) {
+            for callback in self.callback_addresses.iter().filter(|c| c.wants(event)) {
+                let id = uuid::Uuid::new_v4().to_string();
+                let body = negotiation_event_envelope(self, event, &id, now).to_string();
+                deliveries.push((id, callback.clone(), body));
+            }
         }
-        update.push("lease_holder = NULL, lease_expiry = NULL WHERE id = ");
-        update.bind(Arg::Text(negotiation.id.clone()));
-        update.push(" AND ");
-        push_lease_free(&mut update, holder, now_ms());
-        update
+        deliveries
     }
 
-    async fn lease_holder_of(&self, id: &str) -> Result<Option<Option<String>>, StoreError> {
-        let mut sql = SqlBuilder::new(self.dialect);
-        sql.push(&format!("SELECT lease_holder FROM {TABLE} WHERE id = "));
-        sql.bind(Arg::Text(id.to_string()));
-        let row = sql.fetch_optional(&self.pool).await.map_err(StoreError::from_sqlx)?;
-        row.map(|row| row.try_get::<Option<String>, _>("lease_holder").map_err(StoreError::from_sqlx)).transpose()
+    fn saves_more(&self) -> bool {
+        !self.callback_addresses.is_empty() || self.agreement.is_some()
     }
 
-    async fn lease_conflict(&self, id: &str) -> StoreError {
-        match self.lease_holder_of(id).await {
-            Ok(None) => StoreError::NotFound { entity: ContractNegotiation::NAME, id: id.to_string() },
-            Ok(Some(holder)) => StoreError::LeaseHeld {
-                entity: ContractNegotiation::NAME,
-                id: id.to_string(),
-                holder: holder.unwrap_or_default(),
-            },
-            Err(error) => error,
+    /// An agreement is written by the save that leaves the states without one, and never touched again.
+    fn further_write(&self, dialect: Dialect, before: Option<NegotiationState>) -> Option<SqlBuilder> {
+        let agreement_is_new = before.is_none_or(|state| state.code() < NegotiationState::Agreeing.code());
+        let agreement = self.agreement.as_ref().filter(|_| agreement_is_new)?;
+        let mut insert = SqlBuilder::new(dialect);
+        insert.push(&format!("INSERT INTO {} (id, created_at, negotiation_id", ContractAgreement::TABLE));
+        let columns = agreement.columns();
+        for (name, _) in &columns {
+            insert.push(&format!(", {name}"));
         }
+        insert.push(") VALUES (");
+        insert.bind(Arg::Text(agreement.id.clone()));
+        insert.push(", ");
+        insert.bind(Arg::Int(now_ms()));
+        insert.push(", ");
+        insert.bind(Arg::Text(self.id.clone()));
+        for (_, value) in columns {
+            insert.push(", ");
+            insert.bind(value);
+        }
+        insert.push(") ON CONFLICT (id) DO NOTHING");
+        Some(insert)
     }
 }
 
 #[async_trait]
 impl NegotiationStore for SqlStore {
     async fn create_negotiation(&self, negotiation: &ContractNegotiation) -> Result<(), StoreError> {
-        let mut transaction = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        match self.insert_sql(negotiation).execute_in(&mut transaction).await {
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                return Err(StoreError::AlreadyExists {
-                    entity: ContractNegotiation::NAME,
-                    id: negotiation.id.clone(),
-                });
-            }
-            other => other.map_err(StoreError::from_sqlx)?,
-        };
-        enqueue_events(self.dialect, &mut transaction, negotiation, None).await?;
-        transaction.commit().await.map_err(StoreError::from_sqlx)
+        self.create_leased(negotiation).await
     }
 
     async fn save_negotiation(&self, negotiation: &ContractNegotiation, holder: &str) -> Result<(), StoreError> {
-        let update = self.update_sql(negotiation, holder);
-        // Nothing else to write: one statement, no transaction (the common case without callbacks).
-        if negotiation.callback_addresses.is_empty() && negotiation.agreement.is_none() {
-            let updated = update.execute(&self.pool).await.map_err(StoreError::from_sqlx)?;
-            if updated.rows_affected() == 0 {
-                return Err(self.lease_conflict(&negotiation.id).await);
-            }
-            return Ok(());
-        }
-        let mut transaction = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        // Lock the row and read the state it had, in one statement. Writing first matters on SQLite: a
-        // transaction that reads and then writes fails at once (SQLITE_BUSY, no busy wait) when another writer
-        // committed in between; a leading write takes the write lock, waiting politely. On PostgreSQL it locks
-        // the row for the rest of the transaction.
-        let mut lock = SqlBuilder::new(self.dialect);
-        lock.push(&format!("UPDATE {TABLE} SET lease_holder = lease_holder WHERE id = "));
-        lock.bind(Arg::Text(negotiation.id.clone()));
-        lock.push(" RETURNING state");
-        let before = lock
-            .fetch_optional_in(&mut transaction)
-            .await
-            .map_err(StoreError::from_sqlx)?
-            .and_then(|row| row.try_get::<i64, _>("state").ok())
-            .and_then(|code| i32::try_from(code).ok())
-            .and_then(NegotiationState::from_code);
-        let updated = update.execute_in(&mut transaction).await.map_err(StoreError::from_sqlx)?;
-        if updated.rows_affected() == 0 {
-            drop(transaction);
-            return Err(self.lease_conflict(&negotiation.id).await);
-        }
-        enqueue_events(self.dialect, &mut transaction, negotiation, before).await?;
-        // An agreement is written by the save that leaves the states without one, and never touched again.
-        let agreement_is_new = before.is_none_or(|state| state.code() < NegotiationState::Agreeing.code());
-        if let Some(agreement) = negotiation.agreement.as_ref().filter(|_| agreement_is_new) {
-            let mut insert = SqlBuilder::new(self.dialect);
-            insert.push(&format!("INSERT INTO {} (id, created_at, negotiation_id", ContractAgreement::TABLE));
-            let columns = agreement.columns();
-            for (name, _) in &columns {
-                insert.push(&format!(", {name}"));
-            }
-            insert.push(") VALUES (");
-            insert.bind(Arg::Text(agreement.id.clone()));
-            insert.push(", ");
-            insert.bind(Arg::Int(now_ms()));
-            insert.push(", ");
-            insert.bind(Arg::Text(negotiation.id.clone()));
-            for (_, value) in columns {
-                insert.push(", ");
-                insert.bind(value);
-            }
-            insert.push(") ON CONFLICT (id) DO NOTHING");
-            insert.execute_in(&mut transaction).await.map_err(StoreError::from_sqlx)?;
-        }
-        transaction.commit().await.map_err(StoreError::from_sqlx)
+        self.save_leased(negotiation, holder, now_ms()).await
     }
 
     async fn find_negotiation(&self, id: &str) -> Result<Option<ContractNegotiation>, StoreError> {
@@ -249,15 +136,7 @@ impl NegotiationStore for SqlStore {
         counter_party_id: &str,
         correlation_id: &str,
     ) -> Result<Option<ContractNegotiation>, StoreError> {
-        let mut sql = SqlBuilder::new(self.dialect);
-        sql.push(&format!("SELECT * FROM {TABLE} WHERE role = "));
-        sql.bind(Arg::Text(role.name().to_string()));
-        sql.push(" AND counter_party_id = ");
-        sql.bind(Arg::Text(counter_party_id.to_string()));
-        sql.push(" AND correlation_id = ");
-        sql.bind(Arg::Text(correlation_id.to_string()));
-        let row = sql.fetch_optional(&self.pool).await.map_err(StoreError::from_sqlx)?;
-        row.map(|row| ContractNegotiation::from_row(&row)).transpose()
+        self.find_by_correlation(role, counter_party_id, correlation_id).await
     }
 
     async fn lease_negotiation(
@@ -266,24 +145,7 @@ impl NegotiationStore for SqlStore {
         holder: &str,
         lease_ms: i64,
     ) -> Result<Option<ContractNegotiation>, StoreError> {
-        let now = now_ms();
-        let mut sql = SqlBuilder::new(self.dialect);
-        sql.push(&format!("UPDATE {TABLE} SET lease_holder = "));
-        sql.bind(Arg::Text(holder.to_string()));
-        sql.push(", lease_expiry = ");
-        sql.bind(Arg::Int(now + lease_ms));
-        sql.push(" WHERE id = ");
-        sql.bind(Arg::Text(id.to_string()));
-        sql.push(" AND ");
-        push_lease_free(&mut sql, holder, now);
-        sql.push(" RETURNING *");
-        match sql.fetch_optional(&self.pool).await.map_err(StoreError::from_sqlx)? {
-            Some(row) => ContractNegotiation::from_row(&row).map(Some),
-            None => match self.lease_conflict(id).await {
-                StoreError::NotFound { .. } => Ok(None),
-                other => Err(other),
-            },
-        }
+        self.lease_one(id, holder, lease_ms, now_ms()).await
     }
 
     async fn claim_negotiations(
@@ -294,28 +156,7 @@ impl NegotiationStore for SqlStore {
         holder: &str,
         lease_ms: i64,
     ) -> Result<Vec<ContractNegotiation>, StoreError> {
-        if states.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let now = now_ms();
-        let filter = |sql: &mut SqlBuilder| {
-            sql.push("role = ");
-            sql.bind(Arg::Text(role.name().to_string()));
-            sql.push(" AND state IN (");
-            for (index, state) in states.iter().enumerate() {
-                if index > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(Arg::Int(i64::from(state.code())));
-            }
-            sql.push(") AND state_timestamp <= ");
-            sql.bind(Arg::Int(now));
-        };
-        let sql = claim_sql(self.dialect, TABLE, holder, lease_ms, now, filter, "state_timestamp, id", limit);
-        let rows = sql.fetch_all(&self.pool).await.map_err(StoreError::from_sqlx)?;
-        let mut claimed = rows.iter().map(ContractNegotiation::from_row).collect::<Result<Vec<_>, _>>()?;
-        claimed.sort_by(|a, b| (a.state_timestamp, &a.id).cmp(&(b.state_timestamp, &b.id)));
-        Ok(claimed)
+        self.claim_due(role, states, limit, holder, lease_ms, now_ms()).await
     }
 
     async fn query_negotiations(&self, spec: &QuerySpec) -> Result<Vec<ContractNegotiation>, StoreError> {
