@@ -6,6 +6,8 @@ use dsc_domain::transfer::{transfer_event_envelope, transfer_events};
 use dsc_domain::{CallbackAddress, DataFlow, QuerySpec, TransferProcess, TransferRole, TransferState};
 
 use super::SqlStore;
+use super::entities::Entity;
+use super::filter::{Arg, SqlBuilder};
 use super::leased::Leased;
 use super::negotiations::now_ms;
 use crate::{DataFlowStore, LeasedStore, StoreError, TransferStore};
