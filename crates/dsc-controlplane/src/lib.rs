@@ -9,11 +9,14 @@ pub mod callbacks;
 pub mod catalog;
 mod entity;
 mod error;
+mod inbound;
+mod lease;
 pub mod negotiation;
 pub mod transfer;
 
 pub use entity::{EntityService, ManagedEntity, NoReferences, ReferenceCheck, ReferencedBy};
 pub use error::ServiceError;
+pub use inbound::{ProcessIds, ProtocolError};
 
 /// Epoch milliseconds now.
 pub fn now_millis() -> i64 {

@@ -10,8 +10,12 @@ use axum::Router;
 use dsc_config::{ApiKeySource, ConnectorConfig, VaultKeySource};
 use dsc_controlplane::callbacks::{CallbackDispatcher, CallbackSender};
 use dsc_controlplane::catalog::{CatalogService, DataPlaneTransferTypes};
-use dsc_controlplane::negotiation::{NegotiationManager, NegotiationService, NegotiationSettings};
-use dsc_controlplane::transfer::{PolicyMonitor, TransferManager, TransferService, TransferSettings};
+use dsc_controlplane::negotiation::{
+    NegotiationManager, NegotiationProtocolService, NegotiationService, NegotiationSettings,
+};
+use dsc_controlplane::transfer::{
+    DataFlowCallbackService, PolicyMonitor, TransferManager, TransferProtocolService, TransferService, TransferSettings,
+};
 use dsc_controlplane::{EntityService, NoReferences, ReferencedBy};
 use dsc_dataplane::DataPlane;
 use dsc_dsp::DspState;
@@ -358,7 +362,10 @@ impl Connector {
         let client = Arc::new(DspClient::new(http.clone(), signer, jsonld.clone(), message_context.clone()));
         let wake = Arc::new(tokio::sync::Notify::new());
         let settings = NegotiationSettings::new(config.participant_id.clone(), versioned_address.clone());
-        let negotiations = Arc::new(NegotiationService::new(
+        let clock = dsc_domain::clock::system_clock();
+        let negotiations =
+            Arc::new(NegotiationService::new(settings.clone(), shared.clone(), wake.clone(), clock.clone()));
+        let negotiation_protocol = Arc::new(NegotiationProtocolService::new(
             settings.clone(),
             shared.clone(),
             shared.clone(),
@@ -366,6 +373,7 @@ impl Connector {
             shared.clone(),
             engine.clone(),
             wake.clone(),
+            clock.clone(),
         ));
         let holder = settings.holder.clone();
         let negotiation_manager = Arc::new(NegotiationManager::new(settings, shared.clone(), client.clone(), wake));
@@ -387,11 +395,20 @@ impl Connector {
             transfer_settings.clone(),
             shared.clone(),
             shared.clone(),
+            vault.clone(),
+            transfer_wake.clone(),
+            clock.clone(),
+        ));
+        let transfer_protocol = Arc::new(TransferProtocolService::new(
+            transfer_settings.clone(),
+            shared.clone(),
+            shared.clone(),
             shared.clone(),
             data_planes.clone(),
             vault.clone(),
             engine.clone(),
             transfer_wake.clone(),
+            clock.clone(),
         ));
         let callback_dispatcher = Arc::new(CallbackDispatcher::new(
             shared.clone(),
@@ -399,7 +416,13 @@ impl Connector {
             vault.clone(),
             holder.clone(),
         ));
-        let transfers_for_control = transfers.clone();
+        let transfers_for_control = Arc::new(DataFlowCallbackService::new(
+            transfer_settings.clone(),
+            shared.clone(),
+            vault.clone(),
+            transfer_wake.clone(),
+            clock,
+        ));
         let transfer_manager = Arc::new(TransferManager::new(
             transfer_settings.clone(),
             shared.clone(),
@@ -420,8 +443,8 @@ impl Connector {
             jsonld: jsonld.clone(),
             message_context,
             catalog,
-            negotiations: negotiations.clone(),
-            transfers: transfers.clone(),
+            negotiations: negotiation_protocol,
+            transfers: transfer_protocol,
             protocol_address: versioned_address,
         };
         let well_known = dsc_dsp::well_known_router(

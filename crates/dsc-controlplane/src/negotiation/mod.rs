@@ -7,11 +7,16 @@
 //! and saves the outcome. Nothing is sent before the state that depends on it is persisted, so a restart
 //! converges: leases expire and the manager picks up where the crashed holder stopped.
 
+mod management;
 mod manager;
+pub mod messages;
+mod offer;
 mod service;
 
+pub use crate::ProtocolError;
+pub use management::NegotiationService;
 pub use manager::NegotiationManager;
-pub use service::{NegotiationService, ProtocolError};
+pub use service::NegotiationProtocolService;
 
 /// How the state machine is run.
 #[derive(Debug, Clone)]
