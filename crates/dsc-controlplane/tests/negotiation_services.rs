@@ -241,3 +241,29 @@ async fn termination_rules_for_both_sides() {
         other => panic!("expected not found, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_message_waits_briefly_while_the_state_machine_holds_the_negotiation() {
+    let cp = ControlPlane::start().await;
+    let consumer = agent(CONSUMER, "BPNL1");
+    let termination = |consumer_pid: &str, id: &str| ContractNegotiationTerminationMessage {
+        process: ProcessIds::new(consumer_pid, id),
+        reason: None,
+    };
+    let n = requested(&cp, "cpid").await;
+    // A lease that runs out while the message waits: the message is applied rather than answered with 503.
+    assert!(ok(cp.store.lease_negotiation(&n.id, "state-machine", 200).await).is_some());
+    ok(cp.negotiation_protocol.terminated(&consumer, NegotiationRole::Provider, termination("cpid", &n.id)).await);
+    assert_eq!(ok(cp.negotiations.find(&n.id).await).state, NegotiationState::Terminated);
+
+    let busy = requested(&cp, "cpid-2").await;
+    assert!(ok(cp.store.lease_negotiation(&busy.id, "state-machine", 60_000).await).is_some());
+    let answer =
+        cp.negotiation_protocol.terminated(&consumer, NegotiationRole::Provider, termination("cpid-2", &busy.id));
+    // The store words the refusal; what matters here is the kind (503, try again) and that it is this process.
+    match answer.await {
+        Err(ProtocolError::Unavailable(reason)) => assert!(reason.contains(&busy.id), "{reason}"),
+        other => panic!("expected try-again-later, got {other:?}"),
+    }
+    assert_eq!(ok(cp.negotiations.find(&busy.id).await).state, NegotiationState::Requested);
+}
