@@ -113,6 +113,7 @@ impl Refusal for ServiceError {
     fn not_found(kind: &'static str, id: &str) -> Self {
         ServiceError::NotFound { kind, id: id.to_string() }
     }
+    // Local callers name no counter-party process id, so a mismatch here would be a wiring bug.
     fn mismatch(reason: String) -> Self {
         ServiceError::Internal(reason)
     }
@@ -134,6 +135,7 @@ impl<'a> Expected<'a> {
         Expected::default()
     }
 
+    /// A local caller that concerns one role only (the data plane signals about provider transfers).
     pub fn role(role: NegotiationRole) -> Self {
         Expected { role: Some(role), ..Expected::default() }
     }
