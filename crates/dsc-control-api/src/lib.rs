@@ -15,21 +15,25 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post, put};
 use dsc_controlplane::ServiceError;
-use dsc_controlplane::transfer::TransferService;
+use dsc_controlplane::transfer::DataFlowCallbackService;
 use dsc_signaling::wire::{DataFlowStatusMessage, DataPlaneRegistrationMessage};
 use dsc_signaling::{DataPlaneEntry, DataPlaneRegistry};
 use serde_json::json;
 
 #[derive(Clone)]
 struct ControlState {
-    transfers: Arc<TransferService>,
+    transfers: Arc<DataFlowCallbackService>,
     registry: Arc<DataPlaneRegistry>,
     /// The shared signaling key: registered data planes are signaled with it.
     signaling_key: Arc<str>,
 }
 
 /// `PUT /dataplanes` and `DELETE /dataplanes/{id}` register data planes; registrations replace by id.
-pub fn router(transfers: Arc<TransferService>, registry: Arc<DataPlaneRegistry>, signaling_key: &str) -> Router {
+pub fn router(
+    transfers: Arc<DataFlowCallbackService>,
+    registry: Arc<DataPlaneRegistry>,
+    signaling_key: &str,
+) -> Router {
     Router::new()
         .route("/transfers/{id}/dataflow/started", post(started))
         .route("/transfers/{id}/dataflow/completed", post(completed))

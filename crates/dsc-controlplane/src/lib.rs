@@ -10,12 +10,15 @@ pub mod catalog;
 pub mod edr;
 mod entity;
 mod error;
+mod inbound;
+mod lease;
 pub mod negotiation;
 pub mod state_machine;
 pub mod transfer;
 
 pub use entity::{EntityService, ManagedEntity, NoReferences, ReferenceCheck, ReferencedBy};
 pub use error::ServiceError;
+pub use inbound::{ProcessIds, ProtocolError};
 
 /// Epoch milliseconds now.
 pub fn now_millis() -> i64 {

@@ -23,8 +23,8 @@ use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
 use dsc_controlplane::catalog::CatalogService;
-use dsc_controlplane::negotiation::NegotiationService;
-use dsc_controlplane::transfer::TransferService;
+use dsc_controlplane::negotiation::NegotiationProtocolService;
+use dsc_controlplane::transfer::TransferProtocolService;
 use dsc_identity::ParticipantVerifier;
 use dsc_jsonld::{CompactionContext, JsonLd};
 
@@ -41,8 +41,8 @@ pub struct DspState {
     pub jsonld: Arc<JsonLd>,
     pub message_context: Arc<CompactionContext>,
     pub catalog: Arc<CatalogService>,
-    pub negotiations: Arc<NegotiationService>,
-    pub transfers: Arc<TransferService>,
+    pub negotiations: Arc<NegotiationProtocolService>,
+    pub transfers: Arc<TransferProtocolService>,
     /// This connector's protocol address including the version path, advertised in catalogs.
     pub protocol_address: String,
 }

@@ -7,10 +7,17 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use dsc_controlplane::ProcessIds;
 use dsc_controlplane::negotiation::ProtocolError;
+use dsc_controlplane::negotiation::messages::{
+    ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiationFinalizedMessage,
+    ContractNegotiationTerminationMessage, ContractRequestMessage,
+};
 use dsc_controlplane::protocol::NegotiationMessage;
+#[cfg(test)]
+use dsc_domain::NegotiationRole;
 use dsc_domain::namespaces::DSPACE_2025_1 as DSP;
-use dsc_domain::{ContractAgreement, NegotiationRole, ParticipantAgent};
+use dsc_domain::{ContractAgreement, ParticipantAgent};
 use dsc_jsonld::expanded::{self, Node};
 use serde_json::{Value, json};
 
@@ -44,9 +51,9 @@ fn required<'a>(node: &'a Node, local: &str) -> Result<&'a str, DspError> {
         .ok_or_else(|| bad(format!("{local} is missing")))
 }
 
-/// The process ids a message names; `own` is the one that must equal the path's id.
-fn pids(node: &Node) -> Result<(String, String), DspError> {
-    Ok((required(node, "consumerPid")?.to_string(), required(node, "providerPid")?.to_string()))
+/// The process ids a message names.
+fn pids(node: &Node) -> Result<ProcessIds, DspError> {
+    Ok(ProcessIds::new(required(node, "consumerPid")?, required(node, "providerPid")?))
 }
 
 fn check_path(path_id: &str, own: &str) -> Result<(), DspError> {
@@ -99,11 +106,13 @@ pub(crate) async fn initial_request(
     let callback = required(&message, "callbackAddress")?;
     let offer = expanded::first_node(&message, &dsp("offer")).ok_or_else(|| bad("offer is missing"))?;
     let offer_id = expanded::id(offer).ok_or_else(|| bad("the offer has no @id"))?;
-    let negotiation = state
-        .negotiations
-        .requested(&peer, consumer_pid, callback, offer_id, dsc_controlplane::protocol::DSP_2025_1)
-        .await
-        .map_err(protocol_error)?;
+    let request = ContractRequestMessage {
+        consumer_pid: consumer_pid.to_string(),
+        callback_address: callback.to_string(),
+        offer_id: offer_id.to_string(),
+        protocol: dsc_controlplane::protocol::DSP_2025_1.to_string(),
+    };
+    let negotiation = state.negotiations.requested(&peer, request).await.map_err(protocol_error)?;
     Ok((StatusCode::CREATED, Json(crate::compact::acknowledgement(&negotiation))).into_response())
 }
 
@@ -124,9 +133,10 @@ pub(crate) async fn verification(
     body: Bytes,
 ) -> Result<Response, DspError> {
     let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractAgreementVerificationMessage")?;
-    let (consumer_pid, provider_pid) = pids(&message)?;
-    check_path(&id, &provider_pid)?;
-    state.negotiations.verified(&peer, &provider_pid, &consumer_pid).await.map_err(protocol_error)?;
+    let process = pids(&message)?;
+    check_path(&id, &process.provider_pid)?;
+    let verification = ContractAgreementVerificationMessage { process };
+    state.negotiations.verified(&peer, verification).await.map_err(protocol_error)?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -137,11 +147,11 @@ pub(crate) async fn agreement(
     body: Bytes,
 ) -> Result<Response, DspError> {
     let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractAgreementMessage")?;
-    let (consumer_pid, provider_pid) = pids(&message)?;
-    check_path(&id, &consumer_pid)?;
+    let process = pids(&message)?;
+    check_path(&id, &process.consumer_pid)?;
     let node = expanded::first_node(&message, &dsp("agreement")).ok_or_else(|| bad("agreement is missing"))?;
     let agreement = agreement_from(node)?;
-    state.negotiations.agreed(&peer, &consumer_pid, &provider_pid, agreement).await.map_err(protocol_error)?;
+    state.negotiations.agreed(&peer, ContractAgreementMessage { process, agreement }).await.map_err(protocol_error)?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -193,12 +203,13 @@ pub(crate) async fn events(
     body: Bytes,
 ) -> Result<Response, DspError> {
     let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractNegotiationEventMessage")?;
-    let (consumer_pid, provider_pid) = pids(&message)?;
+    let process = pids(&message)?;
     let event = required(&message, "eventType")?;
     match event.strip_prefix(DSP).unwrap_or(event) {
         "FINALIZED" => {
-            check_path(&id, &consumer_pid)?;
-            state.negotiations.finalized(&peer, &consumer_pid, &provider_pid).await.map_err(protocol_error)?;
+            check_path(&id, &process.consumer_pid)?;
+            let finalized = ContractNegotiationFinalizedMessage { process };
+            state.negotiations.finalized(&peer, finalized).await.map_err(protocol_error)?;
         }
         "ACCEPTED" => return Err(bad("this provider makes no offers, so there is nothing to accept")),
         other => return Err(bad(format!("unknown event type '{other}'"))),
@@ -213,19 +224,16 @@ pub(crate) async fn termination(
     body: Bytes,
 ) -> Result<Response, DspError> {
     let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractNegotiationTerminationMessage")?;
-    let (consumer_pid, provider_pid) = pids(&message)?;
+    let process = pids(&message)?;
     let negotiation = state.negotiations.for_peer(&peer, &id).await.map_err(protocol_error)?;
-    let (own, other) = match negotiation.role {
-        NegotiationRole::Consumer => (consumer_pid, provider_pid),
-        NegotiationRole::Provider => (provider_pid, consumer_pid),
-    };
-    check_path(&id, &own)?;
+    check_path(&id, process.own(negotiation.role))?;
     let reasons: Vec<String> = expanded::values(&message, &dsp("reason"))
         .iter()
         .filter_map(|v| expanded::literal(v).and_then(Value::as_str).map(str::to_string))
         .collect();
     let reason = (!reasons.is_empty()).then(|| format!("terminated by the counter-party: {}", reasons.join("; ")));
-    state.negotiations.terminated(&peer, negotiation.role, &own, &other, reason).await.map_err(protocol_error)?;
+    let termination = ContractNegotiationTerminationMessage { process, reason };
+    state.negotiations.terminated(&peer, negotiation.role, termination).await.map_err(protocol_error)?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -10,8 +10,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use dsc_controlplane::ProcessIds;
 use dsc_controlplane::negotiation::ProtocolError;
 use dsc_controlplane::protocol::TransferMessage;
+use dsc_controlplane::transfer::messages::{
+    TransferCompletionMessage, TransferRequestMessage, TransferStartMessage, TransferSuspensionMessage,
+    TransferTerminationMessage,
+};
 use dsc_domain::namespaces::{DCT, DSPACE_2025_1 as DSP};
 use dsc_domain::{DataAddress, NegotiationRole, ParticipantAgent, TransferProcess};
 use dsc_jsonld::expanded::{self, Node};
@@ -44,10 +49,10 @@ fn required<'a>(node: &'a Node, iri: &str, name: &str) -> Result<&'a str, DspErr
         .ok_or_else(|| bad(format!("{name} is missing")))
 }
 
-fn pids(node: &Node) -> Result<(String, String), DspError> {
-    Ok((
-        required(node, &dsp("consumerPid"), "consumerPid")?.to_string(),
-        required(node, &dsp("providerPid"), "providerPid")?.to_string(),
+fn pids(node: &Node) -> Result<ProcessIds, DspError> {
+    Ok(ProcessIds::new(
+        required(node, &dsp("consumerPid"), "consumerPid")?,
+        required(node, &dsp("providerPid"), "providerPid")?,
     ))
 }
 
@@ -70,23 +75,20 @@ pub(crate) fn data_address_from(node: &Node) -> Result<Option<DataAddress>, DspE
     Ok(Some(dsc_signaling::address_from_wire(&wire)))
 }
 
-/// The process this connector holds under `id`, and which of the message's ids are ours and theirs.
+/// The role of the process this connector holds under `id`, and the message's process ids, ours equal to `id`.
 async fn own_and_other(
     state: &DspState,
     peer: &ParticipantAgent,
     id: &str,
     message: &Node,
-) -> Result<(TransferProcess, String, String), DspError> {
-    let (consumer_pid, provider_pid) = pids(message)?;
+) -> Result<(NegotiationRole, ProcessIds), DspError> {
+    let process = pids(message)?;
     let transfer = state.transfers.for_peer(peer, id).await.map_err(protocol_error)?;
-    let (own, other) = match transfer.role {
-        NegotiationRole::Consumer => (consumer_pid, provider_pid),
-        NegotiationRole::Provider => (provider_pid, consumer_pid),
-    };
+    let own = process.own(transfer.role);
     if own != id {
         return Err(bad(format!("the path names process '{id}' but the message '{own}'")));
     }
-    Ok((transfer, own, other))
+    Ok((transfer.role, process))
 }
 
 fn reason_of(message: &Node) -> Option<String> {
@@ -122,11 +124,14 @@ pub(crate) async fn request(
     if format.ends_with("-PULL") && data_address_from(&message)?.is_some() {
         return Err(bad("a pull transfer request carries no dataAddress"));
     }
-    let transfer = state
-        .transfers
-        .requested(&peer, consumer_pid, agreement_id, format, callback, dsc_controlplane::protocol::DSP_2025_1)
-        .await
-        .map_err(protocol_error)?;
+    let request = TransferRequestMessage {
+        consumer_pid: consumer_pid.to_string(),
+        agreement_id: agreement_id.to_string(),
+        transfer_type: format.to_string(),
+        callback_address: callback.to_string(),
+        protocol: dsc_controlplane::protocol::DSP_2025_1.to_string(),
+    };
+    let transfer = state.transfers.requested(&peer, request).await.map_err(protocol_error)?;
     Ok((StatusCode::CREATED, Json(acknowledgement(&transfer))).into_response())
 }
 
@@ -137,9 +142,10 @@ pub(crate) async fn start(
     body: Bytes,
 ) -> Result<Response, DspError> {
     let message = read_message(&state, &body, ErrorType::Transfer, "TransferStartMessage")?;
-    let (transfer, own, other) = own_and_other(&state, &peer, &id, &message).await?;
-    let address = data_address_from(&message)?;
-    state.transfers.started(&peer, transfer.role, &own, &other, address).await.map_err(protocol_error)?;
+    let (role, process) = own_and_other(&state, &peer, &id, &message).await?;
+    let data_address = data_address_from(&message)?;
+    let start = TransferStartMessage { process, data_address };
+    state.transfers.started(&peer, role, start).await.map_err(protocol_error)?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -150,9 +156,10 @@ pub(crate) async fn suspension(
     body: Bytes,
 ) -> Result<Response, DspError> {
     let message = read_message(&state, &body, ErrorType::Transfer, "TransferSuspensionMessage")?;
-    let (transfer, own, other) = own_and_other(&state, &peer, &id, &message).await?;
+    let (role, process) = own_and_other(&state, &peer, &id, &message).await?;
     let reason = reason_of(&message).map(|r| format!("suspended {r}"));
-    state.transfers.suspended(&peer, transfer.role, &own, &other, reason).await.map_err(protocol_error)?;
+    let suspension = TransferSuspensionMessage { process, reason };
+    state.transfers.suspended(&peer, role, suspension).await.map_err(protocol_error)?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -163,8 +170,8 @@ pub(crate) async fn completion(
     body: Bytes,
 ) -> Result<Response, DspError> {
     let message = read_message(&state, &body, ErrorType::Transfer, "TransferCompletionMessage")?;
-    let (transfer, own, other) = own_and_other(&state, &peer, &id, &message).await?;
-    state.transfers.completed(&peer, transfer.role, &own, &other).await.map_err(protocol_error)?;
+    let (role, process) = own_and_other(&state, &peer, &id, &message).await?;
+    state.transfers.completed(&peer, role, TransferCompletionMessage { process }).await.map_err(protocol_error)?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -175,9 +182,10 @@ pub(crate) async fn termination(
     body: Bytes,
 ) -> Result<Response, DspError> {
     let message = read_message(&state, &body, ErrorType::Transfer, "TransferTerminationMessage")?;
-    let (transfer, own, other) = own_and_other(&state, &peer, &id, &message).await?;
+    let (role, process) = own_and_other(&state, &peer, &id, &message).await?;
     let reason = reason_of(&message).map(|r| format!("terminated {r}"));
-    state.transfers.terminated(&peer, transfer.role, &own, &other, reason).await.map_err(protocol_error)?;
+    let termination = TransferTerminationMessage { process, reason };
+    state.transfers.terminated(&peer, role, termination).await.map_err(protocol_error)?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -319,7 +327,7 @@ mod tests {
         let (body, path) = message(&start, "urn:uuid:m2");
         assert_eq!(path, vec!["transfers", "c", "start"]);
         let node = expand(body);
-        assert_eq!(pids(&node).ok(), Some(("c".to_string(), "p".to_string())));
+        assert_eq!(pids(&node).ok(), Some(ProcessIds::new("c", "p")));
         let read = data_address_from(&node).ok().flatten().unwrap_or_else(|| panic!("address"));
         assert_eq!(read, edr(), "the EDR survives the wire unchanged");
 

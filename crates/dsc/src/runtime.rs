@@ -11,11 +11,14 @@ use dsc_config::{ApiKeySource, ConnectorConfig, VaultKeySource};
 use dsc_controlplane::callbacks::{CallbackDispatcher, CallbackSender};
 use dsc_controlplane::catalog::{CatalogService, DataPlaneTransferTypes};
 use dsc_controlplane::edr::{self, EdrService, EdrTransferStarter};
-use dsc_controlplane::negotiation::{NegotiationManager, NegotiationService, NegotiationSettings};
-use dsc_controlplane::transfer::{PolicyMonitor, TransferManager, TransferService, TransferSettings};
+use dsc_controlplane::negotiation::{
+    NegotiationManager, NegotiationProtocolService, NegotiationService, NegotiationSettings,
+};
+use dsc_controlplane::transfer::{
+    DataFlowCallbackService, PolicyMonitor, TransferManager, TransferProtocolService, TransferService, TransferSettings,
+};
 use dsc_controlplane::{EntityService, NoReferences, ReferencedBy};
 use dsc_dataplane::DataPlane;
-use dsc_domain::clock::system_clock;
 use dsc_dsp::DspState;
 use dsc_dsp::client::DspClient;
 use dsc_dsp::edr_refresh::HttpEdrRefresher;
@@ -332,7 +335,9 @@ impl Connector {
         let engine = Arc::new(PolicyEngine::with_defaults());
         let client = Arc::new(DspClient::new(http.clone(), signer, jsonld.clone(), message_context.clone()));
         let wake = Arc::new(tokio::sync::Notify::new());
+        let clock = dsc_domain::clock::system_clock();
         let mut settings = NegotiationSettings::new(config.participant_id.clone(), versioned_address.clone());
+        settings.clock = clock.clone();
         settings.iteration_wait = std::time::Duration::from_millis(config.negotiation_iteration_wait_ms);
         for (role, from) in [
             (&mut settings.consumer, &config.negotiation_consumer),
@@ -341,7 +346,9 @@ impl Connector {
             role.batch_size = from.batch_size;
             role.retry = dsc_controlplane::state_machine::RetryPolicy::new(from.retry_limit, from.retry_base_ms);
         }
-        let negotiations = Arc::new(NegotiationService::new(
+        let negotiations =
+            Arc::new(NegotiationService::new(settings.clone(), shared.clone(), wake.clone(), clock.clone()));
+        let negotiation_protocol = Arc::new(NegotiationProtocolService::new(
             settings.clone(),
             shared.clone(),
             shared.clone(),
@@ -349,6 +356,7 @@ impl Connector {
             shared.clone(),
             engine.clone(),
             wake.clone(),
+            clock.clone(),
         ));
         let holder = settings.holder.clone();
         let negotiation_manager = Arc::new(NegotiationManager::new(settings, shared.clone(), client.clone(), wake));
@@ -364,6 +372,7 @@ impl Connector {
         let transfer_wake = Arc::new(tokio::sync::Notify::new());
         let mut transfer_settings =
             TransferSettings::new(config.participant_id.clone(), versioned_address.clone(), holder.clone());
+        transfer_settings.clock = clock.clone();
         transfer_settings.max_attempts = config.transfer_retry_limit;
         transfer_settings.retry_base_ms = config.transfer_retry_base_ms;
         transfer_settings.batch_size = config.transfer_state_machine.batch_size;
@@ -373,11 +382,20 @@ impl Connector {
             transfer_settings.clone(),
             shared.clone(),
             shared.clone(),
+            vault.clone(),
+            transfer_wake.clone(),
+            clock.clone(),
+        ));
+        let transfer_protocol = Arc::new(TransferProtocolService::new(
+            transfer_settings.clone(),
+            shared.clone(),
+            shared.clone(),
             shared.clone(),
             data_planes.clone(),
             vault.clone(),
             engine.clone(),
             transfer_wake.clone(),
+            clock.clone(),
         ));
         let edr_starter = EdrTransferStarter::new(negotiations.clone(), transfers.clone(), dsc_dataplane::HTTP_PULL);
         let callback_dispatcher = Arc::new(
@@ -389,7 +407,13 @@ impl Connector {
             )
             .with_listener(edr::EDR_CALLBACK, Arc::new(edr_starter)),
         );
-        let transfers_for_control = transfers.clone();
+        let transfers_for_control = Arc::new(DataFlowCallbackService::new(
+            transfer_settings.clone(),
+            shared.clone(),
+            vault.clone(),
+            transfer_wake.clone(),
+            clock.clone(),
+        ));
         let transfer_manager = Arc::new(TransferManager::new(
             transfer_settings.clone(),
             shared.clone(),
@@ -410,8 +434,8 @@ impl Connector {
             jsonld: jsonld.clone(),
             message_context,
             catalog,
-            negotiations: negotiations.clone(),
-            transfers: transfers.clone(),
+            negotiations: negotiation_protocol,
+            transfers: transfer_protocol,
             protocol_address: versioned_address,
         };
         let well_known = dsc_dsp::well_known_router(
@@ -439,7 +463,7 @@ impl Connector {
             edrs: Arc::new(EdrService::new(
                 shared.clone(),
                 vault.clone(),
-                Arc::new(HttpEdrRefresher { http: http.clone(), identity: identity.clone(), clock: system_clock() }),
+                Arc::new(HttpEdrRefresher { http: http.clone(), identity: identity.clone(), clock: clock.clone() }),
                 holder.clone(),
             )),
         };

@@ -7,7 +7,10 @@
 //! and saves the outcome. Nothing is sent before the state that depends on it is persisted, so a restart
 //! converges: leases expire and the manager picks up where the crashed holder stopped.
 
+mod management;
 mod manager;
+pub mod messages;
+mod offer;
 mod service;
 
 use std::sync::Arc;
@@ -15,8 +18,10 @@ use std::time::Duration;
 
 use dsc_domain::Clock;
 
+pub use crate::ProtocolError;
+pub use management::NegotiationService;
 pub use manager::{NegotiationManager, NegotiationProcessor};
-pub use service::{NegotiationService, ProtocolError};
+pub use service::NegotiationProtocolService;
 
 use crate::state_machine::RetryPolicy;
 

@@ -2,8 +2,12 @@
 //! Transfer processes: the service (API calls and inbound protocol messages), the state machine manager (DSP
 //! messages to the counter-party, Data Plane Signaling to the data plane) and the policy monitor.
 
+mod flows;
+mod management;
 mod manager;
+pub mod messages;
 mod monitor;
+mod request;
 mod service;
 
 use std::sync::Arc;
@@ -11,9 +15,11 @@ use std::sync::Arc;
 use dsc_domain::DataAddress;
 use dsc_vault::{SecretString, Vault};
 
+pub use flows::DataFlowCallbackService;
+pub use management::{TransferRequest, TransferService};
 pub use manager::{TransferManager, TransferProcessor};
 pub use monitor::PolicyMonitor;
-pub use service::{TransferRequest, TransferService};
+pub use service::TransferProtocolService;
 
 #[derive(Debug, Clone)]
 pub struct TransferSettings {

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The negotiation service behind the Management API: a consumer starts and ends negotiations and reads them and
+//! their agreements. What a counter-party sends goes through [`super::NegotiationProtocolService`] instead.
+
+use std::sync::Arc;
+
+use dsc_domain::{
+    CallbackAddress, Clock, ContractAgreement, ContractNegotiation, Criterion, NegotiationRole, NegotiationState,
+    Offer, Operator, QuerySpec,
+};
+use dsc_store::NegotiationStore;
+use tokio::sync::Notify;
+
+use super::NegotiationSettings;
+use crate::ServiceError;
+use crate::lease::{self, Expected};
+use crate::protocol::Counterparty;
+
+pub struct NegotiationService {
+    settings: NegotiationSettings,
+    store: Arc<dyn NegotiationStore>,
+    wake: Arc<Notify>,
+    clock: Arc<dyn Clock>,
+}
+
+impl NegotiationService {
+    pub fn new(
+        settings: NegotiationSettings,
+        store: Arc<dyn NegotiationStore>,
+        wake: Arc<Notify>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        NegotiationService { settings, store, wake, clock }
+    }
+
+    /// Starts a negotiation for `offer` with `peer`; the manager sends the request.
+    pub async fn initiate(
+        &self,
+        peer: Counterparty,
+        offer: Offer,
+        callback_addresses: Vec<CallbackAddress>,
+    ) -> Result<ContractNegotiation, ServiceError> {
+        let now = self.clock.now_millis();
+        let mut negotiation = ContractNegotiation {
+            id: uuid::Uuid::new_v4().to_string(),
+            correlation_id: None,
+            counter_party_id: peer.id,
+            counter_party_address: peer.address,
+            protocol: peer.protocol,
+            role: NegotiationRole::Consumer,
+            state: NegotiationState::Initial,
+            state_count: 1,
+            state_timestamp: now,
+            error_detail: None,
+            offers: vec![offer],
+            agreement: None,
+            callback_addresses,
+            created_at: now,
+            updated_at: now,
+        };
+        negotiation.transition(NegotiationState::Requesting, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        self.store.create_negotiation(&negotiation).await?;
+        tracing::info!(negotiation = %negotiation.id, counter_party = %negotiation.counter_party_id, "negotiation initiated");
+        self.wake.notify_one();
+        Ok(negotiation)
+    }
+
+    /// Asks for termination; the manager tells the counter-party. An ended negotiation is a conflict.
+    pub async fn terminate(&self, id: &str, reason: &str) -> Result<(), ServiceError> {
+        let holder = format!("{}-handler-{}", self.settings.holder, uuid::Uuid::new_v4());
+        lease::update(&*self.store, &self.wake, id, holder, Expected::anyone(), |n: &mut ContractNegotiation| {
+            if n.state.is_terminal() {
+                return Err(ServiceError::AlreadyExists {
+                    kind: "ContractNegotiation",
+                    id: format!("{id} (already {})", n.state.name()),
+                });
+            }
+            n.error_detail = Some(reason.to_string());
+            n.transition(NegotiationState::Terminating, self.clock.now_millis())
+                .map_err(|e| ServiceError::Internal(e.to_string()))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn find(&self, id: &str) -> Result<ContractNegotiation, ServiceError> {
+        self.store
+            .find_negotiation(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound { kind: "ContractNegotiation", id: id.to_string() })
+    }
+
+    pub async fn query(&self, spec: &QuerySpec) -> Result<Vec<ContractNegotiation>, ServiceError> {
+        Ok(self.store.query_negotiations(spec).await?)
+    }
+
+    pub async fn agreement(&self, id: &str) -> Result<ContractAgreement, ServiceError> {
+        self.store
+            .find_agreement(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound { kind: "ContractAgreement", id: id.to_string() })
+    }
+
+    pub async fn query_agreements(&self, spec: &QuerySpec) -> Result<Vec<ContractAgreement>, ServiceError> {
+        Ok(self.store.query_agreements(spec).await?)
+    }
+
+    /// The negotiation that produced an agreement.
+    pub async fn negotiation_of_agreement(&self, agreement_id: &str) -> Result<ContractNegotiation, ServiceError> {
+        let spec = QuerySpec {
+            filter_expression: vec![Criterion::new("contractAgreementId", Operator::Eq, agreement_id.into())],
+            ..QuerySpec::default()
+        };
+        self.store
+            .query_negotiations(&spec)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ServiceError::NotFound { kind: "ContractAgreement", id: agreement_id.to_string() })
+    }
+}
