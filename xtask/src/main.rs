@@ -4,10 +4,12 @@
 //!   cargo xtask licenses            fail unless every third-party crate has an allow-listed licence
 //!   cargo xtask dependencies        regenerate DEPENDENCIES from Cargo.lock (`--check`: fail if stale)
 //!   cargo xtask spdx                fail unless every source file carries an SPDX licence header
+//!   cargo xtask unused-deps         fail when a crate declares a dependency its sources never name
 //!   cargo xtask bench               start-up, memory and Management API throughput figures
 
 mod bench;
 mod licenses;
+mod unused_deps;
 
 use std::process::ExitCode;
 
@@ -17,8 +19,10 @@ fn main() -> ExitCode {
         Some("licenses") => licenses::check(),
         Some("dependencies") => licenses::dependencies(args.iter().any(|a| a == "--check")),
         Some("spdx") => licenses::spdx(),
+        Some("unused-deps") => unused_deps::check(),
         Some("bench") => bench::run(&args[1..]),
-        _ => Err("usage: cargo xtask licenses | dependencies [--check] | spdx | bench [--requests N]".to_string()),
+        _ => Err("usage: cargo xtask licenses | dependencies [--check] | spdx | unused-deps | bench [--requests N]"
+            .to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

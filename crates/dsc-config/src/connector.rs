@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::loader::{ConfigError, RawConfig};
+use crate::registry::{Section, SectionValue};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -102,15 +103,15 @@ pub struct ConnectorConfig {
     pub trust_file: Option<PathBuf>,
     /// EDC's unsigned mock identity, for interoperability tests only (`dsc.iam.mock.enabled`).
     pub mock_identity: bool,
-    /// The KafkaBroker-PULL transfer type, when `dsc.kafka.admin.bootstrap.servers` is set.
-    pub kafka: Option<crate::KafkaPullConfig>,
+    /// The configured plug-ins' typed sections; read them with [`ConnectorConfig::section`].
+    sections: Vec<SectionValue>,
 }
 
 /// The built-in OAuth authorization server's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthServerConfig {
     pub context: WebContext,
-    /// The issuer URL as clients and the Kafka broker reach the server.
+    /// The issuer URL as clients and resource servers (a broker) reach the server.
     pub issuer: String,
     pub audience: String,
     pub access_token_seconds: u64,
@@ -252,7 +253,7 @@ impl ConnectorConfig {
             participant_key_alias: raw.get("edc.iam.sts.privatekey.alias").unwrap_or("dsc-participant-key").to_string(),
             trust_file: raw.get("dsc.iam.trust.file").map(PathBuf::from),
             mock_identity: raw.get("dsc.iam.mock.enabled") == Some("true"),
-            kafka: None,
+            sections: Vec::new(),
         };
         let mut config = config;
         config.protocol_address = match raw.get("edc.dsp.callback.address") {
@@ -271,10 +272,11 @@ impl ConnectorConfig {
                 Some(issuer) => issuer.trim_end_matches('/').to_string(),
                 None => format!("http://{}:{}{}", config.hostname, oauth.port, oauth.path),
             };
+            let audience = raw.get("dsc.oauth.server.audience").unwrap_or(&issuer).to_string();
             config.oauth_server = Some(OAuthServerConfig {
                 context: oauth,
                 issuer,
-                audience: raw.get("dsc.oauth.server.audience").unwrap_or("urn:kafka:broker").to_string(),
+                audience,
                 access_token_seconds: raw.number("dsc.oauth.server.token.expiry")?,
                 refresh_token_seconds: raw.number("dsc.oauth.server.refresh.token.expiry")?,
                 initial_access_token_alias: raw
@@ -284,13 +286,18 @@ impl ConnectorConfig {
                 key_rotation_seconds: raw.number::<u64>("dsc.oauth.server.key.rotation.days")? * 86_400,
             });
         }
-        config.kafka = crate::kafka::kafka_pull(raw, config.oauth_server.as_ref())?;
+        config.sections = raw.registry().read_sections(raw, &config)?;
         if config.signaling_address.is_empty() {
             config.signaling_address =
                 format!("http://{}:{}{}", config.hostname, config.control_context.port, config.control_context.path);
         }
         config.check_contexts()?;
         Ok(config)
+    }
+
+    /// A plug-in's section, when its registry entry was used to load and the plug-in is configured.
+    pub fn section<S: Section>(&self) -> Option<&S> {
+        self.sections.iter().find_map(|section| section.value.downcast_ref::<S>())
     }
 
     pub fn contexts(&self) -> Vec<&WebContext> {

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::settings::{self, Setting};
+use crate::registry::SettingsRegistry;
+use crate::settings::Setting;
 
 /// Environment variables with these prefixes are read as settings; an unknown one is an error, as in a file.
 const ENV_PREFIXES: &[&str] = &["EDC_", "WEB_HTTP_", "DSC_"];
@@ -23,6 +24,8 @@ pub enum ConfigError {
     Invalid { key: String, value: String, origin: String, expected: String },
     #[error("missing setting '{key}' (or environment variable {env}): {hint}")]
     Missing { key: String, env: String, hint: String },
+    #[error("setting '{key}' cannot be registered: {reason}")]
+    Conflict { key: String, reason: String },
 }
 
 /// `edc.participant.id` → `EDC_PARTICIPANT_ID`.
@@ -40,28 +43,38 @@ struct Entry {
 #[derive(Debug, Clone, Default)]
 pub struct RawConfig {
     values: BTreeMap<&'static str, Entry>,
+    registry: SettingsRegistry,
 }
 
 impl RawConfig {
-    /// Reads the optional file, then the environment (which wins).
+    /// Reads the optional file, then the environment (which wins), knowing the core settings only.
     pub fn load(
         file: Option<&Path>,
         environment: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut config = RawConfig::default();
+        Self::load_with(&SettingsRegistry::default(), file, environment)
+    }
+
+    /// Like [`RawConfig::load`], knowing the settings of `registry` (core and plug-ins).
+    pub fn load_with(
+        registry: &SettingsRegistry,
+        file: Option<&Path>,
+        environment: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = RawConfig { values: BTreeMap::new(), registry: registry.clone() };
         if let Some(path) = file {
             let source = path.display().to_string();
             let text = std::fs::read_to_string(path)
                 .map_err(|e| ConfigError::Read { path: source.clone(), reason: e.to_string() })?;
             config.merge_toml(&text, &source)?;
         }
-        let by_env: BTreeMap<String, &'static Setting> =
-            settings::SETTINGS.iter().map(|s| (env_name(s.key), s)).collect();
+        let by_env: BTreeMap<String, Setting> =
+            config.registry.settings().iter().map(|s| (env_name(s.key), *s)).collect();
         let mut environment: Vec<(String, String)> = environment.into_iter().collect();
         environment.sort();
         for (name, value) in environment {
             match by_env.get(&name) {
-                Some(setting) => config.set(setting, value, format!("environment variable {name}"))?,
+                Some(setting) => config.set(*setting, value, format!("environment variable {name}"))?,
                 // Read by the client subcommands (`dsc consume`, `dsc produce`), not by the connector.
                 None if name.starts_with(CLIENT_PREFIX) => {}
                 None if ENV_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) => {
@@ -73,11 +86,21 @@ impl RawConfig {
         Ok(config)
     }
 
-    /// Parses TOML text on its own (used by tests and by `load`).
+    /// Parses TOML text on its own (used by tests and by `load`), knowing the core settings only.
     pub fn from_toml(text: &str, source: &str) -> Result<Self, ConfigError> {
-        let mut config = RawConfig::default();
+        Self::from_toml_with(&SettingsRegistry::default(), text, source)
+    }
+
+    /// Like [`RawConfig::from_toml`], knowing the settings of `registry` (core and plug-ins).
+    pub fn from_toml_with(registry: &SettingsRegistry, text: &str, source: &str) -> Result<Self, ConfigError> {
+        let mut config = RawConfig { values: BTreeMap::new(), registry: registry.clone() };
         config.merge_toml(text, source)?;
         Ok(config)
+    }
+
+    /// The settings these values were checked against.
+    pub fn registry(&self) -> &SettingsRegistry {
+        &self.registry
     }
 
     fn merge_toml(&mut self, text: &str, source: &str) -> Result<(), ConfigError> {
@@ -87,7 +110,9 @@ impl RawConfig {
         let mut flat = Vec::new();
         flatten("", &toml::Value::Table(table), &mut flat);
         for (key, value) in flat {
-            let setting = settings::find(&key)
+            let setting = *self
+                .registry
+                .find(&key)
                 .ok_or_else(|| ConfigError::Unknown { key: key.clone(), origin: source.to_string() })?;
             let text = match value {
                 toml::Value::String(s) => s,
@@ -108,7 +133,7 @@ impl RawConfig {
         Ok(())
     }
 
-    fn set(&mut self, setting: &'static Setting, value: String, origin: String) -> Result<(), ConfigError> {
+    fn set(&mut self, setting: Setting, value: String, origin: String) -> Result<(), ConfigError> {
         if !setting.kind.check(&value) {
             let shown = if setting.secret { "<redacted>".to_string() } else { value };
             return Err(ConfigError::Invalid {
@@ -124,7 +149,7 @@ impl RawConfig {
 
     /// The value, or the registered default.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.values.get(key).map(|e| e.value.as_str()).or_else(|| settings::find(key).and_then(|s| s.default))
+        self.values.get(key).map(|e| e.value.as_str()).or_else(|| self.registry.find(key).and_then(|s| s.default))
     }
 
     /// Where a value came from, for messages.
@@ -147,7 +172,7 @@ impl RawConfig {
             key: key.into(),
             value: value.into(),
             origin: self.source(key),
-            expected: settings::find(key).map(|s| s.kind.describe()).unwrap_or_default(),
+            expected: self.registry.find(key).map(|s| s.kind.describe()).unwrap_or_default(),
         })
     }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-//! The registry of settings.
+//! The core settings; plug-ins add theirs through [`crate::SettingsRegistry`].
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -59,11 +59,16 @@ pub struct Setting {
     pub description: &'static str,
 }
 
-const fn setting(key: &'static str, kind: Kind, default: Option<&'static str>, description: &'static str) -> Setting {
+pub const fn setting(
+    key: &'static str,
+    kind: Kind,
+    default: Option<&'static str>,
+    description: &'static str,
+) -> Setting {
     Setting { key, kind, default, secret: false, description }
 }
 
-const fn secret(key: &'static str, description: &'static str) -> Setting {
+pub const fn secret(key: &'static str, description: &'static str) -> Setting {
     Setting { key, kind: Kind::Text, default: None, secret: true, description }
 }
 
@@ -170,7 +175,7 @@ pub const SETTINGS: &[Setting] = &[
         "dsc.oauth.server.enabled",
         Kind::OneOf(&["true", "false"]),
         Some("false"),
-        "Run the built-in OAuth 2.0 authorization server (issues the Kafka credentials of transfers).",
+        "Run the built-in OAuth 2.0 authorization server (issues the credentials transfer types hand to consumers).",
     ),
     setting("web.http.oauth.port", Kind::Port, Some("19292"), "Port of the built-in OAuth server."),
     setting("web.http.oauth.path", Kind::UrlPath, Some("/oauth"), "Path of the built-in OAuth server."),
@@ -183,8 +188,8 @@ pub const SETTINGS: &[Setting] = &[
     setting(
         "dsc.oauth.server.audience",
         Kind::Text,
-        Some("urn:kafka:broker"),
-        "The audience of the built-in server's access tokens (what the Kafka broker expects).",
+        None,
+        "The audience of the built-in server's access tokens (what the resource servers trusting it expect). Default: the one a transfer type registers, else the issuer.",
     ),
     setting(
         "dsc.oauth.server.token.expiry",
@@ -203,96 +208,6 @@ pub const SETTINGS: &[Setting] = &[
         Kind::Text,
         Some("dsc-oauth-initial-access-token"),
         "Vault key of the RFC 7591 initial access token for the built-in server (generated at first start).",
-    ),
-    setting(
-        "dsc.kafka.admin.bootstrap.servers",
-        Kind::Text,
-        None,
-        "host:port of the Kafka listener where the data plane logs in as admin (SASL/PLAIN) to manage per-transfer ACLs. Setting it enables the KafkaBroker-PULL transfer type.",
-    ),
-    setting(
-        "dsc.kafka.admin.username",
-        Kind::Text,
-        Some("admin"),
-        "The Kafka admin's SASL user name; with OAUTHBEARER, the admin's OAuth client id (its principal must be a super user).",
-    ),
-    setting(
-        "dsc.kafka.admin.password.alias",
-        Kind::Text,
-        Some("dsc-kafka-admin-password"),
-        "Vault key of the Kafka admin's password, or OAuth client secret with OAUTHBEARER (read at each use, so PUT /v3/secrets rotates it).",
-    ),
-    setting(
-        "dsc.kafka.admin.sasl.mechanism",
-        Kind::OneOf(&["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]),
-        Some("PLAIN"),
-        "How the data plane logs in to the admin listener; OAUTHBEARER takes client-credentials tokens from dsc.kafka.oauth.issuer.",
-    ),
-    setting(
-        "dsc.kafka.admin.security.protocol",
-        Kind::OneOf(&["SASL_PLAINTEXT", "SASL_SSL"]),
-        Some("SASL_PLAINTEXT"),
-        "SASL_SSL speaks TLS to the admin listener.",
-    ),
-    setting(
-        "dsc.kafka.admin.ssl.ca.file",
-        Kind::FilePath,
-        None,
-        "PEM file of the CA certificates the admin listener's certificate must chain to (SASL_SSL). Default: the Mozilla root certificates.",
-    ),
-    setting(
-        "dsc.kafka.oauth.issuer",
-        Kind::HttpUrl,
-        None,
-        "Issuer of the OAuth service the Kafka broker trusts (endpoints are discovered). Default: the built-in server's issuer when dsc.oauth.server.enabled.",
-    ),
-    setting(
-        "dsc.kafka.oauth.initial.access.token.alias",
-        Kind::Text,
-        None,
-        "Vault key of the RFC 7591 initial access token for registering per-transfer clients. Default: the built-in server's alias, else dsc-kafka-oauth-initial-access-token.",
-    ),
-    setting(
-        "dsc.kafka.oauth.audience",
-        Kind::Text,
-        None,
-        "The audience the broker expects in tokens. Default: the built-in server's audience, else urn:kafka:broker.",
-    ),
-    setting(
-        "dsc.kafka.oauth.audience.parameter",
-        Kind::OneOf(&["resource", "audience", "none"]),
-        None,
-        "How token requests ask for the audience: RFC 8707 resource, audience, or none (the server adds it). Default: none with the built-in server, else resource.",
-    ),
-    setting(
-        "dsc.kafka.oauth.principal.claim",
-        Kind::Text,
-        Some("sub"),
-        "The token claim the broker takes the principal from (its sasl.oauthbearer.sub.claim.name).",
-    ),
-    setting(
-        "dsc.kafka.group.prefix",
-        Kind::Text,
-        Some("dsc-"),
-        "Start of every transfer's consumer-group prefix; the transfer id and a dot follow.",
-    ),
-    setting(
-        "dsc.kafka.reconciler.interval.seconds",
-        Kind::Number { min: 1, max: 86_400 },
-        Some("60"),
-        "How often the data plane compares the broker's ACLs with its grants and repairs the difference.",
-    ),
-    setting(
-        "dsc.kafka.reconciler.grace.seconds",
-        Kind::Number { min: 0, max: 3_600 },
-        Some("60"),
-        "Grants touched more recently than this are left alone by the reconciler (a start may be under way); never less than 4 x dsc.kafka.timeout.seconds.",
-    ),
-    setting(
-        "dsc.kafka.timeout.seconds",
-        Kind::Number { min: 1, max: 300 },
-        Some("10"),
-        "Time limit of each call to the Kafka broker or the OAuth service.",
     ),
     setting(
         "dsc.oauth.server.key.rotation.days",
@@ -403,24 +318,3 @@ pub const SETTINGS: &[Setting] = &[
     setting("dsc.log.format", Kind::OneOf(&["text", "json"]), Some("text"), "Log format."),
     setting("dsc.log.level", Kind::Text, Some("info"), "Log filter (tracing EnvFilter syntax); RUST_LOG overrides it."),
 ];
-
-pub fn find(key: &str) -> Option<&'static Setting> {
-    SETTINGS.iter().find(|s| s.key == key)
-}
-
-/// The settings table as text, for `dsc settings`.
-pub fn describe_all() -> String {
-    let mut out = String::new();
-    for s in SETTINGS {
-        let default = s.default.unwrap_or("-");
-        out.push_str(&format!(
-            "{}\n    env: {}    default: {}    expects: {}\n    {}\n",
-            s.key,
-            crate::env_name(s.key),
-            default,
-            s.kind.describe(),
-            s.description
-        ));
-    }
-    out
-}

@@ -118,23 +118,56 @@ fn names(resource: i8, pattern: i8, operation: i8) -> (String, String, String) {
     (resource.into(), pattern.into(), operation.into())
 }
 
-/// The bindings of a grant: TOPIC LITERAL READ and DESCRIBE, GROUP PREFIXED READ.
+/// The ACLs of a consumer grant, as (resource, pattern, operation); the resource's name is the grant's topic or
+/// group prefix. A consumer needs DESCRIBE besides READ on the topic to fetch its metadata, and its groups are
+/// matched by prefix so that the application picks the group name. Every check of a grant derives from this one
+/// list ([`ConsumerGrant::bindings`]), so what is created and what is verified cannot drift apart.
+const GRANT_ACLS: [(i8, i8, i8); 3] = [
+    (wire::TOPIC, wire::LITERAL, wire::READ),
+    (wire::TOPIC, wire::LITERAL, wire::DESCRIBE),
+    (wire::GROUP, wire::PREFIXED, wire::READ),
+];
+
+impl ConsumerGrant {
+    fn resource_name(&self, resource: i8) -> &str {
+        if resource == wire::GROUP { &self.group_prefix } else { &self.topic }
+    }
+
+    /// The ACLs this grant consists of, as the broker reports them and sorted like [`KafkaAdmin::acls_of`]:
+    /// GROUP `<group prefix>` PREFIXED READ, TOPIC `<topic>` LITERAL DESCRIBE and READ.
+    pub fn bindings(&self) -> Vec<AclBinding> {
+        let mut bindings: Vec<AclBinding> = GRANT_ACLS
+            .iter()
+            .map(|&(resource, pattern, operation)| {
+                let (kind, pattern, operation) = names(resource, pattern, operation);
+                AclBinding {
+                    resource: kind,
+                    name: self.resource_name(resource).to_string(),
+                    pattern,
+                    principal: self.principal.clone(),
+                    operation,
+                }
+            })
+            .collect();
+        bindings.sort();
+        bindings
+    }
+}
+
 fn creations(grant: &ConsumerGrant) -> Vec<AclCreation> {
-    let acl = |resource, name: &str, pattern, operation| {
-        AclCreation::default()
-            .with_resource_type(resource)
-            .with_resource_name(text(name))
-            .with_resource_pattern_type(pattern)
-            .with_principal(text(&grant.principal))
-            .with_host(text("*"))
-            .with_operation(operation)
-            .with_permission_type(wire::ALLOW)
-    };
-    vec![
-        acl(wire::TOPIC, &grant.topic, wire::LITERAL, wire::READ),
-        acl(wire::TOPIC, &grant.topic, wire::LITERAL, wire::DESCRIBE),
-        acl(wire::GROUP, &grant.group_prefix, wire::PREFIXED, wire::READ),
-    ]
+    GRANT_ACLS
+        .iter()
+        .map(|&(resource, pattern, operation)| {
+            AclCreation::default()
+                .with_resource_type(resource)
+                .with_resource_name(text(grant.resource_name(resource)))
+                .with_resource_pattern_type(pattern)
+                .with_principal(text(&grant.principal))
+                .with_host(text("*"))
+                .with_operation(operation)
+                .with_permission_type(wire::ALLOW)
+        })
+        .collect()
 }
 
 pub(crate) struct Connection {
@@ -392,5 +425,25 @@ mod tests {
             ]
         );
         assert!(acls.iter().all(|a| a.permission_type == wire::ALLOW && a.principal.to_string() == "User:c1"));
+    }
+
+    #[test]
+    fn a_grant_s_bindings_are_named_as_the_broker_reports_them() {
+        let grant = ConsumerGrant { principal: "User:c1".into(), topic: "t".into(), group_prefix: "g-".into() };
+        let binding = |resource: &str, name: &str, pattern: &str, operation: &str| AclBinding {
+            resource: resource.into(),
+            name: name.into(),
+            pattern: pattern.into(),
+            principal: "User:c1".into(),
+            operation: operation.into(),
+        };
+        assert_eq!(
+            grant.bindings(),
+            vec![
+                binding("GROUP", "g-", "PREFIXED", "READ"),
+                binding("TOPIC", "t", "LITERAL", "DESCRIBE"),
+                binding("TOPIC", "t", "LITERAL", "READ"),
+            ]
+        );
     }
 }

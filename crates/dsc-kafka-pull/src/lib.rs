@@ -13,6 +13,7 @@
 //!
 //! Nothing here is known to the control plane: it sees a transfer type `KafkaBroker-PULL` and an EDR.
 
+pub mod config;
 pub mod grants;
 pub mod reconcile;
 
@@ -31,6 +32,7 @@ use dsc_vault::{SecretString, Vault};
 use serde_json::json;
 use tokio::sync::Mutex;
 
+pub use config::KafkaPullConfig;
 pub use dsc_domain::kafka::KAFKA_PULL;
 
 /// The endpoint type of Kafka EDRs, as Tractus-X names it.

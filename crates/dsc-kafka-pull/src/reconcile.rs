@@ -44,14 +44,7 @@ fn now_millis() -> i64 {
 }
 
 fn expected(grant: &ConsumerGrant) -> BTreeSet<(String, String, String, String)> {
-    [
-        ("TOPIC", grant.topic.as_str(), "LITERAL", "READ"),
-        ("TOPIC", grant.topic.as_str(), "LITERAL", "DESCRIBE"),
-        ("GROUP", grant.group_prefix.as_str(), "PREFIXED", "READ"),
-    ]
-    .into_iter()
-    .map(|(r, n, p, o)| (r.to_string(), n.to_string(), p.to_string(), o.to_string()))
-    .collect()
+    grant.bindings().iter().map(key).collect()
 }
 
 fn key(binding: &AclBinding) -> (String, String, String, String) {

@@ -166,16 +166,12 @@ async fn a_grant_creates_a_principal_with_exactly_its_acls_and_revocation_remove
     assert_eq!(grant.state, KafkaGrantState::Active);
     let principal = grant.principal.clone().unwrap_or_default();
     let acls = f.admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}"));
-    let summary: Vec<String> =
-        acls.iter().map(|a| format!("{} {} {} {}", a.resource, a.name, a.pattern, a.operation)).collect();
-    assert_eq!(
-        summary,
-        vec![
-            format!("GROUP dsc-{}. PREFIXED READ", flow.id),
-            format!("TOPIC {} LITERAL DESCRIBE", f.topic),
-            format!("TOPIC {} LITERAL READ", f.topic),
-        ]
-    );
+    let granted_acls = ConsumerGrant {
+        principal: principal.clone(),
+        topic: f.topic.clone(),
+        group_prefix: format!("dsc-{}.", flow.id),
+    };
+    assert_eq!(acls, granted_acls.bindings());
     let secret_alias = grant.client_secret_alias.clone().unwrap_or_default();
     let secret = f.vault.resolve(&secret_alias).await.ok().flatten().unwrap_or_else(|| panic!("secret in the vault"));
     let client_id = grant.client_id.clone().unwrap_or_default();
@@ -279,10 +275,15 @@ async fn the_reconciler_restores_missing_acls_and_removes_what_no_started_flow_n
     assert_eq!(report.grants_checked, 3);
     assert_eq!(report.acls_restored, 1, "{report:?}");
     assert_eq!(report.grants_revoked, 2, "{report:?}");
-    assert_eq!(f.admin.acls_of(&kept_principal).await.unwrap_or_default().len(), 3, "restored");
+    let kept_grant = ConsumerGrant {
+        principal: kept_principal.clone(),
+        topic: f.topic.clone(),
+        group_prefix: format!("dsc-{}.", kept.id),
+    };
+    assert_eq!(f.admin.acls_of(&kept_principal).await.unwrap_or_default(), kept_grant.bindings(), "restored");
     assert!(f.admin.acls_of(&crashed_principal).await.unwrap_or_default().is_empty());
     assert!(live(&f, &suspended.id).await.is_empty());
-    assert_eq!(f.admin.acls_of(&foreign).await.unwrap_or_default().len(), 3, "not ours, not touched");
+    assert_eq!(f.admin.acls_of(&foreign).await.unwrap_or_default(), foreign_grant.bindings(), "not ours, not touched");
 
     let again = f.pull.reconcile().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((again.acls_restored, again.grants_revoked, again.orphan_principals_removed), (0, 0, 0), "{again:?}");
@@ -297,7 +298,12 @@ async fn grant_and_revoke_with(adjust: impl FnOnce(&mut KafkaPullSettings)) {
     f.store.create_flow(&flow).await.unwrap_or_else(|e| panic!("{e}"));
     f.pull.grant(&flow).await.unwrap_or_else(|e| panic!("{e}"));
     let principal = live(&f, &flow.id).await[0].principal.clone().unwrap_or_default();
-    assert_eq!(f.admin.acls_of(&principal).await.unwrap_or_default().len(), 3);
+    let granted = ConsumerGrant {
+        principal: principal.clone(),
+        topic: f.topic.clone(),
+        group_prefix: format!("dsc-{}.", flow.id),
+    };
+    assert_eq!(f.admin.acls_of(&principal).await.unwrap_or_default(), granted.bindings());
     f.pull.revoke(&flow).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(f.admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
 }

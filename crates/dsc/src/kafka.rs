@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dsc_config::KafkaPullConfig;
-use dsc_kafka_pull::{AdminMechanism, AdminTls, KafkaPull, KafkaPullSettings};
+use dsc_kafka_pull::{AdminMechanism, AdminTls, KafkaPull, KafkaPullConfig, KafkaPullSettings};
 use dsc_oauth::AudienceParameter;
 use dsc_store::SqlStore;
 use dsc_vault::Vault;

@@ -8,3 +8,4 @@ mod kafka;
 pub mod logging;
 mod oauth;
 pub mod runtime;
+pub mod settings;

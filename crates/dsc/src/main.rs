@@ -58,10 +58,16 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     match cli.command {
-        Command::Settings => {
-            print!("{}", dsc_config::settings::describe_all());
-            ExitCode::SUCCESS
-        }
+        Command::Settings => match dsc::settings::registry() {
+            Ok(registry) => {
+                print!("{}", registry.describe_all());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("dsc: configuration error: {error}");
+                ExitCode::from(2)
+            }
+        },
         Command::Run { config, log_format } => run(config, log_format, process_start, false),
         Command::Dataplane { config, log_format } => run(config, log_format, process_start, true),
         Command::Consume(args) => dsc::cli::consume::run(args),
@@ -73,7 +79,10 @@ fn main() -> ExitCode {
 
 fn run(file: Option<PathBuf>, log_format: Option<String>, process_start: Instant, data_plane: bool) -> ExitCode {
     let parse = if data_plane { ConnectorConfig::for_data_plane } else { ConnectorConfig::from_raw };
-    let config = match RawConfig::load(file.as_deref(), std::env::vars()).and_then(|raw| parse(&raw)) {
+    let loaded = dsc::settings::registry()
+        .and_then(|registry| RawConfig::load_with(&registry, file.as_deref(), std::env::vars()))
+        .and_then(|raw| parse(&raw));
+    let config = match loaded {
         Ok(config) => config,
         Err(error) => {
             eprintln!("dsc: configuration error: {error}");

@@ -188,7 +188,9 @@ async fn build_data_plane(
         dsc_dataplane::HTTP_PULL.to_string(),
         Arc::new(dsc_dataplane::HttpPull { public_url: config.public_address.clone() }),
     );
-    let kafka = config.kafka.as_ref().map(|kafka| crate::kafka::kafka_pull(kafka, store.clone(), vault.clone()));
+    let kafka = config
+        .section::<dsc_kafka_pull::KafkaPullConfig>()
+        .map(|kafka| crate::kafka::kafka_pull(kafka, store.clone(), vault.clone()));
     if let Some(kafka) = &kafka {
         handlers.insert(dsc_kafka_pull::KAFKA_PULL.to_string(), kafka.clone());
     }
@@ -216,7 +218,7 @@ fn spawn_reconciler(
     kafka: Option<&Arc<KafkaPull>>,
     stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    let (kafka, settings) = (kafka?, config.kafka.as_ref()?);
+    let (kafka, settings) = (kafka?, config.section::<dsc_kafka_pull::KafkaPullConfig>()?);
     let interval = std::time::Duration::from_secs(settings.reconcile_interval_seconds);
     Some(tokio::spawn(crate::kafka::run_reconciler(kafka.clone(), interval, stopped)))
 }

@@ -129,7 +129,8 @@ async fn suspend_cuts_a_polling_consumer_off_resume_grants_anew_and_terminate_le
 
     // B is untouched by all of it.
     let principal_b = principal_of(&edr_b, &h.principal_claim);
-    assert_eq!(admin.acls_of(&principal_b).await.unwrap_or_else(|e| panic!("{e}")).len(), 3);
+    let acls_b = admin.acls_of(&principal_b).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(acls_b, acls_for(&edr_b, &h.principal_claim, &topic));
     let (edr, source, group) = (edr_b.clone(), TokenSource::edr(&pair.consumer, &b), format!("{prefix_b}again"));
     let still = blocking(move || reader(&edr, source, &group).poll(3, Duration::from_secs(30))).await;
     assert_eq!(still, Outcome::Records(3), "B still reads");

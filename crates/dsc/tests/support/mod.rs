@@ -28,7 +28,8 @@ pub fn config(dir: &std::path::Path, extra: &[(&str, &str)]) -> ConnectorConfig 
     for (key, value) in extra {
         toml.push_str(&format!("\"{key}\" = \"{value}\"\n"));
     }
-    let raw = RawConfig::from_toml(&toml, "test").unwrap_or_else(|e| panic!("{e}"));
+    let registry = dsc::settings::registry().unwrap_or_else(|e| panic!("{e}"));
+    let raw = RawConfig::from_toml_with(&registry, &toml, "test").unwrap_or_else(|e| panic!("{e}"));
     let mut config = ConnectorConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
     for context in [
         &mut config.default_context,
