@@ -9,7 +9,7 @@
 
 use dsc_dataplane::FlowError;
 use dsc_domain::DataFlow;
-use dsc_domain::kafka::{KafkaBrokerAddress, KafkaGrant, KafkaGrantState};
+use crate::{KafkaBrokerAddress, KafkaGrant, KafkaGrantState};
 use dsc_kafka_admin::ConsumerGrant;
 use dsc_oauth::{OAuthError, RegisteredClient, TokenResponse};
 use dsc_vault::SecretString;

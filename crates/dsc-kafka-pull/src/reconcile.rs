@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use dsc_dataplane::FlowError;
 use dsc_domain::DataFlowState;
-use dsc_domain::kafka::KafkaGrantState;
+use crate::KafkaGrantState;
 use dsc_kafka_admin::{AclBinding, ConsumerGrant};
 
 use crate::KafkaPull;

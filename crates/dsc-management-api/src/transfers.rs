@@ -77,7 +77,7 @@ pub(crate) async fn initiate(
     let counter_party_id = expanded::first_str(&node, &edc("counterPartyId")).map(str::to_string);
     let callback_addresses = crate::negotiations::callbacks(&node, &mut violations);
     if let Some(transfer_type) = &transfer_type
-        && !(transfer_type.ends_with("-PULL") || transfer_type.ends_with("-PUSH"))
+        && dsc_domain::FlowType::of(transfer_type).is_none()
     {
         violations.push(
             Violation::new("transferType must be <destination type>-PULL or -PUSH", edc("transferType"))

@@ -8,4 +8,5 @@ mod edr_refresh;
 mod kafka;
 pub mod logging;
 mod oauth;
+pub mod plugins;
 pub mod runtime;

@@ -29,6 +29,8 @@ pub struct TransferSettings {
     pub retry_base_ms: i64,
     /// How often the policy monitor re-evaluates running transfers.
     pub monitor_interval: std::time::Duration,
+    /// The transfer types the binary registered: a peer's alias is answered as the type's name.
+    pub transfer_types: Arc<dsc_domain::TransferTypeRegistry>,
 }
 
 impl TransferSettings {
@@ -46,6 +48,7 @@ impl TransferSettings {
             max_attempts: 8,
             retry_base_ms: 500,
             monitor_interval: std::time::Duration::from_secs(1),
+            transfer_types: Arc::default(),
         }
     }
 }

@@ -221,7 +221,7 @@ impl TransferService {
         {
             return Ok(existing);
         }
-        let format = dsc_domain::transfer::canonical_transfer_type(format);
+        let format = self.settings.transfer_types.canonical(format);
         let agreement = self
             .negotiations
             .find_agreement(agreement_id)
@@ -390,7 +390,7 @@ impl TransferService {
                         "the consumer suspended this transfer; only it may resume".into(),
                     ));
                 }
-                if t.transfer_type.ends_with("-PULL") && data_address.is_none() {
+                if dsc_domain::FlowType::of(&t.transfer_type) == Some(dsc_domain::FlowType::Pull) && data_address.is_none() {
                     return Err(ProtocolError::Refused(
                         "a pull transfer's start message must carry a dataAddress".into(),
                     ));
