@@ -4,9 +4,12 @@
 //!   cargo xtask licenses            fail unless every third-party crate has an allow-listed licence
 //!   cargo xtask dependencies        regenerate DEPENDENCIES from Cargo.lock (`--check`: fail if stale)
 //!   cargo xtask spdx                fail unless every source file carries an SPDX licence header
+//!   cargo xtask layering            fail when a lower crate names Kafka or a dependency points up (`--pending`:
+//!                                   also the crates still being cleaned)
 //!   cargo xtask bench               start-up, memory and Management API throughput figures
 
 mod bench;
+mod layering;
 mod licenses;
 
 use std::process::ExitCode;
@@ -17,8 +20,12 @@ fn main() -> ExitCode {
         Some("licenses") => licenses::check(),
         Some("dependencies") => licenses::dependencies(args.iter().any(|a| a == "--check")),
         Some("spdx") => licenses::spdx(),
+        Some("layering") => layering::check(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
-        _ => Err("usage: cargo xtask licenses | dependencies [--check] | spdx | bench [--requests N]".to_string()),
+        _ => Err(
+            "usage: cargo xtask licenses | dependencies [--check] | spdx | layering [--pending] | bench [--requests N]"
+                .to_string(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

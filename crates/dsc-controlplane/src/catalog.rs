@@ -220,7 +220,8 @@ mod tests {
             Arc::new(PolicyEngine::with_defaults()),
             Arc::new({
                 let mut registry = TransferTypeRegistry::new();
-                let http = dsc_domain::TransferTypeDescriptor::new("HttpData-PULL", "HttpData", dsc_domain::FlowType::Pull);
+                let http =
+                    dsc_domain::TransferTypeDescriptor::new("HttpData-PULL", "HttpData", dsc_domain::FlowType::Pull);
                 registry.register(http).unwrap_or_else(|e| panic!("{e}"));
                 registry
             }),

@@ -37,6 +37,11 @@ impl FlowType {
     pub fn of(transfer_type: &str) -> Option<Self> {
         TransferType::parse(transfer_type).map(|parsed| parsed.flow_type)
     }
+
+    /// Whether the transfer type's name says PULL.
+    pub fn is_pull(transfer_type: &str) -> bool {
+        Self::of(transfer_type) == Some(FlowType::Pull)
+    }
 }
 
 /// A transfer type's name taken apart: `HttpData-PULL` → (`HttpData`, PULL).
@@ -163,6 +168,9 @@ mod tests {
             assert_eq!(TransferType::parse(bad), None, "{bad:?}");
         }
         assert_eq!(FlowType::parse(FlowType::Push.name()), Some(FlowType::Push));
+        assert!(
+            FlowType::is_pull("HttpData-PULL") && !FlowType::is_pull("HttpData-PUSH") && !FlowType::is_pull("PULL")
+        );
     }
 
     #[test]

@@ -9,10 +9,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dsc_kafka_pull::{KafkaGrant, KafkaGrantState, KafkaGrantStore};
 use dsc_domain::{DataAddress, DataFlow, DataFlowState};
 use dsc_kafka_admin::{ConsumerGrant, KafkaAdmin};
 use dsc_kafka_pull::{AdminMechanism, KafkaPull, KafkaPullSettings};
+use dsc_kafka_pull::{KafkaGrant, KafkaGrantState, KafkaGrantStore};
 use dsc_oauth::AudienceParameter;
 use dsc_store::{DataFlowStore, SqlStore, StoreSettings};
 use dsc_vault::{EncryptedFileVault, SecretString, Vault, VaultKey};

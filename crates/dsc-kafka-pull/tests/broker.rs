@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dsc_dataplane::{FlowError, TransferTypeHandler};
-use dsc_kafka_pull::{KafkaGrant, KafkaGrantState, KafkaGrantStore};
 use dsc_domain::{DataAddress, DataFlow, DataFlowState, namespaces};
 use dsc_kafka_admin::{ConsumerGrant, KafkaAdmin};
 use dsc_kafka_pull::{AdminMechanism, AdminTls, KafkaPull, KafkaPullSettings};
+use dsc_kafka_pull::{KafkaGrant, KafkaGrantState, KafkaGrantStore};
 use dsc_oauth::AudienceParameter;
 use dsc_store::{DataFlowStore, SqlStore, StoreSettings};
 use dsc_vault::{EncryptedFileVault, SecretString, Vault, VaultKey};

@@ -93,7 +93,10 @@ async fn old_database_keeps_its_grants(url: &str, backend: &str) {
     let applied = store.apply_plugin_migrations(&MIGRATIONS).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(applied, vec![1], "recorded for the module although the table existed");
     let live = store.live_grants_of_flow("flow-old").await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(live.iter().map(|g| (g.id.as_str(), g.state)).collect::<Vec<_>>(), vec![("kept", KafkaGrantState::Active)]);
+    assert_eq!(
+        live.iter().map(|g| (g.id.as_str(), g.state)).collect::<Vec<_>>(),
+        vec![("kept", KafkaGrantState::Active)]
+    );
     assert_eq!(store.grant_principals().await.unwrap_or_default(), vec!["User:old-client"]);
     store.close().await;
 

@@ -20,11 +20,11 @@ use dsc_domain::{
 };
 
 pub use error::StoreError;
+pub use sql::{
+    Arg, Dialect, PluginMigration, PluginMigrations, PluginSql, SqlBuilder, SqlStore, StoreSettings, column,
+};
 /// A fetched row, for plug-ins reading their own tables ([`column`]).
 pub use sqlx::any::AnyRow;
-pub use sql::{
-    Arg, PluginMigration, PluginMigrations, PluginSql, SqlBuilder, SqlStore, StoreSettings, column, Dialect,
-};
 
 /// Create/read/update/delete/query of one entity type.
 #[async_trait]

@@ -278,7 +278,7 @@ impl TransferManager {
             Ok(kept) => kept.filter(|_| transfer.data_address_key.is_some()),
             Err(reason) => return Step::Retry(reason),
         };
-        let pull = dsc_domain::FlowType::of(&transfer.transfer_type) == Some(dsc_domain::FlowType::Pull);
+        let pull = dsc_domain::FlowType::is_pull(&transfer.transfer_type);
         let awaiting_callback = |transfer: &TransferProcess| {
             Step::Retry(format!("waiting for data plane's started callback for {}", transfer.id))
         };

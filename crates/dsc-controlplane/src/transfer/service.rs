@@ -390,7 +390,7 @@ impl TransferService {
                         "the consumer suspended this transfer; only it may resume".into(),
                     ));
                 }
-                if dsc_domain::FlowType::of(&t.transfer_type) == Some(dsc_domain::FlowType::Pull) && data_address.is_none() {
+                if dsc_domain::FlowType::is_pull(&t.transfer_type) && data_address.is_none() {
                     return Err(ProtocolError::Refused(
                         "a pull transfer's start message must carry a dataAddress".into(),
                     ));

@@ -109,7 +109,7 @@ async fn seed_assets(store: &impl ContractStore) {
             &[
                 ("name", json!("Serial Parts")),
                 ("count", json!(5)),
-                ("tags", json!(["kafka", "stream"])),
+                ("tags", json!(["mqtt", "stream"])),
                 ("version", json!("3.0.0")),
             ],
         ),
@@ -153,7 +153,7 @@ pub async fn asset_queries_filter_in_the_database(store: &impl ContractStore) {
     assert_eq!(asset_ids(store, query(vec![c("version", Operator::GtEq, json!("4"))])).await, vec!["a2"]);
     assert_eq!(asset_ids(store, query(vec![c("flag", Operator::Eq, json!(true))])).await, vec!["a3"]);
     assert_eq!(asset_ids(store, query(vec![c("createdAt", Operator::LtEq, json!(200))])).await, vec!["a1", "a2"]);
-    assert_eq!(asset_ids(store, query(vec![c("tags", Operator::Contains, json!("kafka"))])).await, vec!["a1"]);
+    assert_eq!(asset_ids(store, query(vec![c("tags", Operator::Contains, json!("mqtt"))])).await, vec!["a1"]);
     assert_eq!(
         asset_ids(
             store,

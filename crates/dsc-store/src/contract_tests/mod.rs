@@ -21,8 +21,7 @@ use dsc_domain::{
 use serde_json::{Value, json};
 
 use crate::{
-    CallbackOutbox, ContractDefinitionStore, DataFlowStore, NegotiationStore, Repository, StoreError,
-    TransferStore,
+    CallbackOutbox, ContractDefinitionStore, DataFlowStore, NegotiationStore, Repository, StoreError, TransferStore,
 };
 use dsc_domain::{ContractAgreement, ContractNegotiation, ContractOfferId, NegotiationRole, NegotiationState, Offer};
 

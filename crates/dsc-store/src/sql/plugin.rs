@@ -94,7 +94,8 @@ impl SqlStore {
     /// Applies the module's migrations that are not recorded yet, each in its own transaction with its record;
     /// returns the versions applied now. Replicas starting together on PostgreSQL take turns (advisory lock).
     pub async fn apply_plugin_migrations(&self, plugin: &PluginMigrations) -> Result<Vec<i64>, StoreError> {
-        let failed = |e: sqlx::Error| StoreError::Database(format!("migration of module {} failed: {e}", plugin.module));
+        let failed =
+            |e: sqlx::Error| StoreError::Database(format!("migration of module {} failed: {e}", plugin.module));
         sqlx::query(AssertSqlSafe(CREATE_TABLE)).execute(&self.pool).await.map_err(StoreError::from_sqlx)?;
         let mut applied_now = Vec::new();
         for migration in plugin.migrations {
@@ -110,7 +111,7 @@ impl SqlStore {
             recorded.bind(super::filter::Arg::Text(plugin.module.to_string()));
             recorded.push(" AND version = ");
             recorded.bind(super::filter::Arg::Int(migration.version));
-            if recorded.fetch_optional_in(&mut *tx).await.map_err(StoreError::from_sqlx)?.is_some() {
+            if recorded.fetch_optional_in(&mut tx).await.map_err(StoreError::from_sqlx)?.is_some() {
                 continue;
             }
             let script = match self.dialect {
@@ -128,7 +129,7 @@ impl SqlStore {
             record.push(", ");
             record.bind(super::filter::Arg::Int(dsc_domain::clock::system_now_millis()));
             record.push(")");
-            record.execute_in(&mut *tx).await.map_err(failed)?;
+            record.execute_in(&mut tx).await.map_err(failed)?;
             tx.commit().await.map_err(StoreError::from_sqlx)?;
             applied_now.push(migration.version);
         }
