@@ -9,6 +9,7 @@
 //!   cargo xtask bench               start-up, memory and Management API throughput figures
 
 mod bench;
+mod comments;
 mod layering;
 mod licenses;
 

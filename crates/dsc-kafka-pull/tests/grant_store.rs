@@ -106,6 +106,19 @@ async fn old_database_keeps_its_grants(url: &str, backend: &str) {
     assert_eq!(again.live_grants().await.unwrap_or_default().len(), 1);
 }
 
+/// Replicas starting together: each migration is applied by exactly one of them.
+#[tokio::test]
+async fn postgres_replicas_starting_together_apply_each_migration_once() {
+    let Some(url) = postgres_url().await else { return };
+    let connect =
+        || async { SqlStore::connect(&StoreSettings::new(url.clone())).await.unwrap_or_else(|e| panic!("{e}")) };
+    let (first, second) = (connect().await, connect().await);
+    let (a, b) = tokio::join!(first.apply_plugin_migrations(&MIGRATIONS), second.apply_plugin_migrations(&MIGRATIONS));
+    let mut applied = [a.unwrap_or_else(|e| panic!("{e}")), b.unwrap_or_else(|e| panic!("{e}"))].concat();
+    applied.sort();
+    assert_eq!(applied, vec![1]);
+}
+
 #[tokio::test]
 async fn a_fresh_database_gets_the_table_once() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -96,7 +96,6 @@ impl SqlStore {
     pub async fn apply_plugin_migrations(&self, plugin: &PluginMigrations) -> Result<Vec<i64>, StoreError> {
         let failed =
             |e: sqlx::Error| StoreError::Database(format!("migration of module {} failed: {e}", plugin.module));
-        sqlx::query(AssertSqlSafe(CREATE_TABLE)).execute(&self.pool).await.map_err(StoreError::from_sqlx)?;
         let mut applied_now = Vec::new();
         for migration in plugin.migrations {
             let mut tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
@@ -106,6 +105,8 @@ impl SqlStore {
                     .await
                     .map_err(StoreError::from_sqlx)?;
             }
+            // Under the lock: concurrent CREATE TABLE IF NOT EXISTS can still collide on PostgreSQL.
+            sqlx::query(AssertSqlSafe(CREATE_TABLE)).execute(&mut *tx).await.map_err(StoreError::from_sqlx)?;
             let mut recorded = SqlBuilder::new(self.dialect);
             recorded.push("SELECT version FROM dsc_plugin_migrations WHERE module = ");
             recorded.bind(super::filter::Arg::Text(plugin.module.to_string()));
