@@ -36,6 +36,7 @@ cargo xtask licenses
 cargo xtask dependencies --check
 cargo xtask spdx
 cargo xtask unused-deps
+cargo xtask layering
 
 step "test infrastructure (PostgreSQL, OAuth server, Kafka, Eclipse EDC, DSP TCK)"
 # Stop at the end only what this run started; a harness that was already up stays up.

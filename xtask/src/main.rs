@@ -5,9 +5,13 @@
 //!   cargo xtask dependencies        regenerate DEPENDENCIES from Cargo.lock (`--check`: fail if stale)
 //!   cargo xtask spdx                fail unless every source file carries an SPDX licence header
 //!   cargo xtask unused-deps         fail when a crate declares a dependency its sources never name
+//!   cargo xtask layering            fail when a lower crate names Kafka or a dependency points up (`--pending`:
+//!                                   also the crates still being cleaned)
 //!   cargo xtask bench               start-up, memory and Management API throughput figures
 
 mod bench;
+mod comments;
+mod layering;
 mod licenses;
 mod unused_deps;
 
@@ -20,8 +24,10 @@ fn main() -> ExitCode {
         Some("dependencies") => licenses::dependencies(args.iter().any(|a| a == "--check")),
         Some("spdx") => licenses::spdx(),
         Some("unused-deps") => unused_deps::check(),
+        Some("layering") => layering::check(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
-        _ => Err("usage: cargo xtask licenses | dependencies [--check] | spdx | unused-deps | bench [--requests N]"
+        _ => Err("usage: cargo xtask licenses | dependencies [--check] | spdx | unused-deps | layering [--pending] \
+                  | bench [--requests N]"
             .to_string()),
     };
     match result {

@@ -8,40 +8,45 @@ use std::sync::Arc;
 use dsc_domain::odrl::PolicyType;
 use dsc_domain::{
     Asset, Catalog, ContractDefinition, ContractOfferId, Dataset, Offer, ParticipantAgent, PolicyDefinition, QuerySpec,
+    TransferTypeRegistry,
 };
 use dsc_policy::{PolicyContext, PolicyEngine, Scope};
 use dsc_store::Repository;
 
 use crate::ServiceError;
 
-/// Which transfer types an asset's data address can be served with. The data plane registry implements this once
-/// data planes exist; until then [`StaticTransferTypes`] names the built-in ones.
+/// Which transfer types an asset's data address can be served with.
 pub trait TransferTypes: Send + Sync {
     fn for_address_type(&self, address_type: &str) -> Vec<String>;
 }
 
-pub struct StaticTransferTypes;
-
-impl TransferTypes for StaticTransferTypes {
+/// The registered transfer types, whether or not a data plane serves them now.
+impl TransferTypes for TransferTypeRegistry {
     fn for_address_type(&self, address_type: &str) -> Vec<String> {
-        match address_type {
-            "HttpData" => vec!["HttpData-PULL".into()],
-            "KafkaBroker" => vec!["KafkaBroker-PULL".into()],
-            _ => Vec::new(),
-        }
+        TransferTypeRegistry::for_address_type(self, address_type)
     }
 }
 
-/// The transfer types the registered data planes serve for an address type (`HttpData` → `HttpData-PULL`, as EDC
-/// derives distributions from its data plane instances).
-pub struct DataPlaneTransferTypes(pub Arc<dyn dsc_signaling::DataPlaneClient>);
+/// The transfer types the registered data planes serve for an address type, as EDC derives distributions from
+/// its data plane instances. The registry says which address type a transfer type serves; a type it does not
+/// know (a remote data plane's) is matched by its name (`HttpData-PULL` serves `HttpData`).
+pub struct DataPlaneTransferTypes {
+    planes: Arc<dyn dsc_signaling::DataPlaneClient>,
+    registry: Arc<TransferTypeRegistry>,
+}
+
+impl DataPlaneTransferTypes {
+    pub fn new(planes: Arc<dyn dsc_signaling::DataPlaneClient>, registry: Arc<TransferTypeRegistry>) -> Self {
+        DataPlaneTransferTypes { planes, registry }
+    }
+}
 
 impl TransferTypes for DataPlaneTransferTypes {
     fn for_address_type(&self, address_type: &str) -> Vec<String> {
-        self.0
+        self.planes
             .transfer_types()
             .into_iter()
-            .filter(|t| t.rsplit_once('-').is_some_and(|(destination, _)| destination == address_type))
+            .filter(|t| self.registry.address_type_of(t) == Some(address_type))
             .collect()
     }
 }
@@ -213,7 +218,13 @@ mod tests {
             store.clone(),
             store.clone(),
             Arc::new(PolicyEngine::with_defaults()),
-            Arc::new(StaticTransferTypes),
+            Arc::new({
+                let mut registry = TransferTypeRegistry::new();
+                let http =
+                    dsc_domain::TransferTypeDescriptor::new("HttpData-PULL", "HttpData", dsc_domain::FlowType::Pull);
+                registry.register(http).unwrap_or_else(|e| panic!("{e}"));
+                registry
+            }),
         );
         (service, dir)
     }
@@ -259,7 +270,7 @@ mod tests {
     #[async_trait::async_trait]
     impl dsc_signaling::DataPlaneClient for Planes {
         fn transfer_types(&self) -> Vec<String> {
-            vec!["HttpData-PULL".into(), "HttpData-PUSH".into(), "KafkaBroker-PULL".into()]
+            vec!["HttpData-PULL".into(), "HttpData-PUSH".into(), "Stream-PULL".into(), "Topic-PULL".into()]
         }
         async fn start(
             &self,
@@ -287,9 +298,17 @@ mod tests {
 
     #[test]
     fn distributions_follow_the_registered_data_planes() {
-        let types = DataPlaneTransferTypes(Arc::new(Planes));
+        use dsc_domain::{FlowType, TransferTypeDescriptor};
+        let mut registry = TransferTypeRegistry::new();
+        let topic = TransferTypeDescriptor::new("Topic-PULL", "StreamSource", FlowType::Pull);
+        registry.register(topic).unwrap_or_else(|e| panic!("{e}"));
+        let registry = Arc::new(registry);
+        let types = DataPlaneTransferTypes::new(Arc::new(Planes), registry.clone());
         assert_eq!(types.for_address_type("HttpData"), vec!["HttpData-PULL", "HttpData-PUSH"]);
-        assert_eq!(types.for_address_type("KafkaBroker"), vec!["KafkaBroker-PULL"]);
+        assert_eq!(types.for_address_type("Stream"), vec!["Stream-PULL"], "unregistered: matched by name");
+        assert_eq!(types.for_address_type("StreamSource"), vec!["Topic-PULL"], "registered: by its address type");
+        assert!(types.for_address_type("Topic").is_empty());
         assert!(types.for_address_type("AmazonS3").is_empty());
+        assert_eq!(TransferTypes::for_address_type(registry.as_ref(), "StreamSource"), vec!["Topic-PULL"]);
     }
 }

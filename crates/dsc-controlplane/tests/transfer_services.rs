@@ -39,7 +39,7 @@ async fn consumer_transfer(cp: &ControlPlane) -> TransferProcess {
 async fn control_plane() -> ControlPlane {
     let cp = ControlPlane::start().await;
     cp.hold_agreement(agreement("ag-p", SELF, CONSUMER, "a1")).await;
-    cp.hold_agreement(agreement("ag-kafka", SELF, CONSUMER, "a3")).await;
+    cp.hold_agreement(agreement("ag-s3", SELF, CONSUMER, "a3")).await;
     cp.hold_agreement(agreement("ag-c", "did:web:provider", SELF, "asset-9")).await;
     cp
 }
@@ -78,8 +78,8 @@ async fn the_provider_accepts_requests_only_under_its_agreements_with_the_sender
         refused("transfer type 'AmazonS3-PUSH' is not supported; supported: HttpData-PULL, HttpData-PUSH")
     );
     assert_eq!(
-        ask(&consumer, request("c5", "ag-kafka", "HttpData-PULL")).await,
-        refused("transfer type 'HttpData-PULL' does not fit asset 'a3' (data address type 'KafkaBroker')")
+        ask(&consumer, request("c5", "ag-s3", "HttpData-PULL")).await,
+        refused("transfer type 'HttpData-PULL' does not fit asset 'a3' (data address type 'AmazonS3')")
     );
 
     let first = provider_transfer(&cp, "c6").await;

@@ -66,7 +66,7 @@ async fn start(State(plane): State<Arc<DataPlane>>, body: axum::body::Bytes) -> 
         Ok(message) => message,
         Err(error) => return failure(FlowError::Invalid(format!("not a DataFlowStartMessage: {error}"))),
     };
-    if message.profile.ends_with("-PULL") && message.data_address.is_some() {
+    if dsc_domain::FlowType::is_pull(&message.profile) && message.data_address.is_some() {
         return failure(FlowError::Invalid("a pull flow's start message carries no dataAddress".into()));
     }
     let source = message

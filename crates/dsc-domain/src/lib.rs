@@ -5,6 +5,7 @@
 //! "simplified expanded" JSON-LD values (see [`property`]), so that every other crate can compare and query them
 //! without re-running JSON-LD processing.
 
+pub mod address_validation;
 pub mod asset;
 pub mod clock;
 pub mod contract_definition;
@@ -15,6 +16,7 @@ pub mod property;
 pub mod query;
 pub mod validation;
 
+pub use address_validation::{DataAddressValidator, DataAddressValidators};
 pub use asset::{Asset, DataAddress};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contract_definition::ContractDefinition;
@@ -30,4 +32,5 @@ pub mod negotiation;
 pub use negotiation::{CallbackAddress, ContractAgreement, ContractNegotiation, NegotiationRole, NegotiationState};
 pub mod transfer;
 pub use transfer::{DataFlow, DataFlowState, TransferProcess, TransferRole, TransferState};
-pub mod kafka;
+pub mod transfer_type;
+pub use transfer_type::{FlowType, TransferType, TransferTypeDescriptor, TransferTypeRegistry};

@@ -216,15 +216,6 @@ impl TransferProcess {
     }
 }
 
-/// Other names peers use for transfer types we serve: Mobility Data Space connectors ask for `Kafka-PULL`, the
-/// type Tractus-X renamed to `KafkaBroker-PULL`.
-const TRANSFER_TYPE_ALIASES: &[(&str, &str)] = &[(crate::kafka::KAFKA_PULL_ALIAS, crate::kafka::KAFKA_PULL)];
-
-/// The name a transfer type is served under (`Kafka-PULL` → `KafkaBroker-PULL`; others unchanged).
-pub fn canonical_transfer_type(transfer_type: &str) -> &str {
-    TRANSFER_TYPE_ALIASES.iter().find(|(alias, _)| *alias == transfer_type).map_or(transfer_type, |(_, name)| name)
-}
-
 /// Event names (`transfer.process.<milestone>`) a save from `before` to `after` produces.
 pub fn transfer_events(before: Option<TransferState>, after: TransferState, role: TransferRole) -> Vec<String> {
     use TransferState::*;
@@ -288,14 +279,6 @@ pub fn transfer_event_envelope(
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn kafka_pull_is_an_alias_of_kafka_broker_pull() {
-        assert_eq!(canonical_transfer_type("Kafka-PULL"), "KafkaBroker-PULL");
-        assert_eq!(canonical_transfer_type("KafkaBroker-PULL"), "KafkaBroker-PULL");
-        assert_eq!(canonical_transfer_type("HttpData-PULL"), "HttpData-PULL");
-        assert_eq!(canonical_transfer_type("kafka-pull"), "kafka-pull");
-    }
     use super::*;
     use TransferState::*;
 

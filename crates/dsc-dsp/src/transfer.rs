@@ -121,7 +121,7 @@ pub(crate) async fn request(
     // EDC's context maps bare values into its own namespace.
     let format = format.strip_prefix(dsc_domain::namespaces::EDC).unwrap_or(format);
     let callback = required(&message, &dsp("callbackAddress"), "callbackAddress")?;
-    if format.ends_with("-PULL") && data_address_from(&message)?.is_some() {
+    if dsc_domain::FlowType::is_pull(format) && data_address_from(&message)?.is_some() {
         return Err(bad("a pull transfer request carries no dataAddress"));
     }
     let request = TransferRequestMessage {

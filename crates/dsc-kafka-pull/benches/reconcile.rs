@@ -9,12 +9,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dsc_domain::kafka::{KafkaGrant, KafkaGrantState};
 use dsc_domain::{DataAddress, DataFlow, DataFlowState};
 use dsc_kafka_admin::{ConsumerGrant, KafkaAdmin};
 use dsc_kafka_pull::{AdminMechanism, KafkaPull, KafkaPullSettings};
+use dsc_kafka_pull::{KafkaGrant, KafkaGrantState, KafkaGrantStore};
 use dsc_oauth::AudienceParameter;
-use dsc_store::{DataFlowStore, KafkaGrantStore, SqlStore, StoreSettings};
+use dsc_store::{DataFlowStore, SqlStore, StoreSettings};
 use dsc_vault::{EncryptedFileVault, SecretString, Vault, VaultKey};
 
 fn now_millis() -> i64 {
@@ -84,6 +84,7 @@ async fn main() -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let url = format!("sqlite://{}/store.db?mode=rwc", dir.path().display());
     let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.map_err(|e| e.to_string())?);
+    store.apply_plugin_migrations(&dsc_kafka_pull::MIGRATIONS).await.map_err(|e| e.to_string())?;
     let vault = Arc::new(
         EncryptedFileVault::open(dir.path().join("vault.json"), VaultKey::generate())
             .await

@@ -7,9 +7,9 @@
 //! the OAuth registration and the save after it: the server then holds a client nobody knows (it cannot obtain
 //! ACLs, so it can read nothing).
 
+use crate::{KafkaBrokerAddress, KafkaGrant, KafkaGrantState};
 use dsc_dataplane::FlowError;
 use dsc_domain::DataFlow;
-use dsc_domain::kafka::{KafkaBrokerAddress, KafkaGrant, KafkaGrantState};
 use dsc_kafka_admin::ConsumerGrant;
 use dsc_oauth::{OAuthError, RegisteredClient, TokenResponse};
 use dsc_vault::SecretString;

@@ -8,32 +8,41 @@
 //! off at once), delete the client and its vault secrets. Renewal mints a new token from the transfer's client
 //! while the flow is STARTED.
 //!
+//! - [`address`]: the `KafkaBroker` data address and its validation; [`grant`]: what one transfer was given.
 //! - [`grants`]: provisioning and revocation, each step preceded by a saved grant state (crash safety).
 //! - [`reconcile`]: compares saved grants with the broker's ACLs and repairs or removes what differs.
+//! - [`store`]: the grant store, its table and migrations; [`plugin`]: what the binary registers (transfer type,
+//!   address validator).
 //!
 //! Nothing here is known to the control plane: it sees a transfer type `KafkaBroker-PULL` and an EDR.
 
+pub mod address;
 pub mod config;
+pub mod grant;
 pub mod grants;
+pub mod plugin;
 pub mod reconcile;
+pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use dsc_dataplane::{AccessGrant, FlowError, IssuedToken, TransferTypeHandler};
-use dsc_domain::kafka::KafkaBrokerAddress;
 use dsc_domain::{DataAddress, DataFlow, namespaces};
 use dsc_kafka_admin::scram::ScramMechanism;
 use dsc_kafka_admin::{AdminError, Credentials, KafkaAdmin};
 use dsc_oauth::{AudienceParameter, OAuthClient, OAuthError, OAuthSettings, ServerMetadata};
-use dsc_store::{DataFlowStore, KafkaGrantStore};
+use dsc_store::DataFlowStore;
 use dsc_vault::{SecretString, Vault};
 use serde_json::json;
 use tokio::sync::Mutex;
 
+pub use address::{KAFKA_BROKER, KAFKA_PULL, KAFKA_PULL_ALIAS, KafkaBrokerAddress};
 pub use config::KafkaPullConfig;
-pub use dsc_domain::kafka::KAFKA_PULL;
+pub use grant::{KafkaGrant, KafkaGrantState};
+pub use plugin::{KafkaBrokerValidator, transfer_type};
+pub use store::{KafkaGrantStore, MIGRATIONS};
 
 /// The endpoint type of Kafka EDRs, as Tractus-X names it.
 pub const KAFKA_ENDPOINT_TYPE: &str = "https://w3id.org/idsa/v4.1/Kafka";

@@ -14,9 +14,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
+use crate::KafkaGrantState;
 use dsc_dataplane::FlowError;
 use dsc_domain::DataFlowState;
-use dsc_domain::kafka::KafkaGrantState;
 use dsc_kafka_admin::{AclBinding, ConsumerGrant};
 
 use crate::KafkaPull;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dsc_dataplane::{FlowError, TransferTypeHandler};
-use dsc_domain::kafka::{KafkaGrant, KafkaGrantState};
 use dsc_domain::{DataAddress, DataFlow, DataFlowState, namespaces};
 use dsc_kafka_admin::{ConsumerGrant, KafkaAdmin};
 use dsc_kafka_pull::{AdminMechanism, AdminTls, KafkaPull, KafkaPullSettings};
+use dsc_kafka_pull::{KafkaGrant, KafkaGrantState, KafkaGrantStore};
 use dsc_oauth::AudienceParameter;
-use dsc_store::{DataFlowStore, KafkaGrantStore, SqlStore, StoreSettings};
+use dsc_store::{DataFlowStore, SqlStore, StoreSettings};
 use dsc_vault::{EncryptedFileVault, SecretString, Vault, VaultKey};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -70,6 +70,7 @@ async fn fixture_with(issuer: Option<String>, adjust: impl FnOnce(&mut KafkaPull
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let url = format!("sqlite://{}/store.db?mode=rwc", dir.path().display());
     let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}")));
+    store.apply_plugin_migrations(&dsc_kafka_pull::MIGRATIONS).await.unwrap_or_else(|e| panic!("{e}"));
     let vault = Arc::new(
         EncryptedFileVault::open(dir.path().join("vault.json"), VaultKey::generate())
             .await

@@ -34,6 +34,8 @@ pub struct ManagementState {
     pub assets: Arc<EntityService<Asset>>,
     pub policy_definitions: Arc<EntityService<PolicyDefinition>>,
     pub contract_definitions: Arc<EntityService<ContractDefinition>>,
+    /// Checks of asset data addresses by type, registered by the transfer types.
+    pub address_validators: Arc<dsc_domain::DataAddressValidators>,
     pub vault: Arc<dyn Vault>,
     /// Requests to other connectors (catalogs today, negotiations and transfers next).
     pub protocol: Arc<dyn dsc_controlplane::protocol::ProtocolClient>,

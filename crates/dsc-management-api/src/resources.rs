@@ -15,15 +15,15 @@ use crate::ManagementState;
 use crate::edge::{self, compact, expand, expand_required, id_response, ok_json, service_error};
 
 pub(crate) trait ApiResource: ManagedEntity {
-    fn from_expanded(node: &Node) -> Result<Self, Violations>;
+    fn from_expanded(node: &Node, state: &ManagementState) -> Result<Self, Violations>;
     fn to_expanded(&self) -> Value;
     fn set_id(&mut self, id: String);
     fn service(state: &ManagementState) -> &EntityService<Self>;
 }
 
 impl ApiResource for Asset {
-    fn from_expanded(node: &Node) -> Result<Self, Violations> {
-        dsc_transform::asset::asset_from_expanded(node)
+    fn from_expanded(node: &Node, state: &ManagementState) -> Result<Self, Violations> {
+        dsc_transform::asset::asset_from_expanded(node, &state.address_validators)
     }
     fn to_expanded(&self) -> Value {
         dsc_transform::asset::asset_to_expanded(self)
@@ -38,7 +38,7 @@ impl ApiResource for Asset {
 }
 
 impl ApiResource for PolicyDefinition {
-    fn from_expanded(node: &Node) -> Result<Self, Violations> {
+    fn from_expanded(node: &Node, _: &ManagementState) -> Result<Self, Violations> {
         dsc_transform::policy_definition::policy_definition_from_expanded(node)
     }
     fn to_expanded(&self) -> Value {
@@ -53,7 +53,7 @@ impl ApiResource for PolicyDefinition {
 }
 
 impl ApiResource for ContractDefinition {
-    fn from_expanded(node: &Node) -> Result<Self, Violations> {
+    fn from_expanded(node: &Node, _: &ManagementState) -> Result<Self, Violations> {
         dsc_transform::contract_definition::contract_definition_from_expanded(node)
     }
     fn to_expanded(&self) -> Value {
@@ -67,8 +67,8 @@ impl ApiResource for ContractDefinition {
     }
 }
 
-fn read<R: ApiResource>(node: &Node) -> Result<R, ApiError> {
-    R::from_expanded(node).map_err(ApiError::validation)
+fn read<R: ApiResource>(node: &Node, state: &ManagementState) -> Result<R, ApiError> {
+    R::from_expanded(node, state).map_err(ApiError::validation)
 }
 
 pub(crate) async fn create<R: ApiResource>(
@@ -76,7 +76,7 @@ pub(crate) async fn create<R: ApiResource>(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let node = expand_required(&state, body)?;
-    let entity: R = read(&node)?;
+    let entity: R = read(&node, &state)?;
     let created = R::service(&state).create(entity).await.map_err(service_error)?;
     id_response(&state, created.id(), created.created_at())
 }
@@ -110,7 +110,7 @@ pub(crate) async fn update_from_body<R: ApiResource>(
     if !node.contains_key("@id") {
         return Err(ApiError::validation(vec![Violation::mandatory_value("@id")]));
     }
-    let entity: R = read(&node)?;
+    let entity: R = read(&node, &state)?;
     R::service(&state).update(entity).await.map_err(service_error)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -130,7 +130,7 @@ pub(crate) async fn update_at_path<R: ApiResource>(
                 .with_value(Value::String(body_id.to_string())),
         ]));
     }
-    let mut entity: R = read(&node)?;
+    let mut entity: R = read(&node, &state)?;
     entity.set_id(id);
     R::service(&state).update(entity).await.map_err(service_error)?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -208,11 +208,11 @@ mod tests {
         };
         let registry = DataPlaneRegistry::new(vec![plane("a", &["HttpData-PULL"])]);
         assert_eq!(registry.select("HttpData-PULL").map(|e| e.id), Some("a".into()));
-        assert!(registry.select("KafkaBroker-PULL").is_none());
-        registry.register(plane("a", &["KafkaBroker-PULL"]));
+        assert!(registry.select("AmazonS3-PUSH").is_none());
+        registry.register(plane("a", &["AmazonS3-PUSH"]));
         assert!(registry.select("HttpData-PULL").is_none(), "re-registering replaces");
         assert!(!registry.unregister("b"));
-        assert_eq!(registry.transfer_types(), vec!["KafkaBroker-PULL".to_string()]);
+        assert_eq!(registry.transfer_types(), vec!["AmazonS3-PUSH".to_string()]);
         assert!(registry.unregister("a"));
         assert!(registry.transfer_types().is_empty());
         assert!(!format!("{:?}", plane("a", &[])).contains("the-shared-secret"), "the key is never printed");

@@ -20,7 +20,11 @@ use dsc_domain::{
 };
 
 pub use error::StoreError;
-pub use sql::{SqlStore, StoreSettings};
+pub use sql::{
+    Arg, Dialect, PluginMigration, PluginMigrations, PluginSql, SqlBuilder, SqlStore, StoreSettings, column,
+};
+/// A fetched row, for plug-ins reading their own tables ([`column`]).
+pub use sqlx::any::AnyRow;
 
 /// Create/read/update/delete/query of one entity type.
 #[async_trait]
@@ -188,21 +192,6 @@ pub trait DataFlowStore: Send + Sync {
     /// (compare-and-set): false when a concurrent refresh, suspend or terminate changed it since it was read, so
     /// neither a second renewal with the same refresh token nor a revoked flow's renewal can be written.
     async fn save_refreshed_flow(&self, flow: &DataFlow, expected_refresh_hash: &str) -> Result<bool, StoreError>;
-}
-
-/// The Kafka PULL handler's grants (see [`dsc_domain::kafka::KafkaGrant`]).
-#[async_trait]
-pub trait KafkaGrantStore: Send + Sync {
-    /// Fails with [`StoreError::AlreadyExists`] when a grant with the id exists.
-    async fn create_grant(&self, grant: &dsc_domain::kafka::KafkaGrant) -> Result<(), StoreError>;
-    /// [`StoreError::NotFound`] when absent.
-    async fn save_grant(&self, grant: &dsc_domain::kafka::KafkaGrant) -> Result<(), StoreError>;
-    /// The flow's grants that are not REVOKED, oldest first.
-    async fn live_grants_of_flow(&self, flow_id: &str) -> Result<Vec<dsc_domain::kafka::KafkaGrant>, StoreError>;
-    /// Every grant that is not REVOKED, oldest first.
-    async fn live_grants(&self) -> Result<Vec<dsc_domain::kafka::KafkaGrant>, StoreError>;
-    /// Every principal any grant ever had: ACLs of other principals are not this connector's to touch.
-    async fn grant_principals(&self) -> Result<Vec<String>, StoreError>;
 }
 
 /// A client registered at the built-in OAuth server.

@@ -80,7 +80,6 @@ contract_suite!(
     negotiation_lifecycle_with_agreement,
     transfer_lifecycle_leases_and_events,
     data_flows_round_trip,
-    kafka_grants_round_trip,
     leases_give_one_holder_at_a_time,
     claims_take_oldest_work_once,
     state_changes_queue_their_events_atomically,

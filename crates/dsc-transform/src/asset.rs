@@ -2,15 +2,16 @@
 //! Assets and data addresses.
 
 use dsc_domain::validation::join_path;
-use dsc_domain::{Asset, DataAddress, Properties, Violation, namespaces};
+use dsc_domain::{Asset, DataAddress, DataAddressValidators, Properties, Violation, namespaces};
 use dsc_jsonld::expanded::{self, Node};
 use dsc_jsonld::simplified;
 use serde_json::{Map, Value};
 
 use crate::reader::{self, Violations};
 
-/// Local names of data-address properties that would carry a secret in clear text. Data addresses must
-/// reference secrets in the vault instead (`keyName`, `...SecretKey`, `...Alias`).
+/// Local names of data-address properties that would carry a secret in clear text, whatever the address type
+/// (each type's validator adds its own). Data addresses must reference secrets in the vault instead (`keyName`,
+/// `...SecretKey`, `...Alias`).
 const CLEAR_TEXT_SECRET_NAMES: &[&str] = &[
     "password",
     "secret",
@@ -21,10 +22,10 @@ const CLEAR_TEXT_SECRET_NAMES: &[&str] = &[
     "refreshtoken",
     "privatekey",
     "authorization",
-    "kafka.sasl.password",
 ];
 
-pub fn asset_from_expanded(node: &Node) -> Result<Asset, Violations> {
+/// Reads an asset; its data address is checked by the validator registered for its type, if any.
+pub fn asset_from_expanded(node: &Node, validators: &DataAddressValidators) -> Result<Asset, Violations> {
     let mut violations = Vec::new();
     reader::check_type(node, &namespaces::edc("Asset"), "", &mut violations);
     let id = reader::id_or_new(node, "", &mut violations);
@@ -50,7 +51,7 @@ pub fn asset_from_expanded(node: &Node) -> Result<Asset, Violations> {
 
     let data_address_iri = namespaces::edc("dataAddress");
     let data_address = match expanded::first_node(node, &data_address_iri) {
-        Some(address) => data_address_from_expanded(address, &data_address_iri, &mut violations),
+        Some(address) => data_address_from_expanded(address, &data_address_iri, validators, &mut violations),
         None => {
             violations.push(Violation::mandatory_object(&data_address_iri));
             DataAddress { properties: Properties::new() }
@@ -65,7 +66,12 @@ pub fn asset_from_expanded(node: &Node) -> Result<Asset, Violations> {
     Ok(Asset { id, created_at: 0, properties, private_properties, data_address })
 }
 
-pub fn data_address_from_expanded(node: &Node, path: &str, violations: &mut Violations) -> DataAddress {
+pub fn data_address_from_expanded(
+    node: &Node,
+    path: &str,
+    validators: &DataAddressValidators,
+    violations: &mut Violations,
+) -> DataAddress {
     reader::check_type(node, &namespaces::edc("DataAddress"), path, violations);
     let properties = simplified::simplify_node(node);
     let type_iri = DataAddress::type_iri();
@@ -73,8 +79,9 @@ pub fn data_address_from_expanded(node: &Node, path: &str, violations: &mut Viol
         Some(Value::String(kind)) if !kind.trim().is_empty() => {}
         _ => violations.push(Violation::mandatory_value(&join_path(path, &type_iri))),
     }
+    let type_secrets = validators.secret_properties();
     for key in properties.keys() {
-        if carries_clear_text_secret(key) {
+        if carries_clear_text_secret(key, &type_secrets) {
             violations.push(
                 Violation::new(
                     format!(
@@ -88,18 +95,17 @@ pub fn data_address_from_expanded(node: &Node, path: &str, violations: &mut Viol
         }
     }
     let address = DataAddress { properties };
-    if address.address_type() == Some(dsc_domain::kafka::KAFKA_BROKER)
-        && let Err(kafka) = dsc_domain::kafka::KafkaBrokerAddress::from_data_address(&address, path)
-    {
-        violations.extend(kafka);
-    }
+    violations.extend(validators.validate(&address, path));
     address
 }
 
-fn carries_clear_text_secret(key: &str) -> bool {
+fn carries_clear_text_secret(key: &str, type_secrets: &[String]) -> bool {
     let local = key.rsplit(['/', '#', ':']).next().unwrap_or(key).to_ascii_lowercase();
     let full_local = key.strip_prefix(namespaces::EDC).unwrap_or(key).to_ascii_lowercase();
-    CLEAR_TEXT_SECRET_NAMES.contains(&local.as_str()) || CLEAR_TEXT_SECRET_NAMES.contains(&full_local.as_str())
+    let named = |name: &str| {
+        CLEAR_TEXT_SECRET_NAMES.contains(&name) || type_secrets.iter().any(|secret| secret.eq_ignore_ascii_case(name))
+    };
+    named(&local) || named(&full_local)
 }
 
 pub fn asset_to_expanded(asset: &Asset) -> Value {
@@ -139,6 +145,35 @@ mod tests {
 
     fn node(value: Value) -> Node {
         value.as_object().cloned().unwrap_or_default()
+    }
+
+    /// A stand-in for a transfer type's validator: `Stream` addresses need an `edc:stream` and must not carry
+    /// an `edc:stream.passphrase`.
+    struct StreamValidator;
+
+    impl dsc_domain::DataAddressValidator for StreamValidator {
+        fn address_type(&self) -> &str {
+            "Stream"
+        }
+        fn validate(&self, address: &DataAddress, path: &str) -> Vec<Violation> {
+            match address.properties.get(&edc("stream")) {
+                Some(_) => Vec::new(),
+                None => vec![Violation::mandatory_value(&join_path(path, &edc("stream")))],
+            }
+        }
+        fn secret_properties(&self) -> Vec<String> {
+            vec!["stream.passphrase".into()]
+        }
+    }
+
+    fn validators() -> DataAddressValidators {
+        let mut validators = DataAddressValidators::new();
+        validators.register(std::sync::Arc::new(StreamValidator)).unwrap_or_else(|e| panic!("{e}"));
+        validators
+    }
+
+    fn asset_from_expanded(node: &Node) -> Result<Asset, Violations> {
+        super::asset_from_expanded(node, &validators())
     }
 
     #[test]
@@ -194,7 +229,7 @@ mod tests {
 
     #[test]
     fn clear_text_secrets_in_data_addresses_are_refused() {
-        for key in ["oauth2:clientSecret", "header:Authorization", &edc("password"), &edc("kafka.sasl.password")] {
+        for key in ["oauth2:clientSecret", "header:Authorization", &edc("password"), &edc("stream.passphrase")] {
             let violations = asset_from_expanded(&node(json!({
                 edc("properties"): [{}],
                 edc("dataAddress"): [{ edc("type"): [{"@value": "HttpData"}], key: [{"@value": "s3cr3t"}] }]
@@ -211,6 +246,25 @@ mod tests {
                                    "oauth2:tokenUrl": [{"@value": "https://idp"}] }]
         })));
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn the_validator_of_the_address_type_is_consulted() {
+        let read = |address_type: &str| {
+            asset_from_expanded(&node(json!({
+                edc("properties"): [{}],
+                edc("dataAddress"): [{ edc("type"): [{"@value": address_type}] }]
+            })))
+        };
+        let violations = read("Stream").err().unwrap_or_default();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].path, Some(format!("{}/{}", edc("dataAddress"), edc("stream"))));
+        assert!(read("HttpData").is_ok(), "no validator registered for HttpData: generic checks only");
+        let unchecked = super::asset_from_expanded(
+            &node(json!({ edc("properties"): [{}], edc("dataAddress"): [{ edc("type"): [{"@value": "Stream"}] }] })),
+            &DataAddressValidators::new(),
+        );
+        assert!(unchecked.is_ok(), "without the registration the type has no rules");
     }
 
     #[test]

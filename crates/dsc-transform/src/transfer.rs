@@ -76,7 +76,7 @@ pub fn transfer_request_from_expanded(node: &Node) -> Result<TransferRequest, Vi
     let counter_party_id = process::optional(node, "counterPartyId");
     let callback_addresses = callback_addresses_from_expanded(node, &mut violations);
     if let Some(transfer_type) = &transfer_type
-        && !(transfer_type.ends_with("-PULL") || transfer_type.ends_with("-PUSH"))
+        && dsc_domain::FlowType::of(transfer_type).is_none()
     {
         violations.push(
             Violation::new("transferType must be <destination type>-PULL or -PUSH", edc("transferType"))

@@ -10,6 +10,16 @@ use dsc_oauth::AudienceParameter;
 use dsc_store::SqlStore;
 use dsc_vault::Vault;
 
+/// Registers the Kafka PULL transfer type (with its `Kafka-PULL` alias) and the `KafkaBroker` address validator.
+pub fn register(
+    transfer_types: &mut dsc_domain::TransferTypeRegistry,
+    validators: &mut dsc_domain::DataAddressValidators,
+) -> Result<(), crate::runtime::StartError> {
+    let failed = |e: String| crate::runtime::StartError::Plugin(e);
+    transfer_types.register(dsc_kafka_pull::transfer_type()).map_err(|e| failed(e.to_string()))?;
+    validators.register(Arc::new(dsc_kafka_pull::KafkaBrokerValidator)).map_err(|e| failed(e.to_string()))
+}
+
 pub fn kafka_pull(config: &KafkaPullConfig, store: Arc<SqlStore>, vault: Arc<dyn Vault>) -> Arc<KafkaPull> {
     let audience_parameter = match config.audience_parameter.as_str() {
         "audience" => AudienceParameter::Audience,

@@ -7,5 +7,6 @@ pub mod cli;
 mod kafka;
 pub mod logging;
 mod oauth;
+pub mod plugins;
 pub mod runtime;
 pub mod settings;

@@ -28,7 +28,7 @@ use dsc_kafka_pull::KafkaPull;
 use dsc_management_api::ManagementState;
 use dsc_policy::PolicyEngine;
 use dsc_signaling::{DataPlaneEntry, DataPlaneRegistry, HttpDataPlaneClient};
-use dsc_store::{HealthCheck, SqlStore, StoreSettings, sql::redact_url};
+use dsc_store::{HealthCheck, SqlStore, sql::redact_url};
 use dsc_vault::{EncryptedFileVault, Vault, VaultKey};
 use dsc_web::health::{Health, HealthProbe};
 use dsc_web::{ApiKey, ContextRouter};
@@ -49,6 +49,8 @@ pub enum StartError {
     Listen(std::io::Error),
     #[error("OAuth server: {0}")]
     OAuth(String),
+    #[error("transfer type registration: {0}")]
+    Plugin(String),
     #[error("cannot register with the control plane at {control_plane}: {reason}")]
     Registration { control_plane: String, reason: String },
 }
@@ -274,12 +276,9 @@ impl Connector {
                 None => return Err(StartError::MissingApiKey(alias.clone())),
             },
         };
-        let mut settings = StoreSettings::new(config.database_url.clone());
-        settings.max_connections = config.database_max_connections;
-        let store = SqlStore::connect(&settings)
-            .await
-            .map_err(|e| StartError::Database { url: redact_url(&config.database_url), reason: e.to_string() })?;
+        let store = crate::plugins::open_store(&config.database_url, config.database_max_connections).await?;
         let shared = Arc::new(store.clone());
+        let plugins = crate::plugins::plugins()?;
         let identity = participant_identity(config, &vault).await?;
         let trust = match &config.trust_file {
             Some(path) => TrustList::from_file(path)?,
@@ -330,7 +329,7 @@ impl Connector {
             shared.clone(),
             shared.clone(),
             Arc::new(PolicyEngine::with_defaults()),
-            Arc::new(DataPlaneTransferTypes(data_planes.clone())),
+            Arc::new(DataPlaneTransferTypes::new(data_planes.clone(), plugins.transfer_types.clone())),
         ));
         let versioned_address = format!("{}{}", config.protocol_address, dsc_dsp::VERSION_PATH);
         let message_context = Arc::new(dsc_dsp::message_context()?);
@@ -380,6 +379,7 @@ impl Connector {
         transfer_settings.batch_size = config.transfer_state_machine.batch_size;
         transfer_settings.iteration_wait =
             std::time::Duration::from_millis(config.transfer_state_machine.iteration_wait_ms);
+        transfer_settings.transfer_types = plugins.transfer_types.clone();
         let transfers = Arc::new(TransferService::new(
             transfer_settings.clone(),
             shared.clone(),
@@ -458,6 +458,7 @@ impl Connector {
                 Arc::new(ReferencedBy::DefinitionsUsingPolicy(shared.clone())),
             )),
             contract_definitions: Arc::new(EntityService::new(shared.clone(), Arc::new(NoReferences))),
+            address_validators: plugins.address_validators.clone(),
             vault: vault.clone(),
             protocol: client.clone(),
             negotiations,
@@ -575,11 +576,7 @@ impl DataPlaneNode {
     pub async fn start(config: &ConnectorConfig) -> Result<Self, StartError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let vault = open_vault(config).await?;
-        let mut settings = StoreSettings::new(config.database_url.clone());
-        settings.max_connections = config.database_max_connections;
-        let store = SqlStore::connect(&settings)
-            .await
-            .map_err(|e| StartError::Database { url: redact_url(&config.database_url), reason: e.to_string() })?;
+        let store = crate::plugins::open_store(&config.database_url, config.database_max_connections).await?;
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .build()

@@ -216,7 +216,7 @@ impl TransferProcessor {
             Ok(kept) => kept.filter(|_| transfer.data_address_key.is_some()),
             Err(reason) => return Step::Retry(reason),
         };
-        let pull = transfer.transfer_type.ends_with("-PULL");
+        let pull = dsc_domain::FlowType::is_pull(&transfer.transfer_type);
         let awaiting_callback = |transfer: &TransferProcess| {
             Step::Retry(format!("waiting for data plane's started callback for {}", transfer.id))
         };

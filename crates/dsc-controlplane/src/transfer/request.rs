@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use dsc_domain::{Asset, NegotiationRole, ParticipantAgent, TransferProcess, TransferState};
+use dsc_domain::{Asset, NegotiationRole, ParticipantAgent, TransferProcess, TransferState, TransferTypeRegistry};
 use dsc_policy::{PolicyContext, PolicyEngine, Scope};
 use dsc_signaling::DataPlaneClient;
 use dsc_store::{NegotiationStore, Repository, StoreError, TransferStore};
@@ -19,6 +19,8 @@ pub(super) struct RequestCheck {
     pub assets: Arc<dyn Repository<Asset>>,
     pub data_planes: Arc<dyn DataPlaneClient>,
     pub engine: Arc<PolicyEngine>,
+    /// The registered transfer types: aliases peers use, and the address type each serves.
+    pub transfer_types: Arc<TransferTypeRegistry>,
 }
 
 impl RequestCheck {
@@ -37,7 +39,7 @@ impl RequestCheck {
         {
             return Ok(existing);
         }
-        let format = dsc_domain::transfer::canonical_transfer_type(&transfer_type);
+        let format = self.transfer_types.canonical(&transfer_type);
         let agreement = self
             .negotiations
             .find_agreement(&agreement_id)
@@ -55,7 +57,12 @@ impl RequestCheck {
             ProtocolError::Refused(format!("the asset of agreement '{agreement_id}' no longer exists"))
         })?;
         let address_type = asset.data_address.address_type().unwrap_or_default();
-        if format.rsplit_once('-').map(|(destination, _)| destination) != Some(address_type) {
+        // A type the registry does not know (a remote data plane's) is matched by its name's destination part.
+        let served = match self.transfer_types.find(format) {
+            Some(known) => Some(known.address_type.as_str()),
+            None => format.rsplit_once('-').map(|(destination, _)| destination),
+        };
+        if served != Some(address_type) {
             return Err(ProtocolError::Refused(format!(
                 "transfer type '{format}' does not fit asset '{}' (data address type '{address_type}')",
                 agreement.asset_id

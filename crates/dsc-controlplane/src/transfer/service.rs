@@ -52,7 +52,8 @@ impl TransferProtocolService {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let participant_id = settings.participant_id.clone();
-        let requests = RequestCheck { participant_id, negotiations, assets, data_planes, engine };
+        let transfer_types = settings.transfer_types.clone();
+        let requests = RequestCheck { participant_id, negotiations, assets, data_planes, engine, transfer_types };
         TransferProtocolService { settings, store, requests, vault, wake, clock }
     }
 
@@ -144,7 +145,7 @@ impl TransferProtocolService {
                         "the consumer suspended this transfer; only it may resume".into(),
                     ));
                 }
-                if t.transfer_type.ends_with("-PULL") && data_address.is_none() {
+                if dsc_domain::FlowType::is_pull(&t.transfer_type) && data_address.is_none() {
                     return Err(ProtocolError::Refused(
                         "a pull transfer's start message must carry a dataAddress".into(),
                     ));

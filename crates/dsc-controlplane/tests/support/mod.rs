@@ -124,7 +124,7 @@ impl ControlPlane {
         let dir = ok(tempfile::tempdir());
         let url = format!("sqlite://{}/cp.db?mode=rwc", dir.path().display());
         let store = Arc::new(ok(SqlStore::connect(&StoreSettings::new(url)).await));
-        for a in [asset("a1", "x", "HttpData"), asset("a2", "x", "HttpData"), asset("a3", "y", "KafkaBroker")] {
+        for a in [asset("a1", "x", "HttpData"), asset("a2", "x", "HttpData"), asset("a3", "y", "AmazonS3")] {
             ok(Repository::create(store.as_ref(), &a).await);
         }
         for (id, bpn) in [("open", None), ("only-bpn1", Some("BPNL1")), ("only-bpn2", Some("BPNL2"))] {

@@ -17,7 +17,7 @@ use super::Dialect;
 use crate::StoreError;
 
 #[derive(Debug, Clone)]
-pub(crate) enum Arg {
+pub enum Arg {
     Text(String),
     OptText(Option<String>),
     Int(i64),
@@ -36,22 +36,22 @@ pub(crate) enum Field {
 }
 
 /// SQL text plus its bind arguments, numbered `$1..$n` (both backends accept that form).
-pub(crate) struct SqlBuilder {
+pub struct SqlBuilder {
     dialect: Dialect,
     sql: String,
     args: Vec<Arg>,
 }
 
 impl SqlBuilder {
-    pub(crate) fn new(dialect: Dialect) -> Self {
+    pub fn new(dialect: Dialect) -> Self {
         SqlBuilder { dialect, sql: String::new(), args: Vec::new() }
     }
 
-    pub(crate) fn push(&mut self, text: &str) {
+    pub fn push(&mut self, text: &str) {
         self.sql.push_str(text);
     }
 
-    pub(crate) fn bind(&mut self, arg: Arg) {
+    pub fn bind(&mut self, arg: Arg) {
         self.args.push(arg);
         self.sql.push_str(&format!("${}", self.args.len()));
     }
