@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Decentralized Claims Protocol (DCP) 1.0 building blocks.
+
+pub mod error;
+pub mod jws;
+pub mod scope;
+pub mod token;
+
+pub use error::{CredentialProblem, DcpError};
+pub use jws::{DidDocuments, SigningKey};
