@@ -60,9 +60,20 @@ impl SigningKey {
 
     /// Signs `claims` with the given `typ` header.
     pub(crate) fn sign(&self, typ: &str, claims: &Value) -> Result<String, DcpError> {
+        self.sign_with_content_type(typ, None, claims)
+    }
+
+    /// Signs `claims` with the given `typ` and `cty` headers (VC-JOSE-COSE sets `cty` to `vc` or `vp`).
+    pub(crate) fn sign_with_content_type(
+        &self,
+        typ: &str,
+        cty: Option<&str>,
+        claims: &Value,
+    ) -> Result<String, DcpError> {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
         header.typ = Some(typ.to_string());
+        header.cty = cty.map(str::to_string);
         jsonwebtoken::encode(&header, claims, &self.key)
             .map_err(|e| DcpError::InvalidInput(format!("cannot sign as {}: {e}", self.did)))
     }
@@ -187,12 +198,6 @@ pub(crate) fn audience_contains(payload: &Map<String, Value>, expected: &str) ->
         Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(expected)),
         _ => false,
     }
-}
-
-/// A short, loggable stand-in for a token: never the token itself.
-pub(crate) fn fingerprint(jwt: &str) -> String {
-    let len = jwt.len();
-    format!("<jwt of {len} bytes>")
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Decentralized Claims Protocol (DCP) 1.0 building blocks.
 
+pub mod credential;
 pub mod error;
 pub mod jws;
 pub mod scope;
+pub mod status;
 pub mod token;
 
 pub use error::{CredentialProblem, DcpError};

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Verifiable credentials in the two DCP profiles: `vc11-sl2021/jwt` (VCDM 1.1 in a `vc` claim) and
+//! `vc20-bssl/jwt` (VCDM 2.0 as the JWS payload itself). Issued here for tests and a future issuer, verified here
+//! for the provider side: issuer signature, validity dates, holder binding and issuer trust per type. Revocation is
+//! checked separately ([`crate::status`]) because it needs I/O.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use dsc_domain::Clock;
+use serde_json::{Map, Value, json};
+
+use crate::error::credential_error;
+use crate::jws::{self, DidDocuments, JwsFailure, SigningKey};
+use crate::status::StatusEntry;
+use crate::{CredentialProblem, DcpError};
+
+pub const VCDM_11_CONTEXT: &str = "https://www.w3.org/2018/credentials/v1";
+pub const VCDM_20_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+const BASE_TYPE: &str = "VerifiableCredential";
+
+/// A DCP credential profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// `vc11-sl2021/jwt`: what Catena-X uses today.
+    Vc11Sl2021Jwt,
+    /// `vc20-bssl/jwt`: VCDM 2.0 secured with JOSE; EDC-based peers cannot verify it yet.
+    Vc20BsslJwt,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Vc11Sl2021Jwt => "vc11-sl2021/jwt",
+            Profile::Vc20BsslJwt => "vc20-bssl/jwt",
+        }
+    }
+
+    /// Parses a profile alias; the spec's own examples spell the first one `vc10-sl2021/jwt`.
+    pub fn parse(alias: &str) -> Option<Self> {
+        match alias {
+            "vc11-sl2021/jwt" | "vc10-sl2021/jwt" => Some(Profile::Vc11Sl2021Jwt),
+            "vc20-bssl/jwt" => Some(Profile::Vc20BsslJwt),
+            _ => None,
+        }
+    }
+}
+
+/// A credential's content, read from its JWT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credential {
+    pub id: Option<String>,
+    /// `type` values as written (short names or IRIs), `VerifiableCredential` included.
+    pub types: Vec<String>,
+    pub issuer: String,
+    pub subjects: Vec<Map<String, Value>>,
+    /// Epoch seconds: the later of `nbf` and `issuanceDate`/`validFrom`.
+    pub valid_from: Option<i64>,
+    /// Epoch seconds: the earlier of `exp` and `expirationDate`/`validUntil`.
+    pub valid_until: Option<i64>,
+    pub status: Vec<StatusEntry>,
+    pub profile: Profile,
+}
+
+/// The short name of a credential type: Tractus-X matches `MembershipCredential` and
+/// `https://w3id.org/catenax/credentials/MembershipCredential` alike.
+pub fn short_type(credential_type: &str) -> &str {
+    credential_type.rsplit(['/', '#']).next().unwrap_or(credential_type)
+}
+
+impl Credential {
+    /// Whether this credential is of `credential_type` (short name).
+    pub fn has_type(&self, credential_type: &str) -> bool {
+        self.types.iter().any(|t| short_type(t) == credential_type)
+    }
+
+    /// The specific types (short names), without `VerifiableCredential`.
+    pub fn specific_types(&self) -> impl Iterator<Item = &str> {
+        self.types.iter().map(|t| short_type(t)).filter(|t| *t != BASE_TYPE)
+    }
+
+    /// How errors name this credential: its id and specific types, never its content.
+    pub fn label(&self) -> String {
+        label(self.id.as_deref(), &self.specific_types().collect::<Vec<_>>(), "")
+    }
+
+    /// Reads a credential JWT without verifying it; `fallback` names it in errors when it has no id or type.
+    pub fn from_jwt(jwt: &str, fallback: &str) -> Result<Self, DcpError> {
+        let unverified = jws::decode_unverified(jwt).map_err(|why| malformed(fallback, why))?;
+        parse(&unverified.payload, fallback)
+    }
+}
+
+fn label(id: Option<&str>, types: &[&str], fallback: &str) -> String {
+    match (id, types.is_empty()) {
+        (Some(id), false) => format!("{id} ({})", types.join(", ")),
+        (Some(id), true) => id.to_string(),
+        (None, false) => format!("({})", types.join(", ")),
+        (None, true) => fallback.to_string(),
+    }
+}
+
+fn malformed(credential: &str, why: impl Into<String>) -> DcpError {
+    credential_error(credential, CredentialProblem::Malformed(why.into()))
+}
+
+fn parse(payload: &Map<String, Value>, fallback: &str) -> Result<Credential, DcpError> {
+    let (body, profile) = match payload.get("vc") {
+        Some(Value::Object(vc)) => (vc, Profile::Vc11Sl2021Jwt),
+        Some(_) => return Err(malformed(fallback, "the 'vc' claim is not an object")),
+        None if contexts(payload).first().map(String::as_str) == Some(VCDM_20_CONTEXT) => {
+            (payload, Profile::Vc20BsslJwt)
+        }
+        None => return Err(malformed(fallback, "neither a 'vc' claim nor a VCDM 2.0 credential")),
+    };
+    let id = body.get("id").and_then(Value::as_str).or_else(|| jws::str_claim(payload, "jti")).map(str::to_string);
+    let types = strings(body.get("type"));
+    let specific: Vec<&str> = types.iter().map(|t| short_type(t)).filter(|t| *t != BASE_TYPE).collect();
+    let name = label(id.as_deref(), &specific, fallback);
+    let fail = |why: &str| malformed(&name, why);
+    if !types.iter().any(|t| t == BASE_TYPE) {
+        return Err(fail("its type does not include VerifiableCredential"));
+    }
+    let issuer = match body.get("issuer") {
+        Some(Value::String(issuer)) => Some(issuer.as_str()),
+        Some(Value::Object(issuer)) => issuer.get("id").and_then(Value::as_str),
+        _ => None,
+    };
+    let iss = jws::str_claim(payload, "iss");
+    let issuer = match (iss, issuer) {
+        (Some(a), Some(b)) if a != b => return Err(fail("iss and issuer differ")),
+        (Some(a), _) | (None, Some(a)) => a.to_string(),
+        (None, None) => return Err(fail("no issuer")),
+    };
+    let sub = jws::str_claim(payload, "sub");
+    let mut subjects = match body.get("credentialSubject") {
+        Some(Value::Object(subject)) => vec![subject.clone()],
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|s| s.as_object().cloned().ok_or_else(|| fail("a credentialSubject is not an object")))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(fail("no credentialSubject")),
+    };
+    // VC-JWT moves the subject id into `sub`; EDC puts it back the same way.
+    for subject in subjects.iter_mut().filter(|s| !s.contains_key("id")) {
+        if let Some(sub) = sub {
+            subject.insert("id".into(), json!(sub));
+        }
+    }
+    let time = |name| jws::time_claim(payload, name).map_err(|why| fail(&why));
+    let (nbf, exp) = (time("nbf")?, time("exp")?);
+    let date = |keys: &[&str]| -> Result<Option<i64>, DcpError> {
+        match keys.iter().find_map(|k| body.get(*k)) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => chrono::DateTime::parse_from_rfc3339(text)
+                .map(|d| Some(d.timestamp()))
+                .map_err(|_| fail(&format!("'{}' is not an RFC 3339 date", keys.join("/")))),
+            Some(_) => Err(fail(&format!("'{}' is not a date string", keys.join("/")))),
+        }
+    };
+    let valid_from = [nbf, date(&["issuanceDate", "validFrom"])?].into_iter().flatten().max();
+    let valid_until = [exp, date(&["expirationDate", "validUntil"])?].into_iter().flatten().min();
+    let status = match body.get("credentialStatus") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(entries)) => entries.iter().map(StatusEntry::parse).collect::<Result<Vec<_>, _>>(),
+        Some(entry) => StatusEntry::parse(entry).map(|e| vec![e]),
+    }
+    .map_err(|why| fail(&format!("credentialStatus: {why}")))?
+    .into_iter()
+    .flatten()
+    .collect();
+    Ok(Credential { id, types, issuer, subjects, valid_from, valid_until, status, profile })
+}
+
+fn contexts(body: &Map<String, Value>) -> Vec<String> {
+    strings(body.get("@context"))
+}
+
+/// A string or an array of strings (other array items are skipped).
+fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Which issuers the verifier trusts, and for which credential types.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedIssuers {
+    issuers: HashMap<String, Option<HashSet<String>>>,
+}
+
+impl TrustedIssuers {
+    /// Trusts `issuer` for the listed types (short names).
+    pub fn trust<'a>(mut self, issuer: &str, types: impl IntoIterator<Item = &'a str>) -> Self {
+        let types = types.into_iter().map(str::to_string).collect();
+        self.issuers.insert(issuer.to_string(), Some(types));
+        self
+    }
+
+    /// Trusts `issuer` for every type (EDC's `supportedtypes=["*"]`).
+    pub fn trust_all_types(mut self, issuer: &str) -> Self {
+        self.issuers.insert(issuer.to_string(), None);
+        self
+    }
+
+    /// Whether `issuer` may issue `credential`: it is trusted for one of its specific types.
+    pub fn allows(&self, issuer: &str, credential: &Credential) -> bool {
+        match self.issuers.get(issuer) {
+            Some(None) => true,
+            Some(Some(types)) => credential.specific_types().any(|t| types.contains(t)),
+            None => false,
+        }
+    }
+}
+
+/// Verifies credential JWTs.
+#[derive(Debug, Clone)]
+pub struct CredentialVerifier {
+    trusted: TrustedIssuers,
+    clock: Arc<dyn Clock>,
+}
+
+impl CredentialVerifier {
+    pub fn new(trusted: TrustedIssuers, clock: Arc<dyn Clock>) -> Self {
+        CredentialVerifier { trusted, clock }
+    }
+
+    /// Verifies one credential presented by `holder`; `fallback` names it in errors when it has no id or type
+    /// (its position in the presentation, say). `documents` must hold its issuer's DID document.
+    pub fn verify(
+        &self,
+        jwt: &str,
+        fallback: &str,
+        holder: &str,
+        documents: &dyn DidDocuments,
+    ) -> Result<Credential, DcpError> {
+        let unverified = jws::decode_unverified(jwt).map_err(|why| malformed(fallback, why))?;
+        let credential = parse(&unverified.payload, fallback)?;
+        let name = credential.label();
+        let name = if name.is_empty() { fallback.to_string() } else { name };
+        let fail = |problem| credential_error(&name, problem);
+        let issuer = credential.issuer.clone();
+        jws::verify_signature(jwt, &unverified, &issuer, documents).map_err(|failure| {
+            fail(match failure {
+                JwsFailure::Malformed(why) => CredentialProblem::Malformed(why),
+                JwsFailure::MissingKid => CredentialProblem::Malformed("the header names no kid".into()),
+                JwsFailure::Algorithm(alg) => CredentialProblem::Malformed(format!("algorithm {alg} is not accepted")),
+                JwsFailure::KidNotOfSigner(kid) => CredentialProblem::KeyNotOfIssuer { kid, issuer: issuer.clone() },
+                JwsFailure::UnknownDid => CredentialProblem::UnknownIssuer(issuer.clone()),
+                JwsFailure::UnknownKey(kid) => CredentialProblem::UnknownIssuerKey { issuer: issuer.clone(), kid },
+                JwsFailure::BadSignature => CredentialProblem::BadSignature,
+            })
+        })?;
+        // EDC applies no leeway to credential dates: they span months, a few seconds of skew do not matter.
+        let now = self.clock.now_seconds();
+        if credential.valid_from.is_some_and(|from| from > now) {
+            return Err(fail(CredentialProblem::NotYetValid));
+        }
+        if credential.valid_until.is_some_and(|until| until < now) {
+            return Err(fail(CredentialProblem::Expired));
+        }
+        for subject in &credential.subjects {
+            match subject.get("id").and_then(Value::as_str) {
+                Some(id) if id == holder => {}
+                Some(id) => {
+                    let problem = CredentialProblem::SubjectNotHolder { subject: id.into(), holder: holder.into() };
+                    return Err(fail(problem));
+                }
+                None => return Err(fail(CredentialProblem::SubjectWithoutId)),
+            }
+        }
+        if !self.trusted.allows(&issuer, &credential) {
+            return Err(fail(CredentialProblem::UntrustedIssuer(issuer)));
+        }
+        Ok(credential)
+    }
+}
+
+/// What an issuer puts into a credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialDraft {
+    pub id: String,
+    /// Specific types; `VerifiableCredential` is added.
+    pub types: Vec<String>,
+    pub holder: String,
+    /// Subject fields besides `id`.
+    pub subject: Map<String, Value>,
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub status: Option<Value>,
+    /// Extra `@context` entries after the VCDM one (the Catena-X credentials context, for instance).
+    pub contexts: Vec<String>,
+}
+
+/// Signs credentials as an issuer DID.
+#[derive(Debug, Clone)]
+pub struct CredentialIssuer {
+    key: SigningKey,
+}
+
+impl CredentialIssuer {
+    pub fn new(key: SigningKey) -> Self {
+        CredentialIssuer { key }
+    }
+
+    pub fn issue(&self, profile: Profile, draft: &CredentialDraft) -> Result<String, DcpError> {
+        let issuer = self.key.did();
+        let mut subject = draft.subject.clone();
+        subject.insert("id".into(), json!(draft.holder));
+        let types: Vec<&str> = std::iter::once(BASE_TYPE).chain(draft.types.iter().map(String::as_str)).collect();
+        let date = |secs: i64| {
+            chrono::DateTime::from_timestamp(secs, 0)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .ok_or_else(|| DcpError::InvalidInput(format!("date {secs} is out of range")))
+        };
+        let (from, until) = (date(draft.valid_from)?, date(draft.valid_until)?);
+        let registered = json!({"iss": issuer, "sub": draft.holder, "jti": draft.id,
+            "iat": draft.valid_from, "nbf": draft.valid_from, "exp": draft.valid_until});
+        let mut body = Map::new();
+        match profile {
+            Profile::Vc11Sl2021Jwt => {
+                let context: Vec<&str> =
+                    std::iter::once(VCDM_11_CONTEXT).chain(draft.contexts.iter().map(String::as_str)).collect();
+                body.insert("@context".into(), json!(context));
+                body.insert("id".into(), json!(draft.id));
+                body.insert("type".into(), json!(types));
+                body.insert("issuer".into(), json!(issuer));
+                body.insert("issuanceDate".into(), json!(from));
+                body.insert("expirationDate".into(), json!(until));
+            }
+            Profile::Vc20BsslJwt => {
+                let context: Vec<&str> =
+                    std::iter::once(VCDM_20_CONTEXT).chain(draft.contexts.iter().map(String::as_str)).collect();
+                body.insert("@context".into(), json!(context));
+                body.insert("id".into(), json!(draft.id));
+                body.insert("type".into(), json!(types));
+                body.insert("issuer".into(), json!(issuer));
+                body.insert("validFrom".into(), json!(from));
+                body.insert("validUntil".into(), json!(until));
+            }
+        }
+        body.insert("credentialSubject".into(), Value::Object(subject));
+        if let Some(status) = &draft.status {
+            body.insert("credentialStatus".into(), status.clone());
+        }
+        match profile {
+            Profile::Vc11Sl2021Jwt => {
+                let mut claims = registered;
+                claims["vc"] = Value::Object(body);
+                self.key.sign("JWT", &claims)
+            }
+            Profile::Vc20BsslJwt => {
+                let mut claims = Value::Object(body);
+                if let (Some(claims), Value::Object(registered)) = (claims.as_object_mut(), registered) {
+                    claims.extend(registered);
+                }
+                self.key.sign_with_content_type("vc+jwt", Some("vc"), &claims)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "credential_tests.rs"]
+mod tests;
