@@ -3,6 +3,7 @@
 
 pub mod credential;
 pub mod error;
+pub mod issue;
 pub mod jws;
 pub mod scope;
 pub mod status;
