@@ -282,4 +282,4 @@ impl CredentialVerifier {
 
 #[cfg(test)]
 #[path = "credential_tests.rs"]
-mod tests;
+pub(crate) mod tests;

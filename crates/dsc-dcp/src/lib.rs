@@ -5,6 +5,7 @@ pub mod credential;
 pub mod error;
 pub mod issue;
 pub mod jws;
+pub mod presentation;
 pub mod scope;
 pub mod status;
 pub mod token;
