@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Decentralized Claims Protocol (DCP) 1.0 building blocks.
 
+pub mod claims;
 pub mod credential;
 pub mod error;
 pub mod issue;
