@@ -42,6 +42,8 @@ pub enum DcpError {
     InvalidScope { scope: String, why: &'static str },
     #[error("invalid presentation query: {0}")]
     InvalidQuery(&'static str),
+    #[error("invalid presentation response: {0}")]
+    InvalidResponse(&'static str),
     #[error("status list {url}: {why}")]
     StatusList { url: String, why: String },
     #[error("invalid {0}")]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod issue;
 pub mod jws;
 pub mod presentation;
+pub mod query;
 pub mod scope;
 pub mod status;
 pub mod token;
