@@ -261,6 +261,11 @@ mod tests {
         let docs: HashMap<String, Value> = [(alice.did.clone(), forged)].into();
         assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &docs), Err(JwsFailure::BadSignature));
         assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &HashMap::new()), Err(JwsFailure::UnknownDid));
+        // A document served for Alice's DID but naming another DID is not Alice's (DCP: `sub` = the document's id).
+        let mut elsewhere = alice.document.clone();
+        elsewhere["id"] = json!("did:web:elsewhere.example");
+        let docs: HashMap<String, Value> = [(alice.did.clone(), elsewhere)].into();
+        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &docs), Err(JwsFailure::UnknownDid));
         assert_eq!(
             verify_signature(&jwt, &unverified, &mallory.did, &documents(&[&mallory])),
             Err(JwsFailure::KidNotOfSigner(alice.key.kid().to_string()))
