@@ -2,7 +2,7 @@
 use dsc_domain::ManualClock;
 
 use super::*;
-use crate::jws::testkit::{Party, documents, party};
+use crate::testkit::{Party, documents, party};
 
 pub(crate) const NOW: i64 = 1_767_225_600;
 const YEAR: i64 = 365 * 24 * 3600;

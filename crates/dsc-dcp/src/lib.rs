@@ -39,5 +39,8 @@ pub mod scope;
 pub mod status;
 pub mod token;
 
+#[cfg(test)]
+mod testkit;
+
 pub use error::{CredentialProblem, DcpError};
 pub use jws::{DidDocuments, SigningKey};

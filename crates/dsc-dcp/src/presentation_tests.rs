@@ -7,7 +7,7 @@ use super::*;
 use crate::credential::TrustedIssuers;
 use crate::credential::tests::{NOW, membership_draft};
 use crate::issue::CredentialIssuer;
-use crate::jws::testkit::{Party, documents, party};
+use crate::testkit::{Party, documents, party};
 
 struct Fixture {
     issuer: Party,

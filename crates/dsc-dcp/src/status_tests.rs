@@ -193,7 +193,7 @@ async fn an_expired_list_credential_is_fetched_again_and_jwt_lists_are_read() {
     assert_eq!(fetcher.calls.load(Ordering::SeqCst), 2, "an expired list is never served from the cache");
 
     // The same list as a VC-JWT (`vc` claim), as IdentityHub serves it.
-    let issuer = crate::jws::testkit::party("issuer");
+    let issuer = crate::testkit::party("issuer");
     let jwt =
         issuer.key.sign("JWT", &json!({"iss": issuer.did, "exp": 5, "vc": list})).unwrap_or_else(|e| panic!("{e}"));
     let parsed = StatusList::parse(&jwt).unwrap_or_else(|e| panic!("{e}"));

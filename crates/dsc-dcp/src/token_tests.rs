@@ -2,7 +2,7 @@
 use dsc_domain::ManualClock;
 
 use super::*;
-use crate::jws::testkit::{Party, documents, party};
+use crate::testkit::{Party, documents, party};
 
 const NOW_MS: i64 = 1_767_225_600_000;
 
