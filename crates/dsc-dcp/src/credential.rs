@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 pub use crate::issue::{CredentialDraft, CredentialIssuer};
 
+use crate::did::relationship;
 use crate::error::credential_error;
 use crate::jws::{self, DidDocuments, JwsFailure};
 use crate::status::StatusEntry;
@@ -222,11 +223,19 @@ impl TrustedIssuers {
 pub struct CredentialVerifier {
     trusted: TrustedIssuers,
     clock: Arc<dyn Clock>,
+    check_relationship: bool,
 }
 
 impl CredentialVerifier {
     pub fn new(trusted: TrustedIssuers, clock: Arc<dyn Clock>) -> Self {
-        CredentialVerifier { trusted, clock }
+        CredentialVerifier { trusted, clock, check_relationship: false }
+    }
+
+    /// Whether the issuer's signing key must be listed under `assertionMethod`. Off by default, like the token's
+    /// and presentation's checks.
+    pub fn with_relationship_check(mut self, check: bool) -> Self {
+        self.check_relationship = check;
+        self
     }
 
     /// Verifies one credential presented by `holder`; `fallback` names it in errors when it has no id or type
@@ -244,7 +253,8 @@ impl CredentialVerifier {
         let name = if name.is_empty() { fallback.to_string() } else { name };
         let fail = |problem| credential_error(&name, problem);
         let issuer = credential.issuer.clone();
-        jws::verify_signature(jwt, &unverified, &issuer, documents).map_err(|failure| {
+        let required = self.check_relationship.then_some(relationship::ASSERTION_METHOD);
+        jws::verify_signature(jwt, &unverified, &issuer, documents, required).map_err(|failure| {
             fail(match failure {
                 JwsFailure::Malformed(why) => CredentialProblem::Malformed(why),
                 JwsFailure::MissingKid => CredentialProblem::Malformed("the header names no kid".into()),
@@ -253,6 +263,9 @@ impl CredentialVerifier {
                 JwsFailure::UnknownDid => CredentialProblem::UnknownIssuer(issuer.clone()),
                 JwsFailure::UnknownKey(kid) => CredentialProblem::UnknownIssuerKey { issuer: issuer.clone(), kid },
                 JwsFailure::BadSignature => CredentialProblem::BadSignature,
+                JwsFailure::NotAuthorized { kid, relationship } => {
+                    CredentialProblem::IssuerKeyNotAuthorized { kid, relationship }
+                }
             })
         })?;
         // EDC applies no leeway to credential dates: they span months, a few seconds of skew do not matter.

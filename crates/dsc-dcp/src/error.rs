@@ -16,6 +16,8 @@ pub enum DcpError {
     UnknownDid(String),
     #[error("{kid} is not a verification method of {did}")]
     UnknownKey { did: String, kid: String },
+    #[error("{kid} is not listed under {relationship} in its DID document")]
+    KeyNotAuthorized { kid: String, relationship: &'static str },
     #[error("the signature of the {what} does not verify")]
     BadSignature { what: &'static str },
     #[error("algorithm {0} is not accepted")]
@@ -67,6 +69,8 @@ pub enum CredentialProblem {
     UnknownIssuerKey { issuer: String, kid: String },
     #[error("the DID document of the issuer {0} is not available")]
     UnknownIssuer(String),
+    #[error("{kid} is not listed under {relationship} in the issuer's DID document")]
+    IssuerKeyNotAuthorized { kid: String, relationship: &'static str },
     #[error("the issuer's signature does not verify")]
     BadSignature,
     #[error("the subject {subject} is not the holder {holder}")]

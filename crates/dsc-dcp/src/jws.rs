@@ -2,8 +2,6 @@
 //! Compact JWS plumbing shared by tokens, credentials and presentations: signing keys, DID-document key lookup and
 //! signature checks. Time, audience and binding rules live with each artifact, because they differ per artifact.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::Jwk;
@@ -11,18 +9,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value};
 
 use crate::DcpError;
-
-/// DID documents the caller resolved beforehand. Verification here is synchronous and does no I/O, so the caller
-/// resolves the DIDs that [`crate::token::issuer_of`] and [`crate::presentation::dids_to_resolve`] name first.
-pub trait DidDocuments {
-    fn document(&self, did: &str) -> Option<&Value>;
-}
-
-impl DidDocuments for HashMap<String, Value> {
-    fn document(&self, did: &str) -> Option<&Value> {
-        self.get(did)
-    }
-}
+use crate::did;
+pub use crate::did::DidDocuments;
 
 /// A private key of a DID together with the verification method (`kid`) that publishes its public half.
 #[derive(Clone)]
@@ -89,6 +77,7 @@ pub(crate) enum JwsFailure {
     UnknownKey(String),
     BadSignature,
     Algorithm(String),
+    NotAuthorized { kid: String, relationship: &'static str },
 }
 
 /// Header and payload of a compact JWS, not yet verified.
@@ -116,39 +105,25 @@ pub(crate) fn decode_unverified(jwt: &str) -> Result<Unverified, String> {
 const ACCEPTED: [Algorithm; 6] =
     [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA, Algorithm::RS256, Algorithm::PS256, Algorithm::RS384];
 
-/// Checks the signature of `jwt` against the key its `kid` names in the DID document of `signer`.
+/// Checks the signature of `jwt` against the key its `kid` names in the DID document of `signer`; with a
+/// `relationship`, the document must also list that key under it.
 pub(crate) fn verify_signature(
     jwt: &str,
     unverified: &Unverified,
     signer: &str,
     documents: &dyn DidDocuments,
+    relationship: Option<&'static str>,
 ) -> Result<(), JwsFailure> {
     let alg = unverified.header.alg;
     if !ACCEPTED.contains(&alg) {
         return Err(JwsFailure::Algorithm(format!("{alg:?}")));
     }
-    let document = documents.document(signer).ok_or(JwsFailure::UnknownDid)?;
-    if document.get("id").and_then(Value::as_str).is_some_and(|id| id != signer) {
-        return Err(JwsFailure::UnknownDid);
+    let document = did::document(documents, signer)?;
+    let method = did::method(document, signer, unverified.header.kid.as_deref())?;
+    if let Some(relationship) = relationship.filter(|r| !did::is_listed_under(document, r, signer, method)) {
+        let kid = method.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+        return Err(JwsFailure::NotAuthorized { kid, relationship });
     }
-    let methods: Vec<&Value> =
-        document.get("verificationMethod").and_then(Value::as_array).map(|m| m.iter().collect()).unwrap_or_default();
-    let method = match unverified.header.kid.as_deref() {
-        Some(kid) => {
-            let fragment = kid.strip_prefix(signer).filter(|f| f.starts_with('#'));
-            let Some(fragment) = fragment else { return Err(JwsFailure::KidNotOfSigner(kid.to_string())) };
-            methods
-                .into_iter()
-                .find(|m| {
-                    let id = m.get("id").and_then(Value::as_str).unwrap_or_default();
-                    id == kid || id == fragment || Some(id) == fragment.strip_prefix('#')
-                })
-                .ok_or_else(|| JwsFailure::UnknownKey(kid.to_string()))?
-        }
-        // DCP allows leaving out the kid only when the document has exactly one method.
-        None if methods.len() == 1 => methods[0],
-        None => return Err(JwsFailure::MissingKid),
-    };
     let unknown = || JwsFailure::UnknownKey(unverified.header.kid.clone().unwrap_or_default());
     let jwk: Jwk =
         method.get("publicKeyJwk").cloned().and_then(|j| serde_json::from_value(j).ok()).ok_or_else(unknown)?;
@@ -175,6 +150,7 @@ pub(crate) fn to_error(failure: JwsFailure, what: &'static str, signer: &str) ->
         JwsFailure::UnknownKey(kid) => DcpError::UnknownKey { did: signer.to_string(), kid },
         JwsFailure::BadSignature => DcpError::BadSignature { what },
         JwsFailure::Algorithm(alg) => DcpError::UnsupportedAlgorithm(alg),
+        JwsFailure::NotAuthorized { kid, relationship } => DcpError::KeyNotAuthorized { kid, relationship },
     }
 }
 
@@ -202,6 +178,8 @@ pub(crate) fn audience_contains(payload: &Map<String, Value>, expected: &str) ->
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::testkit::*;
     use serde_json::json;
@@ -212,24 +190,40 @@ mod tests {
         let mallory = party("mallory");
         let jwt = alice.key.sign("JWT", &json!({"iss": alice.did})).unwrap_or_else(|e| panic!("{e}"));
         let unverified = decode_unverified(&jwt).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &documents(&[&alice])), Ok(()));
+        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &documents(&[&alice]), None), Ok(()));
 
         // Mallory publishes her key under Alice's DID document: the signature must not verify.
         let mut forged = alice.document.clone();
         forged["verificationMethod"] = mallory.document["verificationMethod"].clone();
         forged["verificationMethod"][0]["id"] = json!(alice.key.kid());
         let docs: HashMap<String, Value> = [(alice.did.clone(), forged)].into();
-        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &docs), Err(JwsFailure::BadSignature));
-        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &HashMap::new()), Err(JwsFailure::UnknownDid));
+        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &docs, None), Err(JwsFailure::BadSignature));
+        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &HashMap::new(), None), Err(JwsFailure::UnknownDid));
         // A document served for Alice's DID but naming another DID is not Alice's (DCP: `sub` = the document's id).
         let mut elsewhere = alice.document.clone();
         elsewhere["id"] = json!("did:web:elsewhere.example");
         let docs: HashMap<String, Value> = [(alice.did.clone(), elsewhere)].into();
-        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &docs), Err(JwsFailure::UnknownDid));
+        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &docs, None), Err(JwsFailure::UnknownDid));
         assert_eq!(
-            verify_signature(&jwt, &unverified, &mallory.did, &documents(&[&mallory])),
+            verify_signature(&jwt, &unverified, &mallory.did, &documents(&[&mallory]), None),
             Err(JwsFailure::KidNotOfSigner(alice.key.kid().to_string()))
         );
+    }
+
+    #[test]
+    fn a_required_relationship_must_list_the_key() {
+        let alice = party("alice");
+        let jwt = alice.key.sign("JWT", &json!({"iss": alice.did})).unwrap_or_else(|e| panic!("{e}"));
+        let unverified = decode_unverified(&jwt).unwrap_or_else(|e| panic!("{e}"));
+        let invocation = Some(did::relationship::CAPABILITY_INVOCATION);
+        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &documents(&[&alice]), invocation), Ok(()));
+        let mut document = alice.document.clone();
+        document["capabilityInvocation"] = json!([]);
+        let docs: HashMap<String, Value> = [(alice.did.clone(), document)].into();
+        let kid = alice.key.kid().to_string();
+        let refused = verify_signature(&jwt, &unverified, &alice.did, &docs, invocation);
+        assert_eq!(refused, Err(JwsFailure::NotAuthorized { kid, relationship: "capabilityInvocation" }));
+        assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &docs, None), Ok(()), "unchecked unless asked");
     }
 
     #[test]

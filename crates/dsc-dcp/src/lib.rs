@@ -9,6 +9,7 @@
 //! | Module | What |
 //! |---|---|
 //! | [`scope`] | `<alias>:<CredentialType>:<operation>` scopes (DCP, EDC and Tractus-X aliases) |
+//! | [`did`] | keys and verification relationships in caller-resolved DID documents (relationship checks are opt-in) |
 //! | [`token`] | the self-issued ID token: build, verify (signature, `iss` = `sub`, audience, bounded leeway, `jti` replay) |
 //! | [`credential`], [`issue`] | credentials in `vc11-sl2021/jwt` and `vc20-bssl/jwt`: issue, verify (signature, dates, holder, trusted issuer per type) |
 //! | [`presentation`] | presentations in both profiles: build, verify (holder = token DID = signer, audience, every credential) |
@@ -23,13 +24,13 @@
 //!
 //! Not built yet (later parts of issue 19): the wiring into the DSP binding (the `ClaimsSource` seam of
 //! `dsc-identity`), an STS and the credential service's HTTP endpoints, the issuer CLI and the DCP TCK run.
-//! Within this crate: verification-relationship checks (`capabilityInvocation` for tokens, `authentication` for
-//! presentations), signatures of status-list credentials,
-//! `credentialSchema` validation, DIF presentation definitions, JSON-LD (non-JWT) credentials, `statusSize` > 1
-//! and signing algorithms other than ES256 (verification already accepts ES384, EdDSA and RSA keys).
+//! Within this crate: signatures of status-list credentials, `credentialSchema` validation, DIF presentation
+//! definitions, JSON-LD (non-JWT) credentials, `statusSize` > 1 and signing algorithms other than ES256
+//! (verification already accepts ES384, EdDSA and RSA keys; ES256K has no jsonwebtoken support).
 
 pub mod claims;
 pub mod credential;
+pub mod did;
 pub mod error;
 pub mod issue;
 pub mod jws;

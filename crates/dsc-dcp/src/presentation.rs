@@ -13,8 +13,10 @@ use dsc_domain::Clock;
 use serde_json::{Map, Value, json};
 
 use crate::credential::{Credential, CredentialVerifier, Profile, VCDM_11_CONTEXT, VCDM_20_CONTEXT};
+use crate::did::relationship;
 use crate::error::credential_error;
 use crate::jws::{self, DidDocuments, SigningKey};
+use crate::token::MAX_LEEWAY_SECONDS;
 use crate::{CredentialProblem, DcpError};
 
 const WHAT: &str = "presentation";
@@ -150,11 +152,31 @@ pub struct PresentationVerifier {
     credentials: CredentialVerifier,
     clock: Arc<dyn Clock>,
     leeway_seconds: i64,
+    check_relationship: bool,
 }
 
 impl PresentationVerifier {
     pub fn new(own_did: impl Into<String>, credentials: CredentialVerifier, clock: Arc<dyn Clock>) -> Self {
-        PresentationVerifier { own_did: own_did.into(), credentials, clock, leeway_seconds: 5 }
+        PresentationVerifier {
+            own_did: own_did.into(),
+            credentials,
+            clock,
+            leeway_seconds: 5,
+            check_relationship: false,
+        }
+    }
+
+    /// Clock-skew allowance for the presentation's `exp` and `nbf`, capped at [`MAX_LEEWAY_SECONDS`].
+    pub fn with_leeway_seconds(mut self, seconds: i64) -> Self {
+        self.leeway_seconds = seconds.clamp(0, MAX_LEEWAY_SECONDS);
+        self
+    }
+
+    /// Whether the holder's signing key must be listed under `authentication` (DCP presentation validation,
+    /// step 3). Off by default for the same reason as the token's check.
+    pub fn with_relationship_check(mut self, check: bool) -> Self {
+        self.check_relationship = check;
+        self
     }
 
     /// Verifies `jwt` as presented by `expected_holder` (the DID of the caller's self-issued token).
@@ -170,7 +192,9 @@ impl PresentationVerifier {
             return Err(DcpError::WrongHolder { signer: parts.holder, expected: expected_holder.to_string() });
         }
         let holder = parts.holder.as_str();
-        jws::verify_signature(jwt, &parts.unverified, holder, documents).map_err(|f| jws::to_error(f, WHAT, holder))?;
+        let required = self.check_relationship.then_some(relationship::AUTHENTICATION);
+        jws::verify_signature(jwt, &parts.unverified, holder, documents, required)
+            .map_err(|f| jws::to_error(f, WHAT, holder))?;
         let claims = &parts.unverified.payload;
         if !jws::audience_contains(claims, &self.own_did) {
             return Err(DcpError::WrongAudience { what: WHAT, expected: self.own_did.clone() });

@@ -196,3 +196,28 @@ fn a_tampered_presentation_does_not_verify() {
     let tampered = format!("{}.{}.{}", parts[0], other.split('.').nth(1).unwrap_or_default(), parts[2]);
     assert_eq!(f.refused(&tampered), "the signature of the presentation does not verify");
 }
+
+#[test]
+fn relationships_of_holder_and_issuer_keys_are_checked_when_asked() {
+    let f = fixture();
+    let credential = f.credential(Profile::Vc11Sl2021Jwt, &f.consumer.did);
+    let vp = f.present(&f.consumer, Profile::Vc11Sl2021Jwt, &[credential]);
+    let trusted = TrustedIssuers::default().trust(&f.issuer.did, ["MembershipCredential"]);
+    let credentials = CredentialVerifier::new(trusted, f.clock.clone()).with_relationship_check(true);
+    let strict = PresentationVerifier::new(&f.provider.did, credentials, f.clock.clone()).with_relationship_check(true);
+    assert!(strict.verify(&vp, &f.consumer.did, &f.docs()).is_ok());
+
+    let mut docs = f.docs();
+    docs.entry(f.consumer.did.clone()).and_modify(|d| d["authentication"] = json!([]));
+    let refused = strict.verify(&vp, &f.consumer.did, &docs).err().map(|e| e.to_string());
+    let text = "did:web:consumer.example#key-1 is not listed under authentication in its DID document";
+    assert_eq!(refused.as_deref(), Some(text));
+    assert!(f.verifier.verify(&vp, &f.consumer.did, &docs).is_ok(), "lenient by default");
+
+    let mut docs = f.docs();
+    docs.entry(f.issuer.did.clone()).and_modify(|d| d["assertionMethod"] = json!([]));
+    let refused = strict.verify(&vp, &f.consumer.did, &docs).err().map(|e| e.to_string());
+    let text = "credential urn:uuid:membership-1 (MembershipCredential): did:web:issuer.example#key-1 is not listed \
+                under assertionMethod in the issuer's DID document";
+    assert_eq!(refused.as_deref(), Some(text));
+}

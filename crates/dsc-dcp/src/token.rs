@@ -9,6 +9,7 @@ use dsc_domain::Clock;
 use serde_json::{Value, json};
 
 use crate::DcpError;
+use crate::did::relationship;
 use crate::jws::{self, DidDocuments, SigningKey};
 
 const WHAT: &str = "token";
@@ -99,12 +100,21 @@ pub struct TokenVerifier {
     replay: Arc<dyn JtiCache>,
     leeway_seconds: i64,
     require_access_token: bool,
+    check_relationship: bool,
 }
 
 impl TokenVerifier {
     /// Five seconds of leeway like EDC; tokens without a `token` claim are refused (the TCK tests for that).
     pub fn new(own_did: impl Into<String>, clock: Arc<dyn Clock>, replay: Arc<dyn JtiCache>) -> Self {
-        TokenVerifier { own_did: own_did.into(), clock, replay, leeway_seconds: 5, require_access_token: true }
+        let (leeway_seconds, require_access_token, check_relationship) = (5, true, false);
+        TokenVerifier {
+            own_did: own_did.into(),
+            clock,
+            replay,
+            leeway_seconds,
+            require_access_token,
+            check_relationship,
+        }
     }
 
     /// Clock-skew allowance for `exp`, `nbf` and `iat`, capped at [`MAX_LEEWAY_SECONDS`].
@@ -120,6 +130,13 @@ impl TokenVerifier {
         self
     }
 
+    /// Whether the signing key must be listed under `capabilityInvocation` (DCP 1.0). Off by default: EDC 0.14 and
+    /// IdentityHub DID documents before 2026 list no relationships, so strictness would refuse most deployed peers.
+    pub fn with_relationship_check(mut self, check: bool) -> Self {
+        self.check_relationship = check;
+        self
+    }
+
     /// Verifies `token`; `documents` must hold the DID document of [`issuer_of`] the token.
     pub fn verify(&self, token: &str, documents: &dyn DidDocuments) -> Result<VerifiedToken, DcpError> {
         let malformed = |why: &str| DcpError::Malformed { what: WHAT, why: why.to_string() };
@@ -132,7 +149,8 @@ impl TokenVerifier {
         if claims.contains_key("sub_jwk") {
             return Err(malformed("sub_jwk is not allowed"));
         }
-        jws::verify_signature(token, &unverified, iss, documents).map_err(|f| jws::to_error(f, WHAT, iss))?;
+        let required = self.check_relationship.then_some(relationship::CAPABILITY_INVOCATION);
+        jws::verify_signature(token, &unverified, iss, documents, required).map_err(|f| jws::to_error(f, WHAT, iss))?;
         if !jws::audience_contains(claims, &self.own_did) {
             return Err(DcpError::WrongAudience { what: WHAT, expected: self.own_did.clone() });
         }
@@ -145,7 +163,11 @@ impl TokenVerifier {
         if time("nbf")?.is_some_and(|nbf| nbf > now + self.leeway_seconds) {
             return Err(DcpError::NotYetValid { what: WHAT });
         }
-        if time("iat")?.is_some_and(|iat| iat > now + self.leeway_seconds || iat > exp) {
+        let iat = time("iat")?;
+        if iat.is_some_and(|iat| iat > exp) {
+            return Err(malformed("iat is after exp"));
+        }
+        if iat.is_some_and(|iat| iat > now + self.leeway_seconds) {
             return Err(DcpError::IssuedInFuture);
         }
         let access_token = match claims.get("token") {

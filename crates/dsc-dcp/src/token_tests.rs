@@ -205,3 +205,26 @@ fn the_jti_cache_forgets_entries_only_after_they_expire() {
     assert!(!cache.first_use("a", 100, 100));
     assert!(cache.first_use("a", 200, 101), "expired entries are dropped");
 }
+
+#[test]
+fn the_capability_invocation_relationship_is_checked_when_asked() {
+    let f = fixture();
+    let strict = f.verifier.clone().with_relationship_check(true);
+    assert!(strict.verify(&f.token(), &documents(&[&f.consumer])).is_ok());
+    let mut document = f.consumer.document.clone();
+    document["capabilityInvocation"] = json!(["#key-2"]);
+    let docs: HashMap<String, Value> = [(f.consumer.did.clone(), document)].into();
+    assert_eq!(
+        error_text(strict.verify(&f.token(), &docs)),
+        "did:web:consumer.example#key-1 is not listed under capabilityInvocation in its DID document"
+    );
+    assert!(f.verifier.verify(&f.token(), &docs).is_ok(), "lenient by default");
+}
+
+#[test]
+fn a_token_issued_after_its_expiry_is_malformed() {
+    let f = fixture();
+    let mut claims = f.claims();
+    claims["iat"] = claims["exp"].as_i64().map(|exp| json!(exp + 1)).unwrap_or_default();
+    assert_eq!(error_text(f.verify(&f.signed(claims))), "malformed token: iat is after exp");
+}
