@@ -228,3 +228,14 @@ fn a_token_issued_after_its_expiry_is_malformed() {
     claims["iat"] = claims["exp"].as_i64().map(|exp| json!(exp + 1)).unwrap_or_default();
     assert_eq!(error_text(f.verify(&f.signed(claims))), "malformed token: iat is after exp");
 }
+
+#[test]
+fn a_token_signed_with_a_shared_secret_is_refused() {
+    // Algorithm confusion: an HS256 token "signed" with public information must never verify.
+    let f = fixture();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(f.consumer.key.kid().to_string());
+    let secret = jsonwebtoken::EncodingKey::from_secret(f.consumer.document.to_string().as_bytes());
+    let token = jsonwebtoken::encode(&header, &f.claims(), &secret).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(error_text(f.verify(&token)), "algorithm HS256 is not accepted");
+}
