@@ -84,7 +84,11 @@ impl Credential {
 
     /// How errors name this credential: its id and specific types, never its content.
     pub fn label(&self) -> String {
-        label(self.id.as_deref(), &self.specific_types().collect::<Vec<_>>(), "")
+        self.label_or("without id or type")
+    }
+
+    fn label_or(&self, fallback: &str) -> String {
+        label(self.id.as_deref(), &self.specific_types().collect::<Vec<_>>(), fallback)
     }
 
     /// Reads a credential JWT without verifying it; `fallback` names it in errors when it has no id or type.
@@ -249,8 +253,7 @@ impl CredentialVerifier {
     ) -> Result<Credential, DcpError> {
         let unverified = jws::decode_unverified(jwt).map_err(|why| malformed(fallback, why))?;
         let credential = parse(&unverified.payload, fallback)?;
-        let name = credential.label();
-        let name = if name.is_empty() { fallback.to_string() } else { name };
+        let name = credential.label_or(fallback);
         let fail = |problem| credential_error(&name, problem);
         let issuer = credential.issuer.clone();
         let required = self.check_relationship.then_some(relationship::ASSERTION_METHOD);

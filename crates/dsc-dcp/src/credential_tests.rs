@@ -211,3 +211,17 @@ fn malformed_credentials_are_refused_naming_the_credential() {
     let tampered = format!("{}.{}.{}", parts[0], other.split('.').nth(1).unwrap_or_default(), parts[2]);
     assert_eq!(f.refused(&tampered), format!("{LABEL}: the issuer's signature does not verify"));
 }
+
+#[test]
+fn a_credential_without_id_or_specific_type_is_named_by_its_position() {
+    let f = fixture();
+    let jwt = f.issue(Profile::Vc11Sl2021Jwt, &membership_draft(&f.holder.did));
+    let mut claims = Value::Object(jws::decode_unverified(&jwt).map(|u| u.payload).unwrap_or_default());
+    claims["vc"]["type"] = json!(["VerifiableCredential"]);
+    claims["vc"].as_object_mut().map(|vc| vc.remove("id"));
+    claims.as_object_mut().map(|c| c.remove("jti"));
+    let text = "credential #0: issuer did:web:issuer.example is not trusted for this credential type";
+    assert_eq!(f.refused(&f.signed(claims.clone())), text);
+    let credential = Credential::from_jwt(&f.signed(claims), "#0").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(credential.label(), "without id or type");
+}
