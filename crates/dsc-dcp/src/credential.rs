@@ -4,13 +4,13 @@
 //! for the provider side: issuer signature, validity dates, holder binding and issuer trust per type. Revocation is
 //! checked separately ([`crate::status`]) because it needs I/O.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use dsc_domain::Clock;
 use serde_json::{Map, Value, json};
 
 pub use crate::issue::{CredentialDraft, CredentialIssuer};
+pub use crate::trust::TrustedIssuers;
 
 use crate::did::relationship;
 use crate::error::credential_error;
@@ -189,36 +189,6 @@ fn strings(value: Option<&Value>) -> Vec<String> {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
         _ => Vec::new(),
-    }
-}
-
-/// Which issuers the verifier trusts, and for which credential types.
-#[derive(Debug, Clone, Default)]
-pub struct TrustedIssuers {
-    issuers: HashMap<String, Option<HashSet<String>>>,
-}
-
-impl TrustedIssuers {
-    /// Trusts `issuer` for the listed types (short names).
-    pub fn trust<'a>(mut self, issuer: &str, types: impl IntoIterator<Item = &'a str>) -> Self {
-        let types = types.into_iter().map(str::to_string).collect();
-        self.issuers.insert(issuer.to_string(), Some(types));
-        self
-    }
-
-    /// Trusts `issuer` for every type (EDC's `supportedtypes=["*"]`).
-    pub fn trust_all_types(mut self, issuer: &str) -> Self {
-        self.issuers.insert(issuer.to_string(), None);
-        self
-    }
-
-    /// Whether `issuer` may issue `credential`: it is trusted for one of its specific types.
-    pub fn allows(&self, issuer: &str, credential: &Credential) -> bool {
-        match self.issuers.get(issuer) {
-            Some(None) => true,
-            Some(Some(types)) => credential.specific_types().any(|t| types.contains(t)),
-            None => false,
-        }
     }
 }
 

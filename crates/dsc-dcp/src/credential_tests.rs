@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+use std::collections::HashMap;
+
 use dsc_domain::ManualClock;
 
 use super::*;

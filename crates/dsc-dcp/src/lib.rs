@@ -11,7 +11,7 @@
 //! | [`scope`] | `<alias>:<CredentialType>:<operation>` scopes (DCP, EDC and Tractus-X aliases) |
 //! | [`did`] | keys and verification relationships in caller-resolved DID documents (relationship checks are opt-in) |
 //! | [`token`] | the self-issued ID token: build, verify (signature, `iss` = `sub`, audience, bounded leeway, `jti` replay) |
-//! | [`credential`], [`issue`] | credentials in `vc11-sl2021/jwt` and `vc20-bssl/jwt`: issue, verify (signature, dates, holder, trusted issuer per type) |
+//! | [`credential`], [`issue`], [`trust`] | credentials in `vc11-sl2021/jwt` and `vc20-bssl/jwt`: issue, verify (signature, dates, holder, trusted issuer per type) |
 //! | [`presentation`] | presentations in both profiles: build, verify (holder = token DID = signer, audience, every credential) |
 //! | [`status`] | StatusList2021 / Bitstring Status List bits and a TTL cache behind [`status::StatusListFetcher`] |
 //! | [`claims`] | verified credentials → the `ParticipantAgent` claims the policy engine evaluates |
@@ -39,6 +39,7 @@ pub mod query;
 pub mod scope;
 pub mod status;
 pub mod token;
+pub mod trust;
 
 #[cfg(test)]
 mod testkit;
