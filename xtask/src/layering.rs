@@ -32,6 +32,7 @@ const BELOW_TRANSFER_TYPES: &[&str] = &[
     "dsc-dsp",
     "dsc-control-api",
     "dsc-config",
+    "dsc-dcp",
 ];
 
 /// Below the transfer types too, but still holding Kafka parts that are being moved out; checked only with
