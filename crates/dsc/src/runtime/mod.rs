@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Start-up and shutdown: the binary's wiring, and nothing else. Each plane is assembled in its own file from the
+//! crates that implement it; no protocol, business or transfer-type logic lives here.
+//!
+//! - [`connector`]: a connector (`dsc run`): the control plane, optionally with its embedded data plane.
+//! - [`control_plane`]: services, state machines, the policy monitor, callbacks, the Management API and DSP state.
+//! - [`data_plane`]: the data plane (embedded or `dsc dataplane`), its transfer types and web contexts.
+//! - [`identity`]: the participant's signing identity and how protocol requests are authenticated.
+//! - [`common`]: vault, HTTP client, health probes.
+
+mod common;
+mod connector;
+mod control_plane;
+mod data_plane;
+mod identity;
+
+use std::time::Instant;
+
+use dsc_config::ConnectorConfig;
+use dsc_store::sql::redact_url;
+
+pub use connector::Connector;
+pub use data_plane::DataPlaneNode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("participant identity: {0}")]
+    Identity(#[from] dsc_identity::IdentityError),
+    #[error("vault: {0}")]
+    Vault(#[from] dsc_vault::VaultError),
+    #[error("Management API key: vault secret '{0}' (edc.api.auth.key.alias) does not exist")]
+    MissingApiKey(String),
+    #[error("cannot use database {url}: {reason}")]
+    Database { url: String, reason: String },
+    #[error("JSON-LD: {0}")]
+    JsonLd(#[from] dsc_jsonld::JsonLdError),
+    #[error("{0}")]
+    Listen(std::io::Error),
+    #[error("OAuth server: {0}")]
+    OAuth(String),
+    #[error("transfer type registration: {0}")]
+    Plugin(String),
+    #[error("cannot register with the control plane at {control_plane}: {reason}")]
+    Registration { control_plane: String, reason: String },
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received, shutting down"),
+        _ = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Logs readiness with the time since `process_start`.
+pub fn log_ready(connector: &Connector, config: &ConnectorConfig, process_start: Instant) {
+    for (names, address) in &connector.addresses {
+        let paths: Vec<String> = config
+            .contexts()
+            .iter()
+            .filter(|c| names.contains(&c.name))
+            .map(|c| format!("{} {}", c.name, if c.path.is_empty() { "/" } else { &c.path }))
+            .collect();
+        tracing::info!(%address, contexts = %paths.join(", "), "listening");
+    }
+    tracing::info!(
+        participant = %config.participant_id,
+        database = %redact_url(&config.database_url),
+        elapsed_ms = process_start.elapsed().as_millis() as u64,
+        "connector ready"
+    );
+}
