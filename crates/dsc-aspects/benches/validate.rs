@@ -5,6 +5,8 @@
 //! parses one validation costs. An invalid record (report with pointers) is measured too.
 //!
 //! `cargo bench -p dsc-aspects --bench validate` (`--records N` changes the count per model).
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
 use std::time::Instant;

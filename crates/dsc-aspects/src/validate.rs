@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn text_that_is_not_json_is_a_violation_of_the_document() {
         let aspect = Aspect::new(Model::SerialPart, Version::V3_0_0);
-        let validator = Validator::new(aspect).unwrap_or_else(|error| panic!("{error}"));
+        let validator = Validator::new(aspect).unwrap();
         let report = validator.validate_text("{\"catenaXId\": ");
         assert!(!report.is_valid());
         assert_eq!(report.violations[0].pointer, "");

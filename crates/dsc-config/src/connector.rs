@@ -388,7 +388,7 @@ mod tests {
 
     #[test]
     fn defaults_mirror_edc_ports_and_paths() {
-        let config = load(MINIMAL, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let config = load(MINIMAL, &[]).unwrap();
         let contexts: Vec<_> = config.contexts().iter().map(|c| (c.port, c.path.clone())).collect();
         assert_eq!(
             contexts,
@@ -408,15 +408,15 @@ mod tests {
     #[test]
     fn nested_tables_and_dotted_keys_are_the_same() {
         let nested = "[edc.participant]\nid = \"A\"\n[edc.api.auth]\nkey = \"k\"\n[web.http.management]\nport = 9000\n";
-        let config = load(nested, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let config = load(nested, &[]).unwrap();
         assert_eq!(config.participant_id, "A");
         assert_eq!(config.management_context.port, 9000);
     }
 
     #[test]
     fn environment_overrides_the_file() {
-        let config = load(MINIMAL, &[("EDC_PARTICIPANT_ID", "did:web:other"), ("WEB_HTTP_MANAGEMENT_PATH", "/mgmt/")])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let config =
+            load(MINIMAL, &[("EDC_PARTICIPANT_ID", "did:web:other"), ("WEB_HTTP_MANAGEMENT_PATH", "/mgmt/")]).unwrap();
         assert_eq!(config.participant_id, "did:web:other");
         assert_eq!(config.management_context.path, "/mgmt");
     }
@@ -469,8 +469,7 @@ mod tests {
         );
         let error = load("edc.participant.id = \"A\"\n", &[]).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.starts_with("missing setting 'edc.api.auth.key'"), "{error}");
-        let aliased = load("edc.participant.id = \"A\"\n\"edc.api.auth.key.alias\" = \"mgmt-key\"\n", &[])
-            .unwrap_or_else(|e| panic!("{e}"));
+        let aliased = load("edc.participant.id = \"A\"\n\"edc.api.auth.key.alias\" = \"mgmt-key\"\n", &[]).unwrap();
         assert_eq!(aliased.api_key, ApiKeySource::VaultAlias("mgmt-key".into()));
     }
 
@@ -491,13 +490,13 @@ mod tests {
             &format!("{MINIMAL}edc.datasource.default.url = \"postgres://db:5432/dsc\"\nedc.datasource.default.user = \"dsc\"\n"),
             &[("EDC_DATASOURCE_DEFAULT_PASSWORD", "p@ss:w/rd")],
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(config.database_url, "postgres://dsc:p%40ss%3Aw%2Frd@db:5432/dsc");
         let config = load(
             &format!("{MINIMAL}edc.datasource.default.url = \"postgres://app@db/dsc\"\n"),
             &[("EDC_DATASOURCE_DEFAULT_PASSWORD", "pw")],
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(config.database_url, "postgres://app:pw@db/dsc");
     }
 
@@ -511,7 +510,7 @@ mod tests {
 
     #[test]
     fn state_machine_settings_have_edcs_names_and_defaults_per_role() {
-        let config = load(MINIMAL, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let config = load(MINIMAL, &[]).unwrap();
         assert_eq!(config.transfer_state_machine, StateMachineConfig { batch_size: 20, iteration_wait_ms: 1000 });
         assert_eq!(config.negotiation_iteration_wait_ms, 1000);
         let default_role = NegotiationRoleConfig { batch_size: 20, retry_limit: 8, retry_base_ms: 500 };
@@ -526,7 +525,7 @@ mod tests {
             ("EDC_NEGOTIATION_STATE_MACHINE_ITERATION_WAIT_MILLIS", "250"),
             ("EDC_TRANSFER_STATE_MACHINE_ITERATION_WAIT_MILLIS", "125"),
         ];
-        let config = load(&toml, &env).unwrap_or_else(|e| panic!("{e}"));
+        let config = load(&toml, &env).unwrap();
         assert_eq!(config.negotiation_consumer, NegotiationRoleConfig { batch_size: 3, ..default_role });
         assert_eq!(
             config.negotiation_provider,

@@ -176,7 +176,7 @@ mod tests {
     const MINIMAL: &str = "\"edc.participant.id\" = \"A\"\n\"edc.api.auth.key\" = \"k\"\n";
 
     fn registry() -> SettingsRegistry {
-        SettingsRegistry::default().register::<Echo>().unwrap_or_else(|e| panic!("{e}"))
+        SettingsRegistry::default().register::<Echo>().unwrap()
     }
 
     fn load(registry: &SettingsRegistry, toml: &str) -> Result<ConnectorConfig, ConfigError> {
@@ -190,7 +190,7 @@ mod tests {
         assert_eq!(error, Some(ConfigError::Unknown { key: "dsc.echo.target".into(), origin: "test.toml".into() }));
         let env = RawConfig::load(None, [("DSC_ECHO_PORT".to_string(), "8".to_string())]).err();
         assert_eq!(env, Some(ConfigError::Unknown { key: "DSC_ECHO_PORT".into(), origin: "the environment".into() }));
-        let config = load(&registry(), &text).unwrap_or_else(|e| panic!("{e}"));
+        let config = load(&registry(), &text).unwrap();
         assert_eq!(config.section::<Echo>(), Some(&Echo { target: "http://echo".into(), port: 7, audience: None }));
         let raw = RawConfig::load_with(&registry(), None, [("DSC_ECHO_PORT".to_string(), "8".to_string())]);
         assert_eq!(raw.map(|raw| raw.get("dsc.echo.port").map(str::to_string)), Ok(Some("8".into())));
@@ -229,7 +229,7 @@ mod tests {
         );
         let core = load(&SettingsRegistry::default(), &text.replace("\"dsc.echo", "#"));
         assert_eq!(core.map(|c| c.oauth_server.map(|s| s.audience)), Ok(Some("http://as/oauth".into())));
-        let config = load(&registry(), &text).unwrap_or_else(|e| panic!("{e}"));
+        let config = load(&registry(), &text).unwrap();
         assert_eq!(config.oauth_server.map(|s| s.audience), Some("urn:echo".into()));
         assert!(
             registry()

@@ -192,16 +192,16 @@ mod tests {
     }
 
     async fn service() -> (CatalogService, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/c.db?mode=rwc", dir.path().display());
-        let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}")));
+        let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap());
         for a in
             [asset("a1", 1, &[("group", json!("x"))]), asset("a2", 2, &[("group", json!("x"))]), asset("a3", 3, &[])]
         {
-            Repository::create(store.as_ref(), &a).await.unwrap_or_else(|e| panic!("{e}"));
+            Repository::create(store.as_ref(), &a).await.unwrap();
         }
         for p in [bpn_policy("only-bpn1", "BPNL1"), bpn_policy("only-bpn2", "BPNL2")] {
-            Repository::create(store.as_ref(), &p).await.unwrap_or_else(|e| panic!("{e}"));
+            Repository::create(store.as_ref(), &p).await.unwrap();
         }
         let by_group = vec![Criterion::new("group", Operator::Eq, json!("x"))];
         let by_id = vec![Criterion::new("id", Operator::Eq, json!("a3"))];
@@ -210,7 +210,7 @@ mod tests {
             contract_definition("cd-a3", 2, "only-bpn2", "only-bpn2", by_id),
             contract_definition("cd-broken", 3, "missing", "only-bpn2", vec![]),
         ] {
-            Repository::create(store.as_ref(), &d).await.unwrap_or_else(|e| panic!("{e}"));
+            Repository::create(store.as_ref(), &d).await.unwrap();
         }
         let service = CatalogService::new(
             "did:web:provider",
@@ -222,7 +222,7 @@ mod tests {
                 let mut registry = TransferTypeRegistry::new();
                 let http =
                     dsc_domain::TransferTypeDescriptor::new("HttpData-PULL", "HttpData", dsc_domain::FlowType::Pull);
-                registry.register(http).unwrap_or_else(|e| panic!("{e}"));
+                registry.register(http).unwrap();
                 registry
             }),
         );
@@ -236,7 +236,7 @@ mod tests {
     #[tokio::test]
     async fn offers_follow_access_policies_and_selectors() {
         let (service, _dir) = service().await;
-        let catalog = service.catalog(&agent("BPNL1"), &QuerySpec::default()).await.unwrap_or_else(|e| panic!("{e}"));
+        let catalog = service.catalog(&agent("BPNL1"), &QuerySpec::default()).await.unwrap();
         let ids: Vec<_> = catalog.datasets.iter().map(|d| d.asset_id.as_str()).collect();
         assert_eq!(ids, vec!["a1", "a2"], "BPNL1 passes only cd-group's access policy");
         let offer = &catalog.datasets[0].offers[0];
@@ -246,7 +246,7 @@ mod tests {
         assert_eq!(offer.policy.target, None);
         assert_eq!(catalog.datasets[0].distributions, vec!["HttpData-PULL"]);
 
-        let catalog = service.catalog(&agent("BPNL2"), &QuerySpec::default()).await.unwrap_or_else(|e| panic!("{e}"));
+        let catalog = service.catalog(&agent("BPNL2"), &QuerySpec::default()).await.unwrap();
         let ids: Vec<_> = catalog.datasets.iter().map(|d| d.asset_id.as_str()).collect();
         assert_eq!(ids, vec!["a3"]);
         assert!(
@@ -258,7 +258,7 @@ mod tests {
         );
 
         let paged = QuerySpec { offset: 1, limit: 1, ..QuerySpec::default() };
-        let catalog = service.catalog(&agent("BPNL1"), &paged).await.unwrap_or_else(|e| panic!("{e}"));
+        let catalog = service.catalog(&agent("BPNL1"), &paged).await.unwrap();
         assert_eq!(catalog.datasets.iter().map(|d| d.asset_id.clone()).collect::<Vec<_>>(), vec!["a2"]);
 
         assert!(service.dataset(&agent("BPNL1"), "a2").await.ok().flatten().is_some());
@@ -301,7 +301,7 @@ mod tests {
         use dsc_domain::{FlowType, TransferTypeDescriptor};
         let mut registry = TransferTypeRegistry::new();
         let topic = TransferTypeDescriptor::new("Topic-PULL", "StreamSource", FlowType::Pull);
-        registry.register(topic).unwrap_or_else(|e| panic!("{e}"));
+        registry.register(topic).unwrap();
         let registry = Arc::new(registry);
         let types = DataPlaneTransferTypes::new(Arc::new(Planes), registry.clone());
         assert_eq!(types.for_address_type("HttpData"), vec!["HttpData-PULL", "HttpData-PUSH"]);

@@ -133,16 +133,16 @@ mod tests {
     use dsc_store::{SqlStore, StoreSettings};
 
     async fn store() -> (Arc<SqlStore>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/s.db?mode=rwc", dir.path().display());
-        (Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}"))), dir)
+        (Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap()), dir)
     }
 
     #[tokio::test]
     async fn stamps_creation_time_and_maps_missing_and_duplicate_ids() {
         let (store, _dir) = store().await;
         let assets = EntityService::<Asset>::new(store.clone(), Arc::new(NoReferences)).with_clock(|| 42);
-        let created = assets.create(asset("a", 0, &[])).await.unwrap_or_else(|e| panic!("{e}"));
+        let created = assets.create(asset("a", 0, &[])).await.unwrap();
         assert_eq!(created.created_at, 42);
         let duplicate = assets.create(asset("a", 0, &[])).await.err().map(|e| e.to_string());
         assert_eq!(duplicate.as_deref(), Some("Object of type Asset with ID=a already exists"));
@@ -162,10 +162,10 @@ mod tests {
             Arc::new(ReferencedBy::DefinitionsUsingPolicy(store.clone())),
         );
         let definitions = EntityService::<ContractDefinition>::new(store.clone(), Arc::new(NoReferences));
-        assets.create(asset("a1", 0, &[])).await.unwrap_or_else(|e| panic!("{e}"));
-        policies.create(policy_definition("p1", 0)).await.unwrap_or_else(|e| panic!("{e}"));
+        assets.create(asset("a1", 0, &[])).await.unwrap();
+        policies.create(policy_definition("p1", 0)).await.unwrap();
         let selector = vec![Criterion::new(namespaces::edc("id"), Operator::Eq, serde_json::json!("a1"))];
-        definitions.create(contract_definition("cd1", 0, "p1", "p1", selector)).await.unwrap_or_else(|e| panic!("{e}"));
+        definitions.create(contract_definition("cd1", 0, "p1", "p1", selector)).await.unwrap();
 
         let refused = assets.delete("a1").await.err().map(|e| e.to_string());
         assert_eq!(
@@ -177,9 +177,9 @@ mod tests {
             refused.as_deref(),
             Some("PolicyDefinition p1 cannot be deleted as it is referenced by contract definition(s) cd1")
         );
-        definitions.delete("cd1").await.unwrap_or_else(|e| panic!("{e}"));
-        assets.delete("a1").await.unwrap_or_else(|e| panic!("{e}"));
-        policies.delete("p1").await.unwrap_or_else(|e| panic!("{e}"));
+        definitions.delete("cd1").await.unwrap();
+        assets.delete("a1").await.unwrap();
+        policies.delete("p1").await.unwrap();
         assert!(matches!(assets.delete("a1").await, Err(ServiceError::NotFound { .. })));
     }
 }

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Refreshes that race, forced: each refresh is held between reading the flow and saving it (in the transfer type's
 //! `renew`, which runs in between) until the test lets it go. Real SQLite store, real token issuer.
-
-// A test's helpers may unwrap like the tests themselves (clippy.toml allows it only inside `#[test]` functions).
-#![allow(clippy::unwrap_used)]
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::sync::Arc;

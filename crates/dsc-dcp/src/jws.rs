@@ -188,8 +188,8 @@ mod tests {
     fn a_signature_verifies_against_the_published_key_only() {
         let alice = party("alice");
         let mallory = party("mallory");
-        let jwt = alice.key.sign("JWT", &json!({"iss": alice.did})).unwrap_or_else(|e| panic!("{e}"));
-        let unverified = decode_unverified(&jwt).unwrap_or_else(|e| panic!("{e}"));
+        let jwt = alice.key.sign("JWT", &json!({"iss": alice.did})).unwrap();
+        let unverified = decode_unverified(&jwt).unwrap();
         assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &documents(&[&alice]), None), Ok(()));
 
         // Mallory publishes her key under Alice's DID document: the signature must not verify.
@@ -213,8 +213,8 @@ mod tests {
     #[test]
     fn a_required_relationship_must_list_the_key() {
         let alice = party("alice");
-        let jwt = alice.key.sign("JWT", &json!({"iss": alice.did})).unwrap_or_else(|e| panic!("{e}"));
-        let unverified = decode_unverified(&jwt).unwrap_or_else(|e| panic!("{e}"));
+        let jwt = alice.key.sign("JWT", &json!({"iss": alice.did})).unwrap();
+        let unverified = decode_unverified(&jwt).unwrap();
         let invocation = Some(did::relationship::CAPABILITY_INVOCATION);
         assert_eq!(verify_signature(&jwt, &unverified, &alice.did, &documents(&[&alice]), invocation), Ok(()));
         let mut document = alice.document.clone();

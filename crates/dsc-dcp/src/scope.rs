@@ -129,7 +129,7 @@ mod tests {
             ("org.eclipse.tractusx.vc.type:BpnCredential:read", ScopeAlias::TractusX),
             ("org.eclipse.dspace.dcp.vc.type:MembershipCredential:read", ScopeAlias::Dspace),
         ] {
-            let scope = Scope::parse(text).unwrap_or_else(|e| panic!("{e}"));
+            let scope = Scope::parse(text).unwrap();
             assert_eq!((scope.alias, scope.operation), (alias, Operation::Read));
             assert_eq!(scope.to_string(), text);
         }
@@ -168,7 +168,7 @@ mod tests {
                 "org.eclipse.tractusx.vc.type:MembershipCredential:read",
             ]
         );
-        let types = requested_types(&scopes).unwrap_or_else(|e| panic!("{e}"));
+        let types = requested_types(&scopes).unwrap();
         assert_eq!(
             types.into_iter().collect::<Vec<_>>(),
             ["BpnCredential", "DataExchangeGovernanceCredential", "MembershipCredential"]
@@ -178,9 +178,9 @@ mod tests {
     #[test]
     fn write_scopes_request_nothing_to_read() {
         let scopes = vec!["org.eclipse.edc.vc.type:A:write".to_string(), "org.eclipse.edc.vc.type:B:*".to_string()];
-        let types = requested_types(&scopes).unwrap_or_else(|e| panic!("{e}"));
+        let types = requested_types(&scopes).unwrap();
         assert_eq!(types.into_iter().collect::<Vec<_>>(), ["B"]);
-        let scope = Scope::parse("org.eclipse.edc.vc.type:A:write").unwrap_or_else(|e| panic!("{e}"));
+        let scope = Scope::parse("org.eclipse.edc.vc.type:A:write").unwrap();
         assert!(!scope.grants_read_of("A"));
         assert!(Scope::read(ScopeAlias::Edc, "A").grants_read_of("A"));
         assert!(requested_types(&["nope".to_string()]).is_err());

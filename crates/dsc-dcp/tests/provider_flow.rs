@@ -2,6 +2,8 @@
 //! The provider side of one DSP request, put together from the crate's public API only, as the DSP binding will:
 //! token → presentation query → response → presentations → status → claims. Proves the pieces fit and that a
 //! revoked credential stops the flow.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -35,11 +37,10 @@ fn party(name: &str) -> (SigningKey, Value) {
             break key;
         }
     };
-    let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap_or_else(|e| panic!("{e}"));
+    let pem = secret.to_pkcs8_pem(LineEnding::LF).unwrap();
     let kid = format!("{did}#key-1");
-    let key = SigningKey::es256_from_pem(&did, &kid, pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    let jwk: Value = serde_json::from_str(&p256::PublicKey::from(secret.verifying_key()).to_jwk_string())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let key = SigningKey::es256_from_pem(&did, &kid, pem.as_bytes()).unwrap();
+    let jwk: Value = serde_json::from_str(&p256::PublicKey::from(secret.verifying_key()).to_jwk_string()).unwrap();
     let document = json!({"id": did, "verificationMethod": [{"id": kid, "type": "JsonWebKey2020", "publicKeyJwk": jwk}],
         "authentication": [kid], "capabilityInvocation": [kid], "assertionMethod": [kid]});
     (key, document)
@@ -106,31 +107,29 @@ async fn a_consumer_with_catena_x_credentials_becomes_a_participant_agent_until_
         ),
     ]
     .iter()
-    .map(|d| issuer.issue(Profile::Vc11Sl2021Jwt, d).unwrap_or_else(|e| panic!("{e}")))
+    .map(|d| issuer.issue(Profile::Vc11Sl2021Jwt, d).unwrap())
     .collect();
 
     // Consumer → provider: a self-issued token carrying an access token for its credential service.
-    let token = TokenBuilder::new(consumer_key.clone(), clock.clone())
-        .build(&provider, Some("opaque-access-token"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let token =
+        TokenBuilder::new(consumer_key.clone(), clock.clone()).build(&provider, Some("opaque-access-token")).unwrap();
 
     // Provider: verify the token, then ask for the credentials its policy needs.
     let tokens = TokenVerifier::new(&provider, clock.clone(), Arc::new(InMemoryJtiCache::default()))
         .with_relationship_check(true);
     assert_eq!(issuer_of(&token).ok().as_deref(), Some(consumer.as_str()));
-    let verified = tokens.verify(&token, &dids).unwrap_or_else(|e| panic!("{e}"));
+    let verified = tokens.verify(&token, &dids).unwrap();
     let needed = ["MembershipCredential", "BpnCredential", "DataExchangeGovernanceCredential"];
     let query = PresentationQueryMessage::for_scopes(scopes_for(ScopeAlias::TractusX, needed));
-    let query_json = serde_json::to_string(&query).unwrap_or_else(|e| panic!("{e}"));
+    let query_json = serde_json::to_string(&query).unwrap();
 
     // Consumer's credential service: reads the query, presents what was asked for.
-    let received = PresentationQueryMessage::parse(&query_json).unwrap_or_else(|e| panic!("{e}"));
-    let types = requested_types(received.scope.as_deref().unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let received = PresentationQueryMessage::parse(&query_json).unwrap();
+    let types = requested_types(received.scope.as_deref().unwrap_or_default()).unwrap();
     let vp = PresentationBuilder::new(consumer_key.clone(), clock.clone())
         .build(Profile::Vc11Sl2021Jwt, &provider, &wallet)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let response =
-        serde_json::to_string(&PresentationResponseMessage::with_jwts(vec![vp])).unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let response = serde_json::to_string(&PresentationResponseMessage::with_jwts(vec![vp])).unwrap();
 
     // Provider: verify what came back against the token's DID, check revocation, build the agent.
     let trusted = TrustedIssuers::default().trust(issuer_key.did(), needed);
@@ -151,7 +150,7 @@ async fn a_consumer_with_catena_x_credentials_becomes_a_participant_agent_until_
         assert_eq!(missing_types(&types, &all), Vec::<String>::new());
         Ok(participant_agent(&verified.did, &all))
     };
-    let agent = verify_all(&response).await.unwrap_or_else(|e| panic!("{e}"));
+    let agent = verify_all(&response).await.unwrap();
     assert_eq!(agent.id, consumer);
     assert_eq!(agent.claim_str(claims::MEMBERSHIP), Some("active"));
     assert_eq!(agent.claim_str(claims::BPN), Some("BPNL000000000001"));
@@ -167,9 +166,8 @@ async fn a_consumer_with_catena_x_credentials_becomes_a_participant_agent_until_
     assert_eq!(refused.as_deref(), Some("the presentation expired"), "the presentation's 60 s are long over");
     let vp = PresentationBuilder::new(consumer_key, clock.clone())
         .build(Profile::Vc11Sl2021Jwt, &provider, &wallet)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let response =
-        serde_json::to_string(&PresentationResponseMessage::with_jwts(vec![vp])).unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+    let response = serde_json::to_string(&PresentationResponseMessage::with_jwts(vec![vp])).unwrap();
     let refused = verify_all(&response).await.err().map(|e| e.to_string());
     assert_eq!(refused.as_deref(), Some("credential urn:uuid:b (BpnCredential): revoked"));
 }

@@ -328,7 +328,7 @@ mod tests {
     fn run(ticks: usize) -> Vec<Emitted> {
         let mut plant = Plant::new(7);
         let start = DateTime::parse_from_rfc3339("2026-03-02T08:15:04.120Z").map(|t| t.with_timezone(&Utc));
-        let start = start.unwrap_or_else(|e| panic!("{e}"));
+        let start = start.unwrap();
         (0..ticks)
             .flat_map(|tick| {
                 let now = start + chrono::Duration::milliseconds(200 * tick as i64);
@@ -340,8 +340,8 @@ mod tests {
     }
 
     fn validator(name: &str) -> dsc_aspects::Validator {
-        let aspect = dsc_aspects::Aspect::resolve(name).unwrap_or_else(|e| panic!("{e}"));
-        dsc_aspects::Validator::new(aspect).unwrap_or_else(|e| panic!("{e}"))
+        let aspect = dsc_aspects::Aspect::resolve(name).unwrap();
+        dsc_aspects::Validator::new(aspect).unwrap()
     }
 
     #[test]

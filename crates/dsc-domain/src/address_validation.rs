@@ -113,7 +113,7 @@ mod tests {
     #[test]
     fn the_validator_of_the_type_decides() {
         let mut validators = DataAddressValidators::new();
-        validators.register(Arc::new(NeedsPath)).unwrap_or_else(|e| panic!("{e}"));
+        validators.register(Arc::new(NeedsPath)).unwrap();
         let violations = validators.validate(&address("File"), "dataAddress");
         assert_eq!(violations.len(), 1);
         assert_eq!(violations[0].path, Some(format!("dataAddress/{}", crate::namespaces::edc("path"))));
@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn one_validator_per_type() {
         let mut validators = DataAddressValidators::new();
-        validators.register(Arc::new(NeedsPath)).unwrap_or_else(|e| panic!("{e}"));
+        validators.register(Arc::new(NeedsPath)).unwrap();
         let again = validators.register(Arc::new(NeedsPath)).err().map(|e| e.to_string());
         assert_eq!(again.as_deref(), Some("a data address validator for type 'File' is registered already"));
     }

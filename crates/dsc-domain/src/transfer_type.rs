@@ -151,10 +151,8 @@ mod tests {
     fn registry() -> TransferTypeRegistry {
         let mut registry = TransferTypeRegistry::new();
         let stream = TransferTypeDescriptor::new("Stream-PULL", "StreamSource", FlowType::Pull).with_alias("Old-PULL");
-        registry.register(stream).unwrap_or_else(|e| panic!("{e}"));
-        registry
-            .register(TransferTypeDescriptor::new("HttpData-PULL", "HttpData", FlowType::Pull))
-            .unwrap_or_else(|e| panic!("{e}"));
+        registry.register(stream).unwrap();
+        registry.register(TransferTypeDescriptor::new("HttpData-PULL", "HttpData", FlowType::Pull)).unwrap();
         registry
     }
 

@@ -264,33 +264,28 @@ mod tests {
 
     #[test]
     fn direct_messages_mean_exactly_what_the_general_path_produces() {
-        let jsonld = dsc_jsonld::JsonLd::new().unwrap_or_else(|e| panic!("{e}"));
-        let context = crate::message_context().unwrap_or_else(|e| panic!("{e}"));
+        let jsonld = dsc_jsonld::JsonLd::new().unwrap();
+        let context = crate::message_context().unwrap();
         for message in messages() {
             let general = crate::negotiation::message_to_expanded_with_id(&message, "urn:uuid:fixed");
-            let general = jsonld.compact(general, &context).unwrap_or_else(|e| panic!("{e}"));
-            let general = jsonld.expand(general).unwrap_or_else(|e| panic!("{e}"));
+            let general = jsonld.compact(general, &context).unwrap();
+            let general = jsonld.expand(general).unwrap();
             let direct =
                 self::message(&message, "urn:uuid:fixed").unwrap_or_else(|| panic!("no direct form for {message:?}"));
-            let direct = jsonld.expand(direct).unwrap_or_else(|e| panic!("{e}"));
+            let direct = jsonld.expand(direct).unwrap();
             assert_eq!(without_lists(direct), without_lists(general), "{message:?}");
         }
     }
 
     #[test]
     fn the_direct_acknowledgement_means_what_the_general_path_produces() {
-        let jsonld = dsc_jsonld::JsonLd::new().unwrap_or_else(|e| panic!("{e}"));
-        let context = crate::message_context().unwrap_or_else(|e| panic!("{e}"));
+        let jsonld = dsc_jsonld::JsonLd::new().unwrap();
+        let context = crate::message_context().unwrap();
         let mut negotiation = dsc_store_free_negotiation();
         for state in [dsc_domain::NegotiationState::Agreeing, dsc_domain::NegotiationState::Finalized] {
             negotiation.state = state;
-            let general = jsonld
-                .compact(crate::negotiation::negotiation_ack(&negotiation), &context)
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(
-                jsonld.expand(acknowledgement(&negotiation)).unwrap_or_else(|e| panic!("{e}")),
-                jsonld.expand(general).unwrap_or_else(|e| panic!("{e}"))
-            );
+            let general = jsonld.compact(crate::negotiation::negotiation_ack(&negotiation), &context).unwrap();
+            assert_eq!(jsonld.expand(acknowledgement(&negotiation)).unwrap(), jsonld.expand(general).unwrap());
         }
     }
 

@@ -286,8 +286,8 @@ mod tests {
     use dsc_domain::namespaces;
 
     fn expand(value: Value) -> Node {
-        let jsonld = dsc_jsonld::JsonLd::new().unwrap_or_else(|e| panic!("{e}"));
-        let expanded = jsonld.expand(value).unwrap_or_else(|e| panic!("{e}"));
+        let jsonld = dsc_jsonld::JsonLd::new().unwrap();
+        let expanded = jsonld.expand(value).unwrap();
         expanded::single_node(&expanded).cloned().unwrap_or_else(|| panic!("one node"))
     }
 

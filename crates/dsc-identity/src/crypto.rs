@@ -107,9 +107,9 @@ mod tests {
     use p256::pkcs8::{EncodePrivateKey, LineEnding};
 
     fn keys() -> (EncodingKey, DecodingKey, p256::ecdsa::SigningKey) {
-        let key = p256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap_or_else(|e| panic!("{e}"));
-        let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap_or_else(|e| panic!("{e}"));
-        let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let key = p256::ecdsa::SigningKey::from_bytes(&[7u8; 32].into()).unwrap();
+        let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
         let point = key.verifying_key().to_encoded_point(false);
         let decoding = DecodingKey::from_ec_der(point.as_bytes());
         (encoding, decoding, key)
@@ -122,12 +122,12 @@ mod tests {
         let message = b"header.claims";
 
         let ring_signature = Es256Signer::new(&encoding).and_then(|s| Ok(s.try_sign(message)?));
-        let ring_signature = ring_signature.unwrap_or_else(|e| panic!("{e}"));
-        let parsed = p256::ecdsa::Signature::from_slice(&ring_signature).unwrap_or_else(|e| panic!("{e}"));
+        let ring_signature = ring_signature.unwrap();
+        let parsed = p256::ecdsa::Signature::from_slice(&ring_signature).unwrap();
         assert!(rust_key.verifying_key().verify(message, &parsed).is_ok(), "RustCrypto accepts ring's signature");
 
         let rust_signature: p256::ecdsa::Signature = rust_key.sign(message);
-        let verifier = Es256Verifier::new(&decoding).unwrap_or_else(|e| panic!("{e}"));
+        let verifier = Es256Verifier::new(&decoding).unwrap();
         assert!(verifier.verify(message, &rust_signature.to_vec()).is_ok(), "ring accepts RustCrypto's signature");
         assert!(verifier.verify(b"header.tampered", &rust_signature.to_vec()).is_err(), "and refuses a forgery");
     }

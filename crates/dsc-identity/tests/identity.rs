@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Self-issued tokens against the verifier: the happy path over a real did:web HTTP resolution on loopback, and
 //! every way a token can be refused.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,12 +29,12 @@ fn trust(did: &str) -> TrustList {
     TrustList::from_toml(&format!(
         "[[participant]]\ndid = \"{did}\"\nbpn = \"BPNL000000000002\"\nmembership = \"active\"\nframework_agreements = [\"DataExchangeGovernance:1.0\"]\n"
     ))
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap()
 }
 
 /// The consumer's identity and a provider-side verifier that knows the consumer's DID document.
 fn setup() -> (SigningIdentity, String, TokenVerifier) {
-    let (consumer, pem) = SigningIdentity::generate(CONSUMER).unwrap_or_else(|e| panic!("{e}"));
+    let (consumer, pem) = SigningIdentity::generate(CONSUMER).unwrap();
     let resolver = StaticResolver(HashMap::from([(CONSUMER.to_string(), consumer.did_document())]));
     let verifier = TokenVerifier::new(PROVIDER, Arc::new(resolver), Arc::new(trust(CONSUMER)));
     (consumer, pem, verifier)
@@ -45,15 +47,15 @@ fn now() -> i64 {
 fn sign(pem: &str, kid: &str, claims: Value) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid.to_string());
-    let key = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
-    jsonwebtoken::encode(&header, &claims, &key).unwrap_or_else(|e| panic!("{e}"))
+    let key = EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
 }
 
 #[tokio::test]
 async fn a_valid_token_yields_the_participant_with_its_claims() {
     let (consumer, _, verifier) = setup();
     let token = consumer.self_issued_token(PROVIDER, Duration::from_secs(60)).unwrap_or_default();
-    let agent = verifier.verify(Some(&format!("Bearer {token}"))).await.unwrap_or_else(|e| panic!("{e}"));
+    let agent = verifier.verify(Some(&format!("Bearer {token}"))).await.unwrap();
     assert_eq!(agent.id, CONSUMER);
     assert_eq!(agent.claim_str("bpn"), Some("BPNL000000000002"));
     assert_eq!(agent.claim_strings("frameworkAgreements"), vec!["DataExchangeGovernance:1.0"]);
@@ -67,7 +69,7 @@ async fn forged_expired_replayed_and_misdirected_tokens_are_refused() {
     let (consumer, pem, verifier) = setup();
     let kid = format!("{CONSUMER}#key-1");
 
-    let (_, other_pem) = SigningIdentity::generate(CONSUMER).unwrap_or_else(|e| panic!("{e}"));
+    let (_, other_pem) = SigningIdentity::generate(CONSUMER).unwrap();
     let base = json!({ "iss": CONSUMER, "sub": CONSUMER, "aud": PROVIDER, "iat": now(), "exp": now() + 60, "jti": "j-forged" });
     let forged = sign(&other_pem, &kid, base.clone());
     assert_eq!(verifier.verify(Some(&forged)).await.err(), Some(IdentityError::BadSignature));
@@ -127,7 +129,7 @@ async fn missing_garbage_and_weak_tokens_are_refused() {
 
 #[tokio::test]
 async fn a_verified_but_untrusted_participant_is_refused() {
-    let (stranger, _) = SigningIdentity::generate("did:web:stranger.example").unwrap_or_else(|e| panic!("{e}"));
+    let (stranger, _) = SigningIdentity::generate("did:web:stranger.example").unwrap();
     let resolver = StaticResolver(HashMap::from([(stranger.did().to_string(), stranger.did_document())]));
     let verifier = TokenVerifier::new(PROVIDER, Arc::new(resolver), Arc::new(trust(CONSUMER)));
     let token = stranger.self_issued_token(PROVIDER, Duration::from_secs(60)).unwrap_or_default();
@@ -139,10 +141,10 @@ async fn a_verified_but_untrusted_participant_is_refused() {
 
 #[tokio::test]
 async fn did_web_documents_are_resolved_over_http() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     let did = format!("did:web:127.0.0.1%3A{port}:connectors:consumer");
-    let (consumer, _) = SigningIdentity::generate(&did).unwrap_or_else(|e| panic!("{e}"));
+    let (consumer, _) = SigningIdentity::generate(&did).unwrap();
     let document = consumer.did_document();
     let app = axum::Router::new().route(
         "/connectors/consumer/did.json",
@@ -154,7 +156,7 @@ async fn did_web_documents_are_resolved_over_http() {
     let resolver = HttpDidResolver::new(reqwest::Client::new(), false, Duration::from_secs(300));
     let verifier = TokenVerifier::new(PROVIDER, Arc::new(resolver), Arc::new(trust(&did)));
     let token = consumer.self_issued_token(PROVIDER, Duration::from_secs(60)).unwrap_or_default();
-    let agent = verifier.verify(Some(&format!("Bearer {token}"))).await.unwrap_or_else(|e| panic!("{e}"));
+    let agent = verifier.verify(Some(&format!("Bearer {token}"))).await.unwrap();
     assert_eq!(agent.id, did);
 
     let missing = HttpDidResolver::new(reqwest::Client::new(), false, Duration::from_secs(1));
@@ -182,8 +184,8 @@ fn trust_lists_are_checked_when_loaded() {
 
 #[test]
 fn keys_survive_a_round_trip_through_pem() {
-    let (identity, pem) = SigningIdentity::generate(CONSUMER).unwrap_or_else(|e| panic!("{e}"));
-    let again = SigningIdentity::from_pem(CONSUMER, &pem).unwrap_or_else(|e| panic!("{e}"));
+    let (identity, pem) = SigningIdentity::generate(CONSUMER).unwrap();
+    let again = SigningIdentity::from_pem(CONSUMER, &pem).unwrap();
     assert_eq!(identity.did_document(), again.did_document());
     assert!(identity.did_document()["verificationMethod"][0]["publicKeyJwk"].get("d").is_none(), "no private part");
     assert!(SigningIdentity::from_pem("did:key:z6Mk", &pem).is_err());

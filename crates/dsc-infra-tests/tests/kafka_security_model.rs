@@ -9,6 +9,8 @@
 //!
 //! Needs `scripts/harness.sh up` and its `env`; `TEST_REQUIRE_KAFKA=1` (set by scripts/test.sh) turns a missing
 //! harness into a failure instead of a notice.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::error::Error;
 use std::process::Command;
@@ -94,7 +96,7 @@ async fn register_client(h: &Harness) -> (String, String) {
         }))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("registration: {e}"));
+        .expect("registration");
     assert_eq!(response.status().as_u16(), 201, "registration must succeed");
     let body: serde_json::Value = response.json().await.unwrap_or_default();
     let id = body["client_id"].as_str().unwrap_or_default().to_string();
@@ -109,13 +111,8 @@ async fn token(h: &Harness, client: &(String, String), resource: Option<&str>) -
     if let Some(resource) = resource {
         form.push(("resource", resource));
     }
-    let response = http()
-        .post(&h.token_url)
-        .basic_auth(&client.0, Some(&client.1))
-        .form(&form)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("token: {e}"));
+    let response =
+        http().post(&h.token_url).basic_auth(&client.0, Some(&client.1)).form(&form).send().await.expect("token");
     let body: serde_json::Value = response.json().await.unwrap_or_default();
     let jwt = body["access_token"].as_str().unwrap_or_else(|| panic!("no access token: {body}")).to_string();
     let claims = jwt.split('.').nth(1).unwrap_or_default();
@@ -212,8 +209,8 @@ fn consumer(
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
         .create_with_context(context)
-        .unwrap_or_else(|e| panic!("consumer: {e}"));
-    consumer.subscribe(&[topic]).unwrap_or_else(|e| panic!("subscribe: {e}"));
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
     (consumer, errors)
 }
 
@@ -270,13 +267,13 @@ fn poll(
 }
 
 async fn create_topics_with_records(h: &Harness, topics: &[&str], records: usize) {
-    let admin: AdminClient<DefaultClientContext> = admin_config(h).create().unwrap_or_else(|e| panic!("admin: {e}"));
+    let admin: AdminClient<DefaultClientContext> = admin_config(h).create().expect("admin");
     let new: Vec<NewTopic> = topics.iter().map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(1))).collect();
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(20)));
-    for result in admin.create_topics(&new, &options).await.unwrap_or_else(|e| panic!("create topics: {e}")) {
+    for result in admin.create_topics(&new, &options).await.expect("create topics") {
         result.unwrap_or_else(|(topic, code)| panic!("create {topic}: {code}"));
     }
-    let producer: FutureProducer = admin_config(h).create().unwrap_or_else(|e| panic!("producer: {e}"));
+    let producer: FutureProducer = admin_config(h).create().expect("producer");
     for topic in topics {
         for index in 0..records {
             let payload = format!("{{\"record\":{index}}}");
@@ -324,10 +321,8 @@ async fn jwt_plus_acl_grants_exactly_one_topic_and_group_prefix_and_acl_deletion
         lifetime_ms: token.1 * 1000,
         errors: Arc::new(Mutex::new(Vec::new())),
     };
-    let producer: FutureProducer<TokenContext> = oauth_config(&h)
-        .set("message.timeout.ms", "10000")
-        .create_with_context(producer_context)
-        .unwrap_or_else(|e| panic!("producer: {e}"));
+    let producer: FutureProducer<TokenContext> =
+        oauth_config(&h).set("message.timeout.ms", "10000").create_with_context(producer_context).expect("producer");
     let produced = producer.send(FutureRecord::<(), _>::to(&topic).payload("forbidden"), Duration::from_secs(10)).await;
     match produced {
         Err((error, _)) => assert_eq!(error.rdkafka_error_code(), Some(RDKafkaErrorCode::TopicAuthorizationFailed)),
@@ -337,7 +332,7 @@ async fn jwt_plus_acl_grants_exactly_one_topic_and_group_prefix_and_acl_deletion
 
     // The running reader is cut off at its next fetch once the ACL is gone. The revocation runs beside the
     // polling consumer, so the delay is measured from the moment the ACL command returned.
-    let admin_producer: FutureProducer = admin_config(&h).create().unwrap_or_else(|e| panic!("producer: {e}"));
+    let admin_producer: FutureProducer = admin_config(&h).create().expect("producer");
     if let Ok(mut seen) = errors.lock() {
         seen.clear();
     }

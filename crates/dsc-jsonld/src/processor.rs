@@ -214,8 +214,8 @@ mod tests {
     fn reference_expansion(processor: &JsonLd, document: Value) -> Value {
         let remote = RemoteDocument::new(None, None, LdValue::from_serde_json(document));
         let loader = BundledLoader { documents: &processor.documents, extra: None };
-        let expanded = futures::executor::block_on(JsonLdProcessor::expand(&remote, &loader))
-            .unwrap_or_else(|e| panic!("reference expansion failed: {e}"));
+        let expanded =
+            futures::executor::block_on(JsonLdProcessor::expand(&remote, &loader)).expect("reference expansion failed");
         let objects: Vec<_> = expanded.into_objects().into_iter().collect();
         objects.into_json_with(&()).into_serde_json()
     }
@@ -247,11 +247,11 @@ mod tests {
 
     #[test]
     fn expansion_from_a_processed_context_equals_full_expansion() {
-        let processor = JsonLd::new().unwrap_or_else(|e| panic!("{e}"));
+        let processor = JsonLd::new().unwrap();
         for document in documents() {
             let expected = reference_expansion(&processor, document.clone());
             for attempt in ["first (cache miss)", "second (cache hit)"] {
-                let actual = processor.expand(document.clone()).unwrap_or_else(|e| panic!("{e}"));
+                let actual = processor.expand(document.clone()).unwrap();
                 assert_eq!(actual, expected, "{attempt} for {document}");
             }
         }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The bundled contexts and the processor against the wire examples of the protocol reference: DSP 2025-1
 //! messages, the older prefix dialect, and Management API bodies.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dsc_jsonld::expanded::{self, single_node};
 use dsc_jsonld::{CompactionContext, JsonLd, JsonLdError};
@@ -11,11 +13,11 @@ const ODRL: &str = "http://www.w3.org/ns/odrl/2/";
 const CX: &str = "https://w3id.org/catenax/2025/9/policy/";
 
 fn processor() -> JsonLd {
-    JsonLd::new().unwrap_or_else(|e| panic!("bundled contexts must load: {e}"))
+    JsonLd::new().expect("bundled contexts must load")
 }
 
 fn expand(document: Value) -> Value {
-    processor().expand(document).unwrap_or_else(|e| panic!("expansion failed: {e}"))
+    processor().expand(document).expect("expansion failed")
 }
 
 fn contract_request_2025() -> Value {
@@ -116,9 +118,8 @@ fn management_policy_with_the_w3c_odrl_context() {
 fn compaction_writes_the_context_as_named() {
     let jsonld = processor();
     let expanded = expand(contract_request_2025());
-    let context = CompactionContext::remote("dsp-2025-1", &["https://w3id.org/dspace/2025/1/context.jsonld"])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let compacted = jsonld.compact(expanded, &context).unwrap_or_else(|e| panic!("{e}"));
+    let context = CompactionContext::remote("dsp-2025-1", &["https://w3id.org/dspace/2025/1/context.jsonld"]).unwrap();
+    let compacted = jsonld.compact(expanded, &context).unwrap();
     assert_eq!(compacted["@context"], json!(["https://w3id.org/dspace/2025/1/context.jsonld"]));
     assert_eq!(compacted["@type"], "ContractRequestMessage");
     assert_eq!(compacted["consumerPid"], "urn:uuid:7c1e2a44-5b4e-4b7e-8f5e-2f8d8f0c1a22");

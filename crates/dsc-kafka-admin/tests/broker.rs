@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The ACL admin client against the harness's real Kafka (SASL/PLAIN admin listener). Skipped without
 //! TEST_KAFKA_ADMIN_BOOTSTRAP unless TEST_REQUIRE_KAFKA is set.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dsc_kafka_admin::scram::ScramMechanism;
 use dsc_kafka_admin::{AdminError, ConsumerGrant, Credentials, KafkaAdmin};
@@ -25,13 +27,13 @@ async fn grants_are_created_listed_and_revoked() {
     let principal = format!("User:dsc-admin-test-{}", std::process::id());
     let grant =
         ConsumerGrant { principal: principal.clone(), topic: "parts.telemetry".into(), group_prefix: "dsc-t1-".into() };
-    admin.grant(&grant).await.unwrap_or_else(|e| panic!("{e}"));
-    admin.grant(&grant).await.unwrap_or_else(|e| panic!("granting twice is harmless: {e}"));
-    let acls = admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}"));
+    admin.grant(&grant).await.unwrap();
+    admin.grant(&grant).await.expect("granting twice is harmless");
+    let acls = admin.acls_of(&principal).await.unwrap();
     assert_eq!(acls, grant.bindings());
-    assert_eq!(admin.revoke_principal(&principal).await.unwrap_or_else(|e| panic!("{e}")), 3);
-    assert!(admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
-    assert_eq!(admin.revoke_principal(&principal).await.unwrap_or_else(|e| panic!("{e}")), 0, "nothing left");
+    assert_eq!(admin.revoke_principal(&principal).await.unwrap(), 3);
+    assert!(admin.acls_of(&principal).await.unwrap().is_empty());
+    assert_eq!(admin.revoke_principal(&principal).await.unwrap(), 0, "nothing left");
 }
 
 #[tokio::test]
@@ -43,7 +45,7 @@ async fn wrong_credentials_and_unreachable_brokers_are_reported() {
     assert!(matches!(refused, Some(AdminError::Authentication(_))), "{refused:?}");
     drop(admin);
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let closed = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     drop(listener);
     let unreachable = KafkaAdmin::new(closed.clone(), "admin", "x").acls_of("User:x").await.err();
@@ -57,8 +59,8 @@ async fn wrong_credentials_and_unreachable_brokers_are_reported() {
 async fn topic_existence_is_checked_without_creating_the_topic() {
     let Some(admin) = admin() else { return };
     let missing = format!("dsc-missing-{}", std::process::id());
-    assert!(!admin.topic_exists(&missing).await.unwrap_or_else(|e| panic!("{e}")));
-    assert!(!admin.topic_exists(&missing).await.unwrap_or_else(|e| panic!("{e}")), "asking did not create it");
+    assert!(!admin.topic_exists(&missing).await.unwrap());
+    assert!(!admin.topic_exists(&missing).await.unwrap(), "asking did not create it");
 }
 
 #[tokio::test]
@@ -66,10 +68,10 @@ async fn all_acls_lists_every_principal() {
     let Some(admin) = admin() else { return };
     let principal = format!("User:dsc-all-acls-{}", std::process::id());
     let grant = ConsumerGrant { principal: principal.clone(), topic: "t.all".into(), group_prefix: "dsc-all-".into() };
-    admin.grant(&grant).await.unwrap_or_else(|e| panic!("{e}"));
-    let all = admin.all_acls().await.unwrap_or_else(|e| panic!("{e}"));
+    admin.grant(&grant).await.unwrap();
+    let all = admin.all_acls().await.unwrap();
     assert_eq!(all.iter().filter(|b| b.principal == principal).count(), 3, "{all:?}");
-    admin.revoke_principal(&principal).await.unwrap_or_else(|e| panic!("{e}"));
+    admin.revoke_principal(&principal).await.unwrap();
 }
 
 #[tokio::test]
@@ -112,16 +114,16 @@ async fn the_admin_logs_in_with_scram_and_over_tls() {
 
     let tls_listener = harness_var("TEST_KAFKA_TLS_BOOTSTRAP");
     let ca = std::path::PathBuf::from(harness_var("TEST_KAFKA_TLS_CA_FILE"));
-    let over_tls = scram(tls_listener.clone(), &password).with_tls(Some(&ca)).unwrap_or_else(|e| panic!("{e}"));
+    let over_tls = scram(tls_listener.clone(), &password).with_tls(Some(&ca)).unwrap();
     let grant = ConsumerGrant { principal: principal.clone(), topic: "tls.topic".into(), group_prefix: "g-".into() };
-    over_tls.grant(&grant).await.unwrap_or_else(|e| panic!("SCRAM over TLS: {e}"));
+    over_tls.grant(&grant).await.expect("SCRAM over TLS");
     let plain_over_tls = KafkaAdmin::new(tls_listener.clone(), harness_var("TEST_KAFKA_ADMIN_USER"), password.clone())
         .with_tls(Some(&ca))
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(plain_over_tls.revoke_principal(&principal).await, Ok(3), "PLAIN over TLS");
 
     // A broker whose certificate does not chain to the trusted roots is refused before any credential is sent.
-    let untrusted = scram(tls_listener, &password).with_tls(None).unwrap_or_else(|e| panic!("{e}"));
+    let untrusted = scram(tls_listener, &password).with_tls(None).unwrap();
     let refused = untrusted.acls_of(&principal).await.err();
     assert!(matches!(&refused, Some(AdminError::Tls(reason)) if reason.contains("UnknownIssuer")), "{refused:?}");
     let missing =
@@ -151,7 +153,7 @@ async fn the_admin_logs_in_with_an_oauth_client_credentials_token() {
         .body(form)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .json()
         .await
         .unwrap_or_default();

@@ -77,7 +77,7 @@ mod tests {
         let address = json!({ "endpointType": KAFKA_ENDPOINT_TYPE, "endpoint": "kafka:9094", "topic": "t",
             "kafka.group.prefix": "dsc-1.", "kafka.security.protocol": "SASL_PLAINTEXT",
             "authorization": jwt(json!({ "sub": "client-7", "exp": 1_800_000_000 })) });
-        let edr = Edr::from_json("tp-1", &address).unwrap_or_else(|e| panic!("{e}"));
+        let edr = Edr::from_json("tp-1", &address).unwrap();
         assert_eq!(
             (edr.endpoint.as_str(), edr.group_prefix.as_str(), edr.principal.as_str(), edr.expires_at),
             ("kafka:9094", "dsc-1.", "client-7", Some(1_800_000_000))

@@ -5,6 +5,8 @@
 //!
 //! `cargo bench -p dsc-kafka-pull --bench reconcile` after `scripts/harness.sh up kafka` and its `env`
 //! (`--grants N` changes the count).
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

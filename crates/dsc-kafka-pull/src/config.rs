@@ -243,7 +243,7 @@ mod tests {
         let text = format!(
             "{MINIMAL}\"dsc.kafka.admin.bootstrap.servers\" = \"kafka:9092\"\n\"dsc.oauth.server.enabled\" = \"true\"\n"
         );
-        let config = load(&text).unwrap_or_else(|e| panic!("{e}"));
+        let config = load(&text).unwrap();
         assert_eq!(config.oauth_server.as_ref().map(|s| s.audience.as_str()), Some("urn:kafka:broker"));
         assert_eq!(kafka(config).map(|k| k.audience), Some("urn:kafka:broker".into()));
     }

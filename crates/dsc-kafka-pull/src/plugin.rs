@@ -41,7 +41,7 @@ mod tests {
     #[test]
     fn kafka_pull_is_an_alias_of_kafka_broker_pull() {
         let mut registry = TransferTypeRegistry::new();
-        registry.register(transfer_type()).unwrap_or_else(|e| panic!("{e}"));
+        registry.register(transfer_type()).unwrap();
         assert_eq!(registry.canonical("Kafka-PULL"), "KafkaBroker-PULL");
         assert_eq!(registry.canonical("KafkaBroker-PULL"), "KafkaBroker-PULL");
         assert_eq!(registry.canonical("HttpData-PULL"), "HttpData-PULL");
@@ -53,7 +53,7 @@ mod tests {
     #[test]
     fn the_validator_checks_kafka_broker_addresses_only() {
         let mut validators = DataAddressValidators::new();
-        validators.register(Arc::new(KafkaBrokerValidator)).unwrap_or_else(|e| panic!("{e}"));
+        validators.register(Arc::new(KafkaBrokerValidator)).unwrap();
         let mut properties = dsc_domain::Properties::new();
         properties.insert(DataAddress::type_iri(), json!(KAFKA_BROKER));
         properties.insert(namespaces::edc("topic"), json!("parts/events"));
@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn a_sasl_password_in_an_asset_is_refused_by_asset_validation() {
         let mut validators = DataAddressValidators::new();
-        validators.register(Arc::new(KafkaBrokerValidator)).unwrap_or_else(|e| panic!("{e}"));
+        validators.register(Arc::new(KafkaBrokerValidator)).unwrap();
         let edc = namespaces::edc;
         let asset = json!({
             edc("properties"): [{}],

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The Kafka PULL handler and reconciler against the harness's real broker and OAuth server (oidc-provider).
 //! Skipped without TEST_KAFKA_ADMIN_BOOTSTRAP unless TEST_REQUIRE_KAFKA is set.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,12 +45,12 @@ async fn create_topic(bootstrap: &str, user: &str, password: &str, topic: &str) 
         .set("sasl.username", user)
         .set("sasl.password", password)
         .create()
-        .unwrap_or_else(|e| panic!("admin: {e}"));
+        .expect("admin");
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(20)));
     for result in admin
         .create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &options)
         .await
-        .unwrap_or_else(|e| panic!("create topic: {e}"))
+        .expect("create topic")
     {
         result.unwrap_or_else(|(topic, code)| panic!("create {topic}: {code}"));
     }
@@ -67,18 +69,14 @@ async fn fixture_with(issuer: Option<String>, adjust: impl FnOnce(&mut KafkaPull
     };
     let user = var("TEST_KAFKA_ADMIN_USER").unwrap_or_else(|| "admin".into());
     let password = var("TEST_KAFKA_ADMIN_PASSWORD").unwrap_or_default();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/store.db?mode=rwc", dir.path().display());
-    let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}")));
-    store.apply_plugin_migrations(&dsc_kafka_pull::MIGRATIONS).await.unwrap_or_else(|e| panic!("{e}"));
-    let vault = Arc::new(
-        EncryptedFileVault::open(dir.path().join("vault.json"), VaultKey::generate())
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap());
+    store.apply_plugin_migrations(&dsc_kafka_pull::MIGRATIONS).await.unwrap();
+    let vault = Arc::new(EncryptedFileVault::open(dir.path().join("vault.json"), VaultKey::generate()).await.unwrap());
     let keep = |key: &'static str, value: String| {
         let vault = vault.clone();
-        async move { vault.store(key, SecretString::new(value)).await.unwrap_or_else(|e| panic!("{e}")) }
+        async move { vault.store(key, SecretString::new(value)).await.unwrap() }
     };
     keep("kafka-admin-password", password.clone()).await;
     keep("oauth-initial-token", var("TEST_OAUTH_INITIAL_ACCESS_TOKEN").unwrap_or_default()).await;
@@ -143,15 +141,15 @@ fn prop(grant: &dsc_dataplane::AccessGrant, key: &str) -> String {
 }
 
 async fn live(f: &Fixture, flow: &str) -> Vec<KafkaGrant> {
-    f.store.live_grants_of_flow(flow).await.unwrap_or_else(|e| panic!("{e}"))
+    f.store.live_grants_of_flow(flow).await.unwrap()
 }
 
 #[tokio::test]
 async fn a_grant_creates_a_principal_with_exactly_its_acls_and_revocation_removes_everything() {
     let Some(f) = fixture().await else { return };
     let flow = flow(&unique("flow"), &f.topic);
-    f.store.create_flow(&flow).await.unwrap_or_else(|e| panic!("{e}"));
-    let granted = f.pull.grant(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    f.store.create_flow(&flow).await.unwrap();
+    let granted = f.pull.grant(&flow).await.unwrap();
     assert_eq!(prop(&granted, "endpoint"), "127.0.0.1:29094");
     assert_eq!(prop(&granted, "topic"), f.topic);
     assert_eq!(prop(&granted, "kafka.group.prefix"), format!("dsc-{}.", flow.id));
@@ -166,7 +164,7 @@ async fn a_grant_creates_a_principal_with_exactly_its_acls_and_revocation_remove
     let grant = &grants[0];
     assert_eq!(grant.state, KafkaGrantState::Active);
     let principal = grant.principal.clone().unwrap_or_default();
-    let acls = f.admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}"));
+    let acls = f.admin.acls_of(&principal).await.unwrap();
     let granted_acls = ConsumerGrant {
         principal: principal.clone(),
         topic: f.topic.clone(),
@@ -177,11 +175,11 @@ async fn a_grant_creates_a_principal_with_exactly_its_acls_and_revocation_remove
     let secret = f.vault.resolve(&secret_alias).await.ok().flatten().unwrap_or_else(|| panic!("secret in the vault"));
     let client_id = grant.client_id.clone().unwrap_or_default();
 
-    let renewed = f.pull.renew(&flow).await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("a token"));
+    let renewed = f.pull.renew(&flow).await.unwrap().unwrap_or_else(|| panic!("a token"));
     assert_ne!(renewed.access_token, token.access_token, "renewal mints a new token");
 
-    f.pull.revoke(&flow).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(f.admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}")).is_empty(), "ACLs gone");
+    f.pull.revoke(&flow).await.unwrap();
+    assert!(f.admin.acls_of(&principal).await.unwrap().is_empty(), "ACLs gone");
     assert!(live(&f, &flow.id).await.is_empty());
     assert!(f.vault.resolve(&secret_alias).await.ok().flatten().is_none(), "secret gone from the vault");
     let token_url = var("TEST_OAUTH_TOKEN_URL").unwrap_or_default();
@@ -192,7 +190,7 @@ async fn a_grant_creates_a_principal_with_exactly_its_acls_and_revocation_remove
         .body("grant_type=client_credentials")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let status = answer.status().as_u16();
     let body: serde_json::Value = answer.json().await.unwrap_or_default();
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "the OAuth client is deleted");
@@ -207,17 +205,17 @@ async fn a_grant_creates_a_principal_with_exactly_its_acls_and_revocation_remove
 async fn resuming_replaces_the_principal_and_keeps_the_group_prefix() {
     let Some(f) = fixture().await else { return };
     let flow = flow(&unique("flow"), &f.topic);
-    f.store.create_flow(&flow).await.unwrap_or_else(|e| panic!("{e}"));
-    f.pull.grant(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    f.store.create_flow(&flow).await.unwrap();
+    f.pull.grant(&flow).await.unwrap();
     let first = live(&f, &flow.id).await.remove(0);
-    f.pull.grant(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    f.pull.grant(&flow).await.unwrap();
     let grants = live(&f, &flow.id).await;
     assert_eq!(grants.len(), 1, "the first grant was revoked");
     assert_ne!(grants[0].principal, first.principal);
     assert_eq!(grants[0].group_prefix, first.group_prefix);
     let old = first.principal.unwrap_or_default();
-    assert!(f.admin.acls_of(&old).await.unwrap_or_else(|e| panic!("{e}")).is_empty(), "old principal has no ACLs");
-    f.pull.revoke(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(f.admin.acls_of(&old).await.unwrap().is_empty(), "old principal has no ACLs");
+    f.pull.revoke(&flow).await.unwrap();
 }
 
 #[tokio::test]
@@ -235,8 +233,8 @@ async fn a_missing_topic_is_refused_by_name_and_nothing_is_created() {
 
 #[tokio::test]
 async fn an_unreachable_oauth_service_fails_the_grant_and_leaves_nothing_behind() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let issuer = format!("http://{}", closed.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let Some(f) = fixture_with_issuer(Some(issuer.clone())).await else { return };
     let flow = flow(&unique("flow"), &f.topic);
@@ -253,26 +251,26 @@ async fn the_reconciler_restores_missing_acls_and_removes_what_no_started_flow_n
     let Some(f) = fixture().await else { return };
     // A started flow whose ACLs someone deleted.
     let kept = flow(&unique("kept"), &f.topic);
-    f.store.create_flow(&kept).await.unwrap_or_else(|e| panic!("{e}"));
-    f.pull.grant(&kept).await.unwrap_or_else(|e| panic!("{e}"));
+    f.store.create_flow(&kept).await.unwrap();
+    f.pull.grant(&kept).await.unwrap();
     let kept_principal = live(&f, &kept.id).await[0].principal.clone().unwrap_or_default();
-    f.admin.revoke_principal(&kept_principal).await.unwrap_or_else(|e| panic!("{e}"));
+    f.admin.revoke_principal(&kept_principal).await.unwrap();
     // A grant whose flow was never saved: the process died between the ACLs and the flow.
     let crashed = flow(&unique("crashed"), &f.topic);
-    f.pull.grant(&crashed).await.unwrap_or_else(|e| panic!("{e}"));
+    f.pull.grant(&crashed).await.unwrap();
     let crashed_principal = live(&f, &crashed.id).await[0].principal.clone().unwrap_or_default();
     // A suspended flow whose revocation never happened.
     let mut suspended = flow(&unique("suspended"), &f.topic);
-    f.store.create_flow(&suspended).await.unwrap_or_else(|e| panic!("{e}"));
-    f.pull.grant(&suspended).await.unwrap_or_else(|e| panic!("{e}"));
+    f.store.create_flow(&suspended).await.unwrap();
+    f.pull.grant(&suspended).await.unwrap();
     suspended.state = DataFlowState::Suspended;
-    f.store.save_flow(&suspended).await.unwrap_or_else(|e| panic!("{e}"));
+    f.store.save_flow(&suspended).await.unwrap();
     // Somebody else's ACLs on the same broker.
     let foreign = format!("User:{}", unique("foreign"));
     let foreign_grant = ConsumerGrant { principal: foreign.clone(), topic: f.topic.clone(), group_prefix: "x-".into() };
-    f.admin.grant(&foreign_grant).await.unwrap_or_else(|e| panic!("{e}"));
+    f.admin.grant(&foreign_grant).await.unwrap();
 
-    let report = f.pull.reconcile().await.unwrap_or_else(|e| panic!("{e}"));
+    let report = f.pull.reconcile().await.unwrap();
     assert_eq!(report.grants_checked, 3);
     assert_eq!(report.acls_restored, 1, "{report:?}");
     assert_eq!(report.grants_revoked, 2, "{report:?}");
@@ -286,18 +284,18 @@ async fn the_reconciler_restores_missing_acls_and_removes_what_no_started_flow_n
     assert!(live(&f, &suspended.id).await.is_empty());
     assert_eq!(f.admin.acls_of(&foreign).await.unwrap_or_default(), foreign_grant.bindings(), "not ours, not touched");
 
-    let again = f.pull.reconcile().await.unwrap_or_else(|e| panic!("{e}"));
+    let again = f.pull.reconcile().await.unwrap();
     assert_eq!((again.acls_restored, again.grants_revoked, again.orphan_principals_removed), (0, 0, 0), "{again:?}");
-    f.admin.revoke_principal(&foreign).await.unwrap_or_else(|e| panic!("{e}"));
-    f.pull.revoke(&kept).await.unwrap_or_else(|e| panic!("{e}"));
+    f.admin.revoke_principal(&foreign).await.unwrap();
+    f.pull.revoke(&kept).await.unwrap();
 }
 
 /// One grant and its revocation, with the admin logged in as `adjust` says.
 async fn grant_and_revoke_with(adjust: impl FnOnce(&mut KafkaPullSettings)) {
     let Some(f) = fixture_with(None, adjust).await else { return };
     let flow = flow(&unique("flow"), &f.topic);
-    f.store.create_flow(&flow).await.unwrap_or_else(|e| panic!("{e}"));
-    f.pull.grant(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    f.store.create_flow(&flow).await.unwrap();
+    f.pull.grant(&flow).await.unwrap();
     let principal = live(&f, &flow.id).await[0].principal.clone().unwrap_or_default();
     let granted = ConsumerGrant {
         principal: principal.clone(),
@@ -305,8 +303,8 @@ async fn grant_and_revoke_with(adjust: impl FnOnce(&mut KafkaPullSettings)) {
         group_prefix: format!("dsc-{}.", flow.id),
     };
     assert_eq!(f.admin.acls_of(&principal).await.unwrap_or_default(), granted.bindings());
-    f.pull.revoke(&flow).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(f.admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+    f.pull.revoke(&flow).await.unwrap();
+    assert!(f.admin.acls_of(&principal).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! The grant store on SQLite (a fresh file per test) and PostgreSQL (a fresh database per test on the server named
 //! by `TEST_POSTGRES_URL`), and the upgrade of a database the connector created while the grant table was still a
 //! core migration.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dsc_kafka_pull::{KafkaGrant, KafkaGrantState, KafkaGrantStore, MIGRATIONS};
 use dsc_store::{SqlStore, StoreError, StoreSettings};
@@ -24,24 +26,24 @@ async fn postgres_url() -> Option<String> {
     sqlx::any::install_default_drivers();
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
         .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at TEST_POSTGRES_URL: {e}"));
+        .expect("cannot reach PostgreSQL at TEST_POSTGRES_URL");
     sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
-        .unwrap_or_else(|e| panic!("create database: {e}"));
+        .expect("create database");
     let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or(admin_url);
     Some(format!("{base}/{name}"))
 }
 
 /// Connects as the binary does: core migrations, then the plug-in's.
 async fn open(url: &str) -> SqlStore {
-    let store = SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}"));
-    store.apply_plugin_migrations(&MIGRATIONS).await.unwrap_or_else(|e| panic!("{e}"));
+    let store = SqlStore::connect(&StoreSettings::new(url)).await.unwrap();
+    store.apply_plugin_migrations(&MIGRATIONS).await.unwrap();
     store
 }
 
 #[tokio::test]
 async fn sqlite_grants_round_trip() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     kafka_grants_round_trip(&open(&sqlite_url(&dir)).await).await;
 }
 
@@ -54,7 +56,7 @@ async fn postgres_grants_round_trip() {
 
 #[tokio::test]
 async fn sqlite_database_of_the_old_layout_keeps_its_grants() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     old_database_keeps_its_grants(&sqlite_url(&dir), "sqlite").await;
 }
 
@@ -76,23 +78,23 @@ async fn old_database_keeps_its_grants(url: &str, backend: &str) {
         env!("CARGO_MANIFEST_DIR")
     )))
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
     {
-        let pool = sqlx::AnyPool::connect(url).await.unwrap_or_else(|e| panic!("{e}"));
-        old.run(&pool).await.unwrap_or_else(|e| panic!("old migrations: {e}"));
+        let pool = sqlx::AnyPool::connect(url).await.unwrap();
+        old.run(&pool).await.expect("old migrations");
         sqlx::query(sqlx::AssertSqlSafe(
             "INSERT INTO dsc_kafka_grant (id, created_at, updated_at, flow_id, state, topic, group_prefix, principal) \
              VALUES ('kept', 1, 2, 'flow-old', 'ACTIVE', 'parts', 'consumer.flow-old.', 'User:old-client')",
         ))
         .execute(&pool)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         pool.close().await;
     }
-    let store = SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("core migrations: {e}"));
-    let applied = store.apply_plugin_migrations(&MIGRATIONS).await.unwrap_or_else(|e| panic!("{e}"));
+    let store = SqlStore::connect(&StoreSettings::new(url)).await.expect("core migrations");
+    let applied = store.apply_plugin_migrations(&MIGRATIONS).await.unwrap();
     assert_eq!(applied, vec![1], "recorded for the module although the table existed");
-    let live = store.live_grants_of_flow("flow-old").await.unwrap_or_else(|e| panic!("{e}"));
+    let live = store.live_grants_of_flow("flow-old").await.unwrap();
     assert_eq!(
         live.iter().map(|g| (g.id.as_str(), g.state)).collect::<Vec<_>>(),
         vec![("kept", KafkaGrantState::Active)]
@@ -101,7 +103,7 @@ async fn old_database_keeps_its_grants(url: &str, backend: &str) {
     store.close().await;
 
     let again = open(url).await;
-    let applied = again.apply_plugin_migrations(&MIGRATIONS).await.unwrap_or_else(|e| panic!("{e}"));
+    let applied = again.apply_plugin_migrations(&MIGRATIONS).await.unwrap();
     assert!(applied.is_empty(), "nothing left to apply: {applied:?}");
     assert_eq!(again.live_grants().await.unwrap_or_default().len(), 1);
 }
@@ -110,24 +112,23 @@ async fn old_database_keeps_its_grants(url: &str, backend: &str) {
 #[tokio::test]
 async fn postgres_replicas_starting_together_apply_each_migration_once() {
     let Some(url) = postgres_url().await else { return };
-    let connect =
-        || async { SqlStore::connect(&StoreSettings::new(url.clone())).await.unwrap_or_else(|e| panic!("{e}")) };
+    let connect = || async { SqlStore::connect(&StoreSettings::new(url.clone())).await.unwrap() };
     let (first, second) = (connect().await, connect().await);
     let (a, b) = tokio::join!(first.apply_plugin_migrations(&MIGRATIONS), second.apply_plugin_migrations(&MIGRATIONS));
-    let mut applied = [a.unwrap_or_else(|e| panic!("{e}")), b.unwrap_or_else(|e| panic!("{e}"))].concat();
+    let mut applied = [a.unwrap(), b.unwrap()].concat();
     applied.sort();
     assert_eq!(applied, vec![1]);
 }
 
 #[tokio::test]
 async fn a_fresh_database_gets_the_table_once() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let store = SqlStore::connect(&StoreSettings::new(sqlite_url(&dir))).await.unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqlStore::connect(&StoreSettings::new(sqlite_url(&dir))).await.unwrap();
     let before = store.live_grants().await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(before.contains("dsc_kafka_grant"), "the core migrations no longer create the grant table: {before}");
-    assert_eq!(store.apply_plugin_migrations(&MIGRATIONS).await.unwrap_or_else(|e| panic!("{e}")), vec![1]);
-    assert!(store.apply_plugin_migrations(&MIGRATIONS).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
-    assert!(store.live_grants().await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+    assert_eq!(store.apply_plugin_migrations(&MIGRATIONS).await.unwrap(), vec![1]);
+    assert!(store.apply_plugin_migrations(&MIGRATIONS).await.unwrap().is_empty());
+    assert!(store.live_grants().await.unwrap().is_empty());
 }
 
 async fn kafka_grants_round_trip(store: &SqlStore) {
@@ -147,21 +148,21 @@ async fn kafka_grants_round_trip(store: &SqlStore) {
         updated_at: created_at,
     };
     let mut first = grant("g1", "flow-a", 1);
-    store.create_grant(&first).await.unwrap_or_else(|e| panic!("{e}"));
+    store.create_grant(&first).await.unwrap();
     assert!(matches!(store.create_grant(&first).await, Err(StoreError::AlreadyExists { .. })));
-    store.create_grant(&grant("g2", "flow-b", 2)).await.unwrap_or_else(|e| panic!("{e}"));
+    store.create_grant(&grant("g2", "flow-b", 2)).await.unwrap();
     first.state = KafkaGrantState::Active;
     first.principal = Some("User:client-1".into());
     first.client_id = Some("client-1".into());
     first.client_secret_alias = Some("kafka-grant-g1-secret".into());
     first.updated_at = 5;
-    store.save_grant(&first).await.unwrap_or_else(|e| panic!("{e}"));
+    store.save_grant(&first).await.unwrap();
     assert_eq!(store.live_grants_of_flow("flow-a").await.unwrap_or_default(), vec![first.clone()]);
     let live: Vec<String> = store.live_grants().await.unwrap_or_default().into_iter().map(|g| g.id).collect();
     assert_eq!(live, vec!["g1", "g2"], "oldest first");
 
     first.state = KafkaGrantState::Revoked;
-    store.save_grant(&first).await.unwrap_or_else(|e| panic!("{e}"));
+    store.save_grant(&first).await.unwrap();
     assert!(store.live_grants_of_flow("flow-a").await.unwrap_or_default().is_empty(), "revoked grants are not live");
     assert_eq!(
         store.grant_principals().await.unwrap_or_default(),

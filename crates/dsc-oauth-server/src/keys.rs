@@ -132,7 +132,7 @@ mod tests {
     use super::*;
 
     fn ring(stored: &StoredKeys, now: i64) -> KeyRing {
-        KeyRing::from_stored(stored, now).unwrap_or_else(|e| panic!("{e}"))
+        KeyRing::from_stored(stored, now).unwrap()
     }
 
     #[test]
@@ -146,7 +146,7 @@ mod tests {
         assert!(rotation_due(&first, 3_600, 4_600));
         let old_kid = ring(&first, 4_600).current.kid.clone();
 
-        let second = rotated(&first, 300, 4_600).unwrap_or_else(|e| panic!("{e}"));
+        let second = rotated(&first, 300, 4_600).unwrap();
         let keys = ring(&second, 4_600);
         assert_ne!(keys.current.kid, old_kid);
         assert_eq!(keys.jwks(4_600).keys.len(), 2, "old and new are published");
@@ -154,7 +154,7 @@ mod tests {
         assert!(keys.verifying(&old_kid, 4_900).is_none());
         assert_eq!(keys.jwks(4_900).keys.len(), 1);
 
-        let third = rotated(&second, 300, 5_000).unwrap_or_else(|e| panic!("{e}"));
+        let third = rotated(&second, 300, 5_000).unwrap();
         assert_eq!(third.previous.len(), 1, "the retired first key is dropped, the second kept");
         assert_eq!(ring(&third, 5_000).previous.len(), 1);
     }

@@ -2,6 +2,8 @@
 //! The built-in authorization server over real HTTP: the client's contract suite, then what only this server
 //! promises (rotation with reuse detection, revocation that introspection sees, JWKS-verifiable tokens), each
 //! refusal with its standard error code.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,18 +26,14 @@ struct Running {
 
 async fn start(access_token_seconds: i64) -> Running {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/oauth.db?mode=rwc", dir.path().display());
-    let store = SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let issuer = format!("http://{}/oauth", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
-    let vault = Arc::new(
-        EncryptedFileVault::open(dir.path().join("vault.json"), VaultKey::generate())
-            .await
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
-    let stored = dsc_oauth_server::load_keys(vault.as_ref()).await.unwrap_or_else(|e| panic!("{e}"));
-    let keys = KeyRing::from_stored(&stored, 0).unwrap_or_else(|e| panic!("{e}"));
+    let store = SqlStore::connect(&StoreSettings::new(url)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/oauth", listener.local_addr().unwrap());
+    let vault = Arc::new(EncryptedFileVault::open(dir.path().join("vault.json"), VaultKey::generate()).await.unwrap());
+    let stored = dsc_oauth_server::load_keys(vault.as_ref()).await.unwrap();
+    let keys = KeyRing::from_stored(&stored, 0).unwrap();
     let server = Arc::new(OAuthServer {
         issuer: issuer.clone(),
         audience: AUDIENCE.into(),
@@ -82,33 +80,27 @@ async fn metadata_and_jwks_describe_tokens_a_broker_can_verify() {
     let server = start(300).await;
     let metadata: Value = reqwest::get(format!("{}/.well-known/oauth-authorization-server", server.issuer))
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .json()
         .await
         .unwrap_or(Value::Null);
     assert_eq!(metadata["issuer"], server.issuer.as_str());
     assert_eq!(metadata["token_endpoint"], format!("{}/token", server.issuer));
-    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(format!("{}/jwks", server.issuer))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        reqwest::get(format!("{}/jwks", server.issuer)).await.unwrap().json().await.unwrap();
 
-    let client = OAuthClient::new(settings(&server.issuer)).unwrap_or_else(|e| panic!("{e}"));
-    let registered = client.register("broker-check").await.unwrap_or_else(|e| panic!("{e}"));
-    let token = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let client = OAuthClient::new(settings(&server.issuer)).unwrap();
+    let registered = client.register("broker-check").await.unwrap();
+    let token = client.token(&registered).await.unwrap();
     // What Kafka does: pick the key by kid from the JWKS, check signature, issuer, audience and expiry.
-    let header = jsonwebtoken::decode_header(token.access_token.expose()).unwrap_or_else(|e| panic!("{e}"));
+    let header = jsonwebtoken::decode_header(token.access_token.expose()).unwrap();
     let kid = header.kid.unwrap_or_default();
     let jwk = jwks.find(&kid).unwrap_or_else(|| panic!("kid {kid} is in the JWKS"));
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap_or_else(|e| panic!("{e}"));
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
     validation.set_issuer(&[&server.issuer]);
     validation.set_audience(&[AUDIENCE]);
-    let claims = jsonwebtoken::decode::<Value>(token.access_token.expose(), &key, &validation)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .claims;
+    let claims = jsonwebtoken::decode::<Value>(token.access_token.expose(), &key, &validation).unwrap().claims;
     assert_eq!(claims["sub"], registered.client_id.as_str());
     assert_eq!(claims["scope"], "kafka");
     for claim in ["exp", "iat", "jti"] {
@@ -125,11 +117,11 @@ async fn metadata_and_jwks_describe_tokens_a_broker_can_verify() {
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let server = start(300).await;
-    let client = OAuthClient::new(settings(&server.issuer)).unwrap_or_else(|e| panic!("{e}"));
-    let registered = client.register("rotation").await.unwrap_or_else(|e| panic!("{e}"));
-    let first = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let client = OAuthClient::new(settings(&server.issuer)).unwrap();
+    let registered = client.register("rotation").await.unwrap();
+    let first = client.token(&registered).await.unwrap();
     let first_refresh = first.refresh_token.clone().unwrap_or_else(|| panic!("a refresh token"));
-    let second = client.refresh(&registered, &first_refresh).await.unwrap_or_else(|e| panic!("{e}"));
+    let second = client.refresh(&registered, &first_refresh).await.unwrap();
     let second_refresh = second.refresh_token.clone().unwrap_or_else(|| panic!("a rotated refresh token"));
     assert_ne!(second_refresh.expose(), first_refresh.expose(), "rotation issues a new refresh token");
     assert!(client.introspect(&registered, &second_refresh).await.unwrap_or(false), "the new one is active");
@@ -142,8 +134,8 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     assert!(!client.introspect(&registered, &second_refresh).await.unwrap_or(true));
 
     // Another client cannot use this client's refresh token.
-    let other = client.register("other").await.unwrap_or_else(|e| panic!("{e}"));
-    let mine = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let other = client.register("other").await.unwrap();
+    let mine = client.token(&registered).await.unwrap();
     let stolen = client.refresh(&other, &mine.refresh_token.unwrap_or_else(|| panic!("refresh"))).await.err();
     assert_eq!(stolen.as_ref().and_then(OAuthError::code), Some("invalid_grant"));
 }
@@ -151,13 +143,13 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 #[tokio::test]
 async fn revoked_and_expired_access_tokens_are_inactive() {
     let server = start(1).await;
-    let client = OAuthClient::new(settings(&server.issuer)).unwrap_or_else(|e| panic!("{e}"));
-    let registered = client.register("revocation").await.unwrap_or_else(|e| panic!("{e}"));
-    let token = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let client = OAuthClient::new(settings(&server.issuer)).unwrap();
+    let registered = client.register("revocation").await.unwrap();
+    let token = client.token(&registered).await.unwrap();
     assert!(client.introspect(&registered, &token.access_token).await.unwrap_or(false));
-    client.revoke(&registered, &token.access_token, "access_token").await.unwrap_or_else(|e| panic!("{e}"));
+    client.revoke(&registered, &token.access_token, "access_token").await.unwrap();
     assert!(!client.introspect(&registered, &token.access_token).await.unwrap_or(true), "revoked");
-    let short = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let short = client.token(&registered).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert!(!client.introspect(&registered, &short.access_token).await.unwrap_or(true), "expired");
 }
@@ -168,13 +160,13 @@ async fn bad_requests_get_the_standard_error_codes() {
     let http = reqwest::Client::new();
     let register =
         |body: Value| http.post(format!("{}/register", server.issuer)).bearer_auth(INITIAL).json(&body).send();
-    let implicit = register(json!({ "grant_types": ["implicit"] })).await.unwrap_or_else(|e| panic!("{e}"));
+    let implicit = register(json!({ "grant_types": ["implicit"] })).await.unwrap();
     assert_eq!(implicit.status().as_u16(), 400);
     let body: Value = implicit.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"], "invalid_client_metadata");
 
-    let client = OAuthClient::new(settings(&server.issuer)).unwrap_or_else(|e| panic!("{e}"));
-    let registered = client.register("codes").await.unwrap_or_else(|e| panic!("{e}"));
+    let client = OAuthClient::new(settings(&server.issuer)).unwrap();
+    let registered = client.register("codes").await.unwrap();
     let password = http
         .post(format!("{}/token", server.issuer))
         .basic_auth(&registered.client_id, Some(registered.client_secret.expose()))
@@ -182,7 +174,7 @@ async fn bad_requests_get_the_standard_error_codes() {
         .body("grant_type=password&username=a&password=b")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(password.status().as_u16(), 400);
     assert_eq!(password.json::<Value>().await.unwrap_or(Value::Null)["error"], "unsupported_grant_type");
 
@@ -194,7 +186,7 @@ async fn bad_requests_get_the_standard_error_codes() {
         .bearer_auth("not-the-registration-token")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(wrong_registration_token.status().as_u16(), 401);
     assert_eq!(wrong_registration_token.json::<Value>().await.unwrap_or(Value::Null)["error"], "invalid_token");
 
@@ -207,16 +199,11 @@ async fn bad_requests_get_the_standard_error_codes() {
 #[tokio::test]
 async fn a_rotated_signing_key_keeps_verifying_its_tokens_until_they_expire() {
     let running = start(300).await;
-    let client = OAuthClient::new(settings(&running.issuer)).unwrap_or_else(|e| panic!("{e}"));
-    let registered = client.register("rotation").await.unwrap_or_else(|e| panic!("{e}"));
-    let before = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let client = OAuthClient::new(settings(&running.issuer)).unwrap();
+    let registered = client.register("rotation").await.unwrap();
+    let before = client.token(&registered).await.unwrap();
     let jwks = |issuer: String| async move {
-        reqwest::get(format!("{issuer}/jwks"))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .json::<Value>()
-            .await
-            .unwrap_or_default()
+        reqwest::get(format!("{issuer}/jwks")).await.unwrap().json::<Value>().await.unwrap_or_default()
     };
     assert_eq!(jwks(running.issuer.clone()).await["keys"].as_array().map(Vec::len), Some(1));
 
@@ -225,7 +212,7 @@ async fn a_rotated_signing_key_keeps_verifying_its_tokens_until_they_expire() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(running.server.rotate_if_due(vault, 1).await.unwrap_or(false), "a key older than 1 s is due");
 
-    let after = client.token(&registered).await.unwrap_or_else(|e| panic!("{e}"));
+    let after = client.token(&registered).await.unwrap();
     let kid = |token: &SecretString| {
         jsonwebtoken::decode_header(token.expose()).ok().and_then(|header| header.kid).unwrap_or_default()
     };
@@ -239,8 +226,8 @@ async fn a_rotated_signing_key_keeps_verifying_its_tokens_until_they_expire() {
     assert!(client.introspect(&registered, &after.access_token).await.unwrap_or(false));
 
     // A restart reads the same ring from the vault.
-    let stored = dsc_oauth_server::load_keys(vault).await.unwrap_or_else(|e| panic!("{e}"));
-    let ring = KeyRing::from_stored(&stored, 0).unwrap_or_else(|e| panic!("{e}"));
+    let stored = dsc_oauth_server::load_keys(vault).await.unwrap();
+    let ring = KeyRing::from_stored(&stored, 0).unwrap();
     assert_eq!(ring.current.kid, kid(&after.access_token));
     assert_eq!(ring.previous.len(), 1);
 }

@@ -2,6 +2,8 @@
 //! The OAuth service client against the harness's authorization server (`scripts/harness.sh up oauth`, npm
 //! oidc-provider; with HARNESS_OAUTH_PROVIDER=keycloak the same tests run against Keycloak). Skipped without
 //! TEST_OAUTH_REGISTRATION_URL unless TEST_REQUIRE_KAFKA is set (the harness that CI starts has both).
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -78,12 +80,12 @@ fn local_settings(port: u16, timeout: Duration, attempts: u32) -> OAuthSettings 
 #[tokio::test]
 async fn an_unreachable_server_is_retried_then_reported() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     drop(listener);
     let settings = local_settings(port, Duration::from_millis(500), 2);
     let started = std::time::Instant::now();
-    let error = OAuthClient::new(settings).unwrap_or_else(|e| panic!("{e}")).register("x").await.err();
+    let error = OAuthClient::new(settings).unwrap().register("x").await.err();
     assert!(
         matches!(&error, Some(OAuthError::Unavailable { endpoint, .. }) if endpoint.ends_with("/reg")),
         "{error:?}"
@@ -95,7 +97,7 @@ async fn an_unreachable_server_is_retried_then_reported() {
 async fn a_server_that_stalls_is_timed_out_retried_then_reported() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     // Accepts connections and reads requests, but never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     let stalling = tokio::spawn(async move {
         let mut held = Vec::new();
@@ -105,7 +107,7 @@ async fn a_server_that_stalls_is_timed_out_retried_then_reported() {
     });
     let settings = local_settings(port, Duration::from_millis(300), 3);
     let started = std::time::Instant::now();
-    let error = OAuthClient::new(settings).unwrap_or_else(|e| panic!("{e}")).register("x").await.err();
+    let error = OAuthClient::new(settings).unwrap().register("x").await.err();
     assert_eq!(
         error.map(|e| e.to_string()),
         Some(format!("authorization server unavailable at http://127.0.0.1:{port}/reg: no answer within 300 ms"))
@@ -118,13 +120,12 @@ async fn a_server_that_stalls_is_timed_out_retried_then_reported() {
 #[tokio::test]
 async fn discovery_finds_the_endpoints_the_harness_announces() {
     let Some(settings) = settings().await else { return };
-    let metadata =
-        dsc_oauth::discover(&settings.issuer, Duration::from_secs(5)).await.unwrap_or_else(|e| panic!("{e}"));
+    let metadata = dsc_oauth::discover(&settings.issuer, Duration::from_secs(5)).await.unwrap();
     assert_eq!(metadata.token_endpoint, settings.token_endpoint);
     assert_eq!(metadata.registration_endpoint, settings.registration_endpoint);
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-    let issuer = format!("http://{}", closed.local_addr().unwrap_or_else(|e| panic!("{e}")));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let down = dsc_oauth::discover(&issuer, Duration::from_secs(2)).await.err();
     assert!(matches!(&down, Some(OAuthError::Unavailable { endpoint, .. }) if *endpoint == issuer), "{down:?}");

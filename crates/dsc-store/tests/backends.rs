@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Runs the store contract suite against SQLite (a fresh file per test) and PostgreSQL (a fresh database per
 //! test, on the server named by `TEST_POSTGRES_URL`, which the project's test command starts).
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dsc_store::contract_tests as contract;
 use dsc_store::{SqlStore, StoreSettings};
 
 async fn sqlite() -> (SqlStore, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/store.db?mode=rwc", dir.path().display());
-    let store = SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("sqlite: {e}"));
+    let store = SqlStore::connect(&StoreSettings::new(url)).await.expect("sqlite");
     (store, dir)
 }
 
@@ -28,14 +30,12 @@ async fn postgres() -> Option<SqlStore> {
     sqlx::any::install_default_drivers();
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
         .await
-        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at TEST_POSTGRES_URL: {e}"));
+        .expect("cannot reach PostgreSQL at TEST_POSTGRES_URL");
     sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
-        .unwrap_or_else(|e| panic!("create database: {e}"));
+        .expect("create database");
     let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or(admin_url);
-    let store = SqlStore::connect(&StoreSettings::new(format!("{base}/{name}")))
-        .await
-        .unwrap_or_else(|e| panic!("postgres: {e}"));
+    let store = SqlStore::connect(&StoreSettings::new(format!("{base}/{name}"))).await.expect("postgres");
     Some(store)
 }
 
@@ -88,10 +88,10 @@ contract_suite!(
 #[tokio::test]
 async fn sqlite_data_survives_reopening_the_file() {
     let (store, dir) = sqlite().await;
-    dsc_store::Repository::create(&store, &contract::asset("kept", 1, &[])).await.unwrap_or_else(|e| panic!("{e}"));
+    dsc_store::Repository::create(&store, &contract::asset("kept", 1, &[])).await.unwrap();
     store.close().await;
     let url = format!("sqlite://{}/store.db?mode=rwc", dir.path().display());
-    let reopened = SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}"));
+    let reopened = SqlStore::connect(&StoreSettings::new(url)).await.unwrap();
     let found: Option<dsc_domain::Asset> = dsc_store::Repository::find(&reopened, "kept").await.unwrap_or_default();
     assert!(found.is_some());
 }

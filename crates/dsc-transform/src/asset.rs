@@ -168,7 +168,7 @@ mod tests {
 
     fn validators() -> DataAddressValidators {
         let mut validators = DataAddressValidators::new();
-        validators.register(std::sync::Arc::new(StreamValidator)).unwrap_or_else(|e| panic!("{e}"));
+        validators.register(std::sync::Arc::new(StreamValidator)).unwrap();
         validators
     }
 

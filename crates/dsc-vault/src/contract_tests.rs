@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The vault contract, run against the embedded vault.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::{EncryptedFileVault, SecretString, Vault, VaultError, VaultKey};
 
 async fn fresh() -> (EncryptedFileVault, VaultKey, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let key = VaultKey::generate();
-    let vault =
-        EncryptedFileVault::open(dir.path().join("vault.json"), key.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+    let vault = EncryptedFileVault::open(dir.path().join("vault.json"), key.clone()).await.unwrap();
     (vault, key, dir)
 }
 
@@ -15,9 +16,9 @@ async fn fresh() -> (EncryptedFileVault, VaultKey, tempfile::TempDir) {
 async fn stores_resolves_replaces_and_deletes() {
     let (vault, _, _dir) = fresh().await;
     assert_eq!(vault.resolve("a").await.ok().flatten(), None);
-    vault.store("a", SecretString::new("one")).await.unwrap_or_else(|e| panic!("{e}"));
-    vault.store("b", SecretString::new("two")).await.unwrap_or_else(|e| panic!("{e}"));
-    vault.store("a", SecretString::new("three")).await.unwrap_or_else(|e| panic!("{e}"));
+    vault.store("a", SecretString::new("one")).await.unwrap();
+    vault.store("b", SecretString::new("two")).await.unwrap();
+    vault.store("a", SecretString::new("three")).await.unwrap();
     assert_eq!(vault.resolve("a").await.ok().flatten(), Some(SecretString::new("three")));
     assert_eq!(vault.keys().await.unwrap_or_default(), vec!["a", "b"]);
     assert!(vault.delete("a").await.unwrap_or(false));
@@ -28,15 +29,12 @@ async fn stores_resolves_replaces_and_deletes() {
 #[tokio::test]
 async fn secrets_are_encrypted_at_rest_and_survive_reopening() {
     let (vault, key, dir) = fresh().await;
-    vault
-        .store("db-password", SecretString::new("correct horse battery staple"))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    vault.store("db-password", SecretString::new("correct horse battery staple")).await.unwrap();
     let on_disk = std::fs::read(dir.path().join("vault.json")).unwrap_or_default();
     assert!(!on_disk.is_empty());
     assert!(!String::from_utf8_lossy(&on_disk).contains("correct horse"));
     drop(vault);
-    let reopened = EncryptedFileVault::open(dir.path().join("vault.json"), key).await.unwrap_or_else(|e| panic!("{e}"));
+    let reopened = EncryptedFileVault::open(dir.path().join("vault.json"), key).await.unwrap();
     assert_eq!(
         reopened.resolve("db-password").await.ok().flatten().map(|s| s.expose().to_string()),
         Some("correct horse battery staple".to_string())
@@ -46,7 +44,7 @@ async fn secrets_are_encrypted_at_rest_and_survive_reopening() {
 #[tokio::test]
 async fn a_wrong_key_fails_at_open_naming_the_secret() {
     let (vault, _, dir) = fresh().await;
-    vault.store("token", SecretString::new("x")).await.unwrap_or_else(|e| panic!("{e}"));
+    vault.store("token", SecretString::new("x")).await.unwrap();
     let error = EncryptedFileVault::open(dir.path().join("vault.json"), VaultKey::generate()).await.err();
     assert_eq!(
         error.map(|e| e.to_string()),
@@ -57,14 +55,14 @@ async fn a_wrong_key_fails_at_open_naming_the_secret() {
 #[tokio::test]
 async fn ciphertexts_are_bound_to_their_names() {
     let (vault, key, dir) = fresh().await;
-    vault.store("a", SecretString::new("alpha")).await.unwrap_or_else(|e| panic!("{e}"));
-    vault.store("b", SecretString::new("beta")).await.unwrap_or_else(|e| panic!("{e}"));
+    vault.store("a", SecretString::new("alpha")).await.unwrap();
+    vault.store("b", SecretString::new("beta")).await.unwrap();
     let path = dir.path().join("vault.json");
     let mut file: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap_or_default()).unwrap_or_default();
     let a = file["secrets"]["a"].clone();
     file["secrets"]["b"] = a;
-    std::fs::write(&path, serde_json::to_vec(&file).unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, serde_json::to_vec(&file).unwrap_or_default()).unwrap();
     let error = EncryptedFileVault::open(&path, key).await.err();
     assert!(matches!(error, Some(VaultError::Decrypt(ref name)) if name == "b"), "{error:?}");
 }
@@ -83,10 +81,10 @@ async fn invalid_names_and_keys_are_refused() {
 
 #[tokio::test]
 async fn key_files_are_created_private_and_read_back() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys/vault.key");
-    let created = VaultKey::from_file(&path, true).unwrap_or_else(|e| panic!("{e}"));
-    let read = VaultKey::from_file(&path, false).unwrap_or_else(|e| panic!("{e}"));
+    let created = VaultKey::from_file(&path, true).unwrap();
+    let read = VaultKey::from_file(&path, false).unwrap();
     assert_eq!(created.to_base64(), read.to_base64());
     #[cfg(unix)]
     {

@@ -13,6 +13,8 @@
 //!
 //! `cargo bench -p dsc --bench kafka_pull [-- --samples N] [--ways static,bare,library,defaults]` after
 //! `scripts/harness.sh up oauth kafka` and its `env`.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/kafka.rs"]
 mod kafka;
@@ -66,8 +68,8 @@ fn plain_consumer_with(h: &KafkaHarness, topic: &str, group: &str, extra: &[(&st
     for (key, value) in extra {
         config.set(*key, *value);
     }
-    let consumer: BaseConsumer = config.create().unwrap_or_else(|e| panic!("{e}"));
-    consumer.subscribe(&[topic]).unwrap_or_else(|e| panic!("{e}"));
+    let consumer: BaseConsumer = config.create().unwrap();
+    consumer.subscribe(&[topic]).unwrap();
     consumer
 }
 
@@ -150,12 +152,10 @@ async fn main() {
             let provider_id = kafka::provider_transfer_of(&pair.provider, id).await;
             kafka::command(&pair.provider, &provider_id, "suspend").await;
         } else {
-            h.acl_admin().revoke_principal(&principal).await.unwrap_or_else(|e| panic!("{e}"));
+            h.acl_admin().revoke_principal(&principal).await.unwrap();
         }
-        let (denied_at, _) = polling
-            .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|| panic!("transfer {id}: the consumer was not cut off"));
+        let (denied_at, _) =
+            polling.await.unwrap().unwrap_or_else(|| panic!("transfer {id}: the consumer was not cut off"));
         let latency = denied_at.duration_since(started);
         if index % 2 == 0 { suspend.push(latency) } else { direct.push(latency) }
     }

@@ -49,7 +49,7 @@ mod tests {
 
     #[test]
     fn every_compiled_in_transfer_type_is_registered() {
-        let plugins = plugins().unwrap_or_else(|e| panic!("{e}"));
+        let plugins = plugins().unwrap();
         let names: Vec<&str> = plugins.transfer_types.descriptors().iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, vec!["HttpData-PULL", "KafkaBroker-PULL"]);
         assert_eq!(plugins.transfer_types.canonical("Kafka-PULL"), "KafkaBroker-PULL");

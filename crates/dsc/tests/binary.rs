@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! System tests of the `dsc` binary as a real process: command line, configuration errors, fail-fast start,
 //! readiness, graceful shutdown, and where secrets may (not) end up.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -25,12 +27,12 @@ fn write_config(dir: &Path, extra: &str) -> (std::path::PathBuf, u16, u16) {
         free_port()
     );
     let path = dir.join("dsc.toml");
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, text).unwrap();
     (path, health, management)
 }
 
 fn output_of(command: &mut Command) -> (i32, String, String) {
-    let output = command.output().unwrap_or_else(|e| panic!("cannot run dsc: {e}"));
+    let output = command.output().expect("cannot run dsc");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).to_string(),
@@ -71,7 +73,7 @@ fn version_and_help() {
 
 #[test]
 fn configuration_errors_stop_the_start_with_exit_code_2() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let (path, _, _) = write_config(dir.path(), "\"edc.participant.idd\" = \"x\"\n");
     let (code, _, stderr) = output_of(&mut dsc(&["run", "--config", &path.to_string_lossy()]));
     assert_eq!(code, 2);
@@ -101,7 +103,7 @@ fn configuration_errors_stop_the_start_with_exit_code_2() {
 
 #[test]
 fn a_standalone_data_plane_that_cannot_register_stops_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dataplane.toml");
     let closed = free_port();
     let text = format!(
@@ -114,7 +116,7 @@ fn a_standalone_data_plane_that_cannot_register_stops_with_the_reason() {
         free_port(),
         free_port()
     );
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, text).unwrap();
     let (code, _, stderr) = output_of(&mut dsc(&["dataplane", "--config", &path.to_string_lossy()]));
     assert_eq!(code, 1);
     assert!(
@@ -127,9 +129,9 @@ fn a_standalone_data_plane_that_cannot_register_stops_with_the_reason() {
 
 #[test]
 fn a_standalone_data_plane_refuses_to_start_without_the_signaling_key() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dataplane.toml");
-    std::fs::write(&path, "\"edc.participant.id\" = \"did:web:provider.example\"\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, "\"edc.participant.id\" = \"did:web:provider.example\"\n").unwrap();
     let (code, _, stderr) = output_of(&mut dsc(&["dataplane", "--config", &path.to_string_lossy()]));
     assert_eq!(code, 2);
     assert_eq!(
@@ -140,7 +142,7 @@ fn a_standalone_data_plane_refuses_to_start_without_the_signaling_key() {
 
 #[test]
 fn an_unreachable_database_fails_the_start_fast_and_clearly() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let (path, _, _) =
         write_config(dir.path(), "\"edc.datasource.default.url\" = \"postgres://dsc@127.0.0.1:1/dsc\"\n");
     let started = Instant::now();
@@ -160,12 +162,12 @@ fn an_unreachable_database_fails_the_start_fast_and_clearly() {
 
 #[tokio::test]
 async fn serves_until_sigterm_then_stops_cleanly() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let (path, health, management) = write_config(dir.path(), "");
     let mut child = dsc(&["run", "--config", &path.to_string_lossy(), "--log-format", "json"])
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     wait_ready(health, &mut child).await;
     let reply = send(
         reqwest::Method::POST,
@@ -191,14 +193,14 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 /// neither the database nor the logs, and not readable from the vault file without the key.
 async fn secret_stays_in_the_vault(database_url: Option<&str>) -> (tempfile::TempDir, String) {
     const SECRET: &str = "Zq8-unmistakable-secret-value-41";
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let extra = database_url.map(|url| format!("\"edc.datasource.default.url\" = \"{url}\"\n")).unwrap_or_default();
     let (path, health, management) = write_config(dir.path(), &extra);
     let mut child = dsc(&["run", "--config", &path.to_string_lossy()])
         .env("RUST_LOG", "trace")
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     wait_ready(health, &mut child).await;
     let base = format!("http://127.0.0.1:{management}/management");
     let edc = "https://w3id.org/edc/v0.0.1/ns/";
@@ -246,7 +248,7 @@ async fn a_vault_secret_never_reaches_sqlite_or_the_logs() {
 async fn a_vault_secret_never_reaches_postgresql_or_the_logs() {
     let Some(url) = fresh_postgres_database().await else { return };
     let (_dir, secret) = secret_stays_in_the_vault(Some(&url)).await;
-    let dump = Command::new("pg_dump").args(["--data-only", &url]).output().unwrap_or_else(|e| panic!("pg_dump: {e}"));
+    let dump = Command::new("pg_dump").args(["--data-only", &url]).output().expect("pg_dump");
     assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
     assert!(contains(&dump.stdout, "backend-secret"), "the dump holds the reference");
     assert!(!contains(&dump.stdout, &secret), "PostgreSQL holds the secret");

@@ -2,6 +2,8 @@
 //! Crash safety with real processes: 100 concurrent negotiations between two `dsc` processes while first the
 //! provider and then the consumer are killed with SIGKILL and restarted on the same data. Every negotiation must
 //! still reach FINALIZED, and each with exactly one agreement, the same on both sides.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -22,7 +24,7 @@ fn jittered(base: u64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn negotiations_survive_kill_9_of_either_side() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let (consumer_ports, provider_ports) =
         ((free_port(), free_port(), free_port(), free_port()), (free_port(), free_port(), free_port(), free_port()));
     let consumer_did = format!("did:web:127.0.0.1%3A{}", consumer_ports.2);
@@ -52,7 +54,7 @@ async fn negotiations_survive_kill_9_of_either_side() {
     provider.crash();
     let mut created = BTreeSet::new();
     for creation in creations {
-        let reply = creation.await.unwrap_or_else(|e| panic!("{e}"));
+        let reply = creation.await.unwrap();
         assert_eq!(reply.status, 200, "the consumer was up: {}", reply.body);
         created.insert(reply.body["@id"].as_str().unwrap_or_default().to_string());
     }

@@ -2,6 +2,8 @@
 //! A database that drops while the connector runs: affected calls answer 503, readiness says why, and
 //! everything recovers when the database is back. The outage is a real network cut between the connector
 //! and PostgreSQL, made by a TCP relay the test controls.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -22,7 +24,7 @@ struct Relay {
 
 impl Relay {
     async fn start(target: String) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let up = Arc::new(AtomicBool::new(true));
         let connections = Arc::new(Mutex::new(JoinSet::new()));
@@ -62,7 +64,7 @@ async fn database_outage_gives_503_and_recovers() {
     let relay = Relay::start(host_port.to_string()).await;
     let relayed = format!("{scheme_user}@127.0.0.1:{}/{database}", relay.port);
 
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let mut config = support::config(dir.path(), &[("edc.datasource.default.url", &relayed)]);
     config.database_max_connections = 2;
     let connector = TestConnector::start_config(config, dir).await;

@@ -3,6 +3,8 @@
 //! `examples/insomnia/` replays against the running demo with every response checked, and Ctrl-C stops everything.
 //! Needs Kafka's jars (`TEST_KAFKA_LIB_DIR` from `scripts/harness.sh env`); `TEST_REQUIRE_KAFKA=1` turns their
 //! absence into a failure.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/insomnia.rs"]
 mod insomnia;
@@ -112,11 +114,11 @@ async fn the_demo_runs_every_step_and_the_insomnia_collection_replays_against_it
         eprintln!("skipped: TEST_KAFKA_LIB_DIR is not set (eval \"$(scripts/harness.sh env)\")");
         return;
     };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("demo");
     let output = dir.path().join("demo.out");
-    let out = std::fs::File::create(&output).unwrap_or_else(|e| panic!("{e}"));
-    let err = out.try_clone().unwrap_or_else(|e| panic!("{e}"));
+    let out = std::fs::File::create(&output).unwrap();
+    let err = out.try_clone().unwrap();
     let started = Instant::now();
     let mut demo = Running(
         Command::new(DSC)
@@ -133,7 +135,7 @@ async fn the_demo_runs_every_step_and_the_insomnia_collection_replays_against_it
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err))
             .spawn()
-            .unwrap_or_else(|e| panic!("{e}")),
+            .unwrap(),
     );
     let info_file = work.join("demo.json");
     let text = |path: &std::path::Path| std::fs::read_to_string(path).unwrap_or_default();

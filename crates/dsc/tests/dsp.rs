@@ -3,6 +3,8 @@
 //! the provider for its catalog through its Management API; the provider authenticates the self-issued token,
 //! resolves the consumer's DID document over HTTP, maps it to claims through its trust list and evaluates the
 //! access policies.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

@@ -10,6 +10,8 @@
 //!
 //! Needs `scripts/harness.sh up dsp-tck` (skipped otherwise, unless TEST_REQUIRE_DSP_TCK is set).
 //! `DSP_TCK_DEBUG=<file>` writes the TCK's own output there and logs refused webhook calls.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -55,8 +57,8 @@ async fn webhook(consumer_management: String) -> String {
             "transferType": request["format"] });
         forward(&target, "/v3/transferprocesses", body).await
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
     let app = axum::Router::new()
         .route("/negotiations", axum::routing::post(negotiate))
         .route("/transfers", axum::routing::post(transfer))
@@ -169,16 +171,16 @@ async fn dsp_tck_table() {
             properties.push(format!("TP_{group}_{index:02}_FORMAT=HttpData-PULL"));
         }
     }
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tck.properties");
-    std::fs::write(&config, properties.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&config, properties.join("\n") + "\n").unwrap();
     let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/peers/dsp-tck/RunDspTck.java");
     let started = Instant::now();
     let output = tokio::process::Command::new("java")
         .args(["-cp", &classpath, launcher, &config.to_string_lossy()])
         .output()
         .await
-        .unwrap_or_else(|e| panic!("cannot run java: {e}"));
+        .expect("cannot run java");
     let stdout = String::from_utf8_lossy(&output.stdout);
     if let Ok(path) = std::env::var("DSP_TCK_DEBUG") {
         let _ = std::fs::write(&path, format!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr)));

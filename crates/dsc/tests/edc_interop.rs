@@ -5,6 +5,8 @@
 //! (`dsc.iam.mock.enabled`), the only identity a stock EDC runtime accepts without a wallet.
 //!
 //! Needs `scripts/harness.sh up edc` (skipped otherwise, unless TEST_REQUIRE_EDC is set).
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -16,8 +18,8 @@ use support::edc::{EDC, EdcPeer};
 use support::peers::{Participant, free_port, participant_configured};
 
 async fn backend() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
     let app = axum::Router::new()
         .route("/data", axum::routing::get(|| async { axum::Json(json!({ "serial": "SN-1" })) }))
         .route(
@@ -45,8 +47,7 @@ fn as_list(value: &Value) -> Vec<Value> {
 }
 
 async fn fetch(url: &str, token: &str) -> (u16, Value) {
-    let response =
-        support::client().get(url).header("Authorization", token).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let response = support::client().get(url).header("Authorization", token).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }

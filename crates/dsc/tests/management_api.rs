@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Component tests: the real connector (HTTP servers, SQLite store, vault) started in-process on free ports,
 //! driven over HTTP. Every bad-input path asserts the exact error the user sees.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

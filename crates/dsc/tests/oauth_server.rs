@@ -2,6 +2,8 @@
 //! The connector with its built-in OAuth server enabled: it serves RFC 8414 metadata on its own context, keeps its
 //! signing key and initial access token in the vault, and passes the OAuth
 //! client's contract suite.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -37,9 +39,8 @@ async fn vault_secret(participant: &Participant, key: &str) -> String {
         dsc_config::VaultKeySource::File { path, .. } => dsc_vault::VaultKey::from_file(path, false),
         dsc_config::VaultKeySource::Value(text) => dsc_vault::VaultKey::from_base64(text),
     }
-    .unwrap_or_else(|e| panic!("{e}"));
-    let vault =
-        dsc_vault::EncryptedFileVault::open(&config.vault_file, vault_key).await.unwrap_or_else(|e| panic!("{e}"));
+    .unwrap();
+    let vault = dsc_vault::EncryptedFileVault::open(&config.vault_file, vault_key).await.unwrap();
     dsc_vault::Vault::resolve(&vault, key)
         .await
         .ok()
@@ -55,7 +56,7 @@ async fn the_built_in_server_passes_the_client_contract_suite() {
         .get(format!("{issuer}/.well-known/oauth-authorization-server"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap()
         .json()
         .await
         .unwrap_or(Value::Null);
@@ -81,15 +82,13 @@ async fn the_built_in_server_passes_the_client_contract_suite() {
     let rotate = serde_json::json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
         "@id": "dsc-oauth-initial-access-token", "value": "rotated-initial-access-token" });
     assert_eq!(participant.connector.put("/v3/secrets", &rotate).await.status, 204);
-    let old =
-        dsc_oauth::OAuthClient::new(settings.clone()).unwrap_or_else(|e| panic!("{e}")).register("old").await.err();
+    let old = dsc_oauth::OAuthClient::new(settings.clone()).unwrap().register("old").await.err();
     assert_eq!(old.as_ref().and_then(dsc_oauth::OAuthError::code), Some("invalid_token"));
     let mut rotated = settings;
     rotated.initial_access_token = SecretString::new("rotated-initial-access-token");
-    let client = dsc_oauth::OAuthClient::new(rotated).unwrap_or_else(|e| panic!("{e}"));
+    let client = dsc_oauth::OAuthClient::new(rotated).unwrap();
     assert!(client.register("new").await.is_ok(), "the new initial access token registers");
-    let ring: Value = serde_json::from_str(&vault_secret(&participant, "dsc-oauth-server-signing-keys").await)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let ring: Value = serde_json::from_str(&vault_secret(&participant, "dsc-oauth-server-signing-keys").await).unwrap();
     assert!(
         ring["current"]["pem"].as_str().is_some_and(|pem| pem.starts_with("-----BEGIN PRIVATE KEY-----")),
         "the signing key lives in the vault"

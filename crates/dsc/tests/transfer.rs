@@ -3,6 +3,8 @@
 //! public API; suspend cuts access, only the suspending party may resume, resume issues a new EDR, terminate cuts
 //! access; the policy monitor ends a transfer whose contract expires; 2-second tokens keep working for 30 s through
 //! `auto_refresh`, and refresh is refused after terminate; one `POST /v3/edrs` negotiates and transfers.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -15,8 +17,8 @@ use support::peers::{EDC, Participant, contract_request_for_first_offer, did, fr
 
 /// A backend the provider's asset points at: echoes the path and query it was called with.
 async fn backend() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
     let app = axum::Router::new().route(
         "/parts/{*rest}",
         axum::routing::get(|Path(rest): Path<String>, RawQuery(query): RawQuery, headers: HeaderMap| async move {
@@ -113,7 +115,7 @@ async fn fetch(endpoint: &str, token: &str) -> (u16, Value) {
         .header("Authorization", token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -238,7 +240,7 @@ async fn short_lived_tokens_keep_working_through_auto_refresh() {
         .body("grant_type=refresh_token&refresh_token=anything")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(direct.status().as_u16(), 401);
     let body: Value = direct.json().await.unwrap_or(Value::Null);
     assert_eq!(body["error"], "invalid_client");
@@ -260,7 +262,7 @@ async fn short_lived_tokens_keep_working_through_auto_refresh() {
             .body(format!("grant_type=refresh_token&refresh_token={refresh_token}"))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         let status = after.status().as_u16();
         let body: Value = after.json().await.unwrap_or(Value::Null);
         if status == 400 {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The provider's DSP transfer endpoints with hand-written messages, signed as the consumer: malformed and
 //! out-of-order messages get the exact DSP error, and a repeated request names the same process.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

@@ -2,6 +2,8 @@
 //! Transfer bad-input paths, each with the exact answer the caller sees: unknown agreements, transfer types no
 //! data plane serves, Data Plane Signaling without or with wrong credentials and duplicate starts, and a refresh
 //! token presented by another participant.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -135,27 +137,27 @@ async fn signaling_needs_the_shared_key_and_refuses_duplicates() {
     assert_eq!(post("/start", None, &start).await.map(status).unwrap_or_default(), 401, "no credentials");
     assert_eq!(post("/start", Some("wrong"), &start).await.map(status).unwrap_or_default(), 401, "wrong key");
 
-    let first = post("/start", Some(SIGNALING_KEY), &start).await.unwrap_or_else(|e| panic!("{e}"));
+    let first = post("/start", Some(SIGNALING_KEY), &start).await.unwrap();
     assert_eq!(first.status().as_u16(), 200);
     let answer: Value = first.json().await.unwrap_or(Value::Null);
     assert_eq!((answer["dataFlowId"].as_str(), answer["state"].as_str()), (Some("flow-1"), Some("STARTED")));
     assert_eq!(answer["dataAddress"]["endpointType"], "https://w3id.org/idsa/v4.1/HTTP");
 
-    let duplicate = post("/start", Some(SIGNALING_KEY), &start).await.unwrap_or_else(|e| panic!("{e}"));
+    let duplicate = post("/start", Some(SIGNALING_KEY), &start).await.unwrap();
     assert_eq!(duplicate.status().as_u16(), 409);
     assert_eq!(duplicate.json::<Value>().await.unwrap_or(Value::Null)["error"], "data flow 'flow-1' already exists");
 
     let mut kafka = start.clone();
     kafka["processId"] = json!("flow-2");
     kafka["profile"] = json!("KafkaBroker-PULL");
-    let unsupported = post("/start", Some(SIGNALING_KEY), &kafka).await.unwrap_or_else(|e| panic!("{e}"));
+    let unsupported = post("/start", Some(SIGNALING_KEY), &kafka).await.unwrap();
     assert_eq!(unsupported.status().as_u16(), 400);
     assert_eq!(
         unsupported.json::<Value>().await.unwrap_or(Value::Null)["error"],
         "transfer type 'KafkaBroker-PULL' is not supported"
     );
 
-    let missing = post("/unknown/suspend", Some(SIGNALING_KEY), &json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    let missing = post("/unknown/suspend", Some(SIGNALING_KEY), &json!({})).await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
     assert_eq!(post("/flow-1/suspend", Some(SIGNALING_KEY), &json!({})).await.map(status).unwrap_or_default(), 200);
     assert_eq!(
@@ -163,14 +165,13 @@ async fn signaling_needs_the_shared_key_and_refuses_duplicates() {
         200,
         "suspend is idempotent"
     );
-    let flow_status =
-        client.get(url("/flow-1/status")).bearer_auth(SIGNALING_KEY).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let flow_status = client.get(url("/flow-1/status")).bearer_auth(SIGNALING_KEY).send().await.unwrap();
     assert_eq!(
         flow_status.json::<Value>().await.unwrap_or(Value::Null),
         json!({ "dataFlowId": "flow-1", "state": "SUSPENDED" })
     );
     assert_eq!(post("/flow-1/terminate", Some(SIGNALING_KEY), &json!({})).await.map(status).unwrap_or_default(), 200);
-    let resume = post("/flow-1/resume", Some(SIGNALING_KEY), &json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    let resume = post("/flow-1/resume", Some(SIGNALING_KEY), &json!({})).await.unwrap();
     assert_eq!(resume.status().as_u16(), 409);
     assert_eq!(
         resume.json::<Value>().await.unwrap_or(Value::Null)["error"],
@@ -180,10 +181,10 @@ async fn signaling_needs_the_shared_key_and_refuses_duplicates() {
 
 /// Serves a DID document for a key this test holds: a participant the provider trusts, but not the consumer.
 async fn third_party() -> (dsc_identity::SigningIdentity, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
     let did = did(port);
-    let (identity, _) = dsc_identity::SigningIdentity::generate(&did).unwrap_or_else(|e| panic!("{e}"));
+    let (identity, _) = dsc_identity::SigningIdentity::generate(&did).unwrap();
     let document = identity.did_document();
     let app = axum::Router::new()
         .route("/.well-known/did.json", axum::routing::get(move || async move { axum::Json(document.clone()) }));
@@ -217,13 +218,13 @@ async fn a_refresh_token_only_works_for_the_participant_it_was_issued_to() {
     let audience = edr["tx-auth:refreshAudience"].as_str().unwrap_or_default();
     assert_eq!(audience, provider.did);
 
-    let client_token = thief.self_issued_token(audience, Duration::from_secs(60)).unwrap_or_else(|e| panic!("{e}"));
+    let client_token = thief.self_issued_token(audience, Duration::from_secs(60)).unwrap();
     let stolen = support::client()
         .post(format!("{endpoint}?grant_type=refresh_token&refresh_token={refresh_token}"))
         .bearer_auth(client_token)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(stolen.status().as_u16(), 400);
     assert_eq!(
         stolen.json::<Value>().await.unwrap_or(Value::Null),
@@ -235,7 +236,7 @@ async fn a_refresh_token_only_works_for_the_participant_it_was_issued_to() {
         .body("grant_type=client_credentials")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(unsupported.status().as_u16(), 400);
     assert_eq!(unsupported.json::<Value>().await.unwrap_or(Value::Null)["error"], "unsupported_grant_type");
 }
@@ -310,9 +311,9 @@ async fn data_plane_callbacks_record_errors_and_complete_transfers() {
         request.send()
     };
     let status_message = |error: Option<&str>| json!({ "messageId": "m", "dataFlowId": provider_id, "state": "STARTED", "error": error });
-    let unauthenticated = callback(&provider_id, "completed", None, json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    let unauthenticated = callback(&provider_id, "completed", None, json!({})).await.unwrap();
     assert_eq!(unauthenticated.status().as_u16(), 401);
-    let unknown = callback("nope", "completed", Some(SIGNALING_KEY), json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    let unknown = callback("nope", "completed", Some(SIGNALING_KEY), json!({})).await.unwrap();
     assert_eq!(unknown.status().as_u16(), 404);
     assert_eq!(
         unknown.json::<Value>().await.unwrap_or(Value::Null)["error"],
@@ -321,7 +322,7 @@ async fn data_plane_callbacks_record_errors_and_complete_transfers() {
 
     let errored = callback(&provider_id, "errored", Some(SIGNALING_KEY), status_message(Some("backend timed out")))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     assert_eq!(errored.status().as_u16(), 200);
     let after = provider.connector.get(&format!("/v3/transferprocesses/{provider_id}")).await;
     assert_eq!(
@@ -329,13 +330,10 @@ async fn data_plane_callbacks_record_errors_and_complete_transfers() {
         (Some("STARTED"), Some("data plane: backend timed out"))
     );
 
-    let late_start = callback(&provider_id, "started", Some(SIGNALING_KEY), status_message(None))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let late_start = callback(&provider_id, "started", Some(SIGNALING_KEY), status_message(None)).await.unwrap();
     assert_eq!(late_start.status().as_u16(), 409, "no start is pending");
 
-    let completed =
-        callback(&provider_id, "completed", Some(SIGNALING_KEY), json!({})).await.unwrap_or_else(|e| panic!("{e}"));
+    let completed = callback(&provider_id, "completed", Some(SIGNALING_KEY), json!({})).await.unwrap();
     assert_eq!(completed.status().as_u16(), 200);
     state_of(&provider, &format!("/v3/transferprocesses/{provider_id}"), "COMPLETED").await;
     state_of(&consumer, &format!("/v3/transferprocesses/{transfer}"), "COMPLETED").await;
@@ -348,27 +346,18 @@ async fn data_planes_register_and_unregister_with_the_shared_key() {
     let url = |path: &str| format!("http://127.0.0.1:{control_port}/control/dataplanes{path}");
     let registration = json!({ "dataplaneId": "kafka-dp", "endpoint": "http://127.0.0.1:1/control/dataflows",
         "transferTypes": ["KafkaBroker-PULL"] });
-    let unauthenticated = client.put(url("")).json(&registration).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let unauthenticated = client.put(url("")).json(&registration).send().await.unwrap();
     assert_eq!(unauthenticated.status().as_u16(), 401);
     let mut bad = registration.clone();
     bad["endpoint"] = json!("ftp://dp.example");
-    let refused =
-        client.put(url("")).bearer_auth(SIGNALING_KEY).json(&bad).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let refused = client.put(url("")).bearer_auth(SIGNALING_KEY).json(&bad).send().await.unwrap();
     assert_eq!(refused.status().as_u16(), 400);
     assert_eq!(refused.json::<Value>().await.unwrap_or(Value::Null)["error"], "endpoint must be an http(s) URL");
-    let registered = client
-        .put(url(""))
-        .bearer_auth(SIGNALING_KEY)
-        .json(&registration)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let registered = client.put(url("")).bearer_auth(SIGNALING_KEY).json(&registration).send().await.unwrap();
     assert_eq!(registered.status().as_u16(), 200);
-    let removed =
-        client.delete(url("/kafka-dp")).bearer_auth(SIGNALING_KEY).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let removed = client.delete(url("/kafka-dp")).bearer_auth(SIGNALING_KEY).send().await.unwrap();
     assert_eq!(removed.status().as_u16(), 204);
-    let again =
-        client.delete(url("/kafka-dp")).bearer_auth(SIGNALING_KEY).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let again = client.delete(url("/kafka-dp")).bearer_auth(SIGNALING_KEY).send().await.unwrap();
     assert_eq!(again.status().as_u16(), 404);
     assert_eq!(again.json::<Value>().await.unwrap_or(Value::Null)["error"], "data plane 'kafka-dp' is not registered");
 }

@@ -4,6 +4,8 @@
 //! provider's public API; suspend → 403 at once; the consumer may not resume what the provider suspended; resume →
 //! a new EDR works and the old token stays refused; terminate → 403; a contract whose end date passes → the policy
 //! monitor ends the transfer and access stops.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -17,8 +19,8 @@ const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
 const KEY: &str = "shared-signaling-key";
 
 async fn backend() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
-    let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
     let app = axum::Router::new().route(
         "/parts/{*rest}",
         axum::routing::get(|Path(rest): Path<String>| async move { axum::Json(json!({ "path": rest })) }),
@@ -129,7 +131,7 @@ async fn edr(consumer: &Node, transfer: &str) -> (String, String) {
 }
 
 async fn scenario(standalone: bool) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let ports = || (free_port(), free_port(), free_port(), free_port());
     let (consumer_ports, provider_ports) = (ports(), ports());
     let (dp_control, dp_public) = (free_port(), free_port());

@@ -2,6 +2,8 @@
 //! Provider and consumer as two real `dsc` processes: catalog, negotiation to FINALIZED with the same agreement
 //! on both sides, and TERMINATED with the reason when the consumer does not satisfy the contract policy — on
 //! SQLite and on PostgreSQL.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -29,7 +31,7 @@ async fn state_of(node: &Node, id: &str) -> Value {
 }
 
 async fn scenario(databases: Option<(String, String)>) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let ports = || (free_port(), free_port(), free_port(), free_port());
     let (consumer_ports, provider_ports) = (ports(), ports());
     let consumer_did = format!("did:web:127.0.0.1%3A{}", consumer_ports.2);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! `dsc validate` as a process: exit codes, and the exact reports for a document, JSON lines, `dsc consume` lines
 //! and every bad input.
-#![allow(clippy::expect_used)] // a test that cannot read its own fixtures should stop right there
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Assets, policy definitions, contract definitions and their queries.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
 
 pub async fn asset_lifecycle(store: &impl ContractStore) {
     let original = asset("a1", 1000, &[("name", json!("Parts"))]);
-    Repository::<Asset>::create(store, &original).await.unwrap_or_else(|e| panic!("{e}"));
+    Repository::<Asset>::create(store, &original).await.unwrap();
     assert_eq!(Repository::<Asset>::find(store, "a1").await.ok().flatten(), Some(original.clone()));
 
     let duplicate = Repository::<Asset>::create(store, &original).await;
@@ -17,7 +19,7 @@ pub async fn asset_lifecycle(store: &impl ContractStore) {
     let mut changed = original.clone();
     changed.properties.insert(namespaces::edc("name"), json!("Renamed"));
     changed.created_at = 99; // must be ignored: creation time never changes
-    Repository::<Asset>::update(store, &changed).await.unwrap_or_else(|e| panic!("{e}"));
+    Repository::<Asset>::update(store, &changed).await.unwrap();
     let stored = Repository::<Asset>::find(store, "a1").await.ok().flatten().unwrap_or_else(|| panic!("gone"));
     assert_eq!(stored.properties.get(&namespaces::edc("name")), Some(&json!("Renamed")));
     assert_eq!(stored.created_at, 1000);
@@ -25,7 +27,7 @@ pub async fn asset_lifecycle(store: &impl ContractStore) {
     let missing = Repository::<Asset>::update(store, &asset("nope", 1, &[])).await;
     assert!(matches!(missing, Err(StoreError::NotFound { .. })), "{missing:?}");
 
-    let deleted = Repository::<Asset>::delete(store, "a1").await.unwrap_or_else(|e| panic!("{e}"));
+    let deleted = Repository::<Asset>::delete(store, "a1").await.unwrap();
     assert_eq!(deleted.id, "a1");
     assert_eq!(Repository::<Asset>::find(store, "a1").await.ok().flatten(), None);
     assert!(matches!(Repository::<Asset>::delete(store, "a1").await, Err(StoreError::NotFound { .. })));
@@ -33,7 +35,7 @@ pub async fn asset_lifecycle(store: &impl ContractStore) {
 
 pub async fn policy_definition_lifecycle(store: &impl ContractStore) {
     let original = policy_definition("p1", 5);
-    Repository::<PolicyDefinition>::create(store, &original).await.unwrap_or_else(|e| panic!("{e}"));
+    Repository::<PolicyDefinition>::create(store, &original).await.unwrap();
     assert_eq!(Repository::<PolicyDefinition>::find(store, "p1").await.ok().flatten(), Some(original.clone()));
     assert!(matches!(
         Repository::<PolicyDefinition>::create(store, &original).await,
@@ -41,14 +43,14 @@ pub async fn policy_definition_lifecycle(store: &impl ContractStore) {
     ));
     let mut changed = original.clone();
     changed.policy.assigner = Some("did:web:provider".into());
-    Repository::<PolicyDefinition>::update(store, &changed).await.unwrap_or_else(|e| panic!("{e}"));
+    Repository::<PolicyDefinition>::update(store, &changed).await.unwrap();
     assert_eq!(Repository::<PolicyDefinition>::find(store, "p1").await.ok().flatten(), Some(changed));
     let found =
         Repository::<PolicyDefinition>::query(store, &query(vec![Criterion::new("id", Operator::Eq, json!("p1"))]))
             .await
             .unwrap_or_default();
     assert_eq!(found.len(), 1);
-    Repository::<PolicyDefinition>::delete(store, "p1").await.unwrap_or_else(|e| panic!("{e}"));
+    Repository::<PolicyDefinition>::delete(store, "p1").await.unwrap();
     assert!(Repository::<PolicyDefinition>::find(store, "p1").await.ok().flatten().is_none());
 }
 
@@ -75,7 +77,7 @@ pub async fn contract_definition_lifecycle_and_references(store: &impl ContractS
         vec![Criterion::new(namespaces::edc("name"), Operator::Eq, json!("asset-1"))],
     );
     for definition in [&by_id, &by_list, &by_name] {
-        Repository::<ContractDefinition>::create(store, definition).await.unwrap_or_else(|e| panic!("{e}"));
+        Repository::<ContractDefinition>::create(store, definition).await.unwrap();
     }
     assert_eq!(Repository::<ContractDefinition>::find(store, "cd2").await.ok().flatten(), Some(by_list.clone()));
     assert_eq!(store.referencing_policy("access").await.unwrap_or_default(), vec!["cd1", "cd2"]);
@@ -126,7 +128,7 @@ async fn seed_assets(store: &impl ContractStore) {
         ),
     ];
     for a in assets {
-        Repository::<Asset>::create(store, &a).await.unwrap_or_else(|e| panic!("{e}"));
+        Repository::<Asset>::create(store, &a).await.unwrap();
     }
 }
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Negotiations: lifecycle with agreement, leases, claims, events queued with the state change.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
 
@@ -32,7 +34,7 @@ pub fn negotiation(
 pub async fn negotiation_lifecycle_with_agreement(store: &impl ContractStore) {
     let mut n = negotiation("n1", NegotiationRole::Provider, NegotiationState::Requested, 10);
     n.correlation_id = Some("consumer-pid-1".into());
-    store.create_negotiation(&n).await.unwrap_or_else(|e| panic!("{e}"));
+    store.create_negotiation(&n).await.unwrap();
     assert_eq!(store.find_negotiation("n1").await.ok().flatten(), Some(n.clone()));
     let duplicate =
         store.create_negotiation(&negotiation("n2", NegotiationRole::Provider, NegotiationState::Requested, 11)).await;
@@ -55,8 +57,8 @@ pub async fn negotiation_lifecycle_with_agreement(store: &impl ContractStore) {
             .is_none()
     );
 
-    n.transition(NegotiationState::Agreeing, 20).unwrap_or_else(|e| panic!("{e}"));
-    n.transition(NegotiationState::Agreed, 30).unwrap_or_else(|e| panic!("{e}"));
+    n.transition(NegotiationState::Agreeing, 20).unwrap();
+    n.transition(NegotiationState::Agreed, 30).unwrap();
     n.agreement = Some(ContractAgreement {
         id: "agreement-1".into(),
         provider_id: "did:web:provider".into(),
@@ -65,8 +67,8 @@ pub async fn negotiation_lifecycle_with_agreement(store: &impl ContractStore) {
         asset_id: "asset-1".into(),
         policy: policy_definition("p", 0).policy,
     });
-    store.save_negotiation(&n, "me").await.unwrap_or_else(|e| panic!("{e}"));
-    store.save_negotiation(&n, "me").await.unwrap_or_else(|e| panic!("saving twice keeps the agreement: {e}"));
+    store.save_negotiation(&n, "me").await.unwrap();
+    store.save_negotiation(&n, "me").await.expect("saving twice keeps the agreement");
     assert_eq!(store.find_negotiation("n1").await.ok().flatten(), Some(n.clone()));
     assert_eq!(store.find_agreement("agreement-1").await.ok().flatten(), n.agreement.clone());
     let by_asset = QuerySpec {
@@ -89,7 +91,7 @@ pub async fn negotiation_lifecycle_with_agreement(store: &impl ContractStore) {
 
 pub async fn leases_give_one_holder_at_a_time(store: &impl ContractStore) {
     let mut n = negotiation("leased", NegotiationRole::Consumer, NegotiationState::Requesting, 1);
-    store.create_negotiation(&n).await.unwrap_or_else(|e| panic!("{e}"));
+    store.create_negotiation(&n).await.unwrap();
     assert!(store.lease_negotiation("leased", "replica-a", 60_000).await.ok().flatten().is_some());
     assert!(
         store.lease_negotiation("leased", "replica-a", 60_000).await.ok().flatten().is_some(),
@@ -99,19 +101,19 @@ pub async fn leases_give_one_holder_at_a_time(store: &impl ContractStore) {
         Err(StoreError::LeaseHeld { holder, .. }) => assert_eq!(holder, "replica-a"),
         other => panic!("expected LeaseHeld, got {other:?}"),
     }
-    n.transition(NegotiationState::Requested, 2).unwrap_or_else(|e| panic!("{e}"));
+    n.transition(NegotiationState::Requested, 2).unwrap();
     assert!(
         matches!(store.save_negotiation(&n, "replica-b").await, Err(StoreError::LeaseHeld { .. })),
         "no write without the lease"
     );
-    store.save_negotiation(&n, "replica-a").await.unwrap_or_else(|e| panic!("{e}"));
+    store.save_negotiation(&n, "replica-a").await.unwrap();
     assert!(
         store.lease_negotiation("leased", "replica-b", 60_000).await.ok().flatten().is_some(),
         "saving released the lease"
     );
     // An expired lease is free: a crashed holder's work is picked up.
     assert!(store.lease_negotiation("leased", "replica-c", 60_000).await.is_err());
-    store.save_negotiation(&n, "replica-b").await.unwrap_or_else(|e| panic!("{e}"));
+    store.save_negotiation(&n, "replica-b").await.unwrap();
     assert!(store.lease_negotiation("leased", "crashed", -1).await.ok().flatten().is_some());
     assert!(store.lease_negotiation("leased", "replica-c", 60_000).await.ok().flatten().is_some());
     assert_eq!(store.lease_negotiation("missing", "x", 1000).await.ok().flatten(), None);
@@ -129,12 +131,12 @@ pub async fn claims_take_oldest_work_once(store: &impl ContractStore) {
         store
             .create_negotiation(&negotiation(&format!("w{index:02}"), NegotiationRole::Consumer, state, 100 - index))
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
     }
     store
         .create_negotiation(&negotiation("provider-side", NegotiationRole::Provider, NegotiationState::Requesting, 0))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let first = store
         .claim_negotiations(NegotiationRole::Consumer, &[NegotiationState::Requesting], 3, "a", 60_000)
         .await
@@ -191,11 +193,11 @@ pub async fn state_changes_queue_their_events_atomically(store: &impl ContractSt
             auth_code_id: None,
         },
     ];
-    store.create_negotiation(&n).await.unwrap_or_else(|e| panic!("{e}"));
-    n.transition(NegotiationState::Requested, 2).unwrap_or_else(|e| panic!("{e}"));
-    n.transition(NegotiationState::Agreed, 3).unwrap_or_else(|e| panic!("{e}"));
-    store.save_negotiation(&n, "h").await.unwrap_or_else(|e| panic!("{e}"));
-    store.save_negotiation(&n, "h").await.unwrap_or_else(|e| panic!("{e}"));
+    store.create_negotiation(&n).await.unwrap();
+    n.transition(NegotiationState::Requested, 2).unwrap();
+    n.transition(NegotiationState::Agreed, 3).unwrap();
+    store.save_negotiation(&n, "h").await.unwrap();
+    store.save_negotiation(&n, "h").await.unwrap();
     let claimed = store.claim_callbacks(10, "dispatcher", 60_000).await.unwrap_or_default();
     let types: Vec<(String, String)> = claimed
         .iter()
@@ -223,9 +225,9 @@ pub async fn state_changes_queue_their_events_atomically(store: &impl ContractSt
         store.claim_callbacks(10, "other", 60_000).await.unwrap_or_default().is_empty(),
         "claimed entries are leased"
     );
-    store.callback_delivered(&claimed[0].id).await.unwrap_or_else(|e| panic!("{e}"));
-    store.callback_failed(&claimed[1].id, 1, 0).await.unwrap_or_else(|e| panic!("{e}"));
-    store.callback_failed(&claimed[2].id, 1, i64::MAX / 2).await.unwrap_or_else(|e| panic!("{e}"));
+    store.callback_delivered(&claimed[0].id).await.unwrap();
+    store.callback_failed(&claimed[1].id, 1, 0).await.unwrap();
+    store.callback_failed(&claimed[2].id, 1, i64::MAX / 2).await.unwrap();
     let again = store.claim_callbacks(10, "other", 60_000).await.unwrap_or_default();
     assert_eq!(
         again.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Transfer processes and the data plane's flows.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
 
@@ -38,7 +40,7 @@ fn transfer(id: &str, role: NegotiationRole, state: dsc_domain::TransferState, a
 pub async fn transfer_lifecycle_leases_and_events(store: &impl ContractStore) {
     use dsc_domain::TransferState::*;
     let mut t = transfer("t1", NegotiationRole::Provider, Requested, 10);
-    store.create_transfer(&t).await.unwrap_or_else(|e| panic!("{e}"));
+    store.create_transfer(&t).await.unwrap();
     assert_eq!(store.find_transfer("t1").await.ok().flatten(), Some(t.clone()), "every field round-trips");
     let duplicate = transfer("t2", NegotiationRole::Provider, Requested, 11);
     let mut same_correlation = duplicate.clone();
@@ -59,9 +61,9 @@ pub async fn transfer_lifecycle_leases_and_events(store: &impl ContractStore) {
     assert!(matches!(store.lease_transfer("t1", "b", 1000).await, Err(StoreError::LeaseHeld { .. })));
     assert!(matches!(store.save_transfer(&t, "b").await, Err(StoreError::LeaseHeld { .. })));
 
-    t.transition(Starting, 20).unwrap_or_else(|e| panic!("{e}"));
-    t.transition(Started, 21).unwrap_or_else(|e| panic!("{e}"));
-    store.save_transfer(&t, "a").await.unwrap_or_else(|e| panic!("{e}"));
+    t.transition(Starting, 20).unwrap();
+    t.transition(Started, 21).unwrap();
+    store.save_transfer(&t, "a").await.unwrap();
     let events = store.claim_callbacks(10, "d", 60_000).await.unwrap_or_default();
     assert_eq!(events.len(), 1, "one started event for the subscribed callback");
     assert!(events[0].body.contains("TransferProcessStarted"), "{}", events[0].body);
@@ -88,11 +90,11 @@ pub async fn data_flows_round_trip(store: &impl ContractStore) {
         created_at: 1,
         updated_at: 1,
     };
-    store.create_flow(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    store.create_flow(&flow).await.unwrap();
     assert!(matches!(store.create_flow(&flow).await, Err(StoreError::AlreadyExists { .. })));
     flow.state = dsc_domain::DataFlowState::Suspended;
     flow.access_token_id = None;
-    store.save_flow(&flow).await.unwrap_or_else(|e| panic!("{e}"));
+    store.save_flow(&flow).await.unwrap();
     assert_eq!(store.find_flow("f1").await.ok().flatten(), Some(flow.clone()));
     flow.id = "missing".into();
     assert!(matches!(store.save_flow(&flow).await, Err(StoreError::NotFound { .. })));

@@ -156,7 +156,7 @@ pub async fn run(h: &Arc<KafkaHarness>, pair: &kafka::Pair, agreement: &str, top
         topic: topic.to_string(),
         group_prefix: "bench-static-".into(),
     };
-    h.acl_admin().grant(&grant).await.unwrap_or_else(|e| panic!("reader ACLs: {e}"));
+    h.acl_admin().grant(&grant).await.expect("reader ACLs");
     let bench = Bench {
         h,
         pair,
@@ -214,19 +214,15 @@ pub async fn run(h: &Arc<KafkaHarness>, pair: &kafka::Pair, agreement: &str, top
 /// Adds RECORDS records to the topic; returns their payload.
 fn fill(h: &KafkaHarness, topic: &str) -> String {
     use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-    let producer: ThreadedProducer<DefaultProducerContext> = h
-        .admin_config()
-        .set("queue.buffering.max.messages", "1000000")
-        .set("linger.ms", "20")
-        .create()
-        .unwrap_or_else(|e| panic!("{e}"));
+    let producer: ThreadedProducer<DefaultProducerContext> =
+        h.admin_config().set("queue.buffering.max.messages", "1000000").set("linger.ms", "20").create().unwrap();
     let payload = format!("{{\"catenaXId\":\"urn:uuid:{}\",\"value\":42.5}}", unique("part"));
     for _ in 0..RECORDS {
         while producer.send(BaseRecord::<(), _>::to(topic).payload(&payload)).is_err() {
             producer.poll(Duration::from_millis(10));
         }
     }
-    producer.flush(Duration::from_secs(60)).unwrap_or_else(|e| panic!("{e}"));
+    producer.flush(Duration::from_secs(60)).unwrap();
     payload
 }
 
@@ -278,8 +274,8 @@ impl Bench<'_> {
     }
 
     async fn library(&self, round: usize) -> Read {
-        let api = dsc_kafka_client::ConnectorApi::new(&self.pair.consumer.management_url(""), support::API_KEY)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let api =
+            dsc_kafka_client::ConnectorApi::new(&self.pair.consumer.management_url(""), support::API_KEY).unwrap();
         let settings = dsc_kafka_client::StreamSettings {
             group: format!("bench-{round}"),
             from_beginning: true,
@@ -308,7 +304,7 @@ impl Bench<'_> {
             |_| {},
         )
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
         assert_eq!(summary.records, RECORDS);
         let marks = marks.lock().map(|marks| marks.clone()).unwrap_or_default();
         match marks[..] {

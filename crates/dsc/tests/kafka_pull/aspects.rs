@@ -20,19 +20,14 @@ const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
 async fn run_with_stdin(args: Vec<String>, stdin: String) -> Output {
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut child = dsc(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
+        let mut child = dsc(&args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         if let Some(mut pipe) = child.stdin.take() {
-            pipe.write_all(stdin.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            pipe.write_all(stdin.as_bytes()).unwrap();
         }
-        child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+        child.wait_with_output().unwrap()
     })
     .await
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

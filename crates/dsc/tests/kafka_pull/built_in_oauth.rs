@@ -48,7 +48,7 @@ async fn broker_trusting(h: &KafkaHarness, issuer: &str) -> Option<Broker> {
         assert!(var("TEST_REQUIRE_KAFKA").is_none(), "TEST_REQUIRE_KAFKA is set but the Kafka jars are not named");
         return None;
     };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let (internal, controller, oauth, tls) = (free_port(), free_port(), free_port(), free_port());
     let jwks = format!("{issuer}/jwks");
     let text = std::fs::read_to_string(&template).unwrap_or_else(|e| panic!("{template}: {e}"));
@@ -74,24 +74,21 @@ async fn broker_trusting(h: &KafkaHarness, issuer: &str) -> Option<Broker> {
     .iter()
     .fold(text, |text, (placeholder, value)| text.replace(placeholder, value));
     let config = dir.path().join("server.properties");
-    std::fs::write(&config, properties).unwrap_or_else(|e| panic!("{e}"));
-    let id = java(&lib, &log4j, &jwks)
-        .args(["kafka.tools.StorageTool", "random-uuid"])
-        .output()
-        .unwrap_or_else(|e| panic!("java: {e}"));
+    std::fs::write(&config, properties).unwrap();
+    let id = java(&lib, &log4j, &jwks).args(["kafka.tools.StorageTool", "random-uuid"]).output().expect("java");
     let id = String::from_utf8_lossy(&id.stdout).trim().to_string();
     let formatted = java(&lib, &log4j, &jwks)
         .args(["kafka.tools.StorageTool", "format", "-t", &id, "-c", &config.display().to_string()])
         .output()
-        .unwrap_or_else(|e| panic!("java: {e}"));
+        .expect("java");
     assert!(formatted.status.success(), "format: {}", String::from_utf8_lossy(&formatted.stderr));
-    let log = std::fs::File::create(dir.path().join("kafka.log")).unwrap_or_else(|e| panic!("{e}"));
+    let log = std::fs::File::create(dir.path().join("kafka.log")).unwrap();
     let child = java(&lib, &log4j, &jwks)
         .args(["kafka.Kafka", &config.display().to_string()])
-        .stdout(Stdio::from(log.try_clone().unwrap_or_else(|e| panic!("{e}"))))
+        .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log))
         .spawn()
-        .unwrap_or_else(|e| panic!("java: {e}"));
+        .expect("java");
     let broker =
         Broker { child, internal: format!("127.0.0.1:{internal}"), oauth: format!("127.0.0.1:{oauth}"), _dir: dir };
     let admin = dsc_kafka_admin::KafkaAdmin::new(&broker.internal, &h.admin_user, &h.admin_password);
@@ -121,8 +118,7 @@ async fn kafka_trusts_the_built_in_oauth_server_and_a_consumer_reads_with_its_to
     let mut pair = pair;
     pair.provider.crash();
     let config = std::fs::read_to_string(&pair.provider.config).unwrap_or_default();
-    std::fs::write(&pair.provider.config, config.replace(placeholder, &broker.internal))
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&pair.provider.config, config.replace(placeholder, &broker.internal)).unwrap();
     pair.provider.start().await;
 
     let topic = unique("kafka-pull-built-in");

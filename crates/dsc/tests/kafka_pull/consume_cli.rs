@@ -26,10 +26,10 @@ pub(crate) fn consume_args<'a>(consumer: &'a Node, rest: &[&'a str]) -> Vec<Stri
 async fn run(args: Vec<String>) -> Output {
     tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        dsc(&args).output().unwrap_or_else(|e| panic!("{e}"))
+        dsc(&args).output().unwrap()
     })
     .await
-    .unwrap_or_else(|e| panic!("{e}"))
+    .unwrap()
 }
 
 fn lines(output: &Output) -> Vec<Value> {
@@ -49,7 +49,7 @@ async fn produce(h: &KafkaHarness, topic: &str, count: u64) {
 async fn produce_with_headers(h: &KafkaHarness, topic: &str) {
     use rdkafka::message::{Header, OwnedHeaders};
     use rdkafka::producer::{FutureProducer, FutureRecord};
-    let producer: FutureProducer = h.admin_config().create().unwrap_or_else(|e| panic!("producer: {e}"));
+    let producer: FutureProducer = h.admin_config().create().expect("producer");
     let headers = OwnedHeaders::new()
         .insert(Header { key: "source", value: Some("line-3") })
         .insert(Header { key: "trace", value: None::<&str> });
@@ -105,7 +105,7 @@ async fn dsc_consume_reads_exactly_once_across_a_restart_and_exits_revoked_when_
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     produce(&h, &topic, 3).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let provider_id = provider_transfer_of(&pair.provider, &transfer).await;
@@ -234,7 +234,7 @@ fn running_consumer(args: &[String], records: usize) -> (std::process::Child, Ve
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
     let mut lines = Vec::new();
     for line in std::io::BufReader::new(stdout).lines().take(records) {
@@ -285,15 +285,12 @@ async fn ctrl_c_commits_what_was_printed_and_a_deleted_topic_ends_consuming_with
 
     // Ctrl-C while waiting for more: a clean stop that commits the five records printed.
     let args = consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--group", "interrupted"]);
-    let (child, printed) =
-        tokio::task::spawn_blocking(move || running_consumer(&args, 5)).await.unwrap_or_else(|e| panic!("{e}"));
+    let (child, printed) = tokio::task::spawn_blocking(move || running_consumer(&args, 5)).await.unwrap();
     assert_eq!(sequence(&printed), (0..5).collect::<Vec<_>>());
     let pid = child.id().to_string();
-    let sent = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap_or_else(|e| panic!("{e}"));
+    let sent = std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
     assert!(sent.success());
-    let (code, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(10)))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(10))).await.unwrap();
     assert_eq!(code, Some(0), "{stderr}");
     let last_line = stderr.trim_end().lines().last().unwrap_or_default().to_string();
     assert!(last_line.starts_with("dsc consume: 5 records ("), "{stderr}");
@@ -309,13 +306,10 @@ async fn ctrl_c_commits_what_was_printed_and_a_deleted_topic_ends_consuming_with
 
     // The topic deleted under a running consumer: it stops with the reason instead of waiting forever.
     let args = consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--group", "deleted"]);
-    let (child, printed) =
-        tokio::task::spawn_blocking(move || running_consumer(&args, 7)).await.unwrap_or_else(|e| panic!("{e}"));
+    let (child, printed) = tokio::task::spawn_blocking(move || running_consumer(&args, 7)).await.unwrap();
     assert_eq!(printed.len(), 7);
     h.delete_topic(&topic).await;
-    let (code, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(30)))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(30))).await.unwrap();
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.trim_end().ends_with(&format!("dsc consume: topic {topic} no longer exists at the broker")),
@@ -338,15 +332,12 @@ async fn a_token_the_provider_cannot_renew_ends_consuming_with_the_reason_once_i
     let transfer = started_transfer(&pair, &agreement, "KafkaBroker-PULL").await;
     produce(&h, &topic, 3).await;
     let args = consume_args(&pair.consumer, &["--transfer", &transfer, "--from-beginning", "--group", "renewal"]);
-    let (child, printed) =
-        tokio::task::spawn_blocking(move || running_consumer(&args, 3)).await.unwrap_or_else(|e| panic!("{e}"));
+    let (child, printed) = tokio::task::spawn_blocking(move || running_consumer(&args, 3)).await.unwrap();
     assert_eq!(printed.len(), 3);
     // The provider goes away: the transfer stays STARTED for the consumer, but no token can be renewed.
     pair.provider.crash();
     let stopped = Instant::now();
-    let (code, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(60)))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, stderr) = tokio::task::spawn_blocking(move || finish(child, Duration::from_secs(60))).await.unwrap();
     assert_eq!(code, Some(5), "{stderr}");
     let last_line = stderr.trim_end().lines().last().unwrap_or_default().to_string();
     assert!(

@@ -20,7 +20,7 @@ struct Relay {
 
 impl Relay {
     async fn to(target: u16) -> Relay {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let (open, gate) = tokio::sync::watch::channel(true);
         let task = tokio::spawn(async move {
@@ -55,7 +55,7 @@ impl Drop for Relay {
 
 /// The principals holding the GROUP PREFIXED ACL of each provider transfer's group prefix.
 async fn holders(h: &KafkaHarness, provider_transfers: &[String]) -> Vec<Vec<String>> {
-    let acls = h.acl_admin().all_acls().await.unwrap_or_else(|e| panic!("{e}"));
+    let acls = h.acl_admin().all_acls().await.unwrap();
     provider_transfers
         .iter()
         .map(|id| {
@@ -79,7 +79,7 @@ async fn a_provider_killed_between_granting_access_and_the_start_message_is_cons
     let feeder = h.feed(&[&topic], Duration::from_millis(100));
     let consumer_protocol = free_port();
     let relay = Relay::to(consumer_protocol).await;
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let consumer_ports = (free_port(), free_port(), consumer_protocol, free_port());
     let provider_ports = (free_port(), free_port(), free_port(), free_port());
     let consumer_did = format!("did:web:127.0.0.1%3A{consumer_protocol}");
@@ -161,7 +161,7 @@ async fn a_provider_killed_between_granting_access_and_the_start_message_is_cons
         let edr = edr(&pair.consumer, id).await;
         let principal = principal_of(&edr, &h.principal_claim);
         assert_eq!(after[index], vec![principal.clone()], "transfer {id}: the broker's principals");
-        let acls = admin.acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}"));
+        let acls = admin.acls_of(&principal).await.unwrap();
         assert_eq!(acls, acls_for(&edr, &h.principal_claim, &topic), "{principal}");
     }
     let (first_edr, source, group) = (

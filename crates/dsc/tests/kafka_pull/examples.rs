@@ -44,16 +44,13 @@ async fn produce(h: &KafkaHarness, topic: &str, count: u64) {
     let output =
         tokio::task::spawn_blocking(move || dsc(&args.iter().map(String::as_str).collect::<Vec<_>>()).output())
             .await
-            .unwrap_or_else(|e| panic!("{e}"))
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap()
+            .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 async fn run(mut command: Command) -> std::process::Output {
-    tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("{e}"))
+    tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -82,14 +79,14 @@ async fn the_python_and_java_examples_read_a_transfer_through_its_edr() {
     assert!(output.status.success(), "python: {}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(sequence(&output.stdout), vec![0, 1, 2, 3, 4], "python example");
 
-    let classes = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let classes = tempfile::tempdir().unwrap();
     let classpath = format!("{kafka_lib}/*");
     let compiled = Command::new("javac")
         .args(["-cp", &classpath, "-d"])
         .arg(classes.path())
         .arg(repository().join("examples/java/EdrConsumer.java"))
         .output()
-        .unwrap_or_else(|e| panic!("javac (JDK 17+): {e}"));
+        .expect("javac (JDK 17+)");
     assert!(compiled.status.success(), "javac: {}", String::from_utf8_lossy(&compiled.stderr));
     let mut command = Command::new("java");
     command

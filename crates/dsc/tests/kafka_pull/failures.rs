@@ -31,7 +31,7 @@ async fn an_unreachable_oauth_service_or_broker_ends_the_start_with_the_reason_a
         println!("start refused: {reason}");
         assert!(reason.contains(&expected), "expected '{expected}' in: {ended}\n{}", pair.provider.log_tail());
         let provider_id = provider_transfer_of(&pair.provider, &id).await;
-        let acls = h.acl_admin().all_acls().await.unwrap_or_else(|e| panic!("{e}"));
+        let acls = h.acl_admin().all_acls().await.unwrap();
         let prefix = format!("dsc-{provider_id}.");
         assert!(!acls.iter().any(|b| b.name == prefix), "a failed start left ACLs");
     }

@@ -15,6 +15,8 @@
 //!
 //! Needs `scripts/harness.sh up postgres oauth kafka` and its `env`; `TEST_REQUIRE_KAFKA=1` (scripts/test.sh) turns a
 //! missing harness into a failure instead of a notice.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../support/kafka.rs"]
 mod kafka;

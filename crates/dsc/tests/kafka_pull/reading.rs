@@ -102,7 +102,7 @@ async fn a_consumer_reads_through_token_refresh_and_the_broker_denies_everything
             source: TokenSource::edr(&pair.consumer, &a),
             errors: Default::default(),
         })
-        .unwrap_or_else(|e| panic!("producer: {e}"));
+        .expect("producer");
     let produced = producer.send(FutureRecord::<(), _>::to(&topic).payload("forged"), Duration::from_secs(10)).await;
     match produced {
         Err((error, _)) => assert_eq!(
@@ -118,7 +118,7 @@ async fn a_consumer_reads_through_token_refresh_and_the_broker_denies_everything
             source: TokenSource::edr(&pair.consumer, &a),
             errors: Default::default(),
         })
-        .unwrap_or_else(|e| panic!("admin: {e}"));
+        .expect("admin");
     let created = admin
         .create_topics(
             &[NewTopic::new(&unique("kafka-pull-new"), 1, TopicReplication::Fixed(1))],
@@ -143,7 +143,7 @@ async fn a_consumer_reads_through_token_refresh_and_the_broker_denies_everything
         matches!(altered, Err(dsc_kafka_admin::AdminError::Refused { code: 31, .. })),
         "creating ACLs with a transfer's token: {altered:?}"
     );
-    let acls = h.acl_admin().acls_of(&principal).await.unwrap_or_else(|e| panic!("{e}"));
+    let acls = h.acl_admin().acls_of(&principal).await.unwrap();
     let unchanged = acls_for(&edr(&pair.consumer, &a).await, &h.principal_claim, &topic);
     assert_eq!(acls, unchanged, "the grant is unchanged");
 

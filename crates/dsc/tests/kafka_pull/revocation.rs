@@ -56,7 +56,7 @@ async fn suspend_cuts_a_polling_consumer_off_resume_grants_anew_and_terminate_le
     let suspended_at = Instant::now();
     command(&pair.provider, &provider_a, "suspend").await;
     let acked = suspended_at.elapsed();
-    let denied = polling_a.await.unwrap_or_else(|e| panic!("{e}"));
+    let denied = polling_a.await.unwrap();
     let (denied_at, reason) = denied.unwrap_or_else(|| panic!("the suspended consumer kept reading"));
     println!(
         "suspend cut the polling consumer off {} ms after the request (the Management API answered in {} ms): {reason}",
@@ -64,9 +64,9 @@ async fn suspend_cuts_a_polling_consumer_off_resume_grants_anew_and_terminate_le
         acked.as_millis()
     );
     wait_for_transfer(&pair.consumer, &a, "SUSPENDED", Duration::from_secs(10)).await;
-    assert!(h.acl_admin().acls_of(&first_principal).await.unwrap_or_else(|e| panic!("{e}")).is_empty());
+    assert!(h.acl_admin().acls_of(&first_principal).await.unwrap().is_empty());
     let before = received_b.load(Ordering::SeqCst);
-    assert_eq!(polling_b.await.unwrap_or_else(|e| panic!("{e}")), None, "B was cut off too");
+    assert_eq!(polling_b.await.unwrap(), None, "B was cut off too");
     assert!(received_b.load(Ordering::SeqCst) > before, "B kept reading while A was suspended");
     let (status, body) = kafka::client_credentials(&h, &edr_a).await;
     assert_eq!(status, 401, "the suspended transfer's OAuth client is deleted: {body}");
@@ -106,7 +106,7 @@ async fn suspend_cuts_a_polling_consumer_off_resume_grants_anew_and_terminate_le
     }
     let terminated_at = Instant::now();
     command(&pair.consumer, &a, "terminate").await;
-    let (denied_at, _) = polling.await.unwrap_or_else(|e| panic!("{e}")).unwrap_or_else(|| panic!("still reading"));
+    let (denied_at, _) = polling.await.unwrap().unwrap_or_else(|| panic!("still reading"));
     println!(
         "terminate (sent by the consumer) cut the consumer off after {} ms",
         denied_at.duration_since(terminated_at).as_millis()
@@ -114,7 +114,7 @@ async fn suspend_cuts_a_polling_consumer_off_resume_grants_anew_and_terminate_le
     wait_for_transfer(&pair.provider, &provider_a, "TERMINATED", Duration::from_secs(10)).await;
     let admin = h.acl_admin();
     for principal in [&first_principal, &second_principal] {
-        assert!(admin.acls_of(principal).await.unwrap_or_else(|e| panic!("{e}")).is_empty(), "{principal} has ACLs");
+        assert!(admin.acls_of(principal).await.unwrap().is_empty(), "{principal} has ACLs");
     }
     let (status, body) = kafka::client_credentials(&h, &resumed).await;
     assert_eq!(status, 401, "the terminated transfer's OAuth client is deleted: {body}");
@@ -129,7 +129,7 @@ async fn suspend_cuts_a_polling_consumer_off_resume_grants_anew_and_terminate_le
 
     // B is untouched by all of it.
     let principal_b = principal_of(&edr_b, &h.principal_claim);
-    let acls_b = admin.acls_of(&principal_b).await.unwrap_or_else(|e| panic!("{e}"));
+    let acls_b = admin.acls_of(&principal_b).await.unwrap();
     assert_eq!(acls_b, acls_for(&edr_b, &h.principal_claim, &topic));
     let (edr, source, group) = (edr_b.clone(), TokenSource::edr(&pair.consumer, &b), format!("{prefix_b}again"));
     let still = blocking(move || reader(&edr, source, &group).poll(3, Duration::from_secs(30))).await;

@@ -33,7 +33,7 @@ async fn a_hundred_concurrent_transfers_each_get_their_own_identity_and_ending_o
         .collect();
     let mut transfers = Vec::new();
     for request in requests {
-        let reply = request.await.unwrap_or_else(|e| panic!("{e}"));
+        let reply = request.await.unwrap();
         assert_eq!(reply.status, 200, "{}", reply.body);
         transfers.push(reply.body["@id"].as_str().unwrap_or_default().to_string());
     }
@@ -51,7 +51,7 @@ async fn a_hundred_concurrent_transfers_each_get_their_own_identity_and_ending_o
     let prefixes: std::collections::BTreeSet<String> =
         edrs.iter().map(|e| e["kafka.group.prefix"].as_str().unwrap_or_default().to_string()).collect();
     assert_eq!((principals.len(), prefixes.len()), (TRANSFERS, TRANSFERS), "one principal and prefix per transfer");
-    let acls = h.acl_admin().all_acls().await.unwrap_or_else(|e| panic!("{e}"));
+    let acls = h.acl_admin().all_acls().await.unwrap();
     for edr in &edrs {
         let principal = principal_of(edr, &h.principal_claim);
         let own: Vec<_> = acls.iter().filter(|b| b.principal == principal).cloned().collect();
@@ -78,9 +78,9 @@ async fn a_hundred_concurrent_transfers_each_get_their_own_identity_and_ending_o
     let provider_0 = provider_transfer_of(&pair.provider, &transfers[0]).await;
     wait_for_transfer(&pair.provider, &provider_0, "TERMINATED", Duration::from_secs(20)).await;
     let at_termination = received.load(Ordering::SeqCst);
-    assert_eq!(polling.await.unwrap_or_else(|e| panic!("{e}")), None, "transfer 1 was cut off");
+    assert_eq!(polling.await.unwrap(), None, "transfer 1 was cut off");
     assert!(received.load(Ordering::SeqCst) > at_termination, "transfer 1 kept reading");
-    let after = h.acl_admin().all_acls().await.unwrap_or_else(|e| panic!("{e}"));
+    let after = h.acl_admin().all_acls().await.unwrap();
     let first = principal_of(&edrs[0], &h.principal_claim);
     assert!(!after.iter().any(|b| b.principal == first), "transfer 0's ACLs are gone");
     for edr in &edrs[1..] {
@@ -97,7 +97,7 @@ async fn a_hundred_concurrent_transfers_each_get_their_own_identity_and_ending_o
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let left = h.acl_admin().all_acls().await.unwrap_or_else(|e| panic!("{e}"));
+        let left = h.acl_admin().all_acls().await.unwrap();
         let remaining = left.iter().filter(|b| principals.contains(&b.principal)).count();
         if remaining == 0 {
             break;

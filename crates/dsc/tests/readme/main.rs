@@ -10,6 +10,8 @@
 //! needs the harness's Kafka and OAuth server (`eval "$(scripts/harness.sh env)"`; `TEST_REQUIRE_KAFKA=1` turns
 //! their absence into a failure). The example connectors take fixed ports (19191-19194, 19291, 29191-29194, 29291),
 //! below the range other tests take free ports from and below the kernel's ephemeral range.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -55,7 +57,7 @@ fn kafka_available() -> bool {
 fn readme_walkthroughs_run_as_written() {
     let path = std::env::var("TEST_README").map(PathBuf::from).unwrap_or_else(|_| repo().join("README.md"));
     let readme = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let walkthroughs = walkthrough::extract(&readme).unwrap_or_else(|e| panic!("{e}"));
+    let walkthroughs = walkthrough::extract(&readme).unwrap();
     let names: Vec<&str> = walkthroughs.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(names, WALKTHROUGHS, "the README's walkthrough markers");
     let dsc = Path::new(support::process::DSC).parent().unwrap_or_else(|| Path::new("."));
@@ -263,7 +265,7 @@ fn check_http(program: &[&str], answer: &Answer, values: &mut HashMap<String, St
 fn commands_split_at_line_ends_outside_quotes_and_continuations() {
     let block =
         "# a comment\ncurl -s -d '{\n  \"a\": 1}' x   # don't split here\n\ndsc consume --a \\\n    --b\necho done\n";
-    let commands = walkthrough::split_commands(block).unwrap_or_else(|e| panic!("{e}"));
+    let commands = walkthrough::split_commands(block).unwrap();
     assert_eq!(commands.len(), 3, "{commands:?}");
     assert_eq!(words(&commands[0]), ["curl", "-s", "-d", "{\n  \"a\": 1}", "x"]);
     assert_eq!(words(&commands[1]), ["dsc", "consume", "--a", "--b"]);

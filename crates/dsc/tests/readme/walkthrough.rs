@@ -149,7 +149,7 @@ impl Session {
     /// A scratch directory with `examples` and `scripts` of `repo`, and an environment holding only what a user's
     /// shell would: `PATH` (with `dsc_dir` first), `HOME`, the harness's directory and its `TEST_*` exports.
     pub fn new(repo: &Path, dsc_dir: &Path) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("scratch directory: {e}"));
+        let dir = tempfile::tempdir().expect("scratch directory");
         for name in ["examples", "scripts"] {
             std::os::unix::fs::symlink(repo.join(name), dir.path().join(name))
                 .unwrap_or_else(|e| panic!("symlink {name}: {e}"));
@@ -181,7 +181,7 @@ impl Session {
             .stderr(file(&err))
             .process_group(0)
             .spawn()
-            .unwrap_or_else(|e| panic!("bash: {e}"));
+            .expect("bash");
         let deadline = Instant::now() + limit;
         let exit = loop {
             match child.try_wait() {
@@ -216,15 +216,9 @@ impl Session {
         let health = ports.get("web.http.port").copied().unwrap_or(19191);
         let log = self.dir.path().join(format!("{}.log", config.replace('/', "_")));
         let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
-        let stderr = file.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        let child = self
-            .bash(command)
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(stderr)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("bash: {e}"));
+        let stderr = file.try_clone().unwrap();
+        let child =
+            self.bash(command).stdin(Stdio::null()).stdout(file).stderr(stderr).process_group(0).spawn().expect("bash");
         self.connectors.push(Connector { config: config.to_string(), health, child, log });
         self.wait_ready(config);
     }

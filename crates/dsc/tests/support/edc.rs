@@ -47,12 +47,11 @@ impl EdcPeer {
             eprintln!("skipped: no EDC runtime (scripts/harness.sh up edc; eval \"$(scripts/harness.sh env)\")");
             return None;
         };
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let (health, management, protocol, control, public, version) =
             (free_port(), free_port(), free_port(), free_port(), free_port(), free_port());
         // The data plane signs the EDR tokens it hands out with this key.
-        let (identity, private_pem) =
-            dsc_identity::SigningIdentity::generate("did:web:edc.test").unwrap_or_else(|e| panic!("{e}"));
+        let (identity, private_pem) = dsc_identity::SigningIdentity::generate("did:web:edc.test").unwrap();
         let mut public_jwk = identity.did_document()["verificationMethod"][0]["publicKeyJwk"].clone();
         public_jwk["kid"] = json!("public-key");
         let properties = format!(
@@ -75,16 +74,16 @@ impl EdcPeer {
             property(&public_jwk.to_string()),
         );
         let config = dir.path().join("edc.properties");
-        std::fs::write(&config, properties).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&config, properties).unwrap();
         let log = dir.path().join("edc.log");
-        let output = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
+        let output = std::fs::File::create(&log).unwrap();
         let mut child = Command::new("java")
             .args(["-Xmx512m", &format!("-Dedc.fs.config={}", config.display()), "-cp", &classpath])
             .arg("org.eclipse.edc.boot.system.runtime.BaseRuntime")
-            .stdout(Stdio::from(output.try_clone().unwrap_or_else(|e| panic!("{e}"))))
+            .stdout(Stdio::from(output.try_clone().unwrap()))
             .stderr(Stdio::from(output))
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start java: {e}"));
+            .expect("cannot start java");
         // EDC logs "Runtime <id> ready" once every extension has started (its health check answers earlier).
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
@@ -128,7 +127,7 @@ impl EdcPeer {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         super::Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }

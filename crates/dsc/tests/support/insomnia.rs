@@ -208,7 +208,7 @@ pub async fn replay(collection: &Collection, environment: &Value) -> Vec<(String
         loop {
             let fill =
                 |text: &str| render(text, environment, &responses).unwrap_or_else(|e| panic!("{}: {e}", request.name));
-            let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+            let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
             let mut call = http.request(method, fill(&request.url));
             for (name, value) in &request.headers {
                 call = call.header(name, fill(value));

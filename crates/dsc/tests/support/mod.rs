@@ -28,9 +28,9 @@ pub fn config(dir: &std::path::Path, extra: &[(&str, &str)]) -> ConnectorConfig 
     for (key, value) in extra {
         toml.push_str(&format!("\"{key}\" = \"{value}\"\n"));
     }
-    let registry = dsc::settings::registry().unwrap_or_else(|e| panic!("{e}"));
-    let raw = RawConfig::from_toml_with(&registry, &toml, "test").unwrap_or_else(|e| panic!("{e}"));
-    let mut config = ConnectorConfig::from_raw(&raw).unwrap_or_else(|e| panic!("{e}"));
+    let registry = dsc::settings::registry().unwrap();
+    let raw = RawConfig::from_toml_with(&registry, &toml, "test").unwrap();
+    let mut config = ConnectorConfig::from_raw(&raw).unwrap();
     for context in [
         &mut config.default_context,
         &mut config.management_context,
@@ -49,13 +49,13 @@ impl TestConnector {
     }
 
     pub async fn start_with(extra: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let config = config(dir.path(), extra);
         Self::start_config(config, dir).await
     }
 
     pub async fn start_config(config: ConnectorConfig, dir: tempfile::TempDir) -> Self {
-        let connector = Connector::start(&config).await.unwrap_or_else(|e| panic!("start: {e}"));
+        let connector = Connector::start(&config).await.expect("start");
         let address =
             |name| -> SocketAddr { connector.address_of(name).unwrap_or_else(|| panic!("no {name} context")) };
         let management = format!("http://{}{}", address("management"), config.management_context.path);
@@ -144,7 +144,7 @@ pub async fn fresh_postgres_database() -> Option<String> {
     let status = std::process::Command::new("psql")
         .args([admin_url.as_str(), "-q", "-c", &format!("CREATE DATABASE {name}")])
         .status()
-        .unwrap_or_else(|e| panic!("psql: {e}"));
+        .expect("psql");
     assert!(status.success(), "CREATE DATABASE failed");
     let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_string()).unwrap_or(admin_url);
     Some(format!("{base}/{name}"))

@@ -45,7 +45,7 @@ pub async fn participant_configured(
     trusted: &[(&str, &str)],
     tweak: impl FnOnce(&mut dsc_config::ConnectorConfig),
 ) -> Participant {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let did = did(port);
     let trust: String = trusted
         .iter()
@@ -54,7 +54,7 @@ pub async fn participant_configured(
         })
         .collect();
     let trust_file = dir.path().join("trust.toml");
-    std::fs::write(&trust_file, trust).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&trust_file, trust).unwrap();
     let mut config = super::config(dir.path(), &[]);
     config.participant_id = did.clone();
     config.protocol_context.port = port;
@@ -156,18 +156,14 @@ impl RawPeer {
             dsc_config::VaultKeySource::File { path, .. } => dsc_vault::VaultKey::from_file(path, false),
             dsc_config::VaultKeySource::Value(text) => dsc_vault::VaultKey::from_base64(text),
         }
-        .unwrap_or_else(|e| panic!("{e}"));
-        let vault =
-            dsc_vault::EncryptedFileVault::open(&config.vault_file, key).await.unwrap_or_else(|e| panic!("{e}"));
+        .unwrap();
+        let vault = dsc_vault::EncryptedFileVault::open(&config.vault_file, key).await.unwrap();
         let pem = dsc_vault::Vault::resolve(&vault, &config.participant_key_alias)
             .await
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("no key"));
-        RawPeer {
-            identity: dsc_identity::SigningIdentity::from_pem(&participant.did, pem.expose())
-                .unwrap_or_else(|e| panic!("{e}")),
-        }
+        RawPeer { identity: dsc_identity::SigningIdentity::from_pem(&participant.did, pem.expose()).unwrap() }
     }
 
     pub async fn send(&self, audience: &str, method: reqwest::Method, url: &str, body: Option<Value>) -> super::Reply {
@@ -176,7 +172,7 @@ impl RawPeer {
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_string());
         }
-        let response = request.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         super::Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }

@@ -89,13 +89,13 @@ impl Node {
         let (health, management, protocol, control) = ports;
         let did = format!("did:web:127.0.0.1%3A{protocol}");
         let data = dir.join(name);
-        std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&data).unwrap();
         let trust: String = trusted
             .iter()
             .map(|(did, bpn)| format!("[[participant]]\ndid = \"{did}\"\nbpn = \"{bpn}\"\nmembership = \"active\"\nframework_agreements = [\"DataExchangeGovernance:1.0\"]\n"))
             .collect();
         let trust_file = data.join("trust.toml");
-        std::fs::write(&trust_file, trust).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&trust_file, trust).unwrap();
         let config = data.join("dsc.toml");
         let text = format!(
             "\"edc.participant.id\" = \"{did}\"\n\"edc.api.auth.key\" = \"{key}\"\n\"dsc.data.dir\" = \"{data}\"\n\
@@ -108,7 +108,7 @@ impl Node {
             trust = trust_file.display(),
             public = free_port(),
         );
-        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&config, text).unwrap();
         Node { health, management, protocol, did, config, log: data.join("dsc.log"), subcommand: "run", child: None }
     }
 
@@ -117,7 +117,7 @@ impl Node {
     pub fn replica_of(dir: &Path, name: &str, primary: &Node, extra: &str) -> Self {
         let (health, management, protocol, control) = (free_port(), free_port(), free_port(), free_port());
         let data = dir.join(name);
-        std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&data).unwrap();
         let primary_data = primary.config.parent().map(Path::to_path_buf).unwrap_or_default();
         let config = data.join("dsc.toml");
         let text = format!(
@@ -135,7 +135,7 @@ impl Node {
             vault_key = primary_data.join("vault.key").display(),
             trust = primary_data.join("trust.toml").display(),
         );
-        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&config, text).unwrap();
         Node {
             health,
             management,
@@ -149,14 +149,13 @@ impl Node {
     }
 
     pub async fn start(&mut self) {
-        let log =
-            std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap_or_else(|e| panic!("{e}"));
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let mut child = dsc(&[self.subcommand, "--config", &self.config.to_string_lossy()])
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap();
         wait_ready(self.health, &mut child).await;
         self.child = Some(child);
     }
@@ -175,7 +174,7 @@ impl Node {
     ) -> Self {
         let health = free_port();
         let data = dir.join(name);
-        std::fs::create_dir_all(&data).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(&data).unwrap();
         let provider_data = provider.config.parent().map(Path::to_path_buf).unwrap_or_default();
         let config = data.join("dsc.toml");
         let text = format!(
@@ -190,7 +189,7 @@ impl Node {
             data = data.display(),
             trust = provider_data.join("trust.toml").display(),
         );
-        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&config, text).unwrap();
         Node {
             health,
             management: 0,

@@ -125,10 +125,9 @@ pub fn reader_with(edr: &Value, source: TokenSource, group: &str, extra: &[(&str
     for (key, value) in extra {
         config.set(*key, *value);
     }
-    let consumer: BaseConsumer<EdrContext> = config
-        .create_with_context(EdrContext { source, errors: errors.clone() })
-        .unwrap_or_else(|e| panic!("consumer: {e}"));
-    consumer.subscribe(&[&text("topic")]).unwrap_or_else(|e| panic!("subscribe: {e}"));
+    let consumer: BaseConsumer<EdrContext> =
+        config.create_with_context(EdrContext { source, errors: errors.clone() }).expect("consumer");
+    consumer.subscribe(&[&text("topic")]).expect("subscribe");
     Reader { consumer, errors }
 }
 
@@ -221,7 +220,7 @@ pub fn read_until_denied(
 
 /// Runs a blocking Kafka client step off the async runtime.
 pub async fn blocking<T: Send + 'static>(step: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(step).await.unwrap_or_else(|e| panic!("{e}"))
+    tokio::task::spawn_blocking(step).await.unwrap()
 }
 
 pub fn assert_denied(outcome: &Outcome, what: &str) {

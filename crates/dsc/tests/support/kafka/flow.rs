@@ -82,7 +82,7 @@ pub async fn client_credentials(h: &KafkaHarness, edr: &Value) -> (u16, Value) {
         )
         .send()
         .await
-        .unwrap_or_else(|e| panic!("token endpoint: {e}"));
+        .expect("token endpoint");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -97,7 +97,7 @@ pub struct Pair {
 
 /// A consumer and a provider trusting each other; the provider runs Kafka PULL with `provider_extra` settings.
 pub async fn pair(h: &KafkaHarness, provider_extra: &str, consumer_extra: &str) -> Pair {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
     let ports = || (free_port(), free_port(), free_port(), free_port());
     let (consumer_ports, provider_ports) = (ports(), ports());
     let consumer_did = format!("did:web:127.0.0.1%3A{}", consumer_ports.2);

@@ -158,22 +158,20 @@ impl KafkaHarness {
     }
 
     pub async fn delete_topic(&self, topic: &str) {
-        let admin: AdminClient<DefaultClientContext> =
-            self.admin_config().create().unwrap_or_else(|e| panic!("admin: {e}"));
+        let admin: AdminClient<DefaultClientContext> = self.admin_config().create().expect("admin");
         let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(20)));
-        for result in admin.delete_topics(&[topic], &options).await.unwrap_or_else(|e| panic!("delete topic: {e}")) {
+        for result in admin.delete_topics(&[topic], &options).await.expect("delete topic") {
             result.unwrap_or_else(|(name, code)| panic!("delete topic {name}: {code}"));
         }
     }
 
     pub async fn create_topic(&self, topic: &str) {
-        let admin: AdminClient<DefaultClientContext> =
-            self.admin_config().create().unwrap_or_else(|e| panic!("admin: {e}"));
+        let admin: AdminClient<DefaultClientContext> = self.admin_config().create().expect("admin");
         let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(20)));
         for result in admin
             .create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &options)
             .await
-            .unwrap_or_else(|e| panic!("create topic: {e}"))
+            .expect("create topic")
         {
             result.unwrap_or_else(|(topic, code)| panic!("create {topic}: {code}"));
         }
@@ -181,7 +179,7 @@ impl KafkaHarness {
 
     /// Produces one record every `every` to each topic until the returned handle is aborted.
     pub fn feed(&self, topics: &[&str], every: Duration) -> tokio::task::JoinHandle<()> {
-        let producer: FutureProducer = self.admin_config().create().unwrap_or_else(|e| panic!("producer: {e}"));
+        let producer: FutureProducer = self.admin_config().create().expect("producer");
         let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
         tokio::spawn(async move {
             for index in 0u64.. {
