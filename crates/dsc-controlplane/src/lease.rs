@@ -9,56 +9,44 @@ use dsc_domain::{ContractNegotiation, NegotiationRole, TransferProcess};
 use dsc_store::{NegotiationStore, StoreError, TransferStore};
 use tokio::sync::Notify;
 
+use crate::state_machine::StateEntity;
 use crate::{ProtocolError, ServiceError};
 
 /// Lease length for handlers and API calls: they finish within one request.
 pub(crate) const HANDLER_LEASE_MS: i64 = 10_000;
 
-/// What the helper needs to know of a process.
-pub(crate) trait Process: Send + Sync {
+/// What the helper needs to know of a process beyond what the state machine knows of it (its id).
+pub(crate) trait Process: StateEntity + Send + Sync {
     /// The entity kind in Management API errors.
     const KIND: &'static str;
     /// How protocol messages call it.
     const NOUN: &'static str;
-    fn id(&self) -> &str;
     fn role(&self) -> NegotiationRole;
     fn counter_party_id(&self) -> &str;
     fn correlation_id(&self) -> Option<&str>;
 }
 
-impl Process for ContractNegotiation {
-    const KIND: &'static str = "ContractNegotiation";
-    const NOUN: &'static str = "negotiation";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn role(&self) -> NegotiationRole {
-        self.role
-    }
-    fn counter_party_id(&self) -> &str {
-        &self.counter_party_id
-    }
-    fn correlation_id(&self) -> Option<&str> {
-        self.correlation_id.as_deref()
-    }
+/// Negotiations and transfers carry the same party fields.
+macro_rules! process {
+    ($entity:ty, $kind:literal, $noun:literal) => {
+        impl Process for $entity {
+            const KIND: &'static str = $kind;
+            const NOUN: &'static str = $noun;
+            fn role(&self) -> NegotiationRole {
+                self.role
+            }
+            fn counter_party_id(&self) -> &str {
+                &self.counter_party_id
+            }
+            fn correlation_id(&self) -> Option<&str> {
+                self.correlation_id.as_deref()
+            }
+        }
+    };
 }
 
-impl Process for TransferProcess {
-    const KIND: &'static str = "TransferProcess";
-    const NOUN: &'static str = "transfer";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn role(&self) -> NegotiationRole {
-        self.role
-    }
-    fn counter_party_id(&self) -> &str {
-        &self.counter_party_id
-    }
-    fn correlation_id(&self) -> Option<&str> {
-        self.correlation_id.as_deref()
-    }
-}
+process!(ContractNegotiation, "ContractNegotiation", "negotiation");
+process!(TransferProcess, "TransferProcess", "transfer");
 
 /// The three store calls the helper makes, over the store traits' own names.
 #[async_trait]
