@@ -75,6 +75,8 @@ pub struct ConnectorConfig {
     pub transfer_state_machine: StateMachineConfig,
     /// The negotiation state machine's iteration wait (`edc.negotiation.state-machine.iteration-wait-millis`).
     pub negotiation_iteration_wait_ms: u64,
+    /// The policy monitor's page size and interval (`edc.policy.monitor.state-machine.*`).
+    pub policy_monitor: StateMachineConfig,
     /// `edc.negotiation.consumer.*`.
     pub negotiation_consumer: NegotiationRoleConfig,
     /// `edc.negotiation.provider.*`.
@@ -223,6 +225,10 @@ impl ConnectorConfig {
                 iteration_wait_ms: raw.number("edc.transfer.state-machine.iteration-wait-millis")?,
             },
             negotiation_iteration_wait_ms: raw.number("edc.negotiation.state-machine.iteration-wait-millis")?,
+            policy_monitor: StateMachineConfig {
+                batch_size: raw.number("edc.policy.monitor.state-machine.batch-size")?,
+                iteration_wait_ms: raw.number("edc.policy.monitor.state-machine.iteration-wait-millis")?,
+            },
             negotiation_consumer: NegotiationRoleConfig::read(raw, "edc.negotiation.consumer")?,
             negotiation_provider: NegotiationRoleConfig::read(raw, "edc.negotiation.provider")?,
             embedded_data_plane: raw.get("dsc.dataplane.embedded") != Some("false"),
@@ -513,6 +519,7 @@ mod tests {
         let config = load(MINIMAL, &[]).unwrap();
         assert_eq!(config.transfer_state_machine, StateMachineConfig { batch_size: 20, iteration_wait_ms: 1000 });
         assert_eq!(config.negotiation_iteration_wait_ms, 1000);
+        assert_eq!(config.policy_monitor, StateMachineConfig { batch_size: 500, iteration_wait_ms: 1000 });
         let default_role = NegotiationRoleConfig { batch_size: 20, retry_limit: 8, retry_base_ms: 500 };
         assert_eq!((config.negotiation_consumer, config.negotiation_provider), (default_role, default_role));
 

@@ -129,6 +129,20 @@ pub const SETTINGS: &[Setting] = &[
          (a wake-up or a retry falling due ends the wait sooner).",
     ),
     setting(
+        "edc.policy.monitor.state-machine.batch-size",
+        Kind::Number { min: 1, max: 100_000 },
+        Some("500"),
+        "Running transfers the policy monitor reads from the store at once; a pass reads page after page until it \
+         has re-evaluated every one.",
+    ),
+    setting(
+        "edc.policy.monitor.state-machine.iteration-wait-millis",
+        Kind::Number { min: 1, max: 3_600_000 },
+        Some("1000"),
+        "How long the policy monitor waits between two passes over the running transfers in milliseconds: the \
+         longest a transfer whose contract no longer holds keeps running.",
+    ),
+    setting(
         "edc.negotiation.state-machine.iteration-wait-millis",
         Kind::Number { min: 1, max: 3_600_000 },
         Some("1000"),

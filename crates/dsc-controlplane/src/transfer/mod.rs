@@ -40,6 +40,8 @@ pub struct TransferSettings {
     pub clock: Arc<dyn dsc_domain::Clock>,
     /// How often the policy monitor re-evaluates running transfers.
     pub monitor_interval: std::time::Duration,
+    /// Running transfers the policy monitor reads at once (it pages through all of them every pass).
+    pub monitor_page: u32,
     /// The transfer types the binary registered: a peer's alias is answered as the type's name.
     pub transfer_types: Arc<dsc_domain::TransferTypeRegistry>,
 }
@@ -61,6 +63,7 @@ impl TransferSettings {
             iteration_wait: std::time::Duration::from_millis(1_000),
             clock: dsc_domain::clock::system_clock(),
             monitor_interval: std::time::Duration::from_secs(1),
+            monitor_page: 500,
             transfer_types: Arc::default(),
         }
     }

@@ -22,9 +22,6 @@ pub struct PolicyMonitor {
     wake: Arc<Notify>,
 }
 
-/// Running transfers read from the store at once; a round reads page after page until it has seen them all.
-const PAGE: u32 = 500;
-
 impl PolicyMonitor {
     pub fn new(
         settings: TransferSettings,
@@ -58,13 +55,14 @@ impl PolicyMonitor {
         let mut ended = 0;
         let mut after: Option<String> = None;
         loop {
-            let page = self.transfers.query_transfers(&running_after(after.as_deref())).await?;
+            let size = self.settings.monitor_page.max(1);
+            let page = self.transfers.query_transfers(&running_after(after.as_deref(), size)).await?;
             for transfer in &page {
                 if self.end_if_violated(transfer).await? {
                     ended += 1;
                 }
             }
-            if page.len() < PAGE as usize {
+            if page.len() < size as usize {
                 break;
             }
             after = page.last().map(|t| t.id.clone());
@@ -100,8 +98,8 @@ impl PolicyMonitor {
     }
 }
 
-/// Running provider transfers with an id after `after`, in id order.
-fn running_after(after: Option<&str>) -> QuerySpec {
+/// Up to `size` running provider transfers with an id after `after`, in id order.
+fn running_after(after: Option<&str>, size: u32) -> QuerySpec {
     let mut filter_expression = vec![
         Criterion::new("state", Operator::Eq, TransferState::Started.name().into()),
         Criterion::new("type", Operator::Eq, "PROVIDER".into()),
@@ -111,7 +109,7 @@ fn running_after(after: Option<&str>) -> QuerySpec {
     }
     QuerySpec {
         filter_expression,
-        limit: PAGE,
+        limit: size,
         sort_field: Some("id".into()),
         sort_order: SortOrder::Asc,
         ..QuerySpec::default()

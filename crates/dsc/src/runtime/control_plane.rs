@@ -119,6 +119,8 @@ pub(super) fn build(inputs: Inputs<'_>) -> Result<ControlPlane, StartError> {
     transfer_settings.iteration_wait =
         std::time::Duration::from_millis(config.transfer_state_machine.iteration_wait_ms);
     transfer_settings.transfer_types = plugins.transfer_types.clone();
+    transfer_settings.monitor_interval = std::time::Duration::from_millis(config.policy_monitor.iteration_wait_ms);
+    transfer_settings.monitor_page = config.policy_monitor.batch_size;
     let transfers = Arc::new(TransferService::new(
         transfer_settings.clone(),
         shared.clone(),
