@@ -67,18 +67,13 @@ async fn postgres_database_of_the_old_layout_keeps_its_grants() {
     }
 }
 
-/// The old connector's migrations (core 1-6, with the grant table as 6, copied unchanged into
-/// `tests/old_core_migrations`) create the database and a grant is stored; the current code then starts on it:
+/// The old connector's migrations create the database and a grant is stored; the current code then starts on it:
 /// the core migrator must accept the applied version 6 it no longer has, the plug-in's first migration must leave
 /// the table and its rows alone, and a second start must apply nothing.
 async fn old_database_keeps_its_grants(url: &str, backend: &str) {
     sqlx::any::install_default_drivers();
-    let old = sqlx::migrate::Migrator::new(std::path::Path::new(&format!(
-        "{}/tests/old_core_migrations/{backend}",
-        env!("CARGO_MANIFEST_DIR")
-    )))
-    .await
-    .unwrap();
+    let old_layout = old_core_migrations(backend);
+    let old = sqlx::migrate::Migrator::new(old_layout.path()).await.unwrap();
     {
         let pool = sqlx::AnyPool::connect(url).await.unwrap();
         old.run(&pool).await.expect("old migrations");
@@ -171,4 +166,21 @@ async fn kafka_grants_round_trip(store: &SqlStore) {
     );
     let missing = grant("missing", "flow-x", 3);
     assert!(matches!(store.save_grant(&missing).await, Err(StoreError::NotFound { .. })));
+}
+
+/// The core migrations as the old connector had them: today's 1-5 (sqlx refuses to start on a database whose
+/// applied migrations changed, so those files never change) and the grant table as core migration 6, the only
+/// file kept in `tests/old_core_migrations`.
+fn old_core_migrations(backend: &str) -> tempfile::TempDir {
+    let layout = tempfile::tempdir().unwrap();
+    let core = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dsc-store/migrations").join(backend);
+    let old_sixth = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/old_core_migrations").join(backend);
+    for file in std::fs::read_dir(&core).unwrap().chain(std::fs::read_dir(&old_sixth).unwrap()) {
+        let file = file.unwrap();
+        std::fs::copy(file.path(), layout.path().join(file.file_name())).unwrap();
+    }
+    let mut names: Vec<_> = std::fs::read_dir(layout.path()).unwrap().map(|f| f.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "core 1-5 and the old 6: {names:?}");
+    layout
 }
