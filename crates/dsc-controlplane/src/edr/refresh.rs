@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dsc_domain::{DataAddress, NegotiationRole, TransferProcess, TransferState};
+use dsc_domain::{DataAddress, TransferProcess};
 use dsc_store::{StoreError, TransferStore};
 use dsc_vault::Vault;
 
 use crate::ServiceError;
-use crate::transfer::{keep_address, read_address};
+use crate::transfer::{consumer_edr, keep_address};
 
 /// Renews an EDR's access token at the provider's refresh endpoint.
 #[async_trait]
@@ -75,20 +75,11 @@ impl EdrService {
             .find_transfer(transfer_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound { kind: "TransferProcess", id: transfer_id.to_string() })?;
-        let Some(address) = self.edr_of(&transfer).await? else { return Ok(None) };
+        let Some(address) = consumer_edr(&self.vault, &transfer).await? else { return Ok(None) };
         if !auto_refresh || !self.refresher.is_due(&address) {
             return Ok(Some(address));
         }
         self.renew_once(transfer_id).await
-    }
-
-    async fn edr_of(&self, transfer: &TransferProcess) -> Result<Option<DataAddress>, ServiceError> {
-        match (&transfer.data_address_key, transfer.role, transfer.state) {
-            (Some(key), NegotiationRole::Consumer, TransferState::Started) => {
-                read_address(&self.vault, key).await.map_err(ServiceError::Internal)
-            }
-            _ => Ok(None),
-        }
     }
 
     async fn renew_once(&self, id: &str) -> Result<Option<DataAddress>, EdrError> {
@@ -110,7 +101,7 @@ impl EdrService {
     /// was: only the vault entry changes.
     async fn renew_leased(&self, transfer: TransferProcess, holder: &str) -> Result<Option<DataAddress>, EdrError> {
         let outcome = async {
-            let Some(address) = self.edr_of(&transfer).await? else { return Ok(None) };
+            let Some(address) = consumer_edr(&self.vault, &transfer).await? else { return Ok(None) };
             if !self.refresher.is_due(&address) {
                 return Ok(Some(address));
             }

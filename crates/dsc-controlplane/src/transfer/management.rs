@@ -9,7 +9,7 @@ use dsc_store::{NegotiationStore, TransferStore};
 use dsc_vault::Vault;
 use tokio::sync::Notify;
 
-use super::{TransferSettings, keep_address, read_address};
+use super::{TransferSettings, consumer_edr};
 use crate::ServiceError;
 use crate::lease::{self, Expected};
 use crate::protocol::Counterparty;
@@ -117,20 +117,9 @@ impl TransferService {
         Ok(self.store.query_transfers(spec).await?)
     }
 
-    /// Consumer: the EDR the provider sent for a started transfer.
+    /// Consumer: the EDR the provider sent for a started transfer (renewal is the EDR service's).
     pub async fn data_address(&self, id: &str) -> Result<Option<DataAddress>, ServiceError> {
-        let transfer = self.find(id).await?;
-        match (&transfer.data_address_key, transfer.state) {
-            (Some(key), TransferState::Started) => read_address(&self.vault, key).await.map_err(ServiceError::Internal),
-            _ => Ok(None),
-        }
-    }
-
-    /// Replaces the stored EDR of a started consumer transfer (after a token refresh).
-    pub async fn replace_data_address(&self, id: &str, address: &DataAddress) -> Result<(), ServiceError> {
-        let transfer = self.find(id).await?;
-        let key = transfer.data_address_key.ok_or_else(|| Self::not_found(id))?;
-        keep_address(&self.vault, &key, address).await.map_err(ServiceError::Internal)
+        consumer_edr(&self.vault, &self.find(id).await?).await
     }
 
     async fn act(

@@ -79,6 +79,20 @@ pub(crate) async fn keep_address(vault: &Arc<dyn Vault>, key: &str, address: &Da
     vault.store(key, SecretString::new(text)).await.map_err(|e| e.to_string())
 }
 
+/// The EDR of a started consumer transfer, from the vault; `None` for any other transfer. The one reader of EDRs:
+/// the Management API's EDR path and the transfer service both use it.
+pub(crate) async fn consumer_edr(
+    vault: &Arc<dyn Vault>,
+    transfer: &dsc_domain::TransferProcess,
+) -> Result<Option<DataAddress>, crate::ServiceError> {
+    match (&transfer.data_address_key, transfer.role, transfer.state) {
+        (Some(key), dsc_domain::NegotiationRole::Consumer, dsc_domain::TransferState::Started) => {
+            read_address(vault, key).await.map_err(crate::ServiceError::Internal)
+        }
+        _ => Ok(None),
+    }
+}
+
 pub(crate) async fn read_address(vault: &Arc<dyn Vault>, key: &str) -> Result<Option<DataAddress>, String> {
     match vault.resolve(key).await.map_err(|e| e.to_string())? {
         Some(secret) => serde_json::from_str(secret.expose())
