@@ -22,6 +22,7 @@ pub mod grant;
 pub mod grants;
 pub mod plugin;
 pub mod reconcile;
+pub mod setup;
 pub mod store;
 
 use std::sync::Arc;

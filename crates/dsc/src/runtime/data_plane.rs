@@ -44,7 +44,7 @@ pub(super) async fn build_data_plane(
     );
     let kafka = config
         .section::<dsc_kafka_pull::KafkaPullConfig>()
-        .map(|kafka| crate::kafka::kafka_pull(kafka, store.clone(), vault.clone()));
+        .map(|kafka| dsc_kafka_pull::setup::from_config(kafka, store.clone(), vault.clone()));
     if let Some(kafka) = &kafka {
         handlers.insert(dsc_kafka_pull::KAFKA_PULL.to_string(), kafka.clone());
     }
@@ -74,7 +74,7 @@ pub(super) fn spawn_reconciler(
 ) -> Option<tokio::task::JoinHandle<()>> {
     let (kafka, settings) = (kafka?, config.section::<dsc_kafka_pull::KafkaPullConfig>()?);
     let interval = std::time::Duration::from_secs(settings.reconcile_interval_seconds);
-    Some(tokio::spawn(crate::kafka::run_reconciler(kafka.clone(), interval, stopped)))
+    Some(tokio::spawn(dsc_kafka_pull::setup::run_reconciler(kafka.clone(), interval, stopped)))
 }
 
 /// The data plane's web contexts: Data Plane Signaling on the control context (behind the shared key, merged with
