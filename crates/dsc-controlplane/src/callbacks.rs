@@ -12,8 +12,6 @@ use dsc_store::{CallbackOutbox, OutboxEntry};
 use dsc_vault::Vault;
 use tokio::sync::watch;
 
-use crate::now_millis;
-
 /// Sends one event; the HTTP client lives with the runtime.
 #[async_trait]
 pub trait CallbackSender: Send + Sync {
@@ -118,7 +116,7 @@ impl CallbackDispatcher {
                 let attempts = entry.attempts + 1;
                 let delay = (1000_i64 << attempts.min(8)).min(300_000);
                 tracing::info!(uri = %entry.uri, attempts, delay_ms = delay, "callback delivery failed, will retry: {reason}");
-                self.outbox.callback_failed(&entry.id, attempts, now_millis() + delay).await
+                self.outbox.callback_failed(&entry.id, attempts, dsc_domain::clock::system_now_millis() + delay).await
             }
         };
         if let Err(error) = result {

@@ -78,7 +78,7 @@ pub struct EntityService<E: ManagedEntity> {
 
 impl<E: ManagedEntity> EntityService<E> {
     pub fn new(repository: Arc<dyn Repository<E>>, references: Arc<dyn ReferenceCheck>) -> Self {
-        EntityService { repository, references, clock: crate::now_millis }
+        EntityService { repository, references, clock: dsc_domain::clock::system_now_millis }
     }
 
     pub fn with_clock(mut self, clock: fn() -> i64) -> Self {

@@ -20,12 +20,4 @@ pub use entity::{EntityService, ManagedEntity, NoReferences, ReferenceCheck, Ref
 pub use error::ServiceError;
 pub use inbound::{ProcessIds, ProtocolError};
 
-/// Epoch milliseconds now.
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-}
-
 pub mod protocol;

@@ -127,13 +127,6 @@ pub struct DataPlane {
     pub http: reqwest::Client,
 }
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-}
-
 impl DataPlane {
     pub fn profiles(&self) -> Vec<String> {
         let mut profiles: Vec<String> = self.handlers.keys().cloned().collect();
@@ -194,7 +187,7 @@ impl DataPlane {
         if self.store.find_flow(id).await?.is_some() {
             return Err(FlowError::Conflict(format!("data flow '{id}' already exists")));
         }
-        let now = now_millis();
+        let now = dsc_domain::clock::system_now_millis();
         let mut flow = DataFlow {
             id: id.to_string(),
             state: DataFlowState::Started,
@@ -239,7 +232,7 @@ impl DataPlane {
         flow.access_token_id = None;
         flow.refresh_token_hash = None;
         flow.state = state;
-        flow.updated_at = now_millis();
+        flow.updated_at = dsc_domain::clock::system_now_millis();
         self.store.save_flow(&flow).await?;
         self.handler(&flow.profile)?.revoke(&flow).await?;
         tracing::info!(flow = %id, state = state.name(), "data flow access revoked");
@@ -269,7 +262,7 @@ impl DataPlane {
         }
         let address = self.grant(&mut flow).await?;
         flow.state = DataFlowState::Started;
-        flow.updated_at = now_millis();
+        flow.updated_at = dsc_domain::clock::system_now_millis();
         self.store.save_flow(&flow).await?;
         tracing::info!(flow = %id, "data flow resumed");
         Ok((flow, address))
@@ -328,7 +321,7 @@ impl DataPlane {
         }
         flow.access_token_id = Some(pair.access_token_id.clone());
         flow.refresh_token_hash = Some(pair.refresh_token_hash.clone());
-        flow.updated_at = now_millis();
+        flow.updated_at = dsc_domain::clock::system_now_millis();
         let saved =
             self.store.save_refreshed_flow(&flow, &hash).await.map_err(|e| AccessDenied::Unavailable(e.to_string()))?;
         if !saved {

@@ -66,10 +66,6 @@ pub fn new_secret() -> String {
     random_token()
 }
 
-fn now_seconds() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
-}
-
 impl TokenIssuer {
     pub fn new(issuer: impl Into<String>, secret: &[u8], lifetime_seconds: u64) -> Self {
         TokenIssuer {
@@ -85,7 +81,7 @@ impl TokenIssuer {
     }
 
     pub fn issue(&self, flow_id: &str, consumer: &str) -> Result<TokenPair, String> {
-        let now = now_seconds();
+        let now = dsc_domain::clock::system_now_seconds();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub: flow_id.to_string(),

@@ -41,6 +41,11 @@ pub fn system_now_millis() -> i64 {
         .unwrap_or_default()
 }
 
+/// Epoch seconds from the system clock, as JWT claims need them.
+pub fn system_now_seconds() -> i64 {
+    system_now_millis().div_euclid(1000)
+}
+
 /// A clock that moves only when told to: for tests of expiry, leases and retry schedules.
 #[derive(Debug)]
 pub struct ManualClock(AtomicI64);

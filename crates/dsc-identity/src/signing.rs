@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The participant's own key: DID document and self-issued tokens.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -22,10 +22,6 @@ impl std::fmt::Debug for SigningIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SigningIdentity").field("did", &self.did).field("key_id", &self.key_id).finish_non_exhaustive()
     }
-}
-
-pub(crate) fn now_seconds() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }
 
 impl SigningIdentity {
@@ -80,7 +76,7 @@ impl SigningIdentity {
 
     /// A self-issued ID token for a request to `audience` (the counter-party's DID).
     pub fn self_issued_token(&self, audience: &str, lifetime: Duration) -> Result<String, IdentityError> {
-        self.self_issued_token_at(audience, now_seconds(), lifetime)
+        self.self_issued_token_at(audience, dsc_domain::clock::system_now_seconds(), lifetime)
     }
 
     /// The same, issued at a given time (epoch seconds): for clock control in tests.

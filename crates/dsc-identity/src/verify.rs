@@ -11,8 +11,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::signing::now_seconds;
 use crate::{ClaimsSource, DidResolver, IdentityError};
+use dsc_domain::clock::system_now_seconds as now_seconds;
 
 /// Token ids seen until they expire, so a captured token cannot be played again. In memory: replicas each keep
 /// their own, which still stops a replay against the replica that saw the token (a shared store can replace it).

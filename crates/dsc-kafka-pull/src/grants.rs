@@ -24,13 +24,6 @@ pub struct Provisioned {
     pub token_endpoint: String,
 }
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-}
-
 fn store_error(error: dsc_store::StoreError) -> FlowError {
     FlowError::Unavailable(format!("store: {error}"))
 }
@@ -43,7 +36,7 @@ pub fn group_prefix(base: &str, flow_id: &str) -> String {
 
 impl KafkaPull {
     async fn save(&self, grant: &mut KafkaGrant) -> Result<(), FlowError> {
-        grant.updated_at = now_millis();
+        grant.updated_at = dsc_domain::clock::system_now_millis();
         self.grants.save_grant(grant).await.map_err(store_error)
     }
 
@@ -69,7 +62,7 @@ impl KafkaPull {
         }
         self.revoke_flow(&flow.id).await?;
         let base = address.group_prefix_base.as_deref().unwrap_or(&self.settings.group_prefix);
-        let now = now_millis();
+        let now = dsc_domain::clock::system_now_millis();
         let mut grant = KafkaGrant {
             id: uuid::Uuid::new_v4().to_string(),
             flow_id: flow.id.clone(),

@@ -36,13 +36,6 @@ pub struct ReconcileReport {
     pub elapsed_ms: u128,
 }
 
-fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-}
-
 fn expected(grant: &ConsumerGrant) -> BTreeSet<(String, String, String, String)> {
     grant.bindings().iter().map(key).collect()
 }
@@ -64,7 +57,7 @@ impl KafkaPull {
             by_principal.entry(binding.principal.clone()).or_default().push(binding);
         }
         let grace_ms = i64::try_from(self.settings.reconcile_grace.as_millis()).unwrap_or(i64::MAX);
-        let now = now_millis();
+        let now = dsc_domain::clock::system_now_millis();
         // Principals not to treat as orphans: live ones, and those whose grant this pass revoked already.
         let mut keep: BTreeSet<String> = BTreeSet::new();
         for mut grant in grants {

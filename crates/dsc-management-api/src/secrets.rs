@@ -57,7 +57,7 @@ pub(crate) async fn create(
     }
     state.vault.store(&id, value).await.map_err(vault_error)?;
     tracing::info!(secret = %id, "secret stored");
-    id_response(&state, &id, dsc_controlplane::now_millis())
+    id_response(&state, &id, dsc_domain::clock::system_now_millis())
 }
 
 pub(crate) async fn update(

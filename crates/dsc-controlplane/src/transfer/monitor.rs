@@ -12,7 +12,6 @@ use tokio::sync::{Notify, watch};
 
 use super::TransferSettings;
 use super::service::signed_at;
-use crate::now_millis;
 
 pub struct PolicyMonitor {
     settings: TransferSettings,
@@ -90,7 +89,7 @@ impl PolicyMonitor {
         if ends {
             leased.error_detail = Some(format!("the contract no longer holds: {violation}"));
             leased.counter_party_informed = false;
-            let _ = leased.transition(TransferState::Terminating, now_millis());
+            let _ = leased.transition(TransferState::Terminating, self.settings.clock.now_millis());
             tracing::info!(transfer = %leased.id, "policy monitor ends the transfer: {violation}");
         }
         self.transfers.save_transfer(&leased, &holder).await?;

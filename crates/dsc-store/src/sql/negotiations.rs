@@ -58,11 +58,9 @@ pub(crate) async fn write_outbox(
     Ok(())
 }
 
+/// Epoch milliseconds now, from the one system clock (`dsc_domain::clock`).
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or_default()
+    dsc_domain::clock::system_now_millis()
 }
 
 impl Leased for ContractNegotiation {
