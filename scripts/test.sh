@@ -21,7 +21,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # Build tools for librdkafka; the Java consumer example is compiled against the harness's Kafka client jars.
-scripts/build-prerequisites.sh javac=openjdk-17-jdk-headless
+# curl: the README walkthrough test runs the README's curl commands as written.
+scripts/build-prerequisites.sh javac=openjdk-17-jdk-headless curl=curl
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
