@@ -28,6 +28,19 @@ pub mod relationship {
     pub const ASSERTION_METHOD: &str = "assertionMethod";
 }
 
+/// The `serviceEndpoint` of the first service of `service_type` (`CredentialService`, `IssuerService`, ...) in a
+/// DID document: where DCP finds a participant's credential service.
+pub fn service_endpoint<'a>(document: &'a Value, service_type: &str) -> Option<&'a str> {
+    document.get("service")?.as_array()?.iter().find_map(|service| {
+        let matches = match service.get("type") {
+            Some(Value::String(t)) => t == service_type,
+            Some(Value::Array(types)) => types.iter().any(|t| t.as_str() == Some(service_type)),
+            _ => false,
+        };
+        if matches { service.get("serviceEndpoint").and_then(Value::as_str) } else { None }
+    })
+}
+
 /// The DID document of `did`; one that names another DID is not its document (DCP: `sub` = the document's `id`).
 pub(crate) fn document<'a>(documents: &'a dyn DidDocuments, did: &str) -> Result<&'a Value, JwsFailure> {
     let document = documents.document(did).ok_or(JwsFailure::UnknownDid)?;

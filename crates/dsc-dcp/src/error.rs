@@ -32,6 +32,8 @@ pub enum DcpError {
     NotYetValid { what: &'static str },
     #[error("the token was issued in the future")]
     IssuedInFuture,
+    #[error("the access token was granted to {granted}, not to {bearer}")]
+    AccessTokenNotForBearer { granted: String, bearer: String },
     #[error("the token has no 'token' claim")]
     MissingAccessToken,
     #[error("the token id {0} was already used")]

@@ -8,6 +8,7 @@
 //!
 //! | Module | What |
 //! |---|---|
+//! | [`access`] | the holder's access token inside the self-issued token: which verifier may read which scopes |
 //! | [`scope`] | `<alias>:<CredentialType>:<operation>` scopes (DCP, EDC and Tractus-X aliases) |
 //! | [`did`] | keys and verification relationships in caller-resolved DID documents (relationship checks are opt-in) |
 //! | [`token`] | the self-issued ID token: build, verify (signature, `iss` = `sub`, audience, bounded leeway, `jti` replay) |
@@ -28,6 +29,7 @@
 //! definitions, JSON-LD (non-JWT) credentials, `statusSize` > 1 and signing algorithms other than ES256
 //! (verification already accepts ES384, EdDSA and RSA keys; ES256K has no jsonwebtoken support).
 
+pub mod access;
 pub mod claims;
 pub mod credential;
 pub mod did;

@@ -29,7 +29,7 @@ impl ScopeAlias {
         }
     }
 
-    fn parse(alias: &str) -> Option<Self> {
+    pub fn parse(alias: &str) -> Option<Self> {
         [ScopeAlias::Dspace, ScopeAlias::Edc, ScopeAlias::TractusX].into_iter().find(|a| a.as_str() == alias)
     }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Outbound DSP requests, signed with the participant's self-issued token.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use dsc_controlplane::protocol::{
 use dsc_domain::QuerySpec;
 use dsc_identity::RequestSigner;
 use dsc_jsonld::{CompactionContext, JsonLd};
+use dsc_policy::credentials::required_credential_types;
 use serde_json::json;
 
 use crate::{DSP_CONTEXT, EDC_DSP_CONTEXT};
@@ -32,7 +34,7 @@ impl DspClient {
         DspClient { http, identity, jsonld, context }
     }
 
-    fn authorization(&self, peer: &Counterparty) -> Result<String, DispatchError> {
+    fn authorization(&self, peer: &Counterparty, credential_types: &BTreeSet<String>) -> Result<String, DispatchError> {
         if peer.protocol != DSP_2025_1 {
             return Err(DispatchError::UnsupportedProtocol(peer.protocol.clone()));
         }
@@ -40,7 +42,9 @@ impl DspClient {
             .identity
             .as_ref()
             .ok_or_else(|| DispatchError::NoIdentity("edc.participant.id is not a did:web DID".into()))?;
-        identity.authorization(&peer.id, &peer.address).map_err(|e| DispatchError::NoIdentity(e.to_string()))
+        identity
+            .authorization(&peer.id, &peer.address, credential_types)
+            .map_err(|e| DispatchError::NoIdentity(e.to_string()))
     }
 
     fn url(peer: &Counterparty, segments: &[&str]) -> Result<reqwest::Url, DispatchError> {
@@ -72,7 +76,7 @@ impl DspClient {
 #[async_trait]
 impl ProtocolClient for DspClient {
     async fn request_catalog(&self, peer: &Counterparty, query: &QuerySpec) -> Result<RemoteResponse, DispatchError> {
-        let authorization = self.authorization(peer)?;
+        let authorization = self.authorization(peer, &BTreeSet::new())?;
         let message = json!({
             "@context": [DSP_CONTEXT, EDC_DSP_CONTEXT],
             "@type": "CatalogRequestMessage",
@@ -87,7 +91,7 @@ impl ProtocolClient for DspClient {
     }
 
     async fn request_dataset(&self, peer: &Counterparty, dataset_id: &str) -> Result<RemoteResponse, DispatchError> {
-        let authorization = self.authorization(peer)?;
+        let authorization = self.authorization(peer, &BTreeSet::new())?;
         let request = self
             .http
             .get(Self::url(peer, &["catalog", "datasets", dataset_id])?)
@@ -128,7 +132,13 @@ impl NegotiationDispatcher for DspClient {
         peer: &Counterparty,
         message: &NegotiationMessage,
     ) -> Result<NegotiationReply, DispatchError> {
-        let authorization = self.authorization(peer)?;
+        // The credentials the offered or agreed policy is decided on, so that the peer may read them (DCP).
+        let credential_types = match message {
+            NegotiationMessage::ContractRequest { offer, .. } => required_credential_types(&offer.policy),
+            NegotiationMessage::Agreement { agreement, .. } => required_credential_types(&agreement.policy),
+            _ => BTreeSet::new(),
+        };
+        let authorization = self.authorization(peer, &credential_types)?;
         let segments: Vec<&str> = match message {
             NegotiationMessage::ContractRequest { provider_pid: None, .. } => vec!["negotiations", "request"],
             NegotiationMessage::ContractRequest { provider_pid: Some(pid), .. } => vec!["negotiations", pid, "request"],
@@ -190,7 +200,7 @@ impl TransferDispatcher for DspClient {
         peer: &Counterparty,
         message: &TransferMessage,
     ) -> Result<NegotiationReply, DispatchError> {
-        let authorization = self.authorization(peer)?;
+        let authorization = self.authorization(peer, &BTreeSet::new())?;
         let (body, segments) = crate::transfer::message(message, &format!("urn:uuid:{}", uuid::Uuid::new_v4()));
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let request = self

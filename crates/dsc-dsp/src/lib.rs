@@ -29,7 +29,7 @@ use dsc_identity::ParticipantVerifier;
 use dsc_jsonld::{CompactionContext, JsonLd};
 
 pub use error::{DspError, ErrorType};
-pub use wellknown::{version_document, well_known_router};
+pub use wellknown::{dcp_auth, version_document, well_known_router};
 
 /// The version path of DSP 2025-1 under the protocol base.
 pub const VERSION_PATH: &str = "/2025-1";
@@ -45,6 +45,8 @@ pub struct DspState {
     pub transfers: Arc<TransferProtocolService>,
     /// This connector's protocol address including the version path, advertised in catalogs.
     pub protocol_address: String,
+    /// The version document's `auth` entry ([`dcp_auth`] with DCP).
+    pub version_auth: Option<serde_json::Value>,
 }
 
 /// The context outbound DSP messages and answers are compacted with: the DSP 2025-1 context alone, which every
@@ -56,6 +58,7 @@ pub fn message_context() -> Result<CompactionContext, dsc_jsonld::JsonLdError> {
 /// The router mounted at the protocol context path: the version document (public) and the 2025-1 endpoints
 /// (authenticated).
 pub fn protocol_router(state: DspState, verifier: Option<Arc<dyn ParticipantVerifier>>) -> Router {
+    let version_auth = state.version_auth.clone();
     let versioned = Router::new()
         .route("/catalog/request", post(catalog::request_catalog))
         .route("/catalog/datasets/{id}", get(catalog::get_dataset))
@@ -76,5 +79,7 @@ pub fn protocol_router(state: DspState, verifier: Option<Arc<dyn ParticipantVeri
         .route("/transfers/{id}/termination", post(transfer::termination))
         .route_layer(middleware::from_fn_with_state(verifier, auth::authenticate))
         .with_state(state);
-    Router::new().route("/.well-known/dspace-version", get(wellknown::dspace_version)).nest(VERSION_PATH, versioned)
+    Router::new()
+        .route("/.well-known/dspace-version", wellknown::dspace_version(version_auth))
+        .nest(VERSION_PATH, versioned)
 }

@@ -23,6 +23,9 @@ pub enum IdentityError {
     Replayed,
     #[error("the participant '{0}' is not trusted")]
     UnknownParticipant(String),
+    /// The participant's verifiable credentials do not establish who it is or what it may do (DCP).
+    #[error("{0}")]
+    Credentials(String),
     #[error("signing key: {0}")]
     Key(String),
     #[error("the trust list cannot be used: {0}")]

@@ -6,8 +6,11 @@
 //! Inbound, [`TokenVerifier`] resolves the issuer's `did:web` document, checks signature, expiry, audience and
 //! replay, and maps the DID to claims (BPN, membership, framework agreements) through the [`TrustList`].
 //!
-//! The trust list is the seam for the Decentralized Claims Protocol: a credential-service-backed implementation of
-//! [`ClaimsSource`] can replace it later without touching callers.
+//! With the Decentralized Claims Protocol (crate `dsc-dcp-service`) the claims come from verified credentials
+//! instead: it implements [`RequestSigner`] and [`ParticipantVerifier`] itself; the trust list stays for closed
+//! setups.
+
+use std::collections::BTreeSet;
 
 mod crypto;
 mod did;
@@ -27,7 +30,14 @@ pub use verify::{ReplayCache, TokenVerifier};
 /// How this connector authenticates its outbound protocol requests.
 pub trait RequestSigner: Send + Sync {
     /// The `Authorization` header value for a request to the participant `audience_id` at `audience_address`.
-    fn authorization(&self, audience_id: &str, audience_address: &str) -> Result<String, IdentityError>;
+    /// `credential_types` are the credentials the policy the request carries is decided on (empty when it carries
+    /// none): a signer backed by verifiable credentials lets the audience read them, others ignore them.
+    fn authorization(
+        &self,
+        audience_id: &str,
+        audience_address: &str,
+        credential_types: &BTreeSet<String>,
+    ) -> Result<String, IdentityError>;
 }
 
 /// How this connector verifies the participant behind an inbound protocol request.
@@ -37,7 +47,12 @@ pub trait ParticipantVerifier: Send + Sync {
 }
 
 impl RequestSigner for SigningIdentity {
-    fn authorization(&self, audience_id: &str, _audience_address: &str) -> Result<String, IdentityError> {
+    fn authorization(
+        &self,
+        audience_id: &str,
+        _audience_address: &str,
+        _credential_types: &BTreeSet<String>,
+    ) -> Result<String, IdentityError> {
         // Enough for one request and its retries, too short to be useful later.
         let token = self.self_issued_token(audience_id, std::time::Duration::from_secs(120))?;
         Ok(format!("Bearer {token}"))

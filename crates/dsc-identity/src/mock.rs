@@ -35,7 +35,12 @@ impl MockIdentity {
 }
 
 impl RequestSigner for MockIdentity {
-    fn authorization(&self, _audience_id: &str, audience_address: &str) -> Result<String, IdentityError> {
+    fn authorization(
+        &self,
+        _audience_id: &str,
+        audience_address: &str,
+        _credential_types: &std::collections::BTreeSet<String>,
+    ) -> Result<String, IdentityError> {
         serde_json::to_string(&MockToken {
             region: Some("any".into()),
             audience: Some(audience_address.to_string()),
@@ -66,7 +71,8 @@ mod tests {
     #[tokio::test]
     async fn mock_tokens_round_trip_and_garbage_is_refused() {
         let identity = MockIdentity::new("dsc-provider", Arc::new(TrustList::default()));
-        let header = identity.authorization("edc-consumer", "http://edc/protocol").unwrap_or_default();
+        let header =
+            identity.authorization("edc-consumer", "http://edc/protocol", &Default::default()).unwrap_or_default();
         assert_eq!(header, r#"{"region":"any","audience":"http://edc/protocol","clientId":"dsc-provider"}"#);
         let agent = identity.verify(Some(r#"{"clientId":"edc-consumer","audience":"x"}"#)).await;
         assert_eq!(agent.map(|a| a.id).ok().as_deref(), Some("edc-consumer"));

@@ -71,7 +71,24 @@ impl SigningIdentity {
             }],
             "authentication": [self.key_id],
             "assertionMethod": [self.key_id],
+            // DCP: the key signing self-issued tokens must be listed here.
+            "capabilityInvocation": [self.key_id],
         })
+    }
+
+    /// The DID document with `service` entries (`{"id", "type", "serviceEndpoint"}`), such as the DCP
+    /// `CredentialService` and the Catena-X `DataService`.
+    pub fn did_document_with_services(&self, services: &[Value]) -> Value {
+        let mut document = self.did_document();
+        if !services.is_empty() {
+            document["service"] = Value::Array(services.to_vec());
+        }
+        document
+    }
+
+    /// The private key as PKCS#8 PEM is not kept; this is the key id (`<did>#key-1`) others verify against.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
     }
 
     /// A self-issued ID token for a request to `audience` (the counter-party's DID).

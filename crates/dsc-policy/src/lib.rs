@@ -12,6 +12,7 @@
 //! exactly one.
 
 mod context;
+pub mod credentials;
 mod engine;
 pub mod functions;
 mod scope;

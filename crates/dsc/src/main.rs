@@ -50,6 +50,8 @@ enum Command {
     /// shop-floor use cases, then suspend, resume and terminate (exit codes: 0 every step as announced, 1 a step
     /// failed, named on stderr, 130 interrupted).
     Demo(dsc::cli::demo::DemoArgs),
+    /// A did:web credential issuer for closed dataspaces, tests and the demo, and its admin client.
+    Issuer(dsc::cli::issuer::IssuerArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
         Command::Produce(args) => dsc::cli::produce::run(args),
         Command::Validate(args) => dsc::cli::validate::run(args),
         Command::Demo(args) => dsc::cli::demo::run(args),
+        Command::Issuer(args) => dsc::cli::issuer::run(args),
     }
 }
 

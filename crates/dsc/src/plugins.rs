@@ -34,7 +34,7 @@ pub async fn open_store(url: &str, max_connections: u32) -> Result<SqlStore, Sta
     let mut settings = StoreSettings::new(url.to_string());
     settings.max_connections = max_connections;
     let store = SqlStore::connect(&settings).await.map_err(failed)?;
-    for migrations in [&dsc_kafka_pull::MIGRATIONS] {
+    for migrations in [&dsc_kafka_pull::MIGRATIONS, &dsc_dcp_service::MIGRATIONS] {
         let applied = store.apply_plugin_migrations(migrations).await.map_err(failed)?;
         if !applied.is_empty() {
             tracing::info!(module = migrations.module, versions = ?applied, "applied plug-in migrations");

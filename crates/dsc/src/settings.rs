@@ -4,5 +4,5 @@
 use dsc_config::{ConfigError, SettingsRegistry};
 
 pub fn registry() -> Result<SettingsRegistry, ConfigError> {
-    SettingsRegistry::default().register::<dsc_kafka_pull::KafkaPullConfig>()
+    SettingsRegistry::default().register::<dsc_kafka_pull::KafkaPullConfig>()?.register::<dsc_dcp_service::DcpConfig>()
 }

@@ -18,7 +18,7 @@ use dsc_vault::{SecretString, Vault};
 pub use flows::DataFlowCallbackService;
 pub use management::{TransferRequest, TransferService};
 pub use manager::{TransferManager, TransferProcessor};
-pub use monitor::PolicyMonitor;
+pub use monitor::{CurrentClaims, PolicyMonitor};
 pub use service::TransferProtocolService;
 
 #[derive(Debug, Clone)]

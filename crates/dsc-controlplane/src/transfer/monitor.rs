@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use dsc_domain::{Criterion, Operator, ParticipantAgent, QuerySpec, SortOrder, TransferProcess, TransferState};
+use dsc_domain::{
+    ContractAgreement, Criterion, Operator, ParticipantAgent, QuerySpec, SortOrder, TransferProcess, TransferState,
+};
 use dsc_policy::{PolicyContext, PolicyEngine, Scope};
 use dsc_store::{NegotiationStore, TransferStore};
 use tokio::sync::{Notify, watch};
@@ -13,8 +15,19 @@ use tokio::sync::{Notify, watch};
 use super::TransferSettings;
 use super::service::signed_at;
 
+/// What a counter-party's claims are now. With the Decentralized Claims Protocol they come from verifiable
+/// credentials that can be revoked while a transfer runs; the policy monitor then re-decides the agreement.
+#[async_trait::async_trait]
+pub trait CurrentClaims: Send + Sync {
+    /// The participant with its claims as they stand now, and why any claim it had when last verified no longer
+    /// counts (empty when nothing changed); `Ok(None)` when nothing is known about it; `Err` with the reason when it
+    /// is no longer who it claimed to be at all (a credential every request must present was revoked, say).
+    async fn current(&self, participant_id: &str) -> Result<Option<(ParticipantAgent, Vec<String>)>, String>;
+}
+
 pub struct PolicyMonitor {
     settings: TransferSettings,
+    claims: Option<Arc<dyn CurrentClaims>>,
     transfers: Arc<dyn TransferStore>,
     negotiations: Arc<dyn NegotiationStore>,
     engine: Arc<PolicyEngine>,
@@ -29,7 +42,27 @@ impl PolicyMonitor {
         engine: Arc<PolicyEngine>,
         wake: Arc<Notify>,
     ) -> Self {
-        PolicyMonitor { settings, transfers, negotiations, engine, wake }
+        PolicyMonitor { settings, claims: None, transfers, negotiations, engine, wake }
+    }
+
+    /// Re-decides running agreements when a counter-party's claims changed (a revoked credential, say).
+    pub fn with_current_claims(mut self, claims: Arc<dyn CurrentClaims>) -> Self {
+        self.claims = Some(claims);
+        self
+    }
+
+    /// Why the agreement no longer holds for the counter-party as its claims stand now, if it does not.
+    async fn claims_violation(&self, transfer: &TransferProcess, agreement: &ContractAgreement) -> Option<String> {
+        let (agent, changes) = match self.claims.as_ref()?.current(&transfer.counter_party_id).await {
+            Ok(known) => known?,
+            Err(reason) => return Some(format!("the counter-party's credentials no longer hold: {reason}")),
+        };
+        if changes.is_empty() {
+            return None;
+        }
+        let context = PolicyContext::new(Scope::TransferProcess, agent).with_agreement_signed_at(signed_at(agreement));
+        let violation = self.engine.evaluate(&agreement.policy, &context).err()?;
+        Some(format!("{violation} ({})", changes.join("; ")))
     }
 
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
@@ -79,7 +112,13 @@ impl PolicyMonitor {
         };
         let context = PolicyContext::new(Scope::PolicyMonitor, ParticipantAgent::new(&transfer.counter_party_id))
             .with_agreement_signed_at(signed_at(&agreement));
-        let Err(violation) = self.engine.evaluate(&agreement.policy, &context) else { return Ok(false) };
+        let violation = match self.engine.evaluate(&agreement.policy, &context) {
+            Err(violation) => violation.to_string(),
+            Ok(()) => match self.claims_violation(transfer, &agreement).await {
+                Some(violation) => violation,
+                None => return Ok(false),
+            },
+        };
         let holder = format!("{}-monitor", self.settings.holder);
         // Busy (the manager or a handler holds it): the next round looks again.
         let Ok(Some(mut leased)) = self.transfers.lease_transfer(&transfer.id, &holder, 10_000).await else {

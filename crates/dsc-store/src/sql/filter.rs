@@ -21,6 +21,7 @@ pub enum Arg {
     Text(String),
     OptText(Option<String>),
     Int(i64),
+    OptInt(Option<i64>),
     Float(f64),
 }
 
@@ -63,6 +64,7 @@ impl SqlBuilder {
                 Arg::Text(text) => query.bind(text.clone()),
                 Arg::OptText(text) => query.bind(text.clone()),
                 Arg::Int(number) => query.bind(*number),
+                Arg::OptInt(number) => query.bind(*number),
                 Arg::Float(number) => query.bind(*number),
             };
         }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Client subcommands of the binary: `dsc consume`, `dsc produce`, `dsc validate` and `dsc demo`.
+//! Client subcommands of the binary: `dsc consume`, `dsc produce`, `dsc validate`, `dsc issuer` and `dsc demo`.
 
 pub mod consume;
 pub mod demo;
+pub mod issuer;
 pub mod produce;
 pub mod validate;
 

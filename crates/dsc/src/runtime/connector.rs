@@ -51,7 +51,7 @@ impl Connector {
         let shared = Arc::new(store.clone());
         let plugins = crate::plugins::plugins()?;
         let http = http_client()?;
-        let identity = ProtocolIdentity::load(config, &vault, &http).await?;
+        let identity = ProtocolIdentity::load(config, &vault, &http, shared.clone()).await?;
         let signaling_key = config.signaling_key.clone().unwrap_or_else(dsc_dataplane::tokens::new_secret);
         let registry = Arc::new(DataPlaneRegistry::default());
         if let Some((url, transfer_types)) = &config.remote_data_plane {
@@ -82,19 +82,33 @@ impl Connector {
         })?;
         // The embedded data plane, signaled over HTTP on the control context like a standalone one.
         let (data_plane, kafka) = if config.embedded_data_plane {
-            let verifier = identity.verifier.clone();
+            let verifier = identity.client_verifier.clone();
             let (plane, kafka) =
                 build_data_plane(config, shared.clone(), vault.clone(), verifier, http.clone()).await?;
             (Some(plane), kafka)
         } else {
             (None, None)
         };
-        let well_known = dsc_dsp::well_known_router(
-            identity
-                .identity
-                .as_ref()
-                .and_then(|identity| did_document_path(identity.did()).map(|path| (path, identity.did_document()))),
+        let services = identity.dcp.as_ref().map(|dcp| dcp.services.clone()).unwrap_or_default();
+        let mut well_known = dsc_dsp::well_known_router(
+            identity.identity.as_ref().and_then(|identity| {
+                did_document_path(identity.did()).map(|path| (path, identity.did_document_with_services(&services)))
+            }),
+            identity.dcp.as_ref().map(|_| dsc_dsp::dcp_auth()),
         );
+        let mut management = dsc_management_api::router(state, api_key.clone(), config.body_limit);
+        if let Some(dcp) = &identity.dcp {
+            // The credential service answers other participants' verifiers on the protocol port.
+            well_known = well_known.nest(
+                dsc_dcp_service::config::CREDENTIAL_SERVICE_PATH,
+                dsc_dcp_service::api::presentation_router(dcp.holder.clone()),
+            );
+            management = management.merge(dsc_dcp_service::api::management_router(
+                dcp.holder.clone(),
+                dcp.store.clone(),
+                api_key,
+            ));
+        }
         let verifier = identity.verifier.clone();
         let vault_for_oauth = vault.clone();
         let health = health(&store, vault);
@@ -106,7 +120,7 @@ impl Connector {
         };
         let mut contexts = vec![
             context(&config.default_context, dsc_web::health::router(health)),
-            context(&config.management_context, dsc_management_api::router(state, api_key, config.body_limit)),
+            context(&config.management_context, management),
             context(&config.protocol_context, dsc_dsp::protocol_router(dsp_state, verifier)),
             // The root of the protocol port: `/.well-known/dspace-version` and the DID document.
             ContextRouter {

@@ -166,8 +166,13 @@ pub(super) fn build(inputs: Inputs<'_>) -> Result<ControlPlane, StartError> {
         vault.clone(),
         transfer_wake.clone(),
     ));
-    let policy_monitor =
-        Arc::new(PolicyMonitor::new(transfer_settings, shared.clone(), shared.clone(), engine.clone(), transfer_wake));
+    let mut policy_monitor =
+        PolicyMonitor::new(transfer_settings, shared.clone(), shared.clone(), engine.clone(), transfer_wake);
+    if let Some(dcp) = &identity.dcp {
+        policy_monitor =
+            policy_monitor.with_current_claims(Arc::new(super::dcp::VerifiedCredentials(dcp.verifier.clone())));
+    }
+    let policy_monitor = Arc::new(policy_monitor);
     let dsp_state = DspState {
         jsonld: jsonld.clone(),
         message_context,
@@ -175,6 +180,7 @@ pub(super) fn build(inputs: Inputs<'_>) -> Result<ControlPlane, StartError> {
         negotiations: negotiation_protocol,
         transfers: transfer_protocol,
         protocol_address: versioned_address,
+        version_auth: identity.dcp.as_ref().map(|_| dsc_dsp::dcp_auth()),
     };
     let state = ManagementState {
         jsonld,

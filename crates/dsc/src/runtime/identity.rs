@@ -17,6 +17,10 @@ pub(super) struct ProtocolIdentity {
     pub identity: Option<Arc<SigningIdentity>>,
     pub verifier: Option<Arc<dyn ParticipantVerifier>>,
     pub signer: Option<Arc<dyn RequestSigner>>,
+    /// Refresh clients of the data plane: the same verifier, except with DCP, where the token alone is checked.
+    pub client_verifier: Option<Arc<dyn ParticipantVerifier>>,
+    /// The holder and verifier, when requests are authenticated with DCP (no trust list, no mock identity).
+    pub dcp: Option<super::dcp::Dcp>,
 }
 
 impl ProtocolIdentity {
@@ -24,8 +28,29 @@ impl ProtocolIdentity {
         config: &ConnectorConfig,
         vault: &Arc<dyn Vault>,
         http: &reqwest::Client,
+        store: Arc<dsc_store::SqlStore>,
     ) -> Result<Self, StartError> {
-        let identity = participant_identity(config, vault).await?;
+        let (identity, pem) = match participant_identity(config, vault).await? {
+            Some((identity, pem)) => (Some(identity), Some(pem)),
+            None => (None, None),
+        };
+        let resolver: Arc<dyn dsc_identity::DidResolver> =
+            Arc::new(HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300)));
+        if let (Some(dcp), Some(identity), Some(pem)) =
+            (dsc_dcp_service::DcpConfig::active(config), identity.as_ref(), pem.as_deref())
+        {
+            let dcp = super::dcp::build(config, dcp, identity, pem, resolver, store, http)?;
+            tracing::info!(participant = %identity.did(), credential_service = %dcp.holder.did(), "protocol requests are authenticated with DCP");
+            return Ok(ProtocolIdentity {
+                identity: Some(identity.clone()),
+                verifier: Some(dcp.verifier.clone() as Arc<dyn ParticipantVerifier>),
+                signer: Some(Arc::new(dsc_dcp_service::DcpRequestSigner(dcp.holder.clone())) as Arc<dyn RequestSigner>),
+                client_verifier: Some(
+                    Arc::new(super::dcp::TokenOnly(dcp.verifier.clone())) as Arc<dyn ParticipantVerifier>
+                ),
+                dcp: Some(dcp),
+            });
+        }
         let trust = trust_list(config)?;
         // EDC's unsigned mock identity replaces both directions, for interoperability tests only.
         if config.mock_identity {
@@ -37,28 +62,33 @@ impl ProtocolIdentity {
             return Ok(ProtocolIdentity {
                 identity,
                 verifier: Some(mock.clone() as Arc<dyn ParticipantVerifier>),
-                signer: Some(mock as Arc<dyn RequestSigner>),
+                signer: Some(mock.clone() as Arc<dyn RequestSigner>),
+                client_verifier: Some(mock as Arc<dyn ParticipantVerifier>),
+                dcp: None,
             });
         }
         let verifier = identity.as_ref().map(|identity| {
-            let resolver =
-                HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300));
-            Arc::new(TokenVerifier::new(identity.did(), Arc::new(resolver), Arc::new(trust)))
+            Arc::new(TokenVerifier::new(identity.did(), resolver.clone(), Arc::new(trust)))
                 as Arc<dyn ParticipantVerifier>
         });
         let signer = identity.clone().map(|identity| identity as Arc<dyn RequestSigner>);
-        Ok(ProtocolIdentity { identity, verifier, signer })
+        Ok(ProtocolIdentity { identity, client_verifier: verifier.clone(), verifier, signer, dcp: None })
     }
 }
 
 /// The verifier a standalone data plane checks refresh clients with: their self-issued token must be addressed to
-/// this participant.
+/// this participant. With DCP the token's signature decides who the client is (its credentials were verified
+/// when the transfer started); with a trust list the client must also be listed.
 pub(super) fn refresh_client_verifier(
     config: &ConnectorConfig,
     http: &reqwest::Client,
 ) -> Result<Arc<dyn ParticipantVerifier>, StartError> {
-    let resolver = HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300));
-    Ok(Arc::new(TokenVerifier::new(&config.participant_id, Arc::new(resolver), Arc::new(trust_list(config)?))))
+    let resolver =
+        Arc::new(HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300)));
+    if dsc_dcp_service::DcpConfig::active(config).is_some() {
+        return Ok(Arc::new(super::dcp::SelfIssuedOnly::new(&config.participant_id, resolver)));
+    }
+    Ok(Arc::new(TokenVerifier::new(&config.participant_id, resolver, Arc::new(trust_list(config)?))))
 }
 
 /// The participant's signing identity, when `edc.participant.id` is a did:web DID. The private key lives in the
@@ -66,7 +96,7 @@ pub(super) fn refresh_client_verifier(
 async fn participant_identity(
     config: &ConnectorConfig,
     vault: &Arc<dyn Vault>,
-) -> Result<Option<Arc<SigningIdentity>>, StartError> {
+) -> Result<Option<(Arc<SigningIdentity>, String)>, StartError> {
     if !config.participant_id.starts_with("did:web:") {
         tracing::warn!(
             participant = %config.participant_id,
@@ -75,16 +105,17 @@ async fn participant_identity(
         return Ok(None);
     }
     let alias = &config.participant_key_alias;
-    let identity = match vault.resolve(alias).await? {
-        Some(pem) => SigningIdentity::from_pem(&config.participant_id, pem.expose())?,
+    let (identity, pem) = match vault.resolve(alias).await? {
+        Some(pem) => (SigningIdentity::from_pem(&config.participant_id, pem.expose())?, pem.expose().to_string()),
         None => {
             let (identity, pem) = SigningIdentity::generate(&config.participant_id)?;
-            vault.store(alias, dsc_vault::SecretString::new(pem)).await?;
+            vault.store(alias, dsc_vault::SecretString::new(pem.clone())).await?;
             tracing::info!(vault_key = %alias, "generated the participant's signing key");
-            identity
+            (identity, pem)
         }
     };
-    Ok(Some(Arc::new(identity)))
+    // The PEM stays in memory only as long as start-up needs it (DCP derives its signing key from it).
+    Ok(Some((Arc::new(identity), pem)))
 }
 
 /// Authenticates refresh requests with the participant token verifier: the client's self-issued token names its

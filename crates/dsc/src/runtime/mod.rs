@@ -12,6 +12,7 @@ mod common;
 mod connector;
 mod control_plane;
 mod data_plane;
+mod dcp;
 mod identity;
 
 use std::time::Instant;

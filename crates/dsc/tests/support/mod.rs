@@ -150,6 +150,7 @@ pub async fn fresh_postgres_database() -> Option<String> {
     Some(format!("{base}/{name}"))
 }
 
+pub mod dcp;
 pub mod edc;
 pub mod peers;
 pub mod process;

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The holder side of DCP, embedded in the connector: a secure token service that signs the self-issued ID token
+//! of every outgoing protocol request (with an access token letting exactly that verifier read exactly the needed
+//! scopes), and the credential service that answers presentation queries from those verifiers.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use dsc_dcp::access::{AccessTokenBuilder, AccessTokenVerifier};
+use dsc_dcp::credential::Profile;
+use dsc_dcp::presentation::PresentationBuilder;
+use dsc_dcp::query::{PresentationQueryMessage, PresentationResponseMessage};
+use dsc_dcp::scope::{Scope, ScopeAlias, scopes_for};
+use dsc_dcp::token::{InMemoryJtiCache, TokenBuilder, TokenVerifier, issuer_of};
+use dsc_dcp::{DcpError, SigningKey};
+use dsc_domain::Clock;
+use dsc_identity::{DidResolver, IdentityError, RequestSigner};
+use serde_json::Value;
+
+use crate::bearer;
+use crate::store::CredentialStore;
+
+/// Why a presentation query was refused: the HTTP status and a message safe to return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryRefusal {
+    pub status: u16,
+    pub message: String,
+}
+
+impl QueryRefusal {
+    fn new(status: u16, message: impl Into<String>) -> Self {
+        QueryRefusal { status, message: message.into() }
+    }
+}
+
+/// What the holder needs to know about itself.
+pub struct HolderSettings {
+    pub key: SigningKey,
+    /// This participant's DID document, for checking the access tokens it issued.
+    pub own_document: Value,
+    pub scope_alias: ScopeAlias,
+    /// Credential types every outgoing request lets the verifier read.
+    pub default_credentials: Vec<String>,
+    pub strict_relationships: bool,
+}
+
+pub struct Holder {
+    did: String,
+    own_documents: HashMap<String, Value>,
+    tokens: TokenBuilder,
+    access: AccessTokenBuilder,
+    presentations: PresentationBuilder,
+    token_verifier: TokenVerifier,
+    access_verifier: AccessTokenVerifier,
+    resolver: Arc<dyn DidResolver>,
+    store: Arc<dyn CredentialStore>,
+    scope_alias: ScopeAlias,
+    default_credentials: Vec<String>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Holder {
+    pub fn new(
+        settings: HolderSettings,
+        store: Arc<dyn CredentialStore>,
+        resolver: Arc<dyn DidResolver>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let did = settings.key.did().to_string();
+        let token_verifier = TokenVerifier::new(&did, clock.clone(), Arc::new(InMemoryJtiCache::default()))
+            .with_relationship_check(settings.strict_relationships);
+        Holder {
+            own_documents: HashMap::from([(did.clone(), settings.own_document)]),
+            tokens: TokenBuilder::new(settings.key.clone(), clock.clone()),
+            access: AccessTokenBuilder::new(settings.key.clone(), clock.clone()),
+            presentations: PresentationBuilder::new(settings.key.clone(), clock.clone()),
+            access_verifier: AccessTokenVerifier::new(&did, clock.clone()),
+            token_verifier,
+            resolver,
+            store,
+            scope_alias: settings.scope_alias,
+            default_credentials: settings.default_credentials,
+            clock,
+            did,
+        }
+    }
+
+    pub fn did(&self) -> &str {
+        &self.did
+    }
+
+    /// The scopes a request to a verifier grants: the default credentials plus those the request's policy needs.
+    pub fn scopes(&self, credential_types: &BTreeSet<String>) -> Vec<String> {
+        let types =
+            self.default_credentials.iter().map(String::as_str).chain(credential_types.iter().map(String::as_str));
+        scopes_for(self.scope_alias, types)
+    }
+
+    /// The self-issued ID token for a request to `audience` (the verifier's DID), carrying an access token for the
+    /// scopes of [`Holder::scopes`].
+    pub fn self_issued_token(&self, audience: &str, credential_types: &BTreeSet<String>) -> Result<String, DcpError> {
+        if !audience.starts_with("did:") {
+            return Err(DcpError::InvalidInput(format!(
+                "counter-party id '{audience}': DCP addresses the verifier by its DID, so the counter-party id must be one"
+            )));
+        }
+        let access = self.access.build(audience, &self.scopes(credential_types))?;
+        self.tokens.build(audience, Some(&access))
+    }
+
+    /// Answers `POST /presentations/query`: the verifier's self-issued token (with our access token inside) in
+    /// `authorization`, the query in `body`.
+    pub async fn answer_query(
+        &self,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> Result<PresentationResponseMessage, QueryRefusal> {
+        let unauthorized = |e: DcpError| QueryRefusal::new(401, e.to_string());
+        let token = bearer(authorization).map_err(|e| QueryRefusal::new(401, e.to_string()))?;
+        let verifier_did = issuer_of(token).map_err(unauthorized)?;
+        let document = self.resolver.resolve(&verifier_did).await.map_err(|e| QueryRefusal::new(401, e.to_string()))?;
+        let documents = HashMap::from([(verifier_did.clone(), document)]);
+        let verified = self.token_verifier.verify(token, &documents).map_err(unauthorized)?;
+        let access_token =
+            verified.access_token.as_deref().ok_or(QueryRefusal::new(401, "the token has no 'token' claim"))?;
+        let grant = self
+            .access_verifier
+            .verify(access_token, &verified.did, &self.own_documents)
+            .map_err(|e| QueryRefusal::new(403, e.to_string()))?;
+        let text = std::str::from_utf8(body).map_err(|_| QueryRefusal::new(400, "the query is not UTF-8 text"))?;
+        let query = PresentationQueryMessage::parse(text).map_err(|e| QueryRefusal::new(400, e.to_string()))?;
+        let Some(requested) = query.scope else {
+            return Err(QueryRefusal::new(
+                400,
+                "presentationDefinition queries are not supported by this credential service; query by scope",
+            ));
+        };
+        let requested: Vec<Scope> = requested
+            .iter()
+            .map(|s| Scope::parse(s))
+            .collect::<Result<_, _>>()
+            .map_err(|e| QueryRefusal::new(400, e.to_string()))?;
+        let granted: Vec<Scope> = grant.scopes.iter().filter_map(|s| Scope::parse(s).ok()).collect();
+        // Only what was both asked for and granted; anything else is left out, not an error (DCP 1.0.1).
+        let permitted: BTreeSet<&str> = requested
+            .iter()
+            .map(|s| s.credential_type.as_str())
+            .filter(|t| requested.iter().any(|s| s.credential_type == *t && s.grants_read_of(t)))
+            .filter(|t| granted.iter().any(|g| g.grants_read_of(t)))
+            .collect();
+        let now = self.clock.now_seconds();
+        let stored = self.store.credentials().await.map_err(|e| QueryRefusal::new(500, e.to_string()))?;
+        let mut by_profile: BTreeMap<&str, (Profile, Vec<String>)> = BTreeMap::new();
+        for credential in &stored {
+            let wanted = credential.types.iter().any(|t| permitted.contains(t.as_str()));
+            let valid = credential.valid_until.is_none_or(|until| until >= now) && credential.holder == self.did;
+            if let (true, true, Some(profile)) = (wanted, valid, credential.profile()) {
+                by_profile.entry(profile.as_str()).or_insert((profile, Vec::new())).1.push(credential.jwt.clone());
+            }
+        }
+        let mut presentations = Vec::new();
+        for (profile, jwts) in by_profile.into_values() {
+            presentations.push(
+                self.presentations
+                    .build(profile, &verified.did, &jwts)
+                    .map_err(|e| QueryRefusal::new(500, e.to_string()))?,
+            );
+        }
+        tracing::debug!(verifier = %verified.did, scopes = ?permitted, presentations = presentations.len(), "answered a presentation query");
+        Ok(PresentationResponseMessage::with_jwts(presentations))
+    }
+}
+
+/// Signs outgoing protocol requests with DCP self-issued tokens.
+pub struct DcpRequestSigner(pub Arc<Holder>);
+
+impl RequestSigner for DcpRequestSigner {
+    fn authorization(
+        &self,
+        audience_id: &str,
+        _audience_address: &str,
+        credential_types: &BTreeSet<String>,
+    ) -> Result<String, IdentityError> {
+        let token = self
+            .0
+            .self_issued_token(audience_id, credential_types)
+            .map_err(|e| IdentityError::Credentials(e.to_string()))?;
+        Ok(format!("Bearer {token}"))
+    }
+}
