@@ -35,6 +35,7 @@ KEYCLOAK_DIR="$HARNESS_DIR/keycloak"
 EDC_DIR="$HARNESS_DIR/edc"
 # The Dataspace Protocol TCK (class path only; the test writes its configuration and runs it).
 DSP_TCK_DIR="$HARNESS_DIR/dsp-tck"
+DCP_TCK_DIR="$HARNESS_DIR/dcp-tck"
 KEYCLOAK_REALM_URL="http://127.0.0.1:$KEYCLOAK_PORT/realms/dataspace"
 KAFKA_DIR="$HARNESS_DIR/kafka"
 KAFKA_INTERNAL_PORT="${HARNESS_KAFKA_INTERNAL_PORT:-29092}"
@@ -460,6 +461,8 @@ edc_up() { assemble_classpath "Eclipse EDC" "$EDC_DIR" scripts/peers/edc/pom.xml
 
 dsp_tck_up() { assemble_classpath "the DSP TCK" "$DSP_TCK_DIR" scripts/peers/dsp-tck/pom.xml; }
 
+dcp_tck_up() { assemble_classpath "the DCP TCK" "$DCP_TCK_DIR" scripts/peers/dcp-tck/pom.xml; }
+
 edc_status() {
   if [ -f "$EDC_DIR/lib/.complete" ]; then log "edc: class path ready"; else log "edc: not assembled"; fi
 }
@@ -468,6 +471,9 @@ print_env() {
   echo "export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
   if [ -f "$EDC_DIR/lib/.complete" ]; then
     echo "export TEST_EDC_CLASSPATH='$EDC_DIR/lib/*'"
+  fi
+  if [ -f "$DCP_TCK_DIR/lib/.complete" ]; then
+    echo "export TEST_DCP_TCK_CLASSPATH='$DCP_TCK_DIR/lib/*'"
   fi
   if [ -f "$DSP_TCK_DIR/lib/.complete" ]; then
     echo "export TEST_DSP_TCK_CLASSPATH='$DSP_TCK_DIR/lib/*'"
@@ -527,6 +533,7 @@ case "$command" in
         kafka_up
         edc_up
         dsp_tck_up
+        dcp_tck_up
         log "all up in $(elapsed_ms "$started") ms" ;;
       postgres) postgres_up ;;
       oauth) oauth_up ;;
@@ -534,6 +541,7 @@ case "$command" in
       kafka) kafka_up ;;
       edc) edc_up ;;
       dsp-tck) dsp_tck_up ;;
+      dcp-tck) dcp_tck_up ;;
       *) die "unknown component '$component'" ;;
     esac ;;
   down)
@@ -543,7 +551,7 @@ case "$command" in
       oauth) oauth_down ;;
       keycloak) keycloak_down ;;
       kafka) kafka_down ;;
-      edc | dsp-tck) ;;
+      edc | dsp-tck | dcp-tck) ;;
       *) die "unknown component '$component'" ;;
     esac ;;
   status) postgres_status; oauth_status; keycloak_status; kafka_status; edc_status ;;
@@ -557,5 +565,5 @@ case "$command" in
     echo "$KAFKA_DIR/lib" ;;
   kafka-acl) shift; [ "$#" -eq 4 ] || die "usage: $0 kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX"; kafka_acl "$@" ;;
   kafka-topic) shift; [ "$#" -eq 1 ] || die "usage: $0 kafka-topic TOPIC"; kafka_topic "$1" ;;
-  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc|dsp-tck] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX | kafka-topic TOPIC" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc|dsp-tck|dcp-tck] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX | kafka-topic TOPIC" >&2; exit 2 ;;
 esac

@@ -39,7 +39,7 @@ cargo xtask spdx
 cargo xtask unused-deps
 cargo xtask layering
 
-step "test infrastructure (PostgreSQL, OAuth server, Kafka, Eclipse EDC, DSP TCK)"
+step "test infrastructure (PostgreSQL, OAuth server, Kafka, Eclipse EDC, DSP TCK, DCP TCK)"
 # Stop at the end only what this run started; a harness that was already up stays up.
 started_here=()
 status_before=$(scripts/harness.sh status)
@@ -52,7 +52,7 @@ stop_started() {
 trap stop_started EXIT
 scripts/harness.sh up
 eval "$(scripts/harness.sh env)"
-export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1 TEST_REQUIRE_EDC=1 TEST_REQUIRE_DSP_TCK=1
+export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1 TEST_REQUIRE_EDC=1 TEST_REQUIRE_DSP_TCK=1 TEST_REQUIRE_DCP_TCK=1
 
 step "Python Kafka client smoke test (confluent-kafka)"
 [ -x .harness/python/bin/python ] || python3 -m venv .harness/python
@@ -62,7 +62,10 @@ step "Python Kafka client smoke test (confluent-kafka)"
 export TEST_PYTHON="$PWD/.harness/python/bin/python"
 
 step "tests"
-cargo test --workspace --locked --all-targets -- --skip dsp_tck_table
+cargo test --workspace --locked --all-targets -- --skip dsp_tck_table --skip dcp_tck_table
 
 step "Dataspace Protocol TCK (table; expected failures in scripts/peers/dsp-tck/expected-failures.txt)"
 cargo test --locked -p dsc --test dsp_tck -- --nocapture
+
+step "Decentralized Claims Protocol TCK (table; expected failures in scripts/peers/dcp-tck/expected-failures.txt)"
+cargo test --locked -p dsc --test dcp_tck -- --nocapture

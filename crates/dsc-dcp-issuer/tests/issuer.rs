@@ -40,7 +40,8 @@ async fn issues_revokes_and_remembers() {
     assert_eq!(refused.status(), 400);
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body[0]["message"], "'BPN1' is not a legal entity BPN (BPNL and 12 characters)");
-    let refused: Value = issue(json!({"holder": holder, "type": "MembershipCredential"}), KEY).await.json().await.unwrap();
+    let refused: Value =
+        issue(json!({"holder": holder, "type": "MembershipCredential"}), KEY).await.json().await.unwrap();
     assert_eq!(refused[0]["message"], "a MembershipCredential needs the holder's bpn");
     let refused: Value = issue(json!({"holder": "holder", "type": "X"}), KEY).await.json().await.unwrap();
     assert_eq!(refused[0]["message"], "holder 'holder' is not a DID");
@@ -62,12 +63,14 @@ async fn issues_revokes_and_remembers() {
     let revoked = http.post(format!("{url}/admin/credentials/{id}/revoke")).bearer_auth(KEY).send().await.unwrap();
     assert_eq!(revoked.status(), 200);
     assert!(bit_at(&list_of(http.clone(), entry.list_url.clone()).await.bits, entry.index).unwrap());
-    let unknown = http.post(format!("{url}/admin/credentials/urn:uuid:nope/revoke")).bearer_auth(KEY).send().await.unwrap();
+    let unknown =
+        http.post(format!("{url}/admin/credentials/urn:uuid:nope/revoke")).bearer_auth(KEY).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 
     // A restarted issuer keeps its key, its records and the revocation.
     let (_, again) = serve(dir.path()).await;
-    let list: Value = http.get(format!("{again}/admin/credentials")).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
+    let list: Value =
+        http.get(format!("{again}/admin/credentials")).bearer_auth(KEY).send().await.unwrap().json().await.unwrap();
     assert_eq!(list[0]["revoked"], true);
     assert_eq!(list[0]["statusListIndex"], 0);
 }

@@ -25,6 +25,10 @@ pub struct DcpConfig {
     pub query_timeout_millis: u64,
     /// Whether keys must be listed under the verification relationships DCP names.
     pub strict_relationships: bool,
+    /// Whether `POST <credential service>/verification` runs the verifier on request (diagnostics, DCP TCK).
+    pub verification_endpoint: bool,
+    /// The secure token service's client (id, vault key of its secret), when the STS endpoint is enabled.
+    pub sts_client: Option<(String, String)>,
 }
 
 impl DcpConfig {
@@ -126,6 +130,11 @@ impl Section for DcpConfig {
             status_list_cache_millis: raw.number("edc.iam.credential.revocation.cache.validity")?,
             query_timeout_millis: raw.number("dsc.iam.dcp.query.timeout.ms")?,
             strict_relationships: raw.get("dsc.iam.dcp.relationships.strict") == Some("true"),
+            verification_endpoint: raw.get("dsc.iam.dcp.verification.endpoint.enabled") == Some("true"),
+            sts_client: raw.get("dsc.iam.sts.client.secret.alias").map(|alias| {
+                let id = raw.get("dsc.iam.sts.client.id").unwrap_or(&core.participant_id).to_string();
+                (id, alias.to_string())
+            }),
         }))
     }
 }
@@ -181,6 +190,24 @@ const SETTINGS: &[Setting] = &[
         Kind::OneOf(&["true", "false"]),
         Some("false"),
         "Require keys to be listed under the DID verification relationships DCP names (capabilityInvocation for tokens, authentication for presentations, assertionMethod for issuers). Off by default: many deployed wallets list none.",
+    ),
+    setting(
+        "dsc.iam.dcp.verification.endpoint.enabled",
+        Kind::OneOf(&["true", "false"]),
+        Some("false"),
+        "Serve POST <credential service>/verification, which runs the verifier on the caller's self-issued token alone and answers 200 or 401 with the reason: for diagnostics and the DCP TCK's trigger.",
+    ),
+    setting(
+        "dsc.iam.sts.client.secret.alias",
+        Kind::Text,
+        None,
+        "Vault key of the secure token service's client secret. Setting it serves POST <management>/sts/token (client credentials, audience, bearer_access_scope), the DCP STS API that an EDC control plane with a remote STS or the DCP TCK calls.",
+    ),
+    setting(
+        "dsc.iam.sts.client.id",
+        Kind::Text,
+        None,
+        "The secure token service's client id. Default: edc.participant.id.",
     ),
 ];
 

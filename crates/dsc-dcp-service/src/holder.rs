@@ -42,6 +42,8 @@ pub struct HolderSettings {
     /// Credential types every outgoing request lets the verifier read.
     pub default_credentials: Vec<String>,
     pub strict_relationships: bool,
+    /// Issuers whose credentials the Storage API accepts (the verifier's trusted issuers).
+    pub accepted_issuers: Vec<String>,
 }
 
 pub struct Holder {
@@ -56,6 +58,9 @@ pub struct Holder {
     store: Arc<dyn CredentialStore>,
     scope_alias: ScopeAlias,
     default_credentials: Vec<String>,
+    accepted_issuers: Vec<String>,
+    /// Verifies issuers' tokens on the Storage API: they carry no access token.
+    issuer_tokens: TokenVerifier,
     clock: Arc<dyn Clock>,
 }
 
@@ -67,8 +72,12 @@ impl Holder {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let did = settings.key.did().to_string();
-        let token_verifier = TokenVerifier::new(&did, clock.clone(), Arc::new(InMemoryJtiCache::default()))
+        let replay = Arc::new(InMemoryJtiCache::default());
+        let token_verifier = TokenVerifier::new(&did, clock.clone(), replay.clone())
             .with_relationship_check(settings.strict_relationships);
+        let issuer_tokens = TokenVerifier::new(&did, clock.clone(), replay)
+            .with_relationship_check(settings.strict_relationships)
+            .requiring_access_token(false);
         Holder {
             own_documents: HashMap::from([(did.clone(), settings.own_document)]),
             tokens: TokenBuilder::new(settings.key.clone(), clock.clone()),
@@ -80,6 +89,8 @@ impl Holder {
             store,
             scope_alias: settings.scope_alias,
             default_credentials: settings.default_credentials,
+            accepted_issuers: settings.accepted_issuers,
+            issuer_tokens,
             clock,
             did,
         }
@@ -106,6 +117,74 @@ impl Holder {
         }
         let access = self.access.build(audience, &self.scopes(credential_types))?;
         self.tokens.build(audience, Some(&access))
+    }
+
+    /// The secure token service's answer to a client-credentials request (DCP STS, as EDC's remote STS client and
+    /// the DCP TCK call it): a self-issued token for `audience` whose access token grants exactly `scopes`.
+    pub fn token_for_scopes(&self, audience: &str, scopes: &str) -> Result<String, DcpError> {
+        let scopes: Vec<String> = scopes.split_whitespace().map(str::to_string).collect();
+        for scope in &scopes {
+            Scope::parse(scope)?;
+        }
+        if !audience.starts_with("did:") {
+            return Err(DcpError::InvalidInput(format!("audience '{audience}' is not a DID")));
+        }
+        if scopes.is_empty() {
+            return self.tokens.build(audience, None);
+        }
+        let access = self.access.build(audience, &scopes)?;
+        self.tokens.build(audience, Some(&access))
+    }
+
+    /// Stores the credentials of a DCP `CredentialMessage` an issuer sends to the Storage API (`POST /credentials`),
+    /// authenticated by the issuer's self-issued token; returns how many were stored.
+    pub async fn store_issued(&self, authorization: Option<&str>, body: &[u8]) -> Result<usize, QueryRefusal> {
+        let token = bearer(authorization).map_err(|e| QueryRefusal::new(401, e.to_string()))?;
+        let issuer = issuer_of(token).map_err(|e| QueryRefusal::new(401, e.to_string()))?;
+        let document = self.resolver.resolve(&issuer).await.map_err(|e| QueryRefusal::new(401, e.to_string()))?;
+        let documents = HashMap::from([(issuer.clone(), document)]);
+        self.issuer_tokens.verify(token, &documents).map_err(|e| QueryRefusal::new(401, e.to_string()))?;
+        if !self.accepted_issuers.contains(&issuer) {
+            return Err(QueryRefusal::new(403, format!("{issuer} is not a trusted issuer")));
+        }
+        let message: Value =
+            serde_json::from_slice(body).map_err(|e| QueryRefusal::new(400, format!("not JSON: {e}")))?;
+        let kind = message.get("type").or_else(|| message.get("@type")).and_then(Value::as_str);
+        if kind != Some("CredentialMessage") {
+            return Err(QueryRefusal::new(400, "type must be CredentialMessage"));
+        }
+        match message.get("status").and_then(Value::as_str) {
+            Some("ISSUED") => {}
+            Some("REJECTED") => return Ok(0),
+            _ => return Err(QueryRefusal::new(400, "status must be ISSUED or REJECTED")),
+        }
+        let entries = message
+            .get("credentials")
+            .and_then(Value::as_array)
+            .filter(|entries| !entries.is_empty())
+            .ok_or(QueryRefusal::new(400, "credentials must be a non-empty array"))?;
+        let now = self.clock.now_millis();
+        let mut credentials = Vec::new();
+        for entry in entries {
+            let payload = entry
+                .get("payload")
+                .and_then(Value::as_str)
+                .ok_or(QueryRefusal::new(400, "every credential needs a payload (a VC JWT)"))?;
+            let credential =
+                crate::StoredCredential::from_jwt(payload, now).map_err(|e| QueryRefusal::new(400, e.to_string()))?;
+            if credential.holder != self.did {
+                return Err(QueryRefusal::new(400, format!("credential {} is not about {}", credential.id, self.did)));
+            }
+            if credential.issuer != issuer {
+                return Err(QueryRefusal::new(400, format!("credential {} was not issued by {issuer}", credential.id)));
+            }
+            credentials.push(credential);
+        }
+        for credential in &credentials {
+            self.store.put_credential(credential).await.map_err(|e| QueryRefusal::new(500, e.to_string()))?;
+            tracing::info!(credential = %credential.id, types = ?credential.types, %issuer, "stored an issued credential");
+        }
+        Ok(credentials.len())
     }
 
     /// Answers `POST /presentations/query`: the verifier's self-issued token (with our access token inside) in

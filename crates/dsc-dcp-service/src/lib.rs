@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`holder`] | the embedded secure token service (self-issued tokens with access tokens) and credential service |
 //! | [`verifier`] | the DSP request verifier: token, presentation query, credentials, status lists, claims |
+//! | [`schemas`] | `credentialSchema` checks with fetched JSON Schemas |
 //! | [`store`] | the holder's credentials in the connector's database |
 //! | [`api`] | HTTP: `POST /presentations/query` (public) and the credentials Management API (`/v3/credentials`) |
 //! | [`config`] | the `dsc.iam.dcp.*` settings |
@@ -12,6 +13,7 @@
 pub mod api;
 pub mod config;
 pub mod holder;
+pub mod schemas;
 pub mod store;
 pub mod verifier;
 

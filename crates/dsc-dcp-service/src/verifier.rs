@@ -25,6 +25,7 @@ use dsc_identity::{DidResolver, IdentityError, ParticipantVerifier};
 use serde_json::Value;
 
 use crate::bearer;
+use crate::schemas::SchemaCache;
 
 /// The credential types the policies this connector offers are decided on (catalog access and contract policies
 /// alike): a verifier asks for these besides the default ones, and for nothing else.
@@ -69,6 +70,7 @@ pub struct Verifier {
     http: reqwest::Client,
     settings: VerifierSettings,
     policy_types: Arc<dyn PolicyCredentialTypes>,
+    schemas: SchemaCache,
     known: Mutex<HashMap<String, Known>>,
     clock: Arc<dyn Clock>,
 }
@@ -91,6 +93,7 @@ impl Verifier {
         clock: Arc<dyn Clock>,
         own_did: &str,
     ) -> Self {
+        let schemas = SchemaCache::new(http.clone(), settings.query_timeout);
         Verifier {
             own_did: own_did.to_string(),
             tokens,
@@ -101,6 +104,7 @@ impl Verifier {
             http,
             settings,
             policy_types,
+            schemas,
             known: Mutex::new(HashMap::new()),
             clock,
         }
@@ -137,7 +141,7 @@ impl Verifier {
         let reusable = self.known.lock().ok().and_then(|known| {
             known
                 .get(&holder)
-                .filter(|k| k.reuse_until >= now && scopes.iter().all(|s| k.scopes.contains(s)))
+                .filter(|k| k.reuse_until > now && scopes.iter().all(|s| k.scopes.contains(s)))
                 .map(|k| k.credentials.clone())
         });
         let credentials = match reusable {
@@ -244,6 +248,9 @@ impl Verifier {
                 }
             }
             let verified = self.presentations.verify(presentation, holder, &documents).map_err(rejected)?;
+            for credential in &verified.credentials {
+                self.schemas.check(credential).await.map_err(rejected)?;
+            }
             credentials.extend(verified.credentials);
         }
         let required: BTreeSet<String> = self.settings.default_credentials.clone();

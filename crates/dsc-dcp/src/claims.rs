@@ -99,6 +99,7 @@ mod tests {
             valid_from: None,
             valid_until: None,
             status: Vec::new(),
+            schemas: Vec::new(),
             profile: Profile::Vc11Sl2021Jwt,
         }
     }

@@ -62,6 +62,8 @@ pub struct Credential {
     /// Epoch seconds: the earlier of `exp` and `expirationDate`/`validUntil`.
     pub valid_until: Option<i64>,
     pub status: Vec<StatusEntry>,
+    /// The `credentialSchema` URLs (JSON Schemas each subject must satisfy); checked by the caller, which fetches.
+    pub schemas: Vec<String>,
     pub profile: Profile,
 }
 
@@ -178,7 +180,15 @@ fn parse(payload: &Map<String, Value>, fallback: &str) -> Result<Credential, Dcp
     .into_iter()
     .flatten()
     .collect();
-    Ok(Credential { id, types, issuer, subjects, valid_from, valid_until, status, profile })
+    let schemas = match body.get("credentialSchema") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(single @ Value::Object(_)) => vec![single],
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter_map(|schema| schema.get("id").and_then(Value::as_str).map(str::to_string))
+    .collect();
+    Ok(Credential { id, types, issuer, subjects, valid_from, valid_until, status, schemas, profile })
 }
 
 fn contexts(body: &Map<String, Value>) -> Vec<String> {

@@ -83,6 +83,10 @@ pub enum CredentialProblem {
     Revoked,
     #[error("suspended")]
     Suspended,
+    #[error("its subject does not satisfy its schema {0}: {1}")]
+    SchemaViolation(String, String),
+    #[error("its schema {0} could not be used: {1}")]
+    SchemaUnavailable(String, String),
     #[error("status '{0}' could not be checked: {1}")]
     StatusUnavailable(String, String),
     #[error("its profile {found} differs from the presentation's {expected}")]

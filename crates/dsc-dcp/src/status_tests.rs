@@ -115,6 +115,7 @@ fn credential_with(entries: Vec<StatusEntry>) -> Credential {
         valid_from: None,
         valid_until: None,
         status: entries,
+        schemas: Vec::new(),
         profile: Profile::Vc20BsslJwt,
     }
 }

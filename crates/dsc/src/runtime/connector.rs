@@ -99,10 +99,21 @@ impl Connector {
         let mut management = dsc_management_api::router(state, api_key.clone(), config.body_limit);
         if let Some(dcp) = &identity.dcp {
             // The credential service answers other participants' verifiers on the protocol port.
-            well_known = well_known.nest(
-                dsc_dcp_service::config::CREDENTIAL_SERVICE_PATH,
-                dsc_dcp_service::api::presentation_router(dcp.holder.clone()),
-            );
+            let mut credential_service = dsc_dcp_service::api::presentation_router(dcp.holder.clone());
+            if dcp.verification_endpoint {
+                credential_service =
+                    credential_service.merge(dsc_dcp_service::api::verification_router(dcp.verifier.clone()));
+            }
+            well_known = well_known.nest(dsc_dcp_service::config::CREDENTIAL_SERVICE_PATH, credential_service);
+            if let Some((client_id, alias)) = &dcp.sts_client {
+                let sts = dsc_dcp_service::api::sts_router(
+                    dcp.holder.clone(),
+                    client_id.clone(),
+                    vault.clone(),
+                    alias.clone(),
+                );
+                management = management.nest("/sts", sts);
+            }
             management = management.merge(dsc_dcp_service::api::management_router(
                 dcp.holder.clone(),
                 dcp.store.clone(),

@@ -33,6 +33,9 @@ pub(super) struct Dcp {
     pub store: Arc<SqlStore>,
     /// The `service` entries of the DID document.
     pub services: Vec<Value>,
+    pub verification_endpoint: bool,
+    /// The STS client id and the vault key of its secret, when the STS endpoint is served.
+    pub sts_client: Option<(String, String)>,
 }
 
 pub(super) fn build(
@@ -61,6 +64,7 @@ pub(super) fn build(
             scope_alias: dcp.scope_alias,
             default_credentials: dcp.default_credentials.clone(),
             strict_relationships: dcp.strict_relationships,
+            accepted_issuers: dcp.trusted_issuers.iter().map(|(did, _)| did.clone()).collect(),
         },
         store.clone(),
         resolver.clone(),
@@ -99,7 +103,14 @@ pub(super) fn build(
             "DCP is on but dsc.iam.dcp.trusted.issuers names no issuer: every protocol request will be refused"
         );
     }
-    Ok(Dcp { holder, verifier, store, services })
+    Ok(Dcp {
+        holder,
+        verifier,
+        store,
+        services,
+        verification_endpoint: dcp.verification_endpoint,
+        sts_client: dcp.sts_client.clone(),
+    })
 }
 
 /// The credential types of every policy definition, re-read at most every few seconds: the policies in play for a
