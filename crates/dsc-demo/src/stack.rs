@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The processes of the demo: a single-node Kafka broker (Apache Kafka's own jars on a JVM) trusting the provider's
-//! built-in OAuth server, and one `dsc run` per participant. Everything is killed when dropped, so an error or
-//! Ctrl-C leaves nothing running.
+//! built-in OAuth server, the dataspace's credential issuer (`dsc issuer serve`) and one `dsc run` per participant,
+//! each trusting that issuer (DCP). Everything is killed when dropped, so an error or Ctrl-C leaves nothing running.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 
 use crate::DemoError;
 
-/// Who takes part, with their BPN (the provider's trust list maps each consumer's DID to it).
+/// Who takes part, with their BPN (the issuer puts it into each participant's credentials).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Participant {
     SupplierA,
@@ -105,6 +105,16 @@ impl Ports {
     fn kafka_controller(self) -> u16 {
         self.base + 42
     }
+    /// The dataspace's credential issuer.
+    pub fn credential_issuer(self) -> u16 {
+        self.base + 46
+    }
+    pub fn credential_issuer_url(self) -> String {
+        format!("http://127.0.0.1:{}", self.credential_issuer())
+    }
+    pub fn credential_issuer_did(self) -> String {
+        format!("did:web:127.0.0.1%3A{}", self.credential_issuer())
+    }
 
     pub fn management_url(self, p: Participant) -> String {
         format!("http://127.0.0.1:{}/management", self.management(p))
@@ -125,7 +135,13 @@ impl Ports {
             .iter()
             .flat_map(|p| [self.health(*p), self.management(*p), self.protocol(*p), self.control(*p), self.public(*p)])
             .collect();
-        ports.extend([self.oauth(), self.kafka_internal(), self.kafka_oauth(), self.kafka_controller()]);
+        ports.extend([
+            self.oauth(),
+            self.kafka_internal(),
+            self.kafka_oauth(),
+            self.kafka_controller(),
+            self.credential_issuer(),
+        ]);
         for port in ports {
             if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
                 return Err(DemoError::step(
@@ -140,6 +156,8 @@ impl Ports {
 
 pub const KAFKA_ADMIN_USER: &str = "admin";
 pub const KAFKA_ADMIN_PASSWORD: &str = "admin-secret";
+/// The credential issuer's admin key; a demo value.
+pub const ISSUER_ADMIN_KEY: &str = "demo-issuer-admin-key";
 
 /// A child process killed on drop, with the log it writes to.
 pub struct Process {
@@ -181,15 +199,15 @@ impl Process {
     }
 }
 
-/// The connector configuration of `participant`: embedded data plane, SQLite, and for the provider the built-in
-/// OAuth server and Kafka PULL against the demo broker.
-fn connector_config(ports: Ports, participant: Participant, dir: &Path, trust: &Path) -> String {
+/// The connector configuration of `participant`: embedded data plane, SQLite, DCP trusting the demo's issuer, and
+/// for the provider the built-in OAuth server and Kafka PULL against the demo broker.
+fn connector_config(ports: Ports, participant: Participant, dir: &Path) -> String {
     let mut text = format!(
         "\"edc.participant.id\" = \"{did}\"\n\"edc.api.auth.key\" = \"{key}\"\n\"dsc.data.dir\" = \"{data}\"\n\
          \"dsc.http.bind.address\" = \"127.0.0.1\"\n\"edc.hostname\" = \"127.0.0.1\"\n\"web.http.port\" = {health}\n\
          \"web.http.management.port\" = {management}\n\"web.http.protocol.port\" = {protocol}\n\
          \"web.http.control.port\" = {control}\n\"web.http.public.port\" = {public}\n\
-         \"edc.iam.did.web.use.https\" = \"false\"\n\"dsc.iam.trust.file\" = \"{trust}\"\n",
+         \"edc.iam.did.web.use.https\" = \"false\"\n\"dsc.iam.dcp.trusted.issuers\" = \"{issuer}\"\n",
         did = ports.did(participant),
         key = participant.api_key(),
         data = dir.display(),
@@ -198,7 +216,7 @@ fn connector_config(ports: Ports, participant: Participant, dir: &Path, trust: &
         protocol = ports.protocol(participant),
         control = ports.control(participant),
         public = ports.public(participant),
-        trust = trust.display(),
+        issuer = ports.credential_issuer_did(),
     );
     if participant == Participant::SupplierA {
         text.push_str(&format!(
@@ -213,27 +231,6 @@ fn connector_config(ports: Ports, participant: Participant, dir: &Path, trust: &
     text
 }
 
-/// The trust list of `participant`: the provider knows all three consumers (two as active members with the
-/// framework agreement, differing only in BPN, as use case (b) says); each consumer knows the provider.
-fn trust_list(ports: Ports, participant: Participant) -> String {
-    let trusted: Vec<Participant> = if participant == Participant::SupplierA {
-        vec![Participant::Oem, Participant::MachineBuilder, Participant::AnalyticsFirm]
-    } else {
-        vec![Participant::SupplierA]
-    };
-    trusted
-        .iter()
-        .map(|p| {
-            format!(
-                "[[participant]]\ndid = \"{}\"\nbpn = \"{}\"\nmembership = \"active\"\n\
-                 framework_agreements = [\"DataExchangeGovernance:1.0\"]\n",
-                ports.did(*p),
-                p.bpn()
-            )
-        })
-        .collect()
-}
-
 /// Starts `dsc run` for `participant` and waits until it is ready.
 pub async fn start_connector(
     dsc: &Path,
@@ -244,15 +241,20 @@ pub async fn start_connector(
     let step = format!("start {}", participant.title());
     let dir = work.join(participant.slug());
     std::fs::create_dir_all(&dir).map_err(|e| DemoError::step(&step, format!("{}: {e}", dir.display())))?;
-    let (trust, config) = (dir.join("trust.toml"), dir.join("dsc.toml"));
-    let write = |path: &Path, text: String| {
-        std::fs::write(path, text).map_err(|e| DemoError::step(&step, format!("{}: {e}", path.display())))
-    };
-    write(&trust, trust_list(ports, participant))?;
-    write(&config, connector_config(ports, participant, &dir, &trust))?;
+    let config = dir.join("dsc.toml");
+    std::fs::write(&config, connector_config(ports, participant, &dir))
+        .map_err(|e| DemoError::step(&step, format!("{}: {e}", config.display())))?;
     let mut command = Command::new(dsc);
     command.args(["run", "--config", &config.display().to_string()]).env("RUST_LOG", "info");
-    // Settings come from the file only: an EDC_/WEB_HTTP_ variable of the caller's shell must not move a port.
+    clean_environment(&mut command);
+    let mut process = Process::spawn(&step, command, dir.join("dsc.log"))?;
+    let url = format!("http://127.0.0.1:{}/api/check/readiness", ports.health(participant));
+    wait_ready(&mut process, &step, &url).await?;
+    Ok(process)
+}
+
+/// Settings come from the files only: an EDC_/WEB_HTTP_ variable of the caller's shell must not move a port.
+fn clean_environment(command: &mut Command) {
     for (name, _) in std::env::vars() {
         if name.starts_with("EDC_")
             || name.starts_with("WEB_HTTP_")
@@ -262,22 +264,41 @@ pub async fn start_connector(
             command.env_remove(name);
         }
     }
-    let mut process = Process::spawn(&step, command, dir.join("dsc.log"))?;
-    let url = format!("http://127.0.0.1:{}/api/check/readiness", ports.health(participant));
+}
+
+/// Waits until `url` answers 2xx; fails when the process exits or after 30 s.
+async fn wait_ready(process: &mut Process, step: &str, url: &str) -> Result<(), DemoError> {
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         process.check_alive()?;
-        if let Ok(response) = http.get(&url).send().await
+        if let Ok(response) = http.get(url).send().await
             && response.status().is_success()
         {
-            return Ok(process);
+            return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(DemoError::step(&step, format!("not ready within 30 s; see {}", process.log.display())));
+            return Err(DemoError::step(step, format!("not ready within 30 s; see {}", process.log.display())));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Starts the dataspace's credential issuer (`dsc issuer serve`) and waits until its DID document is served.
+pub async fn start_issuer(dsc: &Path, ports: Ports, work: &Path) -> Result<Process, DemoError> {
+    let step = "start the credential issuer";
+    let dir = work.join("issuer");
+    std::fs::create_dir_all(&dir).map_err(|e| DemoError::step(step, format!("{}: {e}", dir.display())))?;
+    let mut command = Command::new(dsc);
+    command
+        .args(["issuer", "serve", "--http", "--did", &ports.credential_issuer_did(), "--state-dir"])
+        .arg(&dir)
+        .env("DSC_ISSUER_ADMIN_KEY", ISSUER_ADMIN_KEY)
+        .env("RUST_LOG", "info");
+    let mut process = Process::spawn(step, command, dir.join("issuer.log"))?;
+    let url = format!("{}/.well-known/did.json", ports.credential_issuer_url());
+    wait_ready(&mut process, step, &url).await?;
+    Ok(process)
 }
 
 /// A single-node KRaft broker: SASL/PLAIN for the provider's own clients, SASL/OAUTHBEARER validated against the
@@ -386,7 +407,13 @@ mod tests {
                 [ports.health(*p), ports.management(*p), ports.protocol(*p), ports.control(*p), ports.public(*p)]
             })
             .collect();
-        all.extend([ports.oauth(), ports.kafka_internal(), ports.kafka_oauth(), ports.kafka_controller()]);
+        all.extend([
+            ports.oauth(),
+            ports.kafka_internal(),
+            ports.kafka_oauth(),
+            ports.kafka_controller(),
+            ports.credential_issuer(),
+        ]);
         let count = all.len();
         all.sort_unstable();
         all.dedup();
@@ -394,13 +421,10 @@ mod tests {
     }
 
     #[test]
-    fn the_provider_trusts_every_consumer_and_each_consumer_only_the_provider() {
+    fn every_connector_trusts_the_demo_issuer_and_no_trust_list() {
         let ports = Ports { base: 31000 };
-        let provider = trust_list(ports, Participant::SupplierA);
-        assert_eq!(provider.matches("[[participant]]").count(), 3);
-        assert!(provider.contains("BPNL4000000004AN"), "the denied consumer is known, only its BPN differs");
-        let consumer = trust_list(ports, Participant::Oem);
-        assert_eq!(consumer.matches("[[participant]]").count(), 1);
-        assert!(consumer.contains(&ports.did(Participant::SupplierA)));
+        let config = connector_config(ports, Participant::Oem, Path::new("/tmp/oem"));
+        assert!(config.contains(&format!("\"dsc.iam.dcp.trusted.issuers\" = \"{}\"", ports.credential_issuer_did())));
+        assert!(!config.contains("trust.file"));
     }
 }

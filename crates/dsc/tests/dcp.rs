@@ -193,3 +193,31 @@ async fn the_credential_service_answers_only_granted_verifiers_and_never_shows_a
     let gone = holder.connector.delete("/v3/credentials/urn:uuid:nope").await;
     assert_eq!(gone.status, 404);
 }
+
+#[tokio::test]
+async fn an_unreachable_or_silent_credential_service_refuses_within_the_bound() {
+    let issuer = TestIssuer::start().await;
+    let provider = dcp_participant(&issuer.did, &[("dsc.iam.dcp.query.timeout.ms", "300")]).await;
+    issuer.onboard(&provider, "BPNL000000000001").await;
+    provision_provider(&provider.connector, "BPNL000000000002").await;
+
+    // Accepts connections and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/cs", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let closed_url = format!("http://127.0.0.1:{}/cs", free_port());
+    for (url, why) in [(silent_url.as_str(), "did not answer within 300 ms"), (closed_url.as_str(), "cannot be reached")] {
+        let consumer = dcp_participant(&issuer.did, &[("dsc.iam.dcp.credential.service.url", url)]).await;
+        let started = Instant::now();
+        let reply = consumer.connector.post("/v3/catalog/request", &catalog_request(&provider)).await;
+        assert!(started.elapsed() < Duration::from_secs(3), "bounded: {:?}", started.elapsed());
+        assert_eq!(reply.status, 502, "{}", reply.body);
+        let expected = format!("the credential service of {} at {url}/presentations/query {why}", consumer.did);
+        assert!(reply.body.to_string().contains(&expected), "{expected}: {}", reply.body);
+    }
+}

@@ -204,6 +204,10 @@ impl Demo {
         std::fs::create_dir_all(&dir).map_err(|e| DemoError::step("start", format!("{}: {e}", dir.display())))?;
         let (dsc, ports) = (self.options.dsc.clone(), self.ports);
 
+        let issuer = stack::start_issuer(&dsc, ports, &dir);
+        let process = self.step_value("start the dataspace's credential issuer", issuer).await?;
+        self.started_process(process);
+
         let provider = stack::start_connector(&dsc, ports, Participant::SupplierA, &dir);
         let process = self.step_value("start Supplier A's connector (built-in OAuth server)", provider).await?;
         self.started_process(process);
@@ -221,6 +225,12 @@ impl Demo {
         for process in started {
             self.started_process(process);
         }
+
+        self.step("the issuer gives every participant its Membership, BPN and framework credentials", async {
+            let stored = crate::credentials::onboard(ports).await?;
+            Ok(format!("{stored} credentials, each stored in its holder's connector"))
+        })
+        .await?;
 
         let provider = self.management(Participant::SupplierA);
         self.step("Supplier A sets up its offers through its Management API", async {
@@ -377,8 +387,9 @@ impl Demo {
         }
     }
 
-    /// The analytics firm: no press offer in its catalog, and a contract request with the machine builder's offer
-    /// ends TERMINATED because its BPN is not the one the policy names.
+    /// The analytics firm: a member with the framework agreement, but the BPN its BpnCredential states is not the
+    /// one the policies name: no press offer in its catalog, and a contract request with the machine builder's offer
+    /// ends TERMINATED.
     async fn denied_consumer(&mut self) -> Result<(), DemoError> {
         let name = "(b) Analytics firm asks for the press telemetry and is refused";
         let (analytics, builder, provider) = (
@@ -431,7 +442,7 @@ impl Demo {
         self.mark(Mark::Running, name);
         let outcome = outcome.await;
         if outcome.is_ok() {
-            self.with_view(|v| v.set_denied("refused: no offer in its catalog, contract request TERMINATED"));
+            self.with_view(|v| v.set_denied("refused on its BPN credential: no offer, contract TERMINATED"));
         }
         self.finish(name, outcome)
     }
