@@ -211,7 +211,9 @@ async fn an_unreachable_or_silent_credential_service_refuses_within_the_bound() 
         }
     });
     let closed_url = format!("http://127.0.0.1:{}/cs", free_port());
-    for (url, why) in [(silent_url.as_str(), "did not answer within 300 ms"), (closed_url.as_str(), "cannot be reached")] {
+    for (url, why) in
+        [(silent_url.as_str(), "did not answer within 300 ms"), (closed_url.as_str(), "cannot be reached")]
+    {
         let consumer = dcp_participant(&issuer.did, &[("dsc.iam.dcp.credential.service.url", url)]).await;
         let started = Instant::now();
         let reply = consumer.connector.post("/v3/catalog/request", &catalog_request(&provider)).await;

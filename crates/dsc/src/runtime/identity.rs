@@ -40,7 +40,7 @@ impl ProtocolIdentity {
             (dsc_dcp_service::DcpConfig::active(config), identity.as_ref(), pem.as_deref())
         {
             let dcp = super::dcp::build(config, dcp, identity, pem, resolver, store, http)?;
-            tracing::info!(participant = %identity.did(), credential_service = %dcp.holder.did(), "protocol requests are authenticated with DCP");
+            tracing::info!(participant = %identity.did(), "protocol requests are authenticated with DCP");
             return Ok(ProtocolIdentity {
                 identity: Some(identity.clone()),
                 verifier: Some(dcp.verifier.clone() as Arc<dyn ParticipantVerifier>),

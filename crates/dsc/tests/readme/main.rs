@@ -101,6 +101,11 @@ fn run_step(session: &mut Session, command: &str, values: &mut HashMap<String, S
         session.start_connector(command, config);
         return Ok(());
     }
+    if let ["dsc", "issuer", "serve", ..] = program.as_slice() {
+        let did = program.iter().position(|w| *w == "--did").and_then(|i| program.get(i + 1)).ok_or("no --did")?;
+        session.start_issuer(command, did);
+        return Ok(());
+    }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let answer = session.run(command, Duration::from_secs(120));
@@ -176,6 +181,18 @@ fn check(program: &[&str], answer: &Answer, values: &mut HashMap<String, String>
             Ok(Verdict::Done)
         }
         ["export", assignment] if assignment.contains('=') => Ok(Verdict::Done),
+        // A loop over `dsc issuer issue --store-at`: one stored credential (its metadata, never the JWT) per type.
+        ["for", "type", "in", ..] if program.contains(&"issue") => {
+            let stored: Vec<Value> = answer.stdout.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+            let kinds = program.iter().skip(3).take_while(|w| **w != "do").count();
+            if stored.len() != kinds || stored.iter().any(|c| c["types"].as_array().is_none_or(|t| t.len() != 1)) {
+                return Err(format!("expected {kinds} stored credentials as JSON lines"));
+            }
+            if answer.stdout.contains("eyJ") {
+                return Err("a credential was printed".into());
+            }
+            Ok(Verdict::Done)
+        }
         _ => Err("no expectation for this command in crates/dsc/tests/readme/main.rs: add one".into()),
     }
 }
@@ -213,6 +230,11 @@ fn check_http(program: &[&str], answer: &Answer, values: &mut HashMap<String, St
         }
         ("GET", ["api", "check", "health"]) | ("GET", ["public"]) => {
             expect(body["isSystemHealthy"] == true, "a healthy health report (the asset's backend)")
+        }
+        ("GET", [.., "v3", "credentials"]) => {
+            let types: Vec<&str> =
+                body.as_array().into_iter().flatten().filter_map(|c| c["types"][0].as_str()).collect();
+            expect(types.len() == 3 && !answer.stdout.contains("eyJ"), "three credentials, none shown in full")
         }
         ("POST", [.., "v3", "catalog", "request"]) => {
             if body["@type"] != "Catalog" || body["participantId"] != data["counterPartyId"] {

@@ -128,9 +128,10 @@ pub struct Answer {
     pub stderr: String,
 }
 
+/// A background server of the walkthrough (a connector or the issuer) and the URL that answers once it is ready.
 struct Connector {
     config: String,
-    health: u16,
+    ready: String,
     child: Child,
     log: PathBuf,
 }
@@ -214,19 +215,38 @@ impl Session {
             }
         }
         let health = ports.get("web.http.port").copied().unwrap_or(19191);
+        let ready = format!("http://localhost:{health}/api/check/readiness");
         let log = self.dir.path().join(format!("{}.log", config.replace('/', "_")));
         let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
         let stderr = file.try_clone().unwrap();
         let child =
             self.bash(command).stdin(Stdio::null()).stdout(file).stderr(stderr).process_group(0).spawn().expect("bash");
-        self.connectors.push(Connector { config: config.to_string(), health, child, log });
+        self.connectors.push(Connector { config: config.to_string(), ready, child, log });
         self.wait_ready(config);
+    }
+
+    /// Starts `dsc issuer serve --did <did>` in the background and waits until its DID document is served.
+    pub fn start_issuer(&mut self, command: &str, did: &str) {
+        let url = dsc_identity::did_document_url(did, false).unwrap_or_else(|e| panic!("{did}: {e}"));
+        let port: u16 =
+            url.split(':').nth(2).and_then(|p| p.split('/').next()).and_then(|p| p.parse().ok()).unwrap_or(0);
+        if std::net::TcpListener::bind(("0.0.0.0", port)).is_err() {
+            panic!("port {port} of the README's issuer is taken by another process");
+        }
+        let name = format!("issuer {did}");
+        let log = self.dir.path().join("issuer.log");
+        let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{}: {e}", log.display()));
+        let stderr = file.try_clone().unwrap();
+        let child =
+            self.bash(command).stdin(Stdio::null()).stdout(file).stderr(stderr).process_group(0).spawn().expect("bash");
+        self.connectors.push(Connector { config: name.clone(), ready: url, child, log });
+        self.wait_ready(&name);
     }
 
     fn wait_ready(&mut self, config: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let Some(connector) = self.connectors.iter_mut().find(|c| c.config == config) else { return };
-        let url = format!("http://localhost:{}/api/check/readiness", connector.health);
+        let url = connector.ready.clone();
         while Instant::now() < deadline {
             if let Ok(Some(status)) = connector.child.try_wait() {
                 let log = std::fs::read_to_string(&connector.log).unwrap_or_default();
