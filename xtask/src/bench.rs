@@ -3,7 +3,9 @@
 //! - time from process start to readiness (first 200 from /api/check/readiness), median of several starts,
 //! - idle resident memory,
 //! - Management API create and query throughput on SQLite and PostgreSQL, each also as a ratio to the health
-//!   endpoint's throughput measured in the same run (the HTTP stack without a database).
+//!   endpoint's throughput measured in the same run (the HTTP stack without a database),
+//! - contract negotiation latency and throughput with a trust list and with DCP (verifiable credentials from a
+//!   `dsc issuer` process), and their ratio in the same run.
 //!
 //! PostgreSQL figures need `TEST_POSTGRES_URL` (scripts/harness.sh up postgres); without it they are skipped.
 //! The load goes to loopback only and is bounded in count.
@@ -68,6 +70,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         size as f64 / 1048576.0
     );
 
+    // `--only identity` runs just the trust-list/DCP negotiation comparison.
+    if args.windows(2).any(|w| w[0] == "--only" && w[1] == "identity") {
+        return identity_bench(&binary);
+    }
     let mut times = Vec::new();
     for _ in 0..STARTS {
         let (_, elapsed) = start(&binary, None)?;
@@ -89,7 +95,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     load("SQLite", &binary, None, requests)?;
     oauth_bench(&binary, requests)?;
-    negotiation_bench("SQLite", &binary, None, 50, 200)?;
+    identity_bench(&binary)?;
     transfer_bench("SQLite", &binary, None, 50, requests)?;
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(admin) => {
@@ -109,7 +115,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let url = |name: &str| format!("{base}/{name}");
             let result = load("PostgreSQL", &binary, Some(&url(&names[0])), requests)
                 .and_then(|_| {
-                    negotiation_bench("PostgreSQL", &binary, Some((&url(&names[1]), &url(&names[2]))), 50, 1000)
+                    let databases = Some((url(&names[1]), url(&names[2])));
+                    let databases = databases.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
+                    negotiation_bench("PostgreSQL", &binary, databases, 50, 1000, &Identity::TrustList).map(|_| ())
                 })
                 .and_then(|_| {
                     transfer_bench("PostgreSQL", &binary, Some((&url(&names[3]), &url(&names[4]))), 50, requests)
@@ -128,6 +136,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // CX-0127 validation throughput per model (no infrastructure needed).
     cargo_bench("dsc-aspects", "validate")?;
     kafka_benches()
+}
+
+/// Negotiations with a trust list and with DCP, on SQLite, and their ratio.
+fn identity_bench(binary: &Path) -> Result<(), String> {
+    let trust_list = negotiation_bench("SQLite", binary, None, 50, 200, &Identity::TrustList)?;
+    let issuer = Issuer::start(binary)?;
+    let dcp = negotiation_bench("SQLite DCP", binary, None, 50, 200, &Identity::Dcp(&issuer))?;
+    println!(
+        "DCP/trust   negotiation p50 {:.2}x, negotiations/s {:.2}x the trust list's in this run (goal: DCP costs at most 2x)",
+        dcp.0 / trust_list.0,
+        dcp.1 / trust_list.1
+    );
+    Ok(())
 }
 
 /// Runs a cargo bench of another crate: benchmarks that need its dependencies (librdkafka, JSON schema) live

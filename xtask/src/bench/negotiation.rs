@@ -6,27 +6,38 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
-/// Starts a provider and a consumer that trust each other, provisions one offer and returns both with the
-/// contract request body for that offer.
-/// A consumer and a provider that trust each other, the provider offering `asset-1` (data at `base_url`); returns
-/// them and the consumer's contract request body.
+/// How the pair proves who its participants are.
+pub(super) enum Identity<'a> {
+    /// Each lists the other with its BPN (`dsc.iam.trust.file`).
+    TrustList,
+    /// Verifiable credentials from this issuer (DCP).
+    Dcp(&'a Issuer),
+}
+
+/// A consumer and a provider that know each other (through a trust list or credentials), the provider offering
+/// `asset-1` (data at `base_url`); returns them and the consumer's contract request body.
 pub(super) fn negotiation_pair(
     binary: &Path,
     databases: Option<(&str, &str)>,
     base_url: &str,
+    identity: &Identity,
 ) -> Result<(Running, Running, String), String> {
     let (consumer_port, provider_port) = (free_port()?, free_port()?);
     let did = |port: u16| format!("did:web:127.0.0.1%3A{port}");
     let participant = |own: u16, other: u16, bpn: &str| -> Vec<(&'static str, String)> {
-        vec![
+        let mut settings = vec![
             ("EDC_PARTICIPANT_ID", did(own)),
             ("EDC_HOSTNAME", "127.0.0.1".into()),
             ("EDC_IAM_DID_WEB_USE_HTTPS", "false".into()),
-            (
+        ];
+        match identity {
+            Identity::TrustList => settings.push((
                 "DSC_IAM_TRUST_FILE",
                 format!("{{data}}/trust.toml\n[[participant]]\ndid = \"{}\"\nbpn = \"{bpn}\"\n", did(other)),
-            ),
-        ]
+            )),
+            Identity::Dcp(issuer) => settings.push(("DSC_IAM_DCP_TRUSTED_ISSUERS", issuer.did.clone())),
+        }
+        settings
     };
     let (consumer, _) = start_with(
         binary,
@@ -40,6 +51,10 @@ pub(super) fn negotiation_pair(
         provider_port,
         &participant(provider_port, consumer_port, "BPNL000000000002"),
     )?;
+    if let Identity::Dcp(issuer) = identity {
+        issuer.onboard(&did(consumer_port), "BPNL000000000002", consumer.management)?;
+        issuer.onboard(&did(provider_port), "BPNL000000000001", provider.management)?;
+    }
     let mut admin = Connection::open(provider.management).map_err(|e| e.to_string())?;
     let edc = "https://w3id.org/edc/v0.0.1/ns/";
     for (path, body) in [
@@ -93,14 +108,16 @@ pub(super) fn negotiation_pair(
     Ok((consumer, provider, request.to_string()))
 }
 
+/// Negotiation latency and throughput: (p50 ms, negotiations/s).
 pub(super) fn negotiation_bench(
     label: &str,
     binary: &Path,
     databases: Option<(&str, &str)>,
     sequential: usize,
     concurrent: usize,
-) -> Result<(), String> {
-    let (consumer, _provider, request) = negotiation_pair(binary, databases, "http://127.0.0.1:9/unused")?;
+    identity: &Identity,
+) -> Result<(f64, f64), String> {
+    let (consumer, _provider, request) = negotiation_pair(binary, databases, "http://127.0.0.1:9/unused", identity)?;
     let mut connection = Connection::open(consumer.management).map_err(|e| e.to_string())?;
     let mut latencies = Vec::new();
     for _ in 0..sequential {
@@ -157,5 +174,5 @@ pub(super) fn negotiation_bench(
         percentile(0.5),
         percentile(0.99)
     );
-    Ok(())
+    Ok((percentile(0.5), rate))
 }

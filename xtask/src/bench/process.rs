@@ -32,6 +32,74 @@ impl Drop for Running {
     }
 }
 
+/// `dsc issuer serve` for the DCP benchmarks: a did:web credential issuer on a free port.
+pub(super) struct Issuer {
+    child: Child,
+    pub(super) port: u16,
+    pub(super) did: String,
+    dir: PathBuf,
+}
+
+pub(super) const ISSUER_KEY: &str = "bench-issuer-admin-key";
+
+impl Issuer {
+    pub(super) fn start(binary: &Path) -> Result<Issuer, String> {
+        let port = free_port()?;
+        let did = format!("did:web:127.0.0.1%3A{port}");
+        let dir = std::env::temp_dir().join(format!("dsc-bench-issuer-{}-{port}", std::process::id()));
+        let child = Command::new(binary)
+            .args(["issuer", "serve", "--http", "--did", &did, "--state-dir"])
+            .arg(&dir)
+            .env("DSC_ISSUER_ADMIN_KEY", ISSUER_KEY)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the issuer: {e}"))?;
+        let issuer = Issuer { child, port, did, dir };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(mut connection) = Connection::open(port)
+                && connection.request("GET", "/.well-known/did.json", None).is_ok_and(|(status, _)| status == 200)
+            {
+                return Ok(issuer);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Err("the issuer did not serve its DID document within 30 s".into())
+    }
+
+    /// Issues `holder` the three credentials every Catena-X request presents and stores them at its connector.
+    pub(super) fn onboard(&self, holder: &str, bpn: &str, management: u16) -> Result<(), String> {
+        let mut issuer = Connection::open(self.port).map_err(|e| e.to_string())?;
+        let mut connector = Connection::open(management).map_err(|e| e.to_string())?;
+        for kind in ["MembershipCredential", "BpnCredential", "DataExchangeGovernanceCredential"] {
+            let body = format!(r#"{{"holder":"{holder}","type":"{kind}","bpn":"{bpn}"}}"#);
+            let (status, issued) = issuer
+                .request_with("POST", "/admin/credentials", Some(&body), &format!("Authorization: Bearer {ISSUER_KEY}"))
+                .map_err(|e| e.to_string())?;
+            if status != 201 {
+                return Err(format!("issuing {kind}: {status} {issued}"));
+            }
+            let credential = json(&issued)["credential"].as_str().unwrap_or_default().to_string();
+            let body = serde_json::json!({ "credential": credential }).to_string();
+            let (status, stored) =
+                connector.request("POST", "/management/v3/credentials", Some(&body)).map_err(|e| e.to_string())?;
+            if status != 201 {
+                return Err(format!("storing {kind}: {status} {stored}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Issuer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 pub(super) fn start(binary: &Path, database: Option<&str>) -> Result<(Running, Duration), String> {
     start_with(binary, database, free_port()?, &[])
 }

@@ -17,7 +17,7 @@ pub(super) fn transfer_bench(
 ) -> Result<(), String> {
     let backend_port = backend()?;
     let (consumer, provider, request) =
-        negotiation_pair(binary, databases, &format!("http://127.0.0.1:{backend_port}/parts"))?;
+        negotiation_pair(binary, databases, &format!("http://127.0.0.1:{backend_port}/parts"), &Identity::TrustList)?;
     let mut connection = Connection::open(consumer.management).map_err(|e| e.to_string())?;
     let wait =
         |connection: &mut Connection, path: &str, field: &str, wanted: &str| -> Result<serde_json::Value, String> {
