@@ -50,6 +50,9 @@ enum Command {
     /// shop-floor use cases, then suspend, resume and terminate (exit codes: 0 every step as announced, 1 a step
     /// failed, named on stderr, 130 interrupted).
     Demo(dsc::cli::demo::DemoArgs),
+    /// The participant's verifiable credentials at its connector: add, list (never in full), remove (exit codes: 0
+    /// done, 1 refused or failed, 2 bad arguments or input).
+    Credential(dsc::cli::credential::CredentialArgs),
     /// A did:web credential issuer for closed dataspaces, tests and the demo, and its admin client.
     Issuer(dsc::cli::issuer::IssuerArgs),
 }
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => dsc::cli::validate::run(args),
         Command::Demo(args) => dsc::cli::demo::run(args),
         Command::Issuer(args) => dsc::cli::issuer::run(args),
+        Command::Credential(args) => dsc::cli::credential::run(args),
     }
 }
 

@@ -154,7 +154,13 @@ async fn the_demo_runs_every_step_and_the_insomnia_collection_replays_against_it
     for line in printed.lines().filter(|line| !line.contains(&work.display().to_string())) {
         assert!(line.chars().count() <= 80, "wider than 80 columns: {line}");
     }
-    for step in ["OEM cut off", "continued at offset", "contract request TERMINATED", "access revoked"] {
+    for step in [
+        "12 credentials, each stored in its holder's connector",
+        "OEM cut off",
+        "continued at offset",
+        "refused on its BPN credential: no offer, contract TERMINATED",
+        "access revoked",
+    ] {
         assert!(printed.contains(step), "no '{step}' in:\n{printed}");
     }
     let info: Value = serde_json::from_str(&text(&info_file)).unwrap_or_default();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Client subcommands of the binary: `dsc consume`, `dsc produce`, `dsc validate`, `dsc issuer` and `dsc demo`.
+//! Client subcommands of the binary: `dsc consume`, `dsc produce`, `dsc validate`, `dsc credential`, `dsc issuer` and `dsc demo`.
 
 pub mod consume;
+pub mod credential;
 pub mod demo;
 pub mod issuer;
 pub mod produce;
