@@ -139,3 +139,19 @@ pub trait TransferDispatcher: Send + Sync {
         message: &TransferMessage,
     ) -> Result<NegotiationReply, DispatchError>;
 }
+
+/// Why a participant directory cannot name a participant's protocol id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectoryError {
+    /// The directory does not know the participant: the user named it wrongly.
+    Unknown(String),
+    /// The directory cannot be asked now.
+    Unavailable(String),
+}
+
+/// Turns the participant id a user names (a BPN, as Tractus-X users do) into the id the protocol addresses (a
+/// DID), before anything is stored under it.
+#[async_trait]
+pub trait ParticipantDirectory: Send + Sync {
+    async fn protocol_id(&self, participant: &str) -> Result<String, DirectoryError>;
+}

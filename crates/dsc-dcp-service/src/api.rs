@@ -68,6 +68,9 @@ struct TokenRequest {
     audience: String,
     #[serde(default)]
     bearer_access_scope: Option<String>,
+    /// An access token to carry on (a verifier asking a holder's credential service).
+    #[serde(default)]
+    token: Option<String>,
 }
 
 #[derive(Clone)]
@@ -116,7 +119,7 @@ async fn sts_token(State(sts): State<Sts>, form: axum::extract::Form<TokenReques
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
     }
     let scopes = request.bearer_access_scope.unwrap_or_default();
-    match sts.holder.token_for_scopes(&request.audience, &scopes) {
+    match sts.holder.token_for_scopes(&request.audience, &scopes, request.token.as_deref()) {
         Ok(token) => Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": 300})).into_response(),
         Err(error) => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &error.to_string()),
     }

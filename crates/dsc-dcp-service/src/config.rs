@@ -29,6 +29,25 @@ pub struct DcpConfig {
     pub verification_endpoint: bool,
     /// The secure token service's client (id, vault key of its secret), when the STS endpoint is enabled.
     pub sts_client: Option<(String, String)>,
+    /// An external wallet's secure token service, used instead of the embedded one.
+    pub remote_sts: Option<RemoteStsConfig>,
+    /// The BPN-DID directory (BDRS), for counter-parties named by BPN.
+    pub bdrs: Option<BdrsConfig>,
+}
+
+/// `edc.iam.sts.oauth.*`: the external STS and this connector's client there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteStsConfig {
+    pub token_url: String,
+    pub client_id: String,
+    pub secret_alias: String,
+}
+
+/// `tx.edc.iam.iatp.bdrs.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BdrsConfig {
+    pub server_url: String,
+    pub cache_seconds: u64,
 }
 
 impl DcpConfig {
@@ -135,8 +154,28 @@ impl Section for DcpConfig {
                 let id = raw.get("dsc.iam.sts.client.id").unwrap_or(&core.participant_id).to_string();
                 (id, alias.to_string())
             }),
+            remote_sts: remote_sts(raw)?,
+            bdrs: raw
+                .get("tx.edc.iam.iatp.bdrs.server.url")
+                .map(|url| -> Result<BdrsConfig, ConfigError> {
+                    Ok(BdrsConfig {
+                        server_url: url.trim_end_matches('/').to_string(),
+                        cache_seconds: raw.number("tx.edc.iam.iatp.bdrs.cache.validity")?,
+                    })
+                })
+                .transpose()?,
         }))
     }
+}
+
+fn remote_sts(raw: &RawConfig) -> Result<Option<RemoteStsConfig>, ConfigError> {
+    let Some(token_url) = raw.get("edc.iam.sts.oauth.token.url") else { return Ok(None) };
+    let hint = "an external STS is used with OAuth client credentials: name the client and the vault key of its secret";
+    Ok(Some(RemoteStsConfig {
+        token_url: token_url.to_string(),
+        client_id: raw.required("edc.iam.sts.oauth.client.id", hint)?.to_string(),
+        secret_alias: raw.required("edc.iam.sts.oauth.client.secret.alias", hint)?.to_string(),
+    }))
 }
 
 /// CX-0018 §2.3: on DSP 2025-1 every request covers the membership, BPN and framework agreement credentials.
@@ -208,6 +247,31 @@ const SETTINGS: &[Setting] = &[
         Kind::Text,
         None,
         "The secure token service's client id. Default: edc.participant.id.",
+    ),
+    setting(
+        "edc.iam.sts.oauth.token.url",
+        Kind::HttpUrl,
+        None,
+        "The token endpoint of an external wallet's secure token service (an Identity Hub's /token, say). Setting it makes this connector take its self-issued tokens from there with OAuth client credentials instead of signing them itself; its DID document and credential service are then the wallet's.",
+    ),
+    setting("edc.iam.sts.oauth.client.id", Kind::Text, None, "This connector's client id at the external STS."),
+    setting(
+        "edc.iam.sts.oauth.client.secret.alias",
+        Kind::Text,
+        None,
+        "Vault key of this connector's client secret at the external STS (read at each use).",
+    ),
+    setting(
+        "tx.edc.iam.iatp.bdrs.server.url",
+        Kind::HttpUrl,
+        None,
+        "Base URL of the Catena-X BPN-DID resolution service's directory API (without /bpn-directory). Setting it lets Management API calls name a counter-party by BPN.",
+    ),
+    setting(
+        "tx.edc.iam.iatp.bdrs.cache.validity",
+        Kind::Number { min: 1, max: 86_400 },
+        Some("600"),
+        "How long the downloaded BPN-DID directory is used before it is fetched again, in seconds.",
     ),
 ];
 

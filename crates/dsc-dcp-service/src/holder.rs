@@ -38,9 +38,6 @@ pub struct HolderSettings {
     pub key: SigningKey,
     /// This participant's DID document, for checking the access tokens it issued.
     pub own_document: Value,
-    pub scope_alias: ScopeAlias,
-    /// Credential types every outgoing request lets the verifier read.
-    pub default_credentials: Vec<String>,
     pub strict_relationships: bool,
     /// Issuers whose credentials the Storage API accepts (the verifier's trusted issuers).
     pub accepted_issuers: Vec<String>,
@@ -56,8 +53,6 @@ pub struct Holder {
     access_verifier: AccessTokenVerifier,
     resolver: Arc<dyn DidResolver>,
     store: Arc<dyn CredentialStore>,
-    scope_alias: ScopeAlias,
-    default_credentials: Vec<String>,
     accepted_issuers: Vec<String>,
     /// Verifies issuers' tokens on the Storage API: they carry no access token.
     issuer_tokens: TokenVerifier,
@@ -87,8 +82,6 @@ impl Holder {
             token_verifier,
             resolver,
             store,
-            scope_alias: settings.scope_alias,
-            default_credentials: settings.default_credentials,
             accepted_issuers: settings.accepted_issuers,
             issuer_tokens,
             clock,
@@ -100,34 +93,23 @@ impl Holder {
         &self.did
     }
 
-    /// The scopes a request to a verifier grants: the default credentials plus those the request's policy needs.
-    pub fn scopes(&self, credential_types: &BTreeSet<String>) -> Vec<String> {
-        let types =
-            self.default_credentials.iter().map(String::as_str).chain(credential_types.iter().map(String::as_str));
-        scopes_for(self.scope_alias, types)
-    }
-
-    /// The self-issued ID token for a request to `audience` (the verifier's DID), carrying an access token for the
-    /// scopes of [`Holder::scopes`].
-    pub fn self_issued_token(&self, audience: &str, credential_types: &BTreeSet<String>) -> Result<String, DcpError> {
-        if !audience.starts_with("did:") {
-            return Err(DcpError::InvalidInput(format!(
-                "counter-party id '{audience}': DCP addresses the verifier by its DID, so the counter-party id must be one"
-            )));
-        }
-        let access = self.access.build(audience, &self.scopes(credential_types))?;
-        self.tokens.build(audience, Some(&access))
-    }
-
     /// The secure token service's answer to a client-credentials request (DCP STS, as EDC's remote STS client and
     /// the DCP TCK call it): a self-issued token for `audience` whose access token grants exactly `scopes`.
-    pub fn token_for_scopes(&self, audience: &str, scopes: &str) -> Result<String, DcpError> {
+    pub fn token_for_scopes(
+        &self,
+        audience: &str,
+        scopes: &str,
+        access_token: Option<&str>,
+    ) -> Result<String, DcpError> {
         let scopes: Vec<String> = scopes.split_whitespace().map(str::to_string).collect();
         for scope in &scopes {
             Scope::parse(scope)?;
         }
         if !audience.starts_with("did:") {
             return Err(DcpError::InvalidInput(format!("audience '{audience}' is not a DID")));
+        }
+        if let Some(token) = access_token {
+            return self.tokens.build(audience, Some(token));
         }
         if scopes.is_empty() {
             return self.tokens.build(audience, None);
@@ -250,20 +232,53 @@ impl Holder {
     }
 }
 
-/// Signs outgoing protocol requests with DCP self-issued tokens.
-pub struct DcpRequestSigner(pub Arc<Holder>);
+/// The scopes a request lets its verifier read: the default credentials plus those of the request's policy.
+#[derive(Debug, Clone)]
+pub struct RequestScopes {
+    pub alias: ScopeAlias,
+    pub default_credentials: Vec<String>,
+}
 
+impl RequestScopes {
+    pub fn for_types(&self, credential_types: &BTreeSet<String>) -> Vec<String> {
+        let types =
+            self.default_credentials.iter().map(String::as_str).chain(credential_types.iter().map(String::as_str));
+        scopes_for(self.alias, types)
+    }
+}
+
+/// Signs outgoing protocol requests with DCP self-issued tokens from the participant's token source, addressing
+/// a counter-party named by BPN through the BPN-DID directory when one is configured.
+pub struct DcpRequestSigner {
+    pub tokens: Arc<dyn crate::sts::TokenSource>,
+    pub scopes: RequestScopes,
+    pub directory: Option<Arc<crate::bdrs::BdrsClient>>,
+}
+
+#[async_trait::async_trait]
 impl RequestSigner for DcpRequestSigner {
-    fn authorization(
+    async fn authorization(
         &self,
         audience_id: &str,
         _audience_address: &str,
         credential_types: &BTreeSet<String>,
     ) -> Result<String, IdentityError> {
+        let audience = match (&self.directory, audience_id.starts_with("did:")) {
+            (_, true) => audience_id.to_string(),
+            (Some(directory), false) => {
+                directory.did_of(audience_id).await.map_err(|e| IdentityError::Credentials(e.to_string()))?
+            }
+            (None, false) => {
+                return Err(IdentityError::Credentials(format!(
+                    "counter-party id '{audience_id}': DCP addresses the verifier by its DID; name the DID, or configure the BPN-DID directory (tx.edc.iam.iatp.bdrs.server.url) to name it by BPN"
+                )));
+            }
+        };
         let token = self
-            .0
-            .self_issued_token(audience_id, credential_types)
-            .map_err(|e| IdentityError::Credentials(e.to_string()))?;
+            .tokens
+            .token(&audience, &self.scopes.for_types(credential_types), None)
+            .await
+            .map_err(IdentityError::Credentials)?;
         Ok(format!("Bearer {token}"))
     }
 }

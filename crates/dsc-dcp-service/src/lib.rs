@@ -6,15 +6,19 @@
 //! | [`holder`] | the embedded secure token service (self-issued tokens with access tokens) and credential service |
 //! | [`verifier`] | the DSP request verifier: token, presentation query, credentials, status lists, claims |
 //! | [`schemas`] | `credentialSchema` checks with fetched JSON Schemas |
+//! | [`sts`] | where self-issued tokens come from: the embedded STS or an external one (OAuth client credentials) |
+//! | [`bdrs`] | the Catena-X BPN-DID directory client |
 //! | [`store`] | the holder's credentials in the connector's database |
 //! | [`api`] | HTTP: `POST /presentations/query` (public) and the credentials Management API (`/v3/credentials`) |
 //! | [`config`] | the `dsc.iam.dcp.*` settings |
 
 pub mod api;
+pub mod bdrs;
 pub mod config;
 pub mod holder;
 pub mod schemas;
 pub mod store;
+pub mod sts;
 pub mod verifier;
 
 pub use config::DcpConfig;

@@ -18,7 +18,7 @@ use dsc_dcp::presentation::{PresentationVerifier, dids_to_resolve};
 use dsc_dcp::query::{PresentationQueryMessage, PresentationResponseMessage};
 use dsc_dcp::scope::{ScopeAlias, scopes_for};
 use dsc_dcp::status::StatusListCache;
-use dsc_dcp::token::{TokenBuilder, TokenVerifier, issuer_of};
+use dsc_dcp::token::{TokenVerifier, issuer_of};
 use dsc_dcp::{DcpError, did};
 use dsc_domain::{Clock, ParticipantAgent};
 use dsc_identity::{DidResolver, IdentityError, ParticipantVerifier};
@@ -63,7 +63,7 @@ struct Known {
 pub struct Verifier {
     own_did: String,
     tokens: TokenVerifier,
-    own_tokens: TokenBuilder,
+    own_tokens: Arc<dyn crate::sts::TokenSource>,
     presentations: PresentationVerifier,
     status: Arc<StatusListCache>,
     resolver: Arc<dyn DidResolver>,
@@ -83,7 +83,7 @@ impl Verifier {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         tokens: TokenVerifier,
-        own_tokens: TokenBuilder,
+        own_tokens: Arc<dyn crate::sts::TokenSource>,
         presentations: PresentationVerifier,
         status: Arc<StatusListCache>,
         resolver: Arc<dyn DidResolver>,
@@ -199,7 +199,8 @@ impl Verifier {
         let endpoint = did::service_endpoint(holder_document, "CredentialService")
             .ok_or_else(|| fail(format!("the DID document of {holder} names no CredentialService")))?;
         let url = format!("{}/presentations/query", endpoint.trim_end_matches('/'));
-        let own_token = self.own_tokens.build(holder, Some(access_token)).map_err(rejected)?;
+        let own_token =
+            self.own_tokens.token(holder, &[], Some(access_token)).await.map_err(IdentityError::Credentials)?;
         let timeout = self.settings.query_timeout;
         let response = self
             .http

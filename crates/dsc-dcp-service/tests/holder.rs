@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use dsc_dcp::SigningKey;
 use dsc_dcp::credential::{CredentialDraft, CredentialIssuer, Profile};
 use dsc_dcp::presentation::PresentationVerifier;
-use dsc_dcp::scope::ScopeAlias;
 use dsc_dcp::token::TokenBuilder;
 use dsc_dcp_service::holder::QueryRefusal;
 use dsc_dcp_service::{CredentialStore, Holder, HolderSettings, StoredCredential};
@@ -105,8 +104,6 @@ async fn world() -> World {
         HolderSettings {
             key: holder_party.key.clone(),
             own_document: holder_party.document.clone(),
-            scope_alias: ScopeAlias::TractusX,
-            default_credentials: vec!["MembershipCredential".into()],
             strict_relationships: false,
             accepted_issuers: vec![issuer.did.clone()],
         },
@@ -129,7 +126,7 @@ const BPN: &str = "org.eclipse.tractusx.vc.type:BpnCredential:read";
 impl World {
     /// The verifier's token carrying the holder's access token as the holder's STS would mint it for `scopes`.
     fn verifier_token(&self, who: &Party, granted_to: &str, scopes: &str) -> String {
-        let holder_token = self.holder.token_for_scopes(granted_to, scopes).unwrap();
+        let holder_token = self.holder.token_for_scopes(granted_to, scopes, None).unwrap();
         let payload = holder_token.split('.').nth(1).unwrap();
         use base64::Engine;
         let claims: Value =

@@ -34,7 +34,11 @@ impl DspClient {
         DspClient { http, identity, jsonld, context }
     }
 
-    fn authorization(&self, peer: &Counterparty, credential_types: &BTreeSet<String>) -> Result<String, DispatchError> {
+    async fn authorization(
+        &self,
+        peer: &Counterparty,
+        credential_types: &BTreeSet<String>,
+    ) -> Result<String, DispatchError> {
         if peer.protocol != DSP_2025_1 {
             return Err(DispatchError::UnsupportedProtocol(peer.protocol.clone()));
         }
@@ -44,6 +48,7 @@ impl DspClient {
             .ok_or_else(|| DispatchError::NoIdentity("edc.participant.id is not a did:web DID".into()))?;
         identity
             .authorization(&peer.id, &peer.address, credential_types)
+            .await
             .map_err(|e| DispatchError::NoIdentity(e.to_string()))
     }
 
@@ -76,7 +81,7 @@ impl DspClient {
 #[async_trait]
 impl ProtocolClient for DspClient {
     async fn request_catalog(&self, peer: &Counterparty, query: &QuerySpec) -> Result<RemoteResponse, DispatchError> {
-        let authorization = self.authorization(peer, &BTreeSet::new())?;
+        let authorization = self.authorization(peer, &BTreeSet::new()).await?;
         let message = json!({
             "@context": [DSP_CONTEXT, EDC_DSP_CONTEXT],
             "@type": "CatalogRequestMessage",
@@ -91,7 +96,7 @@ impl ProtocolClient for DspClient {
     }
 
     async fn request_dataset(&self, peer: &Counterparty, dataset_id: &str) -> Result<RemoteResponse, DispatchError> {
-        let authorization = self.authorization(peer, &BTreeSet::new())?;
+        let authorization = self.authorization(peer, &BTreeSet::new()).await?;
         let request = self
             .http
             .get(Self::url(peer, &["catalog", "datasets", dataset_id])?)
@@ -138,7 +143,7 @@ impl NegotiationDispatcher for DspClient {
             NegotiationMessage::Agreement { agreement, .. } => required_credential_types(&agreement.policy),
             _ => BTreeSet::new(),
         };
-        let authorization = self.authorization(peer, &credential_types)?;
+        let authorization = self.authorization(peer, &credential_types).await?;
         let segments: Vec<&str> = match message {
             NegotiationMessage::ContractRequest { provider_pid: None, .. } => vec!["negotiations", "request"],
             NegotiationMessage::ContractRequest { provider_pid: Some(pid), .. } => vec!["negotiations", pid, "request"],
@@ -200,7 +205,7 @@ impl TransferDispatcher for DspClient {
         peer: &Counterparty,
         message: &TransferMessage,
     ) -> Result<NegotiationReply, DispatchError> {
-        let authorization = self.authorization(peer, &BTreeSet::new())?;
+        let authorization = self.authorization(peer, &BTreeSet::new()).await?;
         let (body, segments) = crate::transfer::message(message, &format!("urn:uuid:{}", uuid::Uuid::new_v4()));
         let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
         let request = self

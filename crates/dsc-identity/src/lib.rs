@@ -27,12 +27,14 @@ pub use signing::SigningIdentity;
 pub use trust::{ClaimsSource, TrustList};
 pub use verify::{ReplayCache, TokenVerifier};
 
-/// How this connector authenticates its outbound protocol requests.
+/// How this connector authenticates its outbound protocol requests. Asynchronous: a signer may ask a secure token
+/// service or a BPN-DID directory over the network.
+#[async_trait::async_trait]
 pub trait RequestSigner: Send + Sync {
     /// The `Authorization` header value for a request to the participant `audience_id` at `audience_address`.
     /// `credential_types` are the credentials the policy the request carries is decided on (empty when it carries
     /// none): a signer backed by verifiable credentials lets the audience read them, others ignore them.
-    fn authorization(
+    async fn authorization(
         &self,
         audience_id: &str,
         audience_address: &str,
@@ -46,8 +48,9 @@ pub trait ParticipantVerifier: Send + Sync {
     async fn verify(&self, authorization: Option<&str>) -> Result<dsc_domain::ParticipantAgent, IdentityError>;
 }
 
+#[async_trait::async_trait]
 impl RequestSigner for SigningIdentity {
-    fn authorization(
+    async fn authorization(
         &self,
         audience_id: &str,
         _audience_address: &str,

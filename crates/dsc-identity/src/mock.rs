@@ -34,8 +34,9 @@ impl MockIdentity {
     }
 }
 
+#[async_trait::async_trait]
 impl RequestSigner for MockIdentity {
-    fn authorization(
+    async fn authorization(
         &self,
         _audience_id: &str,
         audience_address: &str,
@@ -71,8 +72,10 @@ mod tests {
     #[tokio::test]
     async fn mock_tokens_round_trip_and_garbage_is_refused() {
         let identity = MockIdentity::new("dsc-provider", Arc::new(TrustList::default()));
-        let header =
-            identity.authorization("edc-consumer", "http://edc/protocol", &Default::default()).unwrap_or_default();
+        let header = identity
+            .authorization("edc-consumer", "http://edc/protocol", &Default::default())
+            .await
+            .unwrap_or_default();
         assert_eq!(header, r#"{"region":"any","audience":"http://edc/protocol","clientId":"dsc-provider"}"#);
         let agent = identity.verify(Some(r#"{"clientId":"edc-consumer","audience":"x"}"#)).await;
         assert_eq!(agent.map(|a| a.id).ok().as_deref(), Some("edc-consumer"));

@@ -14,13 +14,14 @@ use tokio::sync::Notify;
 use super::NegotiationSettings;
 use crate::ServiceError;
 use crate::lease::{self, Expected};
-use crate::protocol::Counterparty;
+use crate::protocol::{Counterparty, DirectoryError, ParticipantDirectory};
 
 pub struct NegotiationService {
     settings: NegotiationSettings,
     store: Arc<dyn NegotiationStore>,
     wake: Arc<Notify>,
     clock: Arc<dyn Clock>,
+    directory: Option<Arc<dyn ParticipantDirectory>>,
 }
 
 impl NegotiationService {
@@ -30,16 +31,31 @@ impl NegotiationService {
         wake: Arc<Notify>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        NegotiationService { settings, store, wake, clock }
+        NegotiationService { settings, store, wake, clock, directory: None }
+    }
+
+    /// Lets users name a counter-party by an id other than a DID (a BPN), resolved through `directory`.
+    pub fn with_directory(mut self, directory: Arc<dyn ParticipantDirectory>) -> Self {
+        self.directory = Some(directory);
+        self
     }
 
     /// Starts a negotiation for `offer` with `peer`; the manager sends the request.
     pub async fn initiate(
         &self,
-        peer: Counterparty,
+        mut peer: Counterparty,
         offer: Offer,
         callback_addresses: Vec<CallbackAddress>,
     ) -> Result<ContractNegotiation, ServiceError> {
+        // The negotiation is kept under the id the counter-party's messages will carry (its DID).
+        if let Some(directory) = self.directory.as_ref().filter(|_| !peer.id.starts_with("did:")) {
+            peer.id = directory.protocol_id(&peer.id).await.map_err(|error| match error {
+                DirectoryError::Unknown(message) => {
+                    ServiceError::InvalidQuery { message, path: "counterPartyId".into() }
+                }
+                DirectoryError::Unavailable(message) => ServiceError::Unavailable(message),
+            })?;
+        }
         let now = self.clock.now_millis();
         let mut negotiation = ContractNegotiation {
             id: uuid::Uuid::new_v4().to_string(),

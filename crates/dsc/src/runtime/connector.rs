@@ -90,14 +90,16 @@ impl Connector {
             (None, None)
         };
         let services = identity.dcp.as_ref().map(|dcp| dcp.services.clone()).unwrap_or_default();
+        // With an external wallet the DID document is the wallet's to serve.
+        let own_document = identity.dcp.as_ref().is_none_or(|dcp| !dcp.external_wallet);
         let mut well_known = dsc_dsp::well_known_router(
-            identity.identity.as_ref().and_then(|identity| {
+            identity.identity.as_ref().filter(|_| own_document).and_then(|identity| {
                 did_document_path(identity.did()).map(|path| (path, identity.did_document_with_services(&services)))
             }),
             identity.dcp.as_ref().map(|_| dsc_dsp::dcp_auth()),
         );
         let mut management = dsc_management_api::router(state, api_key.clone(), config.body_limit);
-        if let Some(dcp) = &identity.dcp {
+        if let Some(dcp) = identity.dcp.as_ref().filter(|dcp| !dcp.external_wallet) {
             // The credential service answers other participants' verifiers on the protocol port.
             let mut credential_service = dsc_dcp_service::api::presentation_router(dcp.holder.clone());
             if dcp.verification_endpoint {

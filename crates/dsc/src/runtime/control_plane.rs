@@ -95,7 +95,11 @@ pub(super) fn build(inputs: Inputs<'_>) -> Result<ControlPlane, StartError> {
         role.batch_size = from.batch_size;
         role.retry = dsc_controlplane::state_machine::RetryPolicy::new(from.retry_limit, from.retry_base_ms);
     }
-    let negotiations = Arc::new(NegotiationService::new(settings.clone(), shared.clone(), wake.clone(), clock.clone()));
+    let mut negotiations = NegotiationService::new(settings.clone(), shared.clone(), wake.clone(), clock.clone());
+    if let Some(directory) = identity.dcp.as_ref().and_then(|dcp| dcp.directory.clone()) {
+        negotiations = negotiations.with_directory(Arc::new(super::dcp::BpnDirectory(directory)));
+    }
+    let negotiations = Arc::new(negotiations);
     let negotiation_protocol = Arc::new(NegotiationProtocolService::new(
         settings.clone(),
         shared.clone(),

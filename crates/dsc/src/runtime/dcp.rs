@@ -11,16 +11,23 @@ use async_trait::async_trait;
 use dsc_config::ConnectorConfig;
 use dsc_controlplane::transfer::CurrentClaims;
 use dsc_dcp::SigningKey;
+use dsc_dcp::access::AccessTokenBuilder;
 use dsc_dcp::credential::CredentialVerifier;
 use dsc_dcp::presentation::PresentationVerifier;
 use dsc_dcp::status::StatusListCache;
 use dsc_dcp::token::{InMemoryJtiCache, TokenBuilder, TokenVerifier};
+use dsc_dcp_service::bdrs::{BdrsClient, BdrsError, BdrsSettings};
+use dsc_dcp_service::holder::RequestScopes;
+use dsc_dcp_service::sts::{EmbeddedSts, RemoteSts, TokenSource};
 use dsc_dcp_service::verifier::HttpStatusLists;
-use dsc_dcp_service::{DcpConfig, Holder, HolderSettings, PolicyCredentialTypes, Verifier, VerifierSettings};
+use dsc_dcp_service::{
+    DcpConfig, DcpRequestSigner, Holder, HolderSettings, PolicyCredentialTypes, Verifier, VerifierSettings,
+};
 use dsc_domain::clock::{Clock, SystemClock};
 use dsc_domain::{ParticipantAgent, QuerySpec};
 use dsc_identity::{DidResolver, IdentityError, ParticipantVerifier, SigningIdentity};
 use dsc_store::SqlStore;
+use dsc_vault::Vault;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -30,6 +37,12 @@ use super::StartError;
 pub(super) struct Dcp {
     pub holder: Arc<Holder>,
     pub verifier: Arc<Verifier>,
+    pub signer: Arc<DcpRequestSigner>,
+    /// The BPN-DID directory, when configured.
+    pub directory: Option<Arc<BdrsClient>>,
+    /// The participant's DID document and credential service live in an external wallet: this connector serves
+    /// neither its own DID document nor its embedded credential service.
+    pub external_wallet: bool,
     pub store: Arc<SqlStore>,
     /// The `service` entries of the DID document.
     pub services: Vec<Value>,
@@ -38,6 +51,7 @@ pub(super) struct Dcp {
     pub sts_client: Option<(String, String)>,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn build(
     config: &ConnectorConfig,
     dcp: &DcpConfig,
@@ -45,6 +59,7 @@ pub(super) fn build(
     pem: &str,
     resolver: Arc<dyn DidResolver>,
     store: Arc<SqlStore>,
+    vault: Arc<dyn Vault>,
     http: &reqwest::Client,
 ) -> Result<Dcp, StartError> {
     let did = identity.did();
@@ -61,8 +76,6 @@ pub(super) fn build(
         HolderSettings {
             key: key.clone(),
             own_document: identity.did_document_with_services(&services),
-            scope_alias: dcp.scope_alias,
-            default_credentials: dcp.default_credentials.clone(),
             strict_relationships: dcp.strict_relationships,
             accepted_issuers: dcp.trusted_issuers.iter().map(|(did, _)| did.clone()).collect(),
         },
@@ -81,9 +94,42 @@ pub(super) fn build(
         clock.clone(),
         Duration::from_millis(dcp.status_list_cache_millis),
     ));
+    let token_source: Arc<dyn TokenSource> = match &dcp.remote_sts {
+        Some(remote) => Arc::new(RemoteSts {
+            http: http.clone(),
+            token_url: remote.token_url.clone(),
+            client_id: remote.client_id.clone(),
+            vault,
+            secret_alias: remote.secret_alias.clone(),
+            timeout,
+        }),
+        None => Arc::new(EmbeddedSts {
+            tokens: TokenBuilder::new(key.clone(), clock.clone()),
+            access: AccessTokenBuilder::new(key, clock.clone()),
+        }),
+    };
+    let directory = dcp.bdrs.as_ref().map(|bdrs| {
+        Arc::new(BdrsClient::new(
+            BdrsSettings {
+                server: bdrs.server_url.clone(),
+                validity: Duration::from_secs(bdrs.cache_seconds),
+                timeout,
+                own_did: did.to_string(),
+                scope_alias: dcp.scope_alias,
+            },
+            http.clone(),
+            token_source.clone(),
+            resolver.clone(),
+        ))
+    });
+    let signer = Arc::new(DcpRequestSigner {
+        tokens: token_source.clone(),
+        scopes: RequestScopes { alias: dcp.scope_alias, default_credentials: dcp.default_credentials.clone() },
+        directory: directory.clone(),
+    });
     let verifier = Arc::new(Verifier::new(
         tokens,
-        TokenBuilder::new(key, clock.clone()),
+        token_source,
         presentations,
         status,
         resolver,
@@ -103,9 +149,15 @@ pub(super) fn build(
             "DCP is on but dsc.iam.dcp.trusted.issuers names no issuer: every protocol request will be refused"
         );
     }
+    if let Some(remote) = &dcp.remote_sts {
+        tracing::info!(sts = %remote.token_url, "self-issued tokens come from an external wallet's STS");
+    }
     Ok(Dcp {
         holder,
         verifier,
+        signer,
+        directory,
+        external_wallet: dcp.remote_sts.is_some(),
         store,
         services,
         verification_endpoint: dcp.verification_endpoint,
@@ -213,5 +265,19 @@ impl ParticipantVerifier for SelfIssuedOnly {
         let documents = std::collections::HashMap::from([(did, document)]);
         let verified = self.tokens.verify(token, &documents).map_err(|e| IdentityError::Credentials(e.to_string()))?;
         Ok(ParticipantAgent::new(verified.did))
+    }
+}
+
+/// The BPN-DID directory as the control plane sees it: a negotiation named by BPN is kept under the DID.
+pub(super) struct BpnDirectory(pub Arc<BdrsClient>);
+
+#[async_trait]
+impl dsc_controlplane::protocol::ParticipantDirectory for BpnDirectory {
+    async fn protocol_id(&self, participant: &str) -> Result<String, dsc_controlplane::protocol::DirectoryError> {
+        use dsc_controlplane::protocol::DirectoryError;
+        self.0.did_of(participant).await.map_err(|error| match error {
+            BdrsError::Unknown(why) => DirectoryError::Unknown(why),
+            BdrsError::Unavailable(why) => DirectoryError::Unavailable(why),
+        })
     }
 }

@@ -39,12 +39,12 @@ impl ProtocolIdentity {
         if let (Some(dcp), Some(identity), Some(pem)) =
             (dsc_dcp_service::DcpConfig::active(config), identity.as_ref(), pem.as_deref())
         {
-            let dcp = super::dcp::build(config, dcp, identity, pem, resolver, store, http)?;
+            let dcp = super::dcp::build(config, dcp, identity, pem, resolver, store, vault.clone(), http)?;
             tracing::info!(participant = %identity.did(), "protocol requests are authenticated with DCP");
             return Ok(ProtocolIdentity {
                 identity: Some(identity.clone()),
                 verifier: Some(dcp.verifier.clone() as Arc<dyn ParticipantVerifier>),
-                signer: Some(Arc::new(dsc_dcp_service::DcpRequestSigner(dcp.holder.clone())) as Arc<dyn RequestSigner>),
+                signer: Some(dcp.signer.clone() as Arc<dyn RequestSigner>),
                 client_verifier: Some(
                     Arc::new(super::dcp::TokenOnly(dcp.verifier.clone())) as Arc<dyn ParticipantVerifier>
                 ),

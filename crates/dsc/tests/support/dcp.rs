@@ -58,10 +58,14 @@ impl TestIssuer {
 
 /// A connector on DCP (no trust list) whose DID is `did:web:127.0.0.1%3A<protocol port>`, trusting `issuer`.
 pub async fn dcp_participant(issuer: &str, extra: &[(&str, &str)]) -> Participant {
-    let port = free_port();
+    dcp_participant_on(free_port(), issuer, extra).await
+}
+
+/// The same on a given protocol port; `extra` may name another `edc.participant.id` (an external wallet's DID).
+pub async fn dcp_participant_on(port: u16, issuer: &str, extra: &[(&str, &str)]) -> Participant {
     let public_port = free_port();
     let dir = tempfile::tempdir().unwrap();
-    let did = did(port);
+    let did = extra.iter().find(|(k, _)| *k == "edc.participant.id").map(|(_, v)| v.to_string()).unwrap_or(did(port));
     let protocol_address = format!("http://127.0.0.1:{port}/api/v1/dsp");
     let public_address = format!("http://127.0.0.1:{public_port}/api/public");
     let mut settings = vec![
@@ -71,7 +75,7 @@ pub async fn dcp_participant(issuer: &str, extra: &[(&str, &str)]) -> Participan
         ("dsc.iam.dcp.trusted.issuers", issuer),
         ("edc.dataplane.api.public.baseurl", public_address.as_str()),
     ];
-    settings.extend_from_slice(extra);
+    settings.extend(extra.iter().filter(|(k, _)| *k != "edc.participant.id").copied());
     let toml: String = settings.iter().map(|(key, value)| format!("\"{key}\" = \"{value}\"\n")).collect();
     let toml = format!(
         "\"edc.api.auth.key\" = \"{API_KEY}\"\n\"dsc.data.dir\" = \"{}\"\n\"dsc.http.bind.address\" = \"127.0.0.1\"\n{toml}",
