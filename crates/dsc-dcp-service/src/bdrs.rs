@@ -124,7 +124,7 @@ impl BdrsClient {
             .await
             .map_err(|e| format!("this participant's credential service at {url} cannot be reached: {e}"))?;
         let status = response.status();
-        let body = response.text().await.map_err(|e| e.to_string())?;
+        let body = crate::http::bounded_text(response).await?;
         if !status.is_success() {
             let excerpt: String = body.chars().take(200).collect();
             return Err(format!(
@@ -164,7 +164,8 @@ impl BdrsClient {
             .get(reqwest::header::CONTENT_ENCODING)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-        let bytes = response.bytes().await.map_err(|e| format!("the BPN-DID directory at {url}: {e}"))?;
+        let bytes =
+            crate::http::bounded_body(response).await.map_err(|e| format!("the BPN-DID directory at {url}: {e}"))?;
         if !status.is_success() {
             return Err(format!(
                 "the BPN-DID directory at {url} refused this participant's membership presentation (HTTP {})",
@@ -173,8 +174,8 @@ impl BdrsClient {
         }
         let mut text = Vec::new();
         if gzipped {
-            flate2::read::GzDecoder::new(bytes.as_ref())
-                .take(64 * 1024 * 1024)
+            flate2::read::GzDecoder::new(bytes.as_slice())
+                .take(crate::http::MAX_ANSWER_BYTES as u64)
                 .read_to_end(&mut text)
                 .map_err(|e| format!("the BPN-DID directory at {url} is not valid gzip: {e}"))?;
         } else {

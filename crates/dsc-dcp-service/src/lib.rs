@@ -16,6 +16,7 @@ pub mod api;
 pub mod bdrs;
 pub mod config;
 pub mod holder;
+pub mod http;
 pub mod schemas;
 pub mod store;
 pub mod sts;

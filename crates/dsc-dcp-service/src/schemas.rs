@@ -36,7 +36,8 @@ impl SchemaCache {
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status().as_u16()));
         }
-        let schema: Value = response.json().await.map_err(|e| format!("not JSON: {e}"))?;
+        let body = crate::http::bounded_body(response).await?;
+        let schema: Value = serde_json::from_slice(&body).map_err(|e| format!("not JSON: {e}"))?;
         let validator = Arc::new(jsonschema::validator_for(&schema).map_err(|e| format!("not a JSON Schema: {e}"))?);
         self.schemas.lock().await.insert(url.to_string(), (validator.clone(), Instant::now()));
         Ok(validator)

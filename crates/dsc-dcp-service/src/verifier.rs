@@ -221,8 +221,9 @@ impl Verifier {
                 }
             })?;
         let status = response.status();
-        let body =
-            response.text().await.map_err(|e| fail(format!("the credential service of {holder} at {url}: {e}")))?;
+        let body = crate::http::bounded_text(response)
+            .await
+            .map_err(|e| fail(format!("the credential service of {holder} at {url}: {e}")))?;
         if !status.is_success() {
             let excerpt: String = body.chars().take(200).collect();
             return Err(fail(format!(
@@ -320,6 +321,6 @@ impl dsc_dcp::status::StatusListFetcher for HttpStatusLists {
         if !status.is_success() {
             return Err(format!("HTTP {}", status.as_u16()));
         }
-        response.text().await.map_err(|e| e.to_string())
+        crate::http::bounded_text(response).await
     }
 }

@@ -32,6 +32,9 @@ pub fn did_document_url(did: &str, use_https: bool) -> Result<String, IdentityEr
     })
 }
 
+/// DID documents are a few KiB; anything far larger is not one.
+const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
 #[async_trait]
 pub trait DidResolver: Send + Sync {
     /// The DID document (JSON) of `did`.
@@ -68,11 +71,25 @@ impl DidResolver for HttpDidResolver {
         }
         let url = did_document_url(did, self.use_https)?;
         let fail = |why: String| IdentityError::Resolution(did.to_string(), why);
-        let response = self.client.get(&url).send().await.map_err(|e| fail(format!("GET {url}: {e}")))?;
+        // Any caller names the DID, so whatever answers at its URL is bounded in time and size.
+        let mut response = self
+            .client
+            .get(&url)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| fail(format!("GET {url}: {e}")))?;
         if !response.status().is_success() {
             return Err(fail(format!("GET {url}: HTTP {}", response.status().as_u16())));
         }
-        let document: Value = response.json().await.map_err(|e| fail(format!("GET {url}: {e}")))?;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| fail(format!("GET {url}: {e}")))? {
+            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                return Err(fail(format!("GET {url}: the document is larger than {MAX_DOCUMENT_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let document: Value = serde_json::from_slice(&body).map_err(|e| fail(format!("GET {url}: {e}")))?;
         if document.get("id").and_then(Value::as_str) != Some(did) {
             return Err(fail("the document's id is not the DID".into()));
         }

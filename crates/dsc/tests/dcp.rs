@@ -211,15 +211,23 @@ async fn an_unreachable_or_silent_credential_service_refuses_within_the_bound() 
         }
     });
     let closed_url = format!("http://127.0.0.1:{}/cs", free_port());
-    for (url, why) in
-        [(silent_url.as_str(), "did not answer within 300 ms"), (closed_url.as_str(), "cannot be reached")]
-    {
+    // Answers far more than any presentation could be.
+    let huge = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let huge_url = format!("http://{}/cs", huge.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/cs/presentations/query", axum::routing::post(|| async { vec![b'x'; 9 * 1024 * 1024] }));
+    tokio::spawn(async move { axum::serve(huge, app).await });
+    for (url, why) in [
+        (silent_url.as_str(), " did not answer within 300 ms"),
+        (closed_url.as_str(), " cannot be reached"),
+        (huge_url.as_str(), ": the answer is larger than 8388608 bytes"),
+    ] {
         let consumer = dcp_participant(&issuer.did, &[("dsc.iam.dcp.credential.service.url", url)]).await;
         let started = Instant::now();
         let reply = consumer.connector.post("/v3/catalog/request", &catalog_request(&provider)).await;
         assert!(started.elapsed() < Duration::from_secs(3), "bounded: {:?}", started.elapsed());
         assert_eq!(reply.status, 502, "{}", reply.body);
-        let expected = format!("the credential service of {} at {url}/presentations/query {why}", consumer.did);
+        let expected = format!("the credential service of {} at {url}/presentations/query{why}", consumer.did);
         assert!(reply.body.to_string().contains(&expected), "{expected}: {}", reply.body);
     }
 }
