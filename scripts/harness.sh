@@ -36,6 +36,8 @@ EDC_DIR="$HARNESS_DIR/edc"
 # The Dataspace Protocol TCK (class path only; the test writes its configuration and runs it).
 DSP_TCK_DIR="$HARNESS_DIR/dsp-tck"
 DCP_TCK_DIR="$HARNESS_DIR/dcp-tck"
+IH_DIR="$HARNESS_DIR/identityhub"
+EDC_DCP_DIR="$HARNESS_DIR/edc-dcp"
 KEYCLOAK_REALM_URL="http://127.0.0.1:$KEYCLOAK_PORT/realms/dataspace"
 KAFKA_DIR="$HARNESS_DIR/kafka"
 KAFKA_INTERNAL_PORT="${HARNESS_KAFKA_INTERNAL_PORT:-29092}"
@@ -463,6 +465,29 @@ dsp_tck_up() { assemble_classpath "the DSP TCK" "$DSP_TCK_DIR" scripts/peers/dsp
 
 dcp_tck_up() { assemble_classpath "the DCP TCK" "$DCP_TCK_DIR" scripts/peers/dcp-tck/pom.xml; }
 
+# A one-class extension the peer needs at start (scripts/peers/seeds/NAME), compiled against its class path.
+seed_jar() {
+  local name=$1 dir=$2
+  [ -f "$dir/seed.jar" ] && return 0
+  command -v javac >/dev/null 2>&1 || apt_install openjdk-17-jdk-headless
+  rm -rf "$dir/seed"
+  mkdir -p "$dir/seed"
+  javac --release 17 -nowarn -d "$dir/seed" -cp "$dir/lib/*" $(find "$ROOT/scripts/peers/seeds/$name/src" -name '*.java')
+  cp -r "$ROOT/scripts/peers/seeds/$name/META-INF" "$dir/seed/"
+  jar cf "$dir/seed.jar.tmp" -C "$dir/seed" . && mv "$dir/seed.jar.tmp" "$dir/seed.jar"
+  log "$name seed extension built"
+}
+
+# Eclipse Identity Hub 0.15.1 (credential service, STS) and EDC 0.14.0 with DCP: a DCP peer that is not ours.
+identityhub_up() {
+  assemble_classpath "Eclipse Identity Hub" "$IH_DIR" scripts/peers/identityhub/pom.xml
+  seed_jar identityhub "$IH_DIR"
+}
+edc_dcp_up() {
+  assemble_classpath "Eclipse EDC with DCP" "$EDC_DCP_DIR" scripts/peers/edc-dcp/pom.xml
+  seed_jar edc-dcp "$EDC_DCP_DIR"
+}
+
 edc_status() {
   if [ -f "$EDC_DIR/lib/.complete" ]; then log "edc: class path ready"; else log "edc: not assembled"; fi
 }
@@ -471,6 +496,10 @@ print_env() {
   echo "export TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
   if [ -f "$EDC_DIR/lib/.complete" ]; then
     echo "export TEST_EDC_CLASSPATH='$EDC_DIR/lib/*'"
+  fi
+  if [ -f "$IH_DIR/seed.jar" ] && [ -f "$EDC_DCP_DIR/seed.jar" ]; then
+    echo "export TEST_IH_CLASSPATH='$IH_DIR/lib/*:$IH_DIR/seed.jar'"
+    echo "export TEST_EDC_DCP_CLASSPATH='$EDC_DCP_DIR/lib/*:$EDC_DCP_DIR/seed.jar'"
   fi
   if [ -f "$DCP_TCK_DIR/lib/.complete" ]; then
     echo "export TEST_DCP_TCK_CLASSPATH='$DCP_TCK_DIR/lib/*'"
@@ -534,6 +563,8 @@ case "$command" in
         edc_up
         dsp_tck_up
         dcp_tck_up
+        identityhub_up
+        edc_dcp_up
         log "all up in $(elapsed_ms "$started") ms" ;;
       postgres) postgres_up ;;
       oauth) oauth_up ;;
@@ -542,6 +573,8 @@ case "$command" in
       edc) edc_up ;;
       dsp-tck) dsp_tck_up ;;
       dcp-tck) dcp_tck_up ;;
+      identityhub) identityhub_up ;;
+      edc-dcp) edc_dcp_up ;;
       *) die "unknown component '$component'" ;;
     esac ;;
   down)
@@ -551,7 +584,7 @@ case "$command" in
       oauth) oauth_down ;;
       keycloak) keycloak_down ;;
       kafka) kafka_down ;;
-      edc | dsp-tck | dcp-tck) ;;
+      edc | dsp-tck | dcp-tck | identityhub | edc-dcp) ;;
       *) die "unknown component '$component'" ;;
     esac ;;
   status) postgres_status; oauth_status; keycloak_status; kafka_status; edc_status ;;
@@ -565,5 +598,5 @@ case "$command" in
     echo "$KAFKA_DIR/lib" ;;
   kafka-acl) shift; [ "$#" -eq 4 ] || die "usage: $0 kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX"; kafka_acl "$@" ;;
   kafka-topic) shift; [ "$#" -eq 1 ] || die "usage: $0 kafka-topic TOPIC"; kafka_topic "$1" ;;
-  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc|dsp-tck|dcp-tck] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX | kafka-topic TOPIC" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc|dsp-tck|dcp-tck|identityhub|edc-dcp] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX | kafka-topic TOPIC" >&2; exit 2 ;;
 esac

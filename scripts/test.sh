@@ -39,7 +39,7 @@ cargo xtask spdx
 cargo xtask unused-deps
 cargo xtask layering
 
-step "test infrastructure (PostgreSQL, OAuth server, Kafka, Eclipse EDC, DSP TCK, DCP TCK)"
+step "test infrastructure (PostgreSQL, OAuth server, Kafka, Eclipse EDC, EDC with DCP and Identity Hub, DSP TCK, DCP TCK)"
 # Stop at the end only what this run started; a harness that was already up stays up.
 started_here=()
 status_before=$(scripts/harness.sh status)
@@ -52,7 +52,7 @@ stop_started() {
 trap stop_started EXIT
 scripts/harness.sh up
 eval "$(scripts/harness.sh env)"
-export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1 TEST_REQUIRE_EDC=1 TEST_REQUIRE_DSP_TCK=1 TEST_REQUIRE_DCP_TCK=1
+export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1 TEST_REQUIRE_EDC=1 TEST_REQUIRE_DSP_TCK=1 TEST_REQUIRE_DCP_TCK=1 TEST_REQUIRE_EDC_DCP=1
 
 step "Python Kafka client smoke test (confluent-kafka)"
 [ -x .harness/python/bin/python ] || python3 -m venv .harness/python

@@ -46,6 +46,14 @@ impl TestIssuer {
         record.id
     }
 
+    /// Issues `credential_type` to `holder` (a DID) and returns the credential's id and JWT, for a wallet of its own.
+    pub async fn issue(&self, holder: &str, credential_type: &str, bpn: &str) -> (String, String) {
+        let request: dsc_dcp_issuer::IssueRequest =
+            serde_json::from_value(json!({"holder": holder, "type": credential_type, "bpn": bpn})).unwrap();
+        let (record, jwt) = self.issuer.issue(&request).await.unwrap();
+        (record.id, jwt)
+    }
+
     /// Membership, BPN and framework agreement credentials: what Catena-X participants hold.
     pub async fn onboard(&self, holder: &Participant, bpn: &str) -> Vec<String> {
         let mut ids = Vec::new();
@@ -67,7 +75,7 @@ pub async fn dcp_participant_on(port: u16, issuer: &str, extra: &[(&str, &str)])
     let dir = tempfile::tempdir().unwrap();
     let did = extra.iter().find(|(k, _)| *k == "edc.participant.id").map(|(_, v)| v.to_string()).unwrap_or(did(port));
     let protocol_address = format!("http://127.0.0.1:{port}/api/v1/dsp");
-    let public_address = format!("http://127.0.0.1:{public_port}/api/public");
+    let public_address = format!("http://127.0.0.1:{public_port}/public");
     let mut settings = vec![
         ("edc.participant.id", did.as_str()),
         ("edc.dsp.callback.address", protocol_address.as_str()),

@@ -47,13 +47,60 @@ impl EdcPeer {
             eprintln!("skipped: no EDC runtime (scripts/harness.sh up edc; eval \"$(scripts/harness.sh env)\")");
             return None;
         };
-        let dir = tempfile::tempdir().unwrap();
-        let (health, management, protocol, control, public, version) =
-            (free_port(), free_port(), free_port(), free_port(), free_port(), free_port());
         // The data plane signs the EDR tokens it hands out with this key.
         let (identity, private_pem) = dsc_identity::SigningIdentity::generate("did:web:edc.test").unwrap();
         let mut public_jwk = identity.did_document()["verificationMethod"][0]["publicKeyJwk"].clone();
         public_jwk["kid"] = json!("public-key");
+        let keys = format!(
+            "edc.transfer.proxy.token.signer.privatekey.alias=private-key\n\
+             edc.transfer.proxy.token.verifier.publickey.alias=public-key\n\
+             private-key={}\n\
+             edc.iam.publickeys.proxy.id=public-key\nedc.iam.publickeys.proxy.value={}\n",
+            property(&private_pem),
+            property(&public_jwk.to_string()),
+        );
+        Some(Self::launch(&classpath, participant_id, &keys, "INFO").await)
+    }
+
+    /// Starts EDC with DCP (`TEST_EDC_DCP_CLASSPATH`): its DID and keys in an Identity Hub participant context, its
+    /// self-issued tokens from the hub's STS, trusting `issuer` for every credential type; `None` when the class
+    /// path is not assembled (and `TEST_REQUIRE_EDC_DCP` is not set).
+    pub async fn start_dcp(participant: &super::ih::IhParticipant, issuer: &str) -> Option<Self> {
+        let Ok(classpath) = std::env::var("TEST_EDC_DCP_CLASSPATH") else {
+            assert!(
+                std::env::var("TEST_REQUIRE_EDC_DCP").is_err(),
+                "TEST_REQUIRE_EDC_DCP is set but TEST_EDC_DCP_CLASSPATH is not: run scripts/harness.sh up edc-dcp"
+            );
+            eprintln!("skipped: no EDC with DCP (scripts/harness.sh up edc-dcp identityhub)");
+            return None;
+        };
+        let (private_pem, public_pem) = super::ih::key_pair_pem();
+        let did = &participant.did;
+        // The vault seeds are read by the harness's one-class extension (scripts/peers/seeds/edc-dcp).
+        let extra = format!(
+            "edc.iam.issuer.id={did}\nedc.iam.did.web.use.https=false\n\
+             edc.iam.sts.oauth.token.url={sts}/token\nedc.iam.sts.oauth.client.id={did}\n\
+             edc.iam.sts.oauth.client.secret.alias=sts-client-secret\nedc.vault.seed.sts-client-secret={secret}\n\
+             edc.iam.trusted-issuer.dsc.id={issuer}\n\
+             edc.iam.credential.revocation.mimetype=application/json\nedc.iam.credential.revocation.cache.validity=300\n\
+             tx.edc.iam.iatp.default-scopes.membership.alias=org.eclipse.edc.vc.type\n\
+             tx.edc.iam.iatp.default-scopes.membership.type=MembershipCredential\n\
+             tx.edc.iam.iatp.default-scopes.membership.operation=read\n\
+             edc.transfer.proxy.token.signer.privatekey.alias=dp-private-key\n\
+             edc.transfer.proxy.token.verifier.publickey.alias=dp-public-key\n\
+             edc.vault.seed.dp-private-key={}\nedc.vault.seed.dp-public-key={}\n",
+            property(&private_pem),
+            property(&public_pem),
+            sts = participant.sts,
+            secret = participant.client_secret,
+        );
+        Some(Self::launch(&classpath, did, &extra, "DEBUG").await)
+    }
+
+    async fn launch(classpath: &str, participant_id: &str, extra: &str, log_level: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (health, management, protocol, control, public, version) =
+            (free_port(), free_port(), free_port(), free_port(), free_port(), free_port());
         let properties = format!(
             "edc.participant.id={participant_id}\nedc.component.id={participant_id}\nedc.hostname=127.0.0.1\n\
              web.http.port={health}\nweb.http.path=/api\n\
@@ -65,21 +112,17 @@ impl EdcPeer {
              web.http.version.port={version}\nweb.http.version.path=/version\n\
              edc.dsp.callback.address=http://127.0.0.1:{protocol}/protocol\n\
              edc.dataplane.api.public.baseurl=http://127.0.0.1:{public}/public\n\
-             edc.jsonld.http.enabled=false\n\
-             edc.transfer.proxy.token.signer.privatekey.alias=private-key\n\
-             edc.transfer.proxy.token.verifier.publickey.alias=public-key\n\
-             private-key={}\n\
-             edc.iam.publickeys.proxy.id=public-key\nedc.iam.publickeys.proxy.value={}\n",
-            property(&private_pem),
-            property(&public_jwk.to_string()),
+             edc.jsonld.http.enabled=false\n{extra}",
         );
         let config = dir.path().join("edc.properties");
         std::fs::write(&config, properties).unwrap();
         let log = dir.path().join("edc.log");
         let output = std::fs::File::create(&log).unwrap();
         let mut child = Command::new("java")
-            .args(["-Xmx512m", &format!("-Dedc.fs.config={}", config.display()), "-cp", &classpath])
+            .args(["-Xmx512m", &format!("-Dedc.fs.config={}", config.display()), "-cp", classpath])
             .arg("org.eclipse.edc.boot.system.runtime.BaseRuntime")
+            // DCP refusals are logged at debug level only ("Unauthorized: <reason>").
+            .arg(format!("--log-level={log_level}"))
             .stdout(Stdio::from(output.try_clone().unwrap()))
             .stderr(Stdio::from(output))
             .spawn()
@@ -99,15 +142,7 @@ impl EdcPeer {
             assert!(Instant::now() < deadline, "EDC not ready in 90 s: {text}");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        Some(EdcPeer {
-            participant_id: participant_id.to_string(),
-            management,
-            protocol,
-            public,
-            child,
-            log,
-            _dir: dir,
-        })
+        EdcPeer { participant_id: participant_id.to_string(), management, protocol, public, child, log, _dir: dir }
     }
 
     pub fn protocol_address(&self) -> String {

@@ -152,5 +152,6 @@ pub async fn fresh_postgres_database() -> Option<String> {
 
 pub mod dcp;
 pub mod edc;
+pub mod ih;
 pub mod peers;
 pub mod process;
