@@ -11,7 +11,8 @@
 //! - `built_in_oauth`: a broker of its own trusting the provider's built-in OAuth server;
 //! - `consume_cli`: `dsc consume` / `dsc produce` as processes;
 //! - `aspects`: a topic carrying a CX-0127 aspect model, declared in the catalog and validated on both sides;
-//! - `examples`: the Python and Java consumer examples in `examples/`.
+//! - `examples`: the Python and Java consumer examples in `examples/`;
+//! - `edc_dcp`: an Eclipse EDC consumer on DCP (Identity Hub wallet) reads a topic with the EDR it received.
 //!
 //! Needs `scripts/harness.sh up postgres oauth kafka` and its `env`; `TEST_REQUIRE_KAFKA=1` (scripts/test.sh) turns a
 //! missing harness into a failure instead of a notice.
@@ -27,6 +28,7 @@ mod aspects;
 mod built_in_oauth;
 mod consume_cli;
 mod crash;
+mod edc_dcp;
 mod examples;
 mod failures;
 mod reading;
