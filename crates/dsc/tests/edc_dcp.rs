@@ -76,7 +76,7 @@ async fn provision_open(provider: &Participant, base: &str) {
         "@type": "Set", "permission": [{ "action": "use" }] } });
     assert_eq!(provider.connector.post("/v3/policydefinitions", &open).await.status, 200);
     let definition = json!({ "@context": { "@vocab": EDC }, "@id": "cd-1", "accessPolicyId": "open", "contractPolicyId": "open",
-        "assetsSelector": [] });
+        "assetsSelector": [{ "operandLeft": format!("{EDC}id"), "operator": "=", "operandRight": "parts" }] });
     assert_eq!(provider.connector.post("/v3/contractdefinitions", &definition).await.status, 200);
 }
 
@@ -138,6 +138,19 @@ async fn an_edc_consumer_with_an_identity_hub_and_our_provider() {
     let provider = dcp_participant(&issuer.did, EDC_COMPATIBLE).await;
     issuer.give(&provider, "MembershipCredential", "BPNL000000000001").await;
     provision_open(&provider, &backend().await).await;
+    // Two more offers behind BPN policies: the consumer's BPN comes from the membership credential its wallet presents.
+    for (asset, bpn) in [("for-the-consumer", "BPNL000000000002"), ("for-someone-else", "BPNL000000000009")] {
+        let body = json!({ "@context": { "@vocab": EDC }, "@id": asset, "properties": { "name": asset },
+            "dataAddress": { "type": "HttpData", "baseUrl": "http://127.0.0.1:9/unused" } });
+        assert_eq!(provider.connector.post("/v3/assets", &body).await.status, 200);
+        let policy = json!({ "@context": { "@vocab": EDC }, "@id": format!("bpn-{asset}"), "policy": {
+            "@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Set", "permission": [{ "action": "use", "constraint": [{
+                "leftOperand": "https://w3id.org/catenax/2025/9/policy/BusinessPartnerNumber", "operator": "eq", "rightOperand": bpn }] }] } });
+        assert_eq!(provider.connector.post("/v3/policydefinitions", &policy).await.status, 200);
+        let definition = json!({ "@context": { "@vocab": EDC }, "@id": format!("cd-{asset}"), "accessPolicyId": format!("bpn-{asset}"),
+            "contractPolicyId": "open", "assetsSelector": [{ "operandLeft": format!("{EDC}id"), "operator": "=", "operandRight": asset }] });
+        assert_eq!(provider.connector.post("/v3/contractdefinitions", &definition).await.status, 200);
+    }
 
     let catalog = edc
         .post(
@@ -147,7 +160,11 @@ async fn an_edc_consumer_with_an_identity_hub_and_our_provider() {
         )
         .await;
     assert_eq!(catalog.status, 200, "{}\n{}", catalog.body, edc.log_tail());
-    let dataset = as_list(&catalog.body["dataset"]).into_iter().next().unwrap_or_else(|| panic!("{}", catalog.body));
+    let datasets = as_list(&catalog.body["dataset"]);
+    let mut offered: Vec<&str> = datasets.iter().filter_map(|d| d["@id"].as_str()).collect();
+    offered.sort_unstable();
+    assert_eq!(offered, ["for-the-consumer", "parts"], "decided on the BPN of EDC's membership credential");
+    let dataset = datasets.iter().find(|d| d["@id"] == "parts").unwrap();
     let offer = as_list(&dataset["hasPolicy"]).into_iter().next().unwrap();
     let request = open_offer(&provider.did, &offer, "parts", &provider.protocol);
     let negotiation = edc.post("/v3/contractnegotiations", &request).await;
