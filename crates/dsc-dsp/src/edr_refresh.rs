@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Consumer side of the token refresh (Tractus-X refresh profile): renews an EDR at the provider's refresh endpoint
-//! shortly before its access token expires, authenticating with a self-issued token of this participant, as every
-//! other request of this connector to its counter-party is authenticated.
+//! shortly before its access token expires, authenticating exactly as every other request of this connector to its
+//! counter-party (a DCP self-issued token with its access token under DCP; CX-0018 §2.3 asks for it on the refresh
+//! call too).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
 use dsc_controlplane::edr::EdrRefresher;
 use dsc_domain::Clock;
 use dsc_domain::{DataAddress, namespaces};
-use dsc_identity::SigningIdentity;
+use dsc_identity::RequestSigner;
 use serde_json::{Value, json};
 
 /// Refresh when less than this much of the token's life is left.
@@ -19,7 +19,7 @@ const MARGIN_SECONDS: i64 = 5;
 
 pub struct HttpEdrRefresher {
     pub http: reqwest::Client,
-    pub identity: Option<Arc<SigningIdentity>>,
+    pub signer: Option<Arc<dyn RequestSigner>>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -52,8 +52,11 @@ impl EdrRefresher for HttpEdrRefresher {
             return Err("the EDR names no refresh endpoint or refresh token".into());
         };
         let audience = text(&tx_auth("refreshAudience")).unwrap_or_default();
-        let identity = self.identity.as_ref().ok_or("this connector has no identity to authenticate a refresh with")?;
-        let client_token = identity.self_issued_token(&audience, Duration::from_secs(60)).map_err(|e| e.to_string())?;
+        let signer = self.signer.as_ref().ok_or("this connector has no identity to authenticate a refresh with")?;
+        let authorization = signer
+            .authorization(&audience, &endpoint, &Default::default())
+            .await
+            .map_err(|e| format!("cannot authenticate the refresh: {e}"))?;
         let form = reqwest::Url::parse_with_params(
             "http://form/",
             &[("grant_type", "refresh_token"), ("refresh_token", refresh_token.as_str())],
@@ -65,7 +68,7 @@ impl EdrRefresher for HttpEdrRefresher {
         let response = self
             .http
             .post(&endpoint)
-            .bearer_auth(client_token)
+            .header(reqwest::header::AUTHORIZATION, authorization)
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form)
             .send()

@@ -206,11 +206,7 @@ pub(super) fn build(inputs: Inputs<'_>) -> Result<ControlPlane, StartError> {
         edrs: Arc::new(EdrService::new(
             shared.clone(),
             vault.clone(),
-            Arc::new(HttpEdrRefresher {
-                http: http.clone(),
-                identity: identity.identity.clone(),
-                clock: clock.clone(),
-            }),
+            Arc::new(HttpEdrRefresher { http: http.clone(), signer: identity.signer.clone(), clock: clock.clone() }),
             holder.clone(),
         )),
     };

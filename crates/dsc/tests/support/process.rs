@@ -112,6 +112,27 @@ impl Node {
         Node { health, management, protocol, did, config, log: data.join("dsc.log"), subcommand: "run", child: None }
     }
 
+    /// A connector on DCP (no trust list), trusting `issuer`'s credentials; `extra` more TOML lines.
+    pub fn on_dcp(dir: &Path, name: &str, issuer: &str, extra: &str) -> Self {
+        let (health, management, protocol, control) = (free_port(), free_port(), free_port(), free_port());
+        let did = format!("did:web:127.0.0.1%3A{protocol}");
+        let data = dir.join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        let config = data.join("dsc.toml");
+        let text = format!(
+            "\"edc.participant.id\" = \"{did}\"\n\"edc.api.auth.key\" = \"{key}\"\n\"dsc.data.dir\" = \"{data}\"\n\
+             \"dsc.http.bind.address\" = \"127.0.0.1\"\n\"edc.hostname\" = \"127.0.0.1\"\n\"web.http.port\" = {health}\n\
+             \"web.http.management.port\" = {management}\n\"web.http.protocol.port\" = {protocol}\n\
+             \"web.http.control.port\" = {control}\n\"web.http.public.port\" = {public}\n\"edc.iam.did.web.use.https\" = \"false\"\n\
+             \"dsc.iam.dcp.trusted.issuers\" = \"{issuer}\"\n{extra}",
+            key = super::API_KEY,
+            data = data.display(),
+            public = free_port(),
+        );
+        std::fs::write(&config, text).unwrap();
+        Node { health, management, protocol, did, config, log: data.join("dsc.log"), subcommand: "run", child: None }
+    }
+
     /// A second replica of `primary`: same participant (DID, key via the shared vault file), same database (in
     /// `extra`), its own ports and log.
     pub fn replica_of(dir: &Path, name: &str, primary: &Node, extra: &str) -> Self {
@@ -149,9 +170,14 @@ impl Node {
     }
 
     pub async fn start(&mut self) {
+        self.start_logging("info").await;
+    }
+
+    /// Starts with this log filter (`RUST_LOG`), e.g. `trace` to see everything the process would ever log.
+    pub async fn start_logging(&mut self, filter: &str) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let mut child = dsc(&[self.subcommand, "--config", &self.config.to_string_lossy()])
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
