@@ -69,3 +69,6 @@ cargo test --locked -p dsc --test dsp_tck -- --nocapture
 
 step "Decentralized Claims Protocol TCK (table; expected failures in scripts/peers/dcp-tck/expected-failures.txt)"
 cargo test --locked -p dsc --test dcp_tck -- --nocapture
+
+step "Fuzzing (property-based; inputs per target; DSC_FUZZ_CASES for a longer run)"
+cargo test --locked -p dsc-fuzz -- --nocapture

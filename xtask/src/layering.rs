@@ -43,7 +43,8 @@ const PENDING: &[&str] = &[];
 const TRANSFER_TYPE_WORD: &str = "kafka";
 
 /// The crates a Kafka crate may be a dependency of (besides the Kafka crates themselves).
-const KAFKA_USERS: &[&str] = &["dsc", "dsc-demo", "dsc-infra-tests"];
+/// `dsc-fuzz` is a tests-only crate at the top, like `dsc-infra-tests`: it fuzzes the Kafka data address parser.
+const KAFKA_USERS: &[&str] = &["dsc", "dsc-demo", "dsc-infra-tests", "dsc-fuzz"];
 
 /// The shared lower floors: neither plane, nor an API or wire crate above them, may be their dependency.
 const LOWER_FLOORS: &[&str] = &[
