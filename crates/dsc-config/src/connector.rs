@@ -96,6 +96,12 @@ pub struct ConnectorConfig {
     pub vault_file: PathBuf,
     pub vault_key: VaultKeySource,
     pub body_limit: usize,
+    /// `dsc.http.request.timeout.seconds`.
+    pub request_timeout_seconds: u64,
+    /// `dsc.dsp.participant.concurrency`.
+    pub participant_concurrency: usize,
+    /// `dsc.dsp.verification.concurrency`.
+    pub verification_concurrency: usize,
     pub log_format: LogFormat,
     pub log_level: String,
     /// The Dataspace Protocol base address peers use (without the version path).
@@ -252,6 +258,9 @@ impl ConnectorConfig {
             vault_key,
             data_dir,
             body_limit: raw.number("dsc.http.body.limit")?,
+            request_timeout_seconds: raw.number("dsc.http.request.timeout.seconds")?,
+            participant_concurrency: raw.number("dsc.dsp.participant.concurrency")?,
+            verification_concurrency: raw.number("dsc.dsp.verification.concurrency")?,
             log_format,
             log_level: raw.get("dsc.log.level").unwrap_or("info").to_string(),
             protocol_address: String::new(),

@@ -180,6 +180,11 @@ impl NegotiationDispatcher for DspClient {
                 let (provider_pid, state) = acknowledgement(&self.jsonld, &response.body);
                 Ok(NegotiationReply::Accepted { provider_pid, state })
             }
+            // Too many requests in flight at the peer: a later retry can succeed, unlike any other 4xx.
+            429 => Err(DispatchError::Unreachable {
+                address: peer.address.clone(),
+                reason: format!("HTTP 429: {}", reasons(&response.body)),
+            }),
             400..=499 => Ok(NegotiationReply::Rejected { status: response.status, reason: reasons(&response.body) }),
             status => Err(DispatchError::Unreachable {
                 address: peer.address.clone(),
@@ -218,6 +223,11 @@ impl TransferDispatcher for DspClient {
             200..=299 => Ok(NegotiationReply::Accepted {
                 provider_pid: transfer_acknowledgement(&self.jsonld, &response.body),
                 state: None,
+            }),
+            // Too many requests in flight at the peer: a later retry can succeed, unlike any other 4xx.
+            429 => Err(DispatchError::Unreachable {
+                address: peer.address.clone(),
+                reason: format!("HTTP 429: {}", reasons(&response.body)),
             }),
             400..=499 => Ok(NegotiationReply::Rejected { status: response.status, reason: reasons(&response.body) }),
             status => Err(DispatchError::Unreachable {

@@ -57,7 +57,11 @@ pub fn message_context() -> Result<CompactionContext, dsc_jsonld::JsonLdError> {
 
 /// The router mounted at the protocol context path: the version document (public) and the 2025-1 endpoints
 /// (authenticated).
-pub fn protocol_router(state: DspState, verifier: Option<Arc<dyn ParticipantVerifier>>) -> Router {
+pub fn protocol_router(
+    state: DspState,
+    verifier: Option<Arc<dyn ParticipantVerifier>>,
+    limits: auth::ProtocolLimits,
+) -> Router {
     let version_auth = state.version_auth.clone();
     let versioned = Router::new()
         .route("/catalog/request", post(catalog::request_catalog))
@@ -77,7 +81,10 @@ pub fn protocol_router(state: DspState, verifier: Option<Arc<dyn ParticipantVeri
         .route("/transfers/{id}/suspension", post(transfer::suspension))
         .route("/transfers/{id}/completion", post(transfer::completion))
         .route("/transfers/{id}/termination", post(transfer::termination))
-        .route_layer(middleware::from_fn_with_state(verifier, auth::authenticate))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(auth::ProtocolGate::new(verifier, limits)),
+            auth::authenticate,
+        ))
         .with_state(state);
     Router::new()
         .route("/.well-known/dspace-version", wellknown::dspace_version(version_auth))

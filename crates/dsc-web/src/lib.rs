@@ -14,4 +14,4 @@ mod server;
 pub use auth::{ApiKey, require_api_key, require_bearer_key};
 pub use body::JsonBody;
 pub use error::{ApiError, ErrorKind};
-pub use server::{Bound, ContextRouter, bind, serve};
+pub use server::{Bound, ContextRouter, Limits, bind, bind_with, serve};

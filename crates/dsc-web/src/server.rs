@@ -33,7 +33,27 @@ async fn not_found(uri: Uri) -> impl IntoResponse {
 }
 
 /// Binds every port first, so a taken port fails the start before anything is served.
+/// What any client may make a listener do, whoever it is: the largest request body and the longest a request may
+/// take (a slow client sending its body byte by byte included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub body_bytes: usize,
+    pub request_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { body_bytes: 1024 * 1024, request_timeout: std::time::Duration::from_secs(60) }
+    }
+}
+
+/// Binds every context with the default [`Limits`].
 pub async fn bind(address: &str, contexts: Vec<ContextRouter>) -> std::io::Result<Bound> {
+    bind_with(address, contexts, Limits::default()).await
+}
+
+/// Binds every context (contexts that share a port share one listener) with `limits` on every request.
+pub async fn bind_with(address: &str, contexts: Vec<ContextRouter>, limits: Limits) -> std::io::Result<Bound> {
     // Port 0 (tests) means "any free port": such contexts each get their own listener.
     let mut by_port: BTreeMap<(u16, usize), Vec<ContextRouter>> = BTreeMap::new();
     for (index, context) in contexts.into_iter().enumerate() {
@@ -56,7 +76,17 @@ pub async fn bind(address: &str, contexts: Vec<ContextRouter>) -> std::io::Resul
                 router.nest(&context.path, context.router)
             };
         }
-        let router = router.fallback(not_found).layer(TraceLayer::new_for_http());
+        // The body limit holds for handlers that read the body as a stream too (RequestBodyLimitLayer), and for
+        // extractors with their own default (DefaultBodyLimit); the timeout answers 408.
+        let router = router
+            .fallback(not_found)
+            .layer(axum::extract::DefaultBodyLimit::max(limits.body_bytes))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(limits.body_bytes))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                limits.request_timeout,
+            ))
+            .layer(TraceLayer::new_for_http());
         listeners.push((listener, router, names));
     }
     Ok(Bound { listeners })

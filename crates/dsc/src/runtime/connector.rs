@@ -134,7 +134,17 @@ impl Connector {
         let mut contexts = vec![
             context(&config.default_context, dsc_web::health::router(health)),
             context(&config.management_context, management),
-            context(&config.protocol_context, dsc_dsp::protocol_router(dsp_state, verifier)),
+            context(
+                &config.protocol_context,
+                dsc_dsp::protocol_router(
+                    dsp_state,
+                    verifier,
+                    dsc_dsp::auth::ProtocolLimits {
+                        verifications: config.verification_concurrency,
+                        per_participant: config.participant_concurrency,
+                    },
+                ),
+            ),
             // The root of the protocol port: `/.well-known/dspace-version` and the DID document.
             ContextRouter {
                 name: "well-known",
@@ -156,7 +166,8 @@ impl Connector {
         }
         let control_api = dsc_control_api::router(flow_callbacks, registry.clone(), &signaling_key);
         contexts.extend(data_plane_contexts(config, data_plane.as_ref(), control_api, &signaling_key));
-        let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
+        let bound =
+            dsc_web::bind_with(&config.bind_address, contexts, limits(config)).await.map_err(StartError::Listen)?;
         let addresses = bound.addresses();
         // The embedded data plane registers with the address its control context was actually bound to.
         if let Some(plane) = &data_plane
@@ -212,5 +223,13 @@ impl Connector {
         let _ = dispatcher.await;
         self.store.close().await;
         result
+    }
+}
+
+/// What any client may make a listener do (`dsc.http.body.limit`, `dsc.http.request.timeout.seconds`).
+pub(super) fn limits(config: &ConnectorConfig) -> dsc_web::Limits {
+    dsc_web::Limits {
+        body_bytes: config.body_limit,
+        request_timeout: std::time::Duration::from_secs(config.request_timeout_seconds),
     }
 }

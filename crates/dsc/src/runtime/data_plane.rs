@@ -140,7 +140,9 @@ impl DataPlaneNode {
             router: dsc_web::health::router(health),
         }];
         contexts.extend(data_plane_contexts(config, Some(&plane), Router::new(), &key));
-        let bound = dsc_web::bind(&config.bind_address, contexts).await.map_err(StartError::Listen)?;
+        let bound = dsc_web::bind_with(&config.bind_address, contexts, super::connector::limits(config))
+            .await
+            .map_err(StartError::Listen)?;
         let addresses = bound.addresses();
         if let Some(control_plane) = &config.control_plane_url {
             register_with(&http_for_registration, control_plane, config, &plane.profiles(), &key).await?;
