@@ -76,12 +76,11 @@ pub async fn bind_with(address: &str, contexts: Vec<ContextRouter>, limits: Limi
                 router.nest(&context.path, context.router)
             };
         }
-        // The body limit holds for handlers that read the body as a stream too (RequestBodyLimitLayer), and for
-        // extractors with their own default (DefaultBodyLimit); the timeout answers 408.
+        // The body limit is the one every body extractor reads (each API answers an oversized body in its own error
+        // format); handlers that stream a body set their own bound (the public API's proxy). The timeout answers 408.
         let router = router
             .fallback(not_found)
             .layer(axum::extract::DefaultBodyLimit::max(limits.body_bytes))
-            .layer(tower_http::limit::RequestBodyLimitLayer::new(limits.body_bytes))
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 limits.request_timeout,

@@ -34,9 +34,20 @@ async fn status_line(stream: &mut tokio::net::TcpStream, within: Duration) -> St
 async fn oversized_and_deeply_nested_bodies_are_refused_and_the_connector_keeps_serving() {
     let (consumer, provider) = trusting_pair().await;
     let big = "x".repeat(2 * 1024 * 1024);
-    // The protocol API, before any authentication.
+    // The protocol API: unauthenticated, the body is never read (401); authenticated, it is refused by size.
     let reply = support::client()
         .post(format!("{}/catalog/request", provider.protocol))
+        .header("content-type", "application/json")
+        .body(format!("{{\"filler\":\"{big}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 401);
+    let peer = RawPeer::of(&consumer).await;
+    let token = peer.identity.self_issued_token(&provider.did, Duration::from_secs(60)).unwrap();
+    let reply = support::client()
+        .post(format!("{}/catalog/request", provider.protocol))
+        .header("Authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
         .body(format!("{{\"filler\":\"{big}\"}}"))
         .send()
@@ -51,7 +62,6 @@ async fn oversized_and_deeply_nested_bodies_are_refused_and_the_connector_keeps_
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let reply = provider.connector.post_raw("/v3/assets", &deep).await;
     assert_eq!(reply.status, 400, "{}", reply.body);
-    let peer = RawPeer::of(&consumer).await;
     let url = format!("{}/negotiations/request", provider.protocol);
     let deep_object = format!("{}1{}", "{\"a\":".repeat(50_000), "}".repeat(50_000));
     let reply = support::client()

@@ -12,6 +12,7 @@
 //! - `consume_cli`: `dsc consume` / `dsc produce` as processes;
 //! - `aspects`: a topic carrying a CX-0127 aspect model, declared in the catalog and validated on both sides;
 //! - `examples`: the Python and Java consumer examples in `examples/`;
+//! - `secrets`: no Kafka secret or token in any log (trace level) or database;
 //! - `edc_dcp`: an Eclipse EDC consumer on DCP (Identity Hub wallet) reads a topic with the EDR it received.
 //!
 //! Needs `scripts/harness.sh up postgres oauth kafka` and its `env`; `TEST_REQUIRE_KAFKA=1` (scripts/test.sh) turns a
@@ -34,3 +35,4 @@ mod failures;
 mod reading;
 mod revocation;
 mod scale;
+mod secrets;
