@@ -12,6 +12,7 @@
 //! - `consume_cli`: `dsc consume` / `dsc produce` as processes;
 //! - `aspects`: a topic carrying a CX-0127 aspect model, declared in the catalog and validated on both sides;
 //! - `examples`: the Python and Java consumer examples in `examples/`;
+//! - `group`: eight consumers of one transfer in one group through short-lived tokens for a minute;
 //! - `monitor`: the policy monitor cuts a Kafka consumer off when its contract expires;
 //! - `secrets`: no Kafka secret or token in any log (trace level) or database;
 //! - `edc_dcp`: an Eclipse EDC consumer on DCP (Identity Hub wallet) reads a topic with the EDR it received.
@@ -33,6 +34,7 @@ mod crash;
 mod edc_dcp;
 mod examples;
 mod failures;
+mod group;
 mod monitor;
 mod reading;
 mod revocation;
