@@ -5,23 +5,9 @@
 //! searched for in both logs and both databases. Any hit fails, naming the secret and the file; no JWT may appear
 //! in a log.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::kafka::*;
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            found.extend(files_under(&path));
-        } else {
-            found.push(path);
-        }
-    }
-    found
-}
 
 fn secrets_of(edr: &serde_json::Value, round: &str) -> Vec<(String, String)> {
     edr.as_object()
@@ -79,29 +65,8 @@ async fn no_kafka_secret_reaches_a_log_or_a_database() {
         node.crash();
     }
 
-    let mut hits = Vec::new();
-    let mut scanned = 0u64;
-    for node in [&pair.provider, &pair.consumer] {
-        for file in files_under(node.config.parent().unwrap()) {
-            let name = file.file_name().unwrap().to_string_lossy().to_string();
-            let is_log = name.ends_with(".log");
-            if !is_log && !name.starts_with("dsc.db") {
-                continue;
-            }
-            let bytes = std::fs::read(&file).unwrap();
-            scanned += bytes.len() as u64;
-            let text = String::from_utf8_lossy(&bytes);
-            for (what, secret) in &secrets {
-                if text.contains(secret.as_str()) {
-                    hits.push(format!("{what} in {}", file.display()));
-                }
-            }
-            if is_log && let Some(at) = text.find("eyJ") {
-                let line = text[..at].rfind('\n').map(|s| s + 1).unwrap_or(0);
-                hits.push(format!("a JWT in {}: {}", file.display(), &text[line..(at + 40).min(text.len())]));
-            }
-        }
-    }
+    let dirs = [pair.provider.config.parent().unwrap(), pair.consumer.config.parent().unwrap()];
+    let (hits, scanned) = crate::support::secrets::scan(&dirs, &secrets, &[]);
     println!("Kafka secret scan: {} secrets looked for in {scanned} bytes of trace logs and databases", secrets.len());
     assert!(hits.is_empty(), "secrets found:\n{}", hits.join("\n"));
 }

@@ -155,3 +155,4 @@ pub mod edc;
 pub mod ih;
 pub mod peers;
 pub mod process;
+pub mod secrets;
