@@ -12,7 +12,7 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dsc_dcp::query::{PresentationQueryMessage, PresentationResponseMessage};
+use dsc_dcp::query::PresentationResponseMessage;
 use dsc_dcp::scope::{Scope, ScopeAlias};
 use dsc_identity::DidResolver;
 use serde_json::Value;
@@ -111,27 +111,15 @@ impl BdrsClient {
         let scope = Scope::read(self.scope_alias, "MembershipCredential").to_string();
         let token = self.tokens.token(&self.own_did, std::slice::from_ref(&scope), None).await?;
         let document = self.resolver.resolve(&self.own_did).await.map_err(|e| e.to_string())?;
-        let endpoint = dsc_dcp::did::service_endpoint(&document, "CredentialService")
-            .ok_or_else(|| format!("the DID document of {} names no CredentialService", self.own_did))?;
-        let url = format!("{}/presentations/query", endpoint.trim_end_matches('/'));
-        let response = self
-            .http
-            .post(&url)
-            .bearer_auth(token)
-            .timeout(self.timeout)
-            .json(&PresentationQueryMessage::for_scopes(vec![scope]))
-            .send()
-            .await
-            .map_err(|e| format!("this participant's credential service at {url} cannot be reached: {e}"))?;
-        let status = response.status();
-        let body = crate::http::bounded_text(response).await?;
-        if !status.is_success() {
-            let excerpt: String = body.chars().take(200).collect();
-            return Err(format!(
-                "this participant's credential service at {url} answered HTTP {}: {excerpt}",
-                status.as_u16()
-            ));
-        }
+        let body = crate::query::query_presentations(
+            &self.http,
+            "this participant's credential service",
+            &document,
+            &token,
+            vec![scope],
+            self.timeout,
+        )
+        .await?;
         let answer = PresentationResponseMessage::parse(&body).map_err(|_| {
             format!(
                 "this participant holds no MembershipCredential to present to the BPN-DID directory at {}",

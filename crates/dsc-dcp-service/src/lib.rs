@@ -3,6 +3,7 @@
 //!
 //! | Module | What |
 //! |---|---|
+//! | [`authenticate`] | who a caller is, from its self-issued token alone |
 //! | [`holder`] | the embedded secure token service (self-issued tokens with access tokens) and credential service |
 //! | [`verifier`] | the DSP request verifier: token, presentation query, credentials, status lists, claims |
 //! | [`schemas`] | `credentialSchema` checks with fetched JSON Schemas |
@@ -13,10 +14,12 @@
 //! | [`config`] | the `dsc.iam.dcp.*` settings |
 
 pub mod api;
+pub mod authenticate;
 pub mod bdrs;
 pub mod config;
 pub mod holder;
 pub mod http;
+mod query;
 pub mod schemas;
 pub mod store;
 pub mod sts;

@@ -12,19 +12,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use dsc_dcp::DcpError;
 use dsc_dcp::claims::{missing_types, participant_agent};
 use dsc_dcp::credential::Credential;
 use dsc_dcp::presentation::{PresentationVerifier, dids_to_resolve};
-use dsc_dcp::query::{PresentationQueryMessage, PresentationResponseMessage};
+use dsc_dcp::query::PresentationResponseMessage;
 use dsc_dcp::scope::{ScopeAlias, scopes_for};
 use dsc_dcp::status::StatusListCache;
-use dsc_dcp::token::{TokenVerifier, issuer_of};
-use dsc_dcp::{DcpError, did};
+use dsc_dcp::token::TokenVerifier;
 use dsc_domain::{Clock, ParticipantAgent};
 use dsc_identity::{DidResolver, IdentityError, ParticipantVerifier};
 use serde_json::Value;
 
-use crate::bearer;
+use crate::authenticate::TokenAuthenticator;
 use crate::schemas::SchemaCache;
 
 /// The credential types the policies this connector offers are decided on (catalog access and contract policies
@@ -62,7 +62,7 @@ struct Known {
 
 pub struct Verifier {
     own_did: String,
-    tokens: TokenVerifier,
+    authenticator: Arc<TokenAuthenticator>,
     own_tokens: Arc<dyn crate::sts::TokenSource>,
     presentations: PresentationVerifier,
     status: Arc<StatusListCache>,
@@ -96,7 +96,7 @@ impl Verifier {
         let schemas = SchemaCache::new(http.clone(), settings.query_timeout);
         Verifier {
             own_did: own_did.to_string(),
-            tokens,
+            authenticator: Arc::new(TokenAuthenticator::new(tokens, resolver.clone())),
             own_tokens,
             presentations,
             status,
@@ -110,17 +110,10 @@ impl Verifier {
         }
     }
 
-    /// Verifies the caller's self-issued token only: who it is, not what it holds (refresh clients, which were
-    /// verified when their transfer started).
-    pub async fn authenticate(
-        &self,
-        authorization: Option<&str>,
-    ) -> Result<dsc_dcp::token::VerifiedToken, IdentityError> {
-        let token = bearer(authorization)?;
-        let holder = issuer_of(token).map_err(rejected)?;
-        let document = self.resolver.resolve(&holder).await?;
-        let documents = HashMap::from([(holder.clone(), document)]);
-        self.tokens.verify(token, &documents).map_err(rejected)
+    /// Who a caller is from its token alone, with the replay protection of this verifier: for refresh clients,
+    /// verified with their credentials when their transfer started.
+    pub fn authenticator(&self) -> Arc<TokenAuthenticator> {
+        self.authenticator.clone()
     }
 
     /// The scopes asked of every caller right now: the default credentials and those of the offered policies.
@@ -131,11 +124,8 @@ impl Verifier {
     }
 
     async fn verify_request(&self, authorization: Option<&str>) -> Result<ParticipantAgent, IdentityError> {
-        let token = bearer(authorization)?;
-        let holder = issuer_of(token).map_err(rejected)?;
-        let document = self.resolver.resolve(&holder).await?;
-        let mut documents = HashMap::from([(holder.clone(), document)]);
-        let verified = self.tokens.verify(token, &documents).map_err(rejected)?;
+        let (verified, holder_document) = self.authenticator.verify_token(authorization).await?;
+        let holder = verified.did.clone();
         let scopes = self.scopes().await;
         let now = self.clock.now_seconds();
         let reusable = self.known.lock().ok().and_then(|known| {
@@ -149,9 +139,6 @@ impl Verifier {
             None => {
                 let access_token =
                     verified.access_token.as_deref().ok_or_else(|| rejected(DcpError::MissingAccessToken))?;
-                let Some(holder_document) = documents.remove(&holder) else {
-                    return Err(IdentityError::Resolution(holder, "the document went missing".into()));
-                };
                 let credentials = self.query(&holder, &holder_document, access_token, &scopes).await?;
                 let expiry = credentials.iter().filter_map(|c| c.valid_until).min();
                 let reuse_until = (now + self.settings.presentation_cache_seconds).min(expiry.unwrap_or(i64::MAX));
@@ -196,41 +183,19 @@ impl Verifier {
         scopes: &[String],
     ) -> Result<Vec<Credential>, IdentityError> {
         let fail = |why: String| IdentityError::Credentials(why);
-        let endpoint = did::service_endpoint(holder_document, "CredentialService")
-            .ok_or_else(|| fail(format!("the DID document of {holder} names no CredentialService")))?;
-        let url = format!("{}/presentations/query", endpoint.trim_end_matches('/'));
         let own_token =
             self.own_tokens.token(holder, &[], Some(access_token)).await.map_err(IdentityError::Credentials)?;
-        let timeout = self.settings.query_timeout;
-        let response = self
-            .http
-            .post(&url)
-            .bearer_auth(own_token)
-            .timeout(timeout)
-            .json(&PresentationQueryMessage::for_scopes(scopes.to_vec()))
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    fail(format!(
-                        "the credential service of {holder} at {url} did not answer within {} ms",
-                        timeout.as_millis()
-                    ))
-                } else {
-                    fail(format!("the credential service of {holder} at {url} cannot be reached: {e}"))
-                }
-            })?;
-        let status = response.status();
-        let body = crate::http::bounded_text(response)
-            .await
-            .map_err(|e| fail(format!("the credential service of {holder} at {url}: {e}")))?;
-        if !status.is_success() {
-            let excerpt: String = body.chars().take(200).collect();
-            return Err(fail(format!(
-                "the credential service of {holder} at {url} answered HTTP {}: {excerpt}",
-                status.as_u16()
-            )));
-        }
+        let whose = format!("the credential service of {holder}");
+        let body = crate::query::query_presentations(
+            &self.http,
+            &whose,
+            holder_document,
+            &own_token,
+            scopes.to_vec(),
+            self.settings.query_timeout,
+        )
+        .await
+        .map_err(fail)?;
         // An empty answer is a holder without the credentials asked for: reported below as what is missing.
         let presentations = match PresentationResponseMessage::parse(&body) {
             Ok(answer) => answer.presentation,

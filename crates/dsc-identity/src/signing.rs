@@ -86,7 +86,7 @@ impl SigningIdentity {
         document
     }
 
-    /// The private key as PKCS#8 PEM is not kept; this is the key id (`<did>#key-1`) others verify against.
+    /// The id of the verification method (`<did>#key-1`) that publishes this key, as tokens name it in `kid`.
     pub fn key_id(&self) -> &str {
         &self.key_id
     }

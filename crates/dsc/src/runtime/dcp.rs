@@ -16,6 +16,7 @@ use dsc_dcp::credential::CredentialVerifier;
 use dsc_dcp::presentation::PresentationVerifier;
 use dsc_dcp::status::StatusListCache;
 use dsc_dcp::token::{InMemoryJtiCache, TokenBuilder, TokenVerifier};
+use dsc_dcp_service::authenticate::TokenAuthenticator;
 use dsc_dcp_service::bdrs::{BdrsClient, BdrsError, BdrsSettings};
 use dsc_dcp_service::holder::RequestScopes;
 use dsc_dcp_service::sts::{EmbeddedSts, RemoteSts, TokenSource};
@@ -25,7 +26,7 @@ use dsc_dcp_service::{
 };
 use dsc_domain::clock::{Clock, SystemClock};
 use dsc_domain::{ParticipantAgent, QuerySpec};
-use dsc_identity::{DidResolver, IdentityError, ParticipantVerifier, SigningIdentity};
+use dsc_identity::{DidResolver, IdentityError, SigningIdentity};
 use dsc_store::SqlStore;
 use dsc_vault::Vault;
 use serde_json::{Value, json};
@@ -225,47 +226,14 @@ impl CurrentClaims for VerifiedCredentials {
     }
 }
 
-/// Authenticates by the self-issued token alone (who, not what): refresh clients were verified with their
-/// credentials when their transfer started.
-pub(super) struct TokenOnly(pub Arc<Verifier>);
-
-#[async_trait]
-impl ParticipantVerifier for TokenOnly {
-    async fn verify(&self, authorization: Option<&str>) -> Result<ParticipantAgent, IdentityError> {
-        self.0.authenticate(authorization).await.map(|token| ParticipantAgent::new(token.did))
-    }
-}
-
 /// A standalone data plane's check of refresh clients under DCP: a self-issued token addressed to this participant,
-/// signed by a key of the DID it names. It has no holder to ask credential services with.
-pub(super) struct SelfIssuedOnly {
-    tokens: TokenVerifier,
-    resolver: Arc<dyn DidResolver>,
-}
-
-impl SelfIssuedOnly {
-    pub fn new(own_did: &str, resolver: Arc<dyn DidResolver>) -> Self {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let tokens =
-            TokenVerifier::new(own_did, clock, Arc::new(InMemoryJtiCache::default())).requiring_access_token(false);
-        SelfIssuedOnly { tokens, resolver }
-    }
-}
-
-#[async_trait]
-impl ParticipantVerifier for SelfIssuedOnly {
-    async fn verify(&self, authorization: Option<&str>) -> Result<ParticipantAgent, IdentityError> {
-        let token = authorization
-            .and_then(|value| value.trim().strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(IdentityError::MissingToken)?;
-        let did = dsc_dcp::token::issuer_of(token).map_err(|e| IdentityError::Credentials(e.to_string()))?;
-        let document = self.resolver.resolve(&did).await?;
-        let documents = std::collections::HashMap::from([(did, document)]);
-        let verified = self.tokens.verify(token, &documents).map_err(|e| IdentityError::Credentials(e.to_string()))?;
-        Ok(ParticipantAgent::new(verified.did))
-    }
+/// signed by a key of the DID it names. It has no holder to ask credential services with, and a refresh client's
+/// token need not carry an access token.
+pub(super) fn refresh_clients(own_did: &str, resolver: Arc<dyn DidResolver>) -> TokenAuthenticator {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tokens =
+        TokenVerifier::new(own_did, clock, Arc::new(InMemoryJtiCache::default())).requiring_access_token(false);
+    TokenAuthenticator::new(tokens, resolver)
 }
 
 /// The BPN-DID directory as the control plane sees it: a negotiation named by BPN is kept under the DID.

@@ -45,9 +45,7 @@ impl ProtocolIdentity {
                 identity: Some(identity.clone()),
                 verifier: Some(dcp.verifier.clone() as Arc<dyn ParticipantVerifier>),
                 signer: Some(dcp.signer.clone() as Arc<dyn RequestSigner>),
-                client_verifier: Some(
-                    Arc::new(super::dcp::TokenOnly(dcp.verifier.clone())) as Arc<dyn ParticipantVerifier>
-                ),
+                client_verifier: Some(dcp.verifier.authenticator() as Arc<dyn ParticipantVerifier>),
                 dcp: Some(dcp),
             });
         }
@@ -86,7 +84,7 @@ pub(super) fn refresh_client_verifier(
     let resolver =
         Arc::new(HttpDidResolver::new(http.clone(), config.did_web_use_https, std::time::Duration::from_secs(300)));
     if dsc_dcp_service::DcpConfig::active(config).is_some() {
-        return Ok(Arc::new(super::dcp::SelfIssuedOnly::new(&config.participant_id, resolver)));
+        return Ok(Arc::new(super::dcp::refresh_clients(&config.participant_id, resolver)));
     }
     Ok(Arc::new(TokenVerifier::new(&config.participant_id, resolver, Arc::new(trust_list(config)?))))
 }
