@@ -14,10 +14,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use axum::extract::Path;
 use serde_json::{Value, json};
 use support::dcp::{TestIssuer, dcp_participant, dcp_participant_on};
-use support::edc::{EDC, EdcPeer};
+use support::edc::{EDC, EdcPeer, backend, fetch, offer_openly};
 use support::ih::IdentityHub;
 use support::peers::{Participant, as_list, free_port};
 
@@ -27,27 +26,6 @@ const EDC_COMPATIBLE: &[(&str, &str)] = &[
     ("dsc.iam.dcp.default.credentials", "MembershipCredential"),
     ("edc.iam.credential.revocation.cache.validity", "300"),
 ];
-
-async fn backend() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .route("/data", axum::routing::get(|| async { axum::Json(json!({ "serial": "SN-1" })) }))
-        .route(
-            "/data/{*rest}",
-            axum::routing::get(|Path(rest): Path<String>| async move {
-                axum::Json(json!({ "serial": "SN-1", "path": rest }))
-            }),
-        );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}/data")
-}
-
-async fn fetch(url: &str, token: &str) -> (u16, Value) {
-    let response = support::client().get(url).header("Authorization", token).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn wait_ours(participant: &Participant, path: &str, wanted: &[&str]) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -66,18 +44,6 @@ fn open_offer(provider: &str, offer: &Value, target: &str, address: &str) -> Val
         "counterPartyAddress": address, "counterPartyId": provider, "protocol": "dataspace-protocol-http:2025-1",
         "policy": { "@id": offer["@id"], "@type": "Offer", "assigner": provider, "target": target,
                     "permission": [{ "action": "use" }] } })
-}
-
-async fn provision_open(provider: &Participant, base: &str) {
-    let asset = json!({ "@context": { "@vocab": EDC }, "@id": "parts", "properties": { "name": "parts" },
-        "dataAddress": { "type": "HttpData", "baseUrl": base, "proxyPath": "true" } });
-    assert_eq!(provider.connector.post("/v3/assets", &asset).await.status, 200);
-    let open = json!({ "@context": { "@vocab": EDC }, "@id": "open", "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld",
-        "@type": "Set", "permission": [{ "action": "use" }] } });
-    assert_eq!(provider.connector.post("/v3/policydefinitions", &open).await.status, 200);
-    let definition = json!({ "@context": { "@vocab": EDC }, "@id": "cd-1", "accessPolicyId": "open", "contractPolicyId": "open",
-        "assetsSelector": [{ "operandLeft": format!("{EDC}id"), "operator": "=", "operandRight": "parts" }] });
-    assert_eq!(provider.connector.post("/v3/contractdefinitions", &definition).await.status, 200);
 }
 
 #[tokio::test]
@@ -137,7 +103,12 @@ async fn an_edc_consumer_with_an_identity_hub_and_our_provider() {
     let Some(edc) = EdcPeer::start_dcp(&wallet, &issuer.did).await else { return };
     let provider = dcp_participant(&issuer.did, EDC_COMPATIBLE).await;
     issuer.give(&provider, "MembershipCredential", "BPNL000000000001").await;
-    provision_open(&provider, &backend().await).await;
+    offer_openly(
+        &provider.connector,
+        "parts",
+        json!({ "type": "HttpData", "baseUrl": backend().await, "proxyPath": "true" }),
+    )
+    .await;
     // Two more offers behind BPN policies: the consumer's BPN comes from the membership credential its wallet presents.
     for (asset, bpn) in [("for-the-consumer", "BPNL000000000002"), ("for-someone-else", "BPNL000000000009")] {
         let body = json!({ "@context": { "@vocab": EDC }, "@id": asset, "properties": { "name": asset },
@@ -203,7 +174,12 @@ async fn a_dsc_connector_whose_wallet_is_the_identity_hub_negotiates_with_anothe
     hub.store_credential(&wallet, &jwt).await;
     let provider = dcp_participant(&issuer.did, EDC_COMPATIBLE).await;
     issuer.give(&provider, "MembershipCredential", "BPNL000000000001").await;
-    provision_open(&provider, &backend().await).await;
+    offer_openly(
+        &provider.connector,
+        "parts",
+        json!({ "type": "HttpData", "baseUrl": backend().await, "proxyPath": "true" }),
+    )
+    .await;
 
     let token_url = format!("{}/token", wallet.sts);
     let mut settings = EDC_COMPATIBLE.to_vec();

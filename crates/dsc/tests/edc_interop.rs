@@ -12,27 +12,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use axum::extract::Path;
 use serde_json::{Value, json};
-use support::edc::{EDC, EdcPeer};
+use support::edc::{EDC, EdcPeer, backend, fetch, offer_openly};
 use support::peers::{Participant, free_port, participant_configured};
-
-async fn backend() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .route("/data", axum::routing::get(|| async { axum::Json(json!({ "serial": "SN-1" })) }))
-        .route(
-            "/data/{*rest}",
-            axum::routing::get(|Path(rest): Path<String>| async move {
-                axum::Json(json!({ "serial": "SN-1", "path": rest }))
-            }),
-        );
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{address}/data")
-}
 
 async fn ours() -> Participant {
     participant_configured(free_port(), &[], |config| config.mock_identity = true).await
@@ -44,12 +26,6 @@ fn as_list(value: &Value) -> Vec<Value> {
         Value::Null => Vec::new(),
         other => vec![other.clone()],
     }
-}
-
-async fn fetch(url: &str, token: &str) -> (u16, Value) {
-    let response = support::client().get(url).header("Authorization", token).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn until_status(url: &str, token: &str, wanted: u16) {
@@ -81,15 +57,8 @@ async fn an_edc_consumer_negotiates_and_pulls_data_from_our_provider() {
     let Some(edc) = EdcPeer::start("edc-consumer").await else { return };
     let provider = ours().await;
     let base = backend().await;
-    let asset = json!({ "@context": { "@vocab": EDC }, "@id": "parts", "properties": { "name": "parts" },
-        "dataAddress": { "type": "HttpData", "baseUrl": base, "proxyPath": "true" } });
-    assert_eq!(provider.connector.post("/v3/assets", &asset).await.status, 200);
-    let open = json!({ "@context": { "@vocab": EDC }, "@id": "open", "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld",
-        "@type": "Set", "permission": [{ "action": "use" }] } });
-    assert_eq!(provider.connector.post("/v3/policydefinitions", &open).await.status, 200);
-    let definition = json!({ "@context": { "@vocab": EDC }, "@id": "cd-1", "accessPolicyId": "open", "contractPolicyId": "open",
-        "assetsSelector": [] });
-    assert_eq!(provider.connector.post("/v3/contractdefinitions", &definition).await.status, 200);
+    offer_openly(&provider.connector, "parts", json!({ "type": "HttpData", "baseUrl": base, "proxyPath": "true" }))
+        .await;
 
     // EDC asks for our catalog and negotiates the offer.
     let catalog = edc

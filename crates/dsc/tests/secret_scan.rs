@@ -16,15 +16,6 @@ use support::process::{Node, post, provision_with};
 
 const EDC: &str = "https://w3id.org/edc/v0.0.1/ns/";
 
-async fn backend() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app =
-        axum::Router::new().route("/parts", axum::routing::get(|| async { axum::Json(json!({ "serial": "SN-1" })) }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}/parts")
-}
-
 async fn get(url: String) -> support::Reply {
     support::send(reqwest::Method::GET, &url, Some(support::API_KEY), None).await
 }
@@ -60,7 +51,12 @@ async fn no_secret_or_credential_reaches_a_log_or_a_database() {
             credentials.push(jwt);
         }
     }
-    provision_with(&provider, "BPNL000000000002", json!({ "type": "HttpData", "baseUrl": backend().await })).await;
+    provision_with(
+        &provider,
+        "BPNL000000000002",
+        json!({ "type": "HttpData", "baseUrl": support::edc::backend().await }),
+    )
+    .await;
 
     let catalog = post(
         consumer.management_url("/v3/catalog/request"),

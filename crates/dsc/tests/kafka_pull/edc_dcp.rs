@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::kafka::*;
 use crate::support::dcp::{TestIssuer, dcp_participant};
-use crate::support::edc::EdcPeer;
+use crate::support::edc::{EdcPeer, offer_openly};
 use crate::support::ih::IdentityHub;
 
 /// A field of EDC's copy of the EDR, whichever way EDC compacted its name.
@@ -58,16 +58,9 @@ async fn an_edc_consumer_on_dcp_reads_a_topic_of_our_provider() {
     let topic = unique("edc-dcp");
     h.create_topic(&topic).await;
     let feed = h.feed(&[&topic], Duration::from_millis(100));
-    let asset = json!({ "@context": { "@vocab": EDC }, "@id": "telemetry", "properties": { "name": "telemetry" },
-        "dataAddress": { "type": "KafkaBroker", "topic": topic, "kafka.bootstrap.servers": h.oauth_bootstrap,
-            "kafka.security.protocol": "SASL_PLAINTEXT", "kafka.sasl.mechanism": "OAUTHBEARER", "kafka.poll.duration": "PT0.5S" } });
-    assert_eq!(provider.connector.post("/v3/assets", &asset).await.status, 200);
-    let open = json!({ "@context": { "@vocab": EDC }, "@id": "open", "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld",
-        "@type": "Set", "permission": [{ "action": "use" }] } });
-    assert_eq!(provider.connector.post("/v3/policydefinitions", &open).await.status, 200);
-    let definition = json!({ "@context": { "@vocab": EDC }, "@id": "cd-1", "accessPolicyId": "open", "contractPolicyId": "open",
-        "assetsSelector": [] });
-    assert_eq!(provider.connector.post("/v3/contractdefinitions", &definition).await.status, 200);
+    let address = json!({ "type": "KafkaBroker", "topic": topic, "kafka.bootstrap.servers": h.oauth_bootstrap,
+        "kafka.security.protocol": "SASL_PLAINTEXT", "kafka.sasl.mechanism": "OAUTHBEARER", "kafka.poll.duration": "PT0.5S" });
+    offer_openly(&provider.connector, "telemetry", address).await;
 
     let catalog = edc
         .post(

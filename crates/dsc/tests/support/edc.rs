@@ -224,3 +224,52 @@ impl EdcPeer {
         }
     }
 }
+
+/// A backend for HTTP pull tests: `GET /data` answers `{"serial": "SN-1"}`, `GET /data/<path>` adds the path.
+pub async fn backend() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/data", axum::routing::get(|| async { axum::Json(json!({ "serial": "SN-1" })) }))
+        .route(
+            "/data/{*rest}",
+            axum::routing::get(|axum::extract::Path(rest): axum::extract::Path<String>| async move {
+                axum::Json(json!({ "serial": "SN-1", "path": rest }))
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}/data")
+}
+
+/// GET `url` with an EDR's `Authorization` value: the status and the JSON body (null when none).
+pub async fn fetch(url: &str, token: &str) -> (u16, Value) {
+    let response = super::client().get(url).header("Authorization", token).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Offers `asset` (with `data_address`) at one of our connectors under an open policy.
+pub async fn offer_openly(connector: &super::TestConnector, asset: &str, data_address: Value) {
+    let bodies = [
+        (
+            "/v3/assets",
+            json!({ "@context": { "@vocab": EDC }, "@id": asset, "properties": { "name": asset }, "dataAddress": data_address }),
+        ),
+        (
+            "/v3/policydefinitions",
+            json!({ "@context": { "@vocab": EDC }, "@id": "open", "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld",
+                    "@type": "Set", "permission": [{ "action": "use" }] } }),
+        ),
+        (
+            "/v3/contractdefinitions",
+            json!({ "@context": { "@vocab": EDC }, "@id": format!("cd-{asset}"), "accessPolicyId": "open", "contractPolicyId": "open",
+                    "assetsSelector": [{ "operandLeft": format!("{EDC}id"), "operator": "=", "operandRight": asset }] }),
+        ),
+    ];
+    for (path, body) in bodies {
+        let reply = connector.post(path, &body).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    }
+}
