@@ -4,7 +4,8 @@
 //! rdkafka's safe API has no ACL operations, and its FFI needs `unsafe`, which this workspace forbids. The Kafka
 //! protocol messages come from the `kafka-protocol` crate; this crate only frames them over one TCP connection,
 //! authenticates (SASL PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER, over TCP or TLS) and maps the answers to typed results. One connection is opened per operation:
-//! ACL changes are rare (one per transfer start, suspend or end) and must not share state between callers.
+//! ACL changes are rare (one per transfer start, suspend or end) and must not share state between callers; many of them
+//! at once (a partner's membership ended, a reconciliation pass) go as one request per thousand grants.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::create_acls_request::AclCreation;
@@ -57,6 +58,22 @@ const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 /// How long one admin operation (connect, login and the request) may take: a broker that hangs must not hold a
 /// transfer start forever.
 const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Most grants (or principals) per CreateAcls or DeleteAcls request. Each stands for three ACL records, and the
+/// broker's controller accepts at most 10,000 records in one atomic metadata batch.
+pub const GRANTS_PER_REQUEST: usize = 1000;
+
+/// Matches every ACL of one principal, on any resource.
+fn principal_filter(principal: &str) -> DeleteAclsFilter {
+    DeleteAclsFilter::default()
+        .with_resource_type_filter(wire::ANY)
+        .with_resource_name_filter(None)
+        .with_pattern_type_filter(wire::ANY)
+        .with_principal_filter(Some(text(principal)))
+        .with_host_filter(None)
+        .with_operation(wire::ANY)
+        .with_permission_type(wire::ANY)
+}
 
 /// What a consumer principal may do: read one topic and use consumer groups starting with a prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,51 +308,66 @@ impl KafkaAdmin {
 
     /// Creates the grant's ACLs. Creating an existing binding again is harmless (Kafka keeps one).
     pub async fn grant(&self, grant: &ConsumerGrant) -> Result<(), AdminError> {
-        self.bounded(self.grant_once(grant)).await
+        self.grant_all(std::slice::from_ref(grant)).await
     }
 
-    async fn grant_once(&self, grant: &ConsumerGrant) -> Result<(), AdminError> {
-        let mut connection = self.connect().await?;
-        let response: CreateAclsResponse = connection
-            .call(ApiKey::CreateAcls, 3, &CreateAclsRequest::default().with_creations(creations(grant)))
-            .await?;
-        match response.results.iter().find(|r| r.error_code != 0) {
-            Some(failed) => Err(AdminError::Refused {
-                code: failed.error_code,
-                message: failed.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default(),
-            }),
-            None => Ok(()),
+    /// Creates the ACLs of many grants with one CreateAcls request per [`GRANTS_PER_REQUEST`] grants over one
+    /// connection: the broker commits each request as one metadata batch, so a thousand grants cost about what one
+    /// does.
+    pub async fn grant_all(&self, grants: &[ConsumerGrant]) -> Result<(), AdminError> {
+        if grants.is_empty() {
+            return Ok(());
         }
+        let mut connection = self.bounded(self.connect()).await?;
+        for chunk in grants.chunks(GRANTS_PER_REQUEST) {
+            let request = CreateAclsRequest::default().with_creations(chunk.iter().flat_map(creations).collect());
+            let response: CreateAclsResponse = self.bounded(connection.call(ApiKey::CreateAcls, 3, &request)).await?;
+            if let Some(failed) = response.results.iter().find(|r| r.error_code != 0) {
+                return Err(AdminError::Refused {
+                    code: failed.error_code,
+                    message: failed.error_message.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Deletes every ACL of `principal` (all resources): the broker refuses its next request at once.
     pub async fn revoke_principal(&self, principal: &str) -> Result<usize, AdminError> {
-        self.bounded(self.revoke_once(principal)).await
+        let removed = self.revoke_principals(&[principal.to_string()]).await?;
+        Ok(removed.into_iter().sum())
     }
 
-    async fn revoke_once(&self, principal: &str) -> Result<usize, AdminError> {
-        let mut connection = self.connect().await?;
-        let filter = DeleteAclsFilter::default()
-            .with_resource_type_filter(wire::ANY)
-            .with_resource_name_filter(None)
-            .with_pattern_type_filter(wire::ANY)
-            .with_principal_filter(Some(text(principal)))
-            .with_host_filter(None)
-            .with_operation(wire::ANY)
-            .with_permission_type(wire::ANY);
-        let response: DeleteAclsResponse =
-            connection.call(ApiKey::DeleteAcls, 3, &DeleteAclsRequest::default().with_filters(vec![filter])).await?;
-        let mut deleted = 0;
-        for result in response.filter_results {
-            if result.error_code != 0 {
-                return Err(AdminError::Refused {
-                    code: result.error_code,
-                    message: result.error_message.map(|m| m.to_string()).unwrap_or_default(),
-                });
-            }
-            deleted += result.matching_acls.len();
+    /// Deletes every ACL of each principal, one DeleteAcls request (one filter per principal) per
+    /// [`GRANTS_PER_REQUEST`] principals over one connection; answers how many ACLs each principal lost, in order.
+    pub async fn revoke_principals(&self, principals: &[String]) -> Result<Vec<usize>, AdminError> {
+        let mut removed = Vec::with_capacity(principals.len());
+        if principals.is_empty() {
+            return Ok(removed);
         }
-        Ok(deleted)
+        let mut connection = self.bounded(self.connect()).await?;
+        for chunk in principals.chunks(GRANTS_PER_REQUEST) {
+            let filters = chunk.iter().map(|principal| principal_filter(principal)).collect();
+            let request = DeleteAclsRequest::default().with_filters(filters);
+            let response: DeleteAclsResponse = self.bounded(connection.call(ApiKey::DeleteAcls, 3, &request)).await?;
+            if response.filter_results.len() != chunk.len() {
+                return Err(AdminError::Protocol(format!(
+                    "{} results for {} DeleteAcls filters",
+                    response.filter_results.len(),
+                    chunk.len()
+                )));
+            }
+            for result in response.filter_results {
+                if result.error_code != 0 {
+                    return Err(AdminError::Refused {
+                        code: result.error_code,
+                        message: result.error_message.map(|m| m.to_string()).unwrap_or_default(),
+                    });
+                }
+                removed.push(result.matching_acls.len());
+            }
+        }
+        Ok(removed)
     }
 
     /// Every ACL of `principal`, sorted (for checks).

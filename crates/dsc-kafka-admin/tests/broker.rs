@@ -37,6 +37,42 @@ async fn grants_are_created_listed_and_revoked() {
 }
 
 #[tokio::test]
+async fn many_grants_are_created_and_revoked_in_batches_each_principal_counted_apart() {
+    let Some(admin) = admin() else { return };
+    // More than one request's worth, so the chunking is crossed.
+    let count = dsc_kafka_admin::GRANTS_PER_REQUEST + 5;
+    let run =
+        format!("{}-{}", std::process::id(), std::time::SystemTime::now().elapsed().unwrap_or_default().as_nanos());
+    let grants: Vec<ConsumerGrant> = (0..count)
+        .map(|i| ConsumerGrant {
+            principal: format!("User:dsc-batch-{run}-{i}"),
+            topic: "parts.telemetry".into(),
+            group_prefix: format!("dsc-batch-{run}-{i}."),
+        })
+        .collect();
+    admin.grant_all(&grants).await.unwrap();
+    let all = admin.all_acls().await.unwrap();
+    for grant in [&grants[0], &grants[count - 1]] {
+        let of_grant: Vec<_> = all.iter().filter(|b| b.principal == grant.principal).cloned().collect();
+        assert_eq!(of_grant, grant.bindings());
+    }
+    let mut principals: Vec<String> = grants[1..].iter().map(|g| g.principal.clone()).collect();
+    principals.push("User:dsc-batch-never-granted".into());
+    let removed = admin.revoke_principals(&principals).await.unwrap();
+    assert_eq!(removed.len(), principals.len(), "one count per principal, in order");
+    assert!(removed[..count - 1].iter().all(|&n| n == 3), "{removed:?}");
+    assert_eq!(removed[count - 1], 0, "a principal without ACLs lost none");
+    assert_eq!(
+        admin.acls_of(&grants[0].principal).await.unwrap(),
+        grants[0].bindings(),
+        "the one left out keeps its ACLs"
+    );
+    assert!(admin.acls_of(&grants[1].principal).await.unwrap().is_empty());
+    assert_eq!(admin.revoke_principal(&grants[0].principal).await.unwrap(), 3);
+    assert_eq!(admin.revoke_principals(&[]).await.unwrap(), Vec::<usize>::new());
+}
+
+#[tokio::test]
 async fn wrong_credentials_and_unreachable_brokers_are_reported() {
     let Some(admin) = admin() else { return };
     let address = std::env::var("TEST_KAFKA_ADMIN_BOOTSTRAP").unwrap_or_default();

@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Reconciliation of 1,000 grants against the harness's real broker: a pass with nothing to repair, a pass that
-//! re-creates the ACLs of 100 grants, and the revocation of all 1,000. The baseline, measured in the same run, is
-//! one DescribeAcls round trip listing the broker's ACLs (the least any reconciliation must do).
+//! Reconciliation and revocation at scale against the harness's real broker (10,000 grants by default):
+//! - a reconciliation pass with nothing to repair, and one that re-creates the ACLs of a tenth of the grants, beside
+//!   the least any pass must do (one DescribeAcls round trip listing the broker's ACLs);
+//! - 1,000 revocations through the data plane's handler, one after the other (each its own DeleteAcls: the
+//!   unbatched figure) beside 1,000 at once (what a policy-monitor round ending a partner's transfers produces:
+//!   their deletions share requests);
+//! - a pass that revokes every remaining grant whose flow ended.
 //!
 //! `cargo bench -p dsc-kafka-pull --bench reconcile` after `scripts/harness.sh up kafka` and its `env`
-//! (`--grants N` changes the count).
+//! (`--grants N` and `--revocations N` change the counts).
 // Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dsc_dataplane::TransferTypeHandler;
 use dsc_domain::{DataAddress, DataFlow, DataFlowState};
 use dsc_kafka_admin::{ConsumerGrant, KafkaAdmin};
 use dsc_kafka_pull::{AdminMechanism, KafkaPull, KafkaPullSettings};
@@ -18,6 +23,7 @@ use dsc_kafka_pull::{KafkaGrant, KafkaGrantState, KafkaGrantStore};
 use dsc_oauth::AudienceParameter;
 use dsc_store::{DataFlowStore, SqlStore, StoreSettings};
 use dsc_vault::{EncryptedFileVault, SecretString, Vault, VaultKey};
+use futures::StreamExt;
 
 fn now_millis() -> i64 {
     std::time::SystemTime::now()
@@ -47,24 +53,16 @@ fn flow(id: &str, state: DataFlowState) -> DataFlow {
     }
 }
 
-/// Runs `each` on every item with at most `parallel` at a time.
-async fn in_parallel<T: Send + 'static>(
-    items: Vec<T>,
-    parallel: usize,
-    each: impl Fn(T) -> tokio::task::JoinHandle<()>,
-) {
-    let mut running = Vec::new();
-    for item in items {
-        running.push(each(item));
-        if running.len() == parallel {
-            for task in running.drain(..) {
-                let _ = task.await;
-            }
-        }
-    }
-    for task in running {
-        let _ = task.await;
-    }
+/// Flows ended at once in the batched figure: what the control plane's transfer manager has in flight by default
+/// (`edc.transfer.state-machine.batch-size`).
+const CONCURRENT_ENDS: usize = 20;
+
+fn count_arg(args: &[String], name: &str, default: usize) -> usize {
+    args.windows(2).find(|w| w[0] == name).and_then(|w| w[1].parse().ok()).unwrap_or(default)
+}
+
+fn per_grant(elapsed: Duration, grants: usize) -> f64 {
+    millis(elapsed) / grants.max(1) as f64
 }
 
 #[tokio::main]
@@ -75,7 +73,8 @@ async fn main() -> Result<(), String> {
         println!("benchmark: run with cargo bench");
         return Ok(());
     }
-    let count: usize = args.windows(2).find(|w| w[0] == "--grants").and_then(|w| w[1].parse().ok()).unwrap_or(1000);
+    let count = count_arg(&args, "--grants", 10_000);
+    let revocations = count_arg(&args, "--revocations", 1_000).min(count / 2);
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let Some(bootstrap) = var("TEST_KAFKA_ADMIN_BOOTSTRAP") else {
         println!("reconcile   skipped: no Kafka (scripts/harness.sh up kafka; eval \"$(scripts/harness.sh env)\")");
@@ -138,20 +137,15 @@ async fn main() -> Result<(), String> {
         store.create_grant(&grant).await.map_err(|e| e.to_string())?;
         grants.push(grant);
     }
-    let wanted = |grant: &KafkaGrant| ConsumerGrant {
-        principal: grant.principal.clone().unwrap_or_default(),
-        topic: grant.topic.clone(),
-        group_prefix: grant.group_prefix.clone(),
-    };
-    in_parallel(grants.iter().map(wanted).collect(), 16, |grant| {
-        let admin = admin.clone();
-        tokio::spawn(async move {
-            if let Err(error) = admin.grant(&grant).await {
-                eprintln!("setup: {error}");
-            }
+    let wanted: Vec<ConsumerGrant> = grants
+        .iter()
+        .map(|grant| ConsumerGrant {
+            principal: grant.principal.clone().unwrap_or_default(),
+            topic: grant.topic.clone(),
+            group_prefix: grant.group_prefix.clone(),
         })
-    })
-    .await;
+        .collect();
+    admin.grant_all(&wanted).await.map_err(|e| e.to_string())?;
     println!("reconcile   setup: {count} grants, {} ACLs created in {:.0} ms", count * 3, millis(setup.elapsed()));
 
     let mut baseline = Vec::new();
@@ -175,33 +169,76 @@ async fn main() -> Result<(), String> {
     clean.sort();
     let clean = clean[clean.len() / 2];
     println!(
-        "reconcile   {count} healthy grants: {:.0} ms per pass = {:.1} x one DescribeAcls of all ACLs ({:.1} ms)",
+        "reconcile   {count} healthy grants: {:.0} ms per pass ({:.3} ms per grant) = {:.1} x one DescribeAcls of all ACLs ({:.1} ms)",
         millis(clean),
+        per_grant(clean, count),
         clean.as_secs_f64() / baseline.as_secs_f64().max(1e-9),
         millis(baseline)
     );
 
     let damaged = count / 10;
-    for grant in &grants[..damaged] {
-        admin.revoke_principal(grant.principal.as_deref().unwrap_or_default()).await.map_err(|e| e.to_string())?;
-    }
+    let principals: Vec<String> = wanted[..damaged].iter().map(|g| g.principal.clone()).collect();
+    admin.revoke_principals(&principals).await.map_err(|e| e.to_string())?;
     let report = pull.reconcile().await.map_err(|e| e.to_string())?;
     if report.acls_restored != damaged {
         return Err(format!("expected {damaged} repairs: {report:?}"));
     }
     println!("reconcile   {count} grants, {damaged} missing their ACLs: repaired in {} ms", report.elapsed_ms);
 
-    for grant in &grants {
-        store.save_flow(&flow(&grant.flow_id, DataFlowState::Terminated)).await.map_err(|e| e.to_string())?;
+    // Revocations as the data plane does them on suspend or terminate: the flow ends, the handler revokes.
+    let ended = |grant: &KafkaGrant| flow(&grant.flow_id, DataFlowState::Terminated);
+    let one_by_one = &grants[..revocations];
+    let started = Instant::now();
+    for grant in one_by_one {
+        store.save_flow(&ended(grant)).await.map_err(|e| e.to_string())?;
+        TransferTypeHandler::revoke(&pull, &ended(grant)).await.map_err(|e| e.to_string())?;
     }
-    let report = pull.reconcile().await.map_err(|e| e.to_string())?;
-    if report.grants_revoked != count {
-        return Err(format!("expected {count} revocations: {report:?}"));
+    let unbatched = started.elapsed();
+    let at_once = &grants[revocations..2 * revocations];
+    let started = Instant::now();
+    let pull = Arc::new(pull);
+    let outcomes: Vec<Result<(), String>> = futures::stream::iter(at_once.iter().map(|grant| {
+        let (pull, store, flow) = (pull.clone(), store.clone(), ended(grant));
+        async move {
+            store.save_flow(&flow).await.map_err(|e| e.to_string())?;
+            TransferTypeHandler::revoke(pull.as_ref(), &flow).await.map_err(|e| e.to_string())
+        }
+    }))
+    .buffer_unordered(CONCURRENT_ENDS)
+    .collect()
+    .await;
+    outcomes.into_iter().collect::<Result<Vec<()>, String>>()?;
+    let batched = started.elapsed();
+    for grant in one_by_one.iter().chain(at_once) {
+        if !admin.acls_of(grant.principal.as_deref().unwrap_or_default()).await.map_err(|e| e.to_string())?.is_empty() {
+            return Err(format!("{} still has ACLs after its revocation", grant.flow_id));
+        }
     }
     println!(
-        "reconcile   {count} grants of ended flows revoked in {} ms ({:.2} ms per grant)",
+        "revocation  {revocations} one after the other: {:.0} ms ({:.2} ms per grant, one DeleteAcls each)",
+        millis(unbatched),
+        per_grant(unbatched, revocations)
+    );
+    println!(
+        "revocation  {revocations} at once ({CONCURRENT_ENDS} in flight): {:.0} ms ({:.2} ms per grant) = {:.1} x faster than one after the other",
+        millis(batched),
+        per_grant(batched, revocations),
+        unbatched.as_secs_f64() / batched.as_secs_f64().max(1e-9)
+    );
+
+    let rest = &grants[2 * revocations..];
+    for grant in rest {
+        store.save_flow(&ended(grant)).await.map_err(|e| e.to_string())?;
+    }
+    let report = pull.reconcile().await.map_err(|e| e.to_string())?;
+    if report.grants_revoked != rest.len() {
+        return Err(format!("expected {} revocations: {report:?}", rest.len()));
+    }
+    println!(
+        "reconcile   {} grants of ended flows revoked in one pass: {} ms ({:.2} ms per grant)",
+        rest.len(),
         report.elapsed_ms,
-        report.elapsed_ms as f64 / count as f64
+        report.elapsed_ms as f64 / rest.len().max(1) as f64
     );
     Ok(())
 }

@@ -146,12 +146,7 @@ impl KafkaPull {
             self.save(grant).await?;
         }
         if let Some(principal) = grant.principal.clone() {
-            let removed = self
-                .with_admin(|admin| {
-                    let principal = principal.clone();
-                    async move { admin.revoke_principal(&principal).await }
-                })
-                .await?;
+            let removed = self.revoke_acls(&principal).await?;
             tracing::debug!(grant = %grant.id, %principal, removed, "Kafka ACLs deleted");
         }
         if let Some(client_id) = grant.client_id.clone() {

@@ -22,6 +22,7 @@ pub mod grant;
 pub mod grants;
 pub mod plugin;
 pub mod reconcile;
+mod revocations;
 pub mod setup;
 pub mod store;
 
@@ -101,10 +102,33 @@ pub struct KafkaPull {
     oauth: Mutex<Option<(ServerMetadata, String, Arc<OAuthClient>)>>,
     /// The admin's OAUTHBEARER token, the secret it was obtained with, and when to get a new one.
     admin_token: Mutex<Option<(String, String, std::time::Instant)>>,
+    revocations: Arc<revocations::Revocations>,
 }
 
 /// Attempts per broker operation before the step fails (the control plane retries the whole start later).
 const ADMIN_ATTEMPTS: u32 = 3;
+
+/// Runs a broker operation with `admin`, retrying while the broker is unreachable.
+pub(crate) async fn retrying<T, F, Fut>(admin: &KafkaAdmin, operation: F) -> Result<T, FlowError>
+where
+    F: Fn(KafkaAdmin) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AdminError>>,
+{
+    let mut attempt = 0;
+    loop {
+        match operation(admin.clone()).await {
+            Ok(value) => return Ok(value),
+            Err(error @ (AdminError::Unreachable { .. } | AdminError::Timeout { .. }))
+                if attempt + 1 < ADMIN_ATTEMPTS =>
+            {
+                attempt += 1;
+                tracing::debug!(attempt, "Kafka admin call failed, retrying: {error}");
+                tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+            }
+            Err(error) => return Err(FlowError::Unavailable(format!("Kafka: {error}"))),
+        }
+    }
+}
 
 impl KafkaPull {
     pub fn new(
@@ -113,7 +137,15 @@ impl KafkaPull {
         flows: Arc<dyn DataFlowStore>,
         vault: Arc<dyn Vault>,
     ) -> Self {
-        KafkaPull { settings, grants, flows, vault, oauth: Mutex::new(None), admin_token: Mutex::new(None) }
+        KafkaPull {
+            settings,
+            grants,
+            flows,
+            vault,
+            oauth: Mutex::new(None),
+            admin_token: Mutex::new(None),
+            revocations: Arc::default(),
+        }
     }
 
     pub fn settings(&self) -> &KafkaPullSettings {
@@ -177,21 +209,12 @@ impl KafkaPull {
         F: Fn(KafkaAdmin) -> Fut,
         Fut: std::future::Future<Output = Result<T, AdminError>>,
     {
-        let admin = self.admin().await?;
-        let mut attempt = 0;
-        loop {
-            match operation(admin.clone()).await {
-                Ok(value) => return Ok(value),
-                Err(error @ (AdminError::Unreachable { .. } | AdminError::Timeout { .. }))
-                    if attempt + 1 < ADMIN_ATTEMPTS =>
-                {
-                    attempt += 1;
-                    tracing::debug!(attempt, "Kafka admin call failed, retrying: {error}");
-                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
-                }
-                Err(error) => return Err(FlowError::Unavailable(format!("Kafka: {error}"))),
-            }
-        }
+        retrying(&self.admin().await?, operation).await
+    }
+
+    /// Deletes every ACL of `principal`, in one request with the other revocations under way.
+    pub(crate) async fn revoke_acls(&self, principal: &str) -> Result<usize, FlowError> {
+        self.revocations.revoke(self.admin().await?, principal.to_string()).await
     }
 
     /// The OAuth client for the current initial access token.

@@ -9,15 +9,16 @@
 //!   principals we never created are not ours and are left alone.
 //!
 //! One DescribeAcls call covers every grant, so a pass over thousands of grants costs one broker round trip plus
-//! one store read per grant.
+//! one store read per grant; repairs go out in batches too (one CreateAcls or DeleteAcls per thousand grants).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use crate::KafkaGrantState;
+use crate::{KafkaGrant, KafkaGrantState};
 use dsc_dataplane::FlowError;
 use dsc_domain::DataFlowState;
 use dsc_kafka_admin::{AclBinding, ConsumerGrant};
+use futures::stream::{self, StreamExt};
 
 use crate::KafkaPull;
 
@@ -44,6 +45,10 @@ fn key(binding: &AclBinding) -> (String, String, String, String) {
     (binding.resource.clone(), binding.name.clone(), binding.pattern.clone(), binding.operation.clone())
 }
 
+/// Grants revoked at once in one pass: their ACL deletions share DeleteAcls requests, their OAuth clients and vault
+/// entries are removed side by side.
+const REVOKING_AT_ONCE: usize = 64;
+
 impl KafkaPull {
     /// One reconciliation pass. Fails only when the broker or the store cannot be read; single repairs that fail
     /// are logged and counted as deferred.
@@ -58,9 +63,11 @@ impl KafkaPull {
         }
         let grace_ms = i64::try_from(self.settings.reconcile_grace.as_millis()).unwrap_or(i64::MAX);
         let now = dsc_domain::clock::system_now_millis();
-        // Principals not to treat as orphans: live ones, and those whose grant this pass revoked already.
+        // Principals not to treat as orphans: live ones, and those whose grant this pass revokes.
         let mut keep: BTreeSet<String> = BTreeSet::new();
-        for mut grant in grants {
+        let mut to_restore: Vec<(String, ConsumerGrant)> = Vec::new();
+        let mut to_revoke: Vec<(KafkaGrant, String)> = Vec::new();
+        for grant in grants {
             report.grants_checked += 1;
             let flow = self
                 .flows
@@ -82,24 +89,8 @@ impl KafkaPull {
                     group_prefix: grant.group_prefix.clone(),
                 };
                 let present: BTreeSet<_> = by_principal.get(&principal).into_iter().flatten().map(key).collect();
-                if expected(&wanted).is_subset(&present) {
-                    continue;
-                }
-                match self
-                    .with_admin(|admin| {
-                        let wanted = wanted.clone();
-                        async move { admin.grant(&wanted).await }
-                    })
-                    .await
-                {
-                    Ok(()) => {
-                        report.acls_restored += 1;
-                        tracing::warn!(flow = %grant.flow_id, %principal, "reconciler: re-created missing Kafka ACLs");
-                    }
-                    Err(error) => {
-                        report.deferred += 1;
-                        tracing::warn!(flow = %grant.flow_id, %principal, "reconciler: cannot re-create ACLs: {error}");
-                    }
+                if !expected(&wanted).is_subset(&present) {
+                    to_restore.push((grant.flow_id.clone(), wanted));
                 }
                 continue;
             }
@@ -112,18 +103,11 @@ impl KafkaPull {
                 (Some(flow), KafkaGrantState::Active) => format!("its flow is {}", flow.state.name()),
                 (Some(_), state) => format!("it was left {} (a crash or a failed step)", state.name()),
             };
-            match self.revoke_grant(&mut grant).await {
-                Ok(()) => {
-                    report.grants_revoked += 1;
-                    keep.extend(grant.principal.clone());
-                    tracing::warn!(flow = %grant.flow_id, grant = %grant.id, "reconciler: revoked a Kafka grant because {why}");
-                }
-                Err(error) => {
-                    report.deferred += 1;
-                    tracing::warn!(flow = %grant.flow_id, grant = %grant.id, "reconciler: revoking failed ({why}): {error}");
-                }
-            }
+            keep.extend(grant.principal.clone());
+            to_revoke.push((grant, why));
         }
+        self.restore(to_restore, &mut report).await;
+        self.revoke_all(to_revoke, &mut report).await;
         let ours: BTreeSet<String> = self
             .grants
             .grant_principals()
@@ -131,23 +115,81 @@ impl KafkaPull {
             .map_err(|e| FlowError::Unavailable(format!("store: {e}")))?
             .into_iter()
             .collect();
-        for principal in by_principal.keys().filter(|p| ours.contains(*p) && !keep.contains(*p)) {
-            let principal = principal.clone();
+        let orphans: Vec<String> =
+            by_principal.keys().filter(|p| ours.contains(*p) && !keep.contains(*p)).cloned().collect();
+        if !orphans.is_empty() {
             match self
                 .with_admin(|admin| {
-                    let principal = principal.clone();
-                    async move { admin.revoke_principal(&principal).await }
+                    let orphans = orphans.clone();
+                    async move { admin.revoke_principals(&orphans).await }
                 })
                 .await
             {
                 Ok(_) => {
-                    report.orphan_principals_removed += 1;
-                    tracing::warn!(%principal, "reconciler: deleted Kafka ACLs of a principal without a live grant");
+                    report.orphan_principals_removed += orphans.len();
+                    for principal in &orphans {
+                        tracing::warn!(%principal, "reconciler: deleted Kafka ACLs of a principal without a live grant");
+                    }
                 }
-                Err(error) => tracing::warn!(%principal, "reconciler: cannot delete leftover ACLs: {error}"),
+                Err(error) => {
+                    tracing::warn!(principals = orphans.len(), "reconciler: cannot delete leftover ACLs: {error}")
+                }
             }
         }
         report.elapsed_ms = started.elapsed().as_millis();
         Ok(report)
+    }
+
+    /// Re-creates the missing ACLs of ACTIVE grants, all in one go.
+    async fn restore(&self, grants: Vec<(String, ConsumerGrant)>, report: &mut ReconcileReport) {
+        if grants.is_empty() {
+            return;
+        }
+        let wanted: Vec<ConsumerGrant> = grants.iter().map(|(_, grant)| grant.clone()).collect();
+        match self
+            .with_admin(|admin| {
+                let wanted = wanted.clone();
+                async move { admin.grant_all(&wanted).await }
+            })
+            .await
+        {
+            Ok(()) => {
+                report.acls_restored += grants.len();
+                for (flow, grant) in &grants {
+                    tracing::warn!(%flow, principal = %grant.principal, "reconciler: re-created missing Kafka ACLs");
+                }
+            }
+            Err(error) => {
+                report.deferred += grants.len();
+                tracing::warn!(grants = grants.len(), "reconciler: cannot re-create ACLs: {error}");
+            }
+        }
+    }
+
+    /// Revokes grants side by side, so their ACL deletions leave in shared requests.
+    async fn revoke_all(&self, grants: Vec<(KafkaGrant, String)>, report: &mut ReconcileReport) {
+        let outcomes: Vec<bool> = stream::iter(grants)
+            .map(|(mut grant, why)| async move {
+                match self.revoke_grant(&mut grant).await {
+                    Ok(()) => {
+                        tracing::warn!(flow = %grant.flow_id, grant = %grant.id, "reconciler: revoked a Kafka grant because {why}");
+                        true
+                    }
+                    Err(error) => {
+                        tracing::warn!(flow = %grant.flow_id, grant = %grant.id, "reconciler: revoking failed ({why}): {error}");
+                        false
+                    }
+                }
+            })
+            .buffer_unordered(REVOKING_AT_ONCE)
+            .collect()
+            .await;
+        for revoked in outcomes {
+            if revoked {
+                report.grants_revoked += 1;
+            } else {
+                report.deferred += 1;
+            }
+        }
     }
 }
