@@ -64,6 +64,8 @@ fn interesting_string() -> impl Strategy<Value = String> {
         Just(format!("{ODRL}use")),
         "[ -~]{0,24}",
         "\\PC{0,12}",
+        // Percent-escapes, valid UTF-8 or not: the JSON-LD library once panicked on `%80` in an IRI.
+        "[a-z:]{0,6}(%[0-9A-F]{2}){1,3}",
     ]
 }
 
@@ -135,7 +137,7 @@ fn interesting_key() -> impl Strategy<Value = String> {
                 .map(|k| format!("{DSPACE}{k}")),
         )
         .collect();
-    prop_oneof![4 => proptest::sample::select(iris), 1 => "[a-z@:/.]{0,12}"]
+    prop_oneof![4 => proptest::sample::select(iris), 1 => "[a-z@:/.]{0,12}", 1 => "[a-z]{0,4}(%[0-9A-F]{2}){1,2}"]
 }
 
 fn json(depth: u32) -> impl Strategy<Value = Value> {

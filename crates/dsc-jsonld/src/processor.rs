@@ -24,6 +24,63 @@ pub enum JsonLdError {
     BrokenBundle { url: String, reason: String },
 }
 
+const UNEXPANDABLE: &str =
+    "the document cannot be expanded: one of its IRIs is malformed (a percent-escape that is not UTF-8?)";
+
+/// Keys that hold IRIs (or IRI-like terms) in their string values.
+const IRI_KEYWORDS: [&str; 5] = ["@id", "@type", "@vocab", "@base", "@reverse"];
+
+/// Refuses percent-escapes that do not decode to UTF-8 (`%80`, `%C3` alone, `%FF`) wherever the expansion turns a
+/// string into an IRI: keys, the values of IRI keywords, and anything inside `@context`. The JSON-LD library
+/// compares and hashes IRIs by their decoded characters and panics on such an escape. Plain string values (a
+/// `baseUrl` with a Latin-1 query, say) stay literals and are not checked.
+fn check_percent_escapes(value: &Value, iri_position: bool) -> Result<(), JsonLdError> {
+    match value {
+        Value::Object(object) => object.iter().try_for_each(|(key, child)| {
+            check_escapes_of(key)?;
+            let holds_iris = iri_position || key == "@context" || IRI_KEYWORDS.contains(&key.as_str());
+            check_percent_escapes(child, holds_iris)
+        }),
+        Value::Array(items) => items.iter().try_for_each(|item| check_percent_escapes(item, iri_position)),
+        Value::String(text) if iri_position => check_escapes_of(text),
+        _ => Ok(()),
+    }
+}
+
+fn check_escapes_of(text: &str) -> Result<(), JsonLdError> {
+    if !text.contains('%') {
+        return Ok(());
+    }
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| bytes.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    match String::from_utf8(decoded) {
+        Ok(_) => Ok(()),
+        Err(_) => {
+            let shown: String = text.chars().take(80).collect();
+            let more = if shown.len() < text.len() { "..." } else { "" };
+            Err(JsonLdError::Invalid(format!("'{shown}{more}' holds percent-escapes that are not UTF-8")))
+        }
+    }
+}
+
 /// The context an outbound document is compacted against, and how `@context` is written in the result.
 #[derive(Debug, Clone)]
 pub struct CompactionContext {
@@ -89,6 +146,7 @@ impl JsonLd {
     /// Expands a document. The result is the expanded form: an array of node objects with full-IRI keys.
     pub fn expand(&self, mut document: Value) -> Result<Value, JsonLdError> {
         self.check_contexts(&document)?;
+        check_percent_escapes(&document, false)?;
         // Applying a top-level context to the empty initial context is exactly what the expansion algorithm does
         // first, so starting from the already processed context and dropping the entry gives the same result.
         let initial = match self.processed_top_level_context(&document)? {
@@ -103,8 +161,13 @@ impl JsonLd {
         let loader = BundledLoader { documents: &self.documents, extra: None };
         let options = json_ld::Options::<IriBuf>::default().expansion_options();
         let document = LdValue::from_serde_json(document);
-        let expanded = futures::executor::block_on(document.expand_full(&mut (), initial, None, &loader, options, ()))
-            .map_err(|e| self.describe(e))?;
+        // The expansion library panics on IRIs it cannot hash; the check above refuses the ones known to do that,
+        // and whatever else makes it panic must still be a refused document, not a dropped connection.
+        let expansion = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            futures::executor::block_on(document.expand_full(&mut (), initial, None, &loader, options, ()))
+        }))
+        .map_err(|_| JsonLdError::Invalid(UNEXPANDABLE.into()))?;
+        let expanded = expansion.map_err(|e| self.describe(e))?;
         let objects: Vec<_> = expanded.into_objects().into_iter().collect();
         Ok(objects.into_json_with(&()).into_serde_json())
     }
@@ -208,6 +271,45 @@ pub fn inject_vocab(document: &mut Value, vocab: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_escapes_that_are_not_utf8_are_refused_where_they_would_become_iris() {
+        let jsonld = JsonLd::new().unwrap();
+        let vocab = json!({"@vocab": "https://w3id.org/edc/v0.0.1/ns/"});
+        for (document, text) in [
+            (json!({"@context": vocab, "%80": []}), "%80"),
+            (json!({"@context": vocab, "@type": "Asset%C3"}), "Asset%C3"),
+            (json!({"@context": vocab, "@id": "urn:x:%FF%FE"}), "urn:x:%FF%FE"),
+            (json!({"@context": {"@vocab": "https://example.com/%E2%82"}, "name": "x"}), "https://example.com/%E2%82"),
+            (json!({"@context": vocab, "properties": {"@type": ["a", "b%ff"]}}), "b%ff"),
+        ] {
+            let error = jsonld.expand(document.clone()).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("invalid JSON-LD: '{text}' holds percent-escapes that are not UTF-8"),
+                "{document}"
+            );
+        }
+        let long = format!("{}%80", "k".repeat(200));
+        let error = jsonld.expand(json!({"@context": vocab, long: 1})).unwrap_err().to_string();
+        assert!(error.starts_with(&format!("invalid JSON-LD: '{}...'", "k".repeat(80))), "{error}");
+        // Valid escapes, and literals that never become IRIs, pass.
+        let fine = json!({"@context": vocab, "@id": "urn:x:caf%C3%A9", "baseUrl": "http://h/?q=%FF", "%41b": 1});
+        assert!(jsonld.expand(fine).is_ok());
+    }
+
+    #[test]
+    fn an_iri_valued_term_with_a_bad_escape_is_refused_not_a_panic() {
+        let jsonld = JsonLd::new().unwrap();
+        let policy = json!({
+            "@context": ["http://www.w3.org/ns/odrl.jsonld"],
+            "@type": "Offer",
+            "target": "urn:asset:%80",
+        });
+        // `target` holds an IRI through the ODRL context's term definition, which the check before expansion does
+        // not follow; the library's panic is caught instead.
+        assert_eq!(jsonld.expand(policy).unwrap_err(), JsonLdError::Invalid(UNEXPANDABLE.into()));
+    }
     use serde_json::json;
 
     /// Expansion exactly as the library does it for a whole document, context processing included.

@@ -78,6 +78,7 @@ pub async fn bind_with(address: &str, contexts: Vec<ContextRouter>, limits: Limi
         }
         // The body limit is the one every body extractor reads (each API answers an oversized body in its own error
         // format); handlers that stream a body set their own bound (the public API's proxy). The timeout answers 408.
+        // A handler that panics answers 500 and is logged, instead of dropping the connection without a word.
         let router = router
             .fallback(not_found)
             .layer(axum::extract::DefaultBodyLimit::max(limits.body_bytes))
@@ -85,10 +86,21 @@ pub async fn bind_with(address: &str, contexts: Vec<ContextRouter>, limits: Limi
                 StatusCode::REQUEST_TIMEOUT,
                 limits.request_timeout,
             ))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
             .layer(TraceLayer::new_for_http());
         listeners.push((listener, router, names));
     }
     Ok(Bound { listeners })
+}
+
+fn panicked(detail: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let detail = detail
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| detail.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!("a request handler panicked: {detail}");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::InternalError, "internal error").into_response()
 }
 
 impl Bound {
@@ -146,4 +158,46 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     bind(address, contexts).await?.run(shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn boom() -> &'static str {
+        panic!("a bug")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_api_error_format_and_the_listener_keeps_serving() {
+        let router = Router::new()
+            .route("/boom", axum::routing::get(boom))
+            .route("/fine", axum::routing::get(|| async { "ok" }));
+        let context = ContextRouter { name: "test", port: 0, path: String::new(), router };
+        let bound = bind("127.0.0.1", vec![context]).await.unwrap();
+        let address = bound.addresses()[0].1;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(bound.run(async move {
+            let _ = stopped.await;
+        }));
+        let get = |path: &'static str| async move {
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            answer
+        };
+        let answer = get("/boom").await;
+        assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+        assert!(
+            answer
+                .ends_with(r#"[{"message":"internal error","type":"InternalError","path":null,"invalidValue":null}]"#),
+            "{answer}"
+        );
+        assert!(get("/fine").await.ends_with("ok"));
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    }
 }

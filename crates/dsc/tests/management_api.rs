@@ -222,6 +222,27 @@ async fn malformed_and_invalid_asset_bodies_are_rejected_with_paths() {
         Some("@context"),
     );
     assert_eq!(only_error(&reply)["invalidValue"], "https://example.com/evil-context.jsonld");
+
+    // Found by the HTTP fuzzing campaign: the JSON-LD library panicked on such escapes and the connection dropped.
+    let mut bad_escape = asset("a");
+    bad_escape["%80"] = json!([]);
+    let reply = connector.post("/v3/assets", &bad_escape).await;
+    assert_error(
+        &reply,
+        400,
+        "InvalidRequest",
+        "invalid JSON-LD: '%80' holds percent-escapes that are not UTF-8",
+        None,
+    );
+    let mut bad_term = asset("a");
+    bad_term["@context"] = json!(["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }]);
+    bad_term["target"] = json!("urn:asset:%80");
+    let reply = connector.post("/v3/assets", &bad_term).await;
+    assert_eq!(reply.status, 400, "{:?}", reply.body);
+    assert_eq!(
+        only_error(&reply)["message"],
+        "invalid JSON-LD: the document cannot be expanded: one of its IRIs is malformed (a percent-escape that is not UTF-8?)"
+    );
     connector.stop().await;
 }
 
