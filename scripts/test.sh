@@ -54,12 +54,15 @@ scripts/harness.sh up
 eval "$(scripts/harness.sh env)"
 export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1 TEST_REQUIRE_EDC=1 TEST_REQUIRE_DSP_TCK=1 TEST_REQUIRE_DCP_TCK=1 TEST_REQUIRE_EDC_DCP=1
 
-step "Python Kafka client smoke test (confluent-kafka)"
+step "Python peers: Kafka client smoke test (confluent-kafka), the HTTP fuzzer (schemathesis)"
 [ -x .harness/python/bin/python ] || python3 -m venv .harness/python
 .harness/python/bin/pip install -q --disable-pip-version-check -r scripts/peers/python/requirements.txt
 .harness/python/bin/python scripts/peers/python/kafka_smoke.py
 # The Python consumer example (examples/python) runs inside the Kafka PULL system tests.
 export TEST_PYTHON="$PWD/.harness/python/bin/python"
+# The HTTP fuzzing campaign (crates/dsc/tests/http_fuzz.rs, 60 s; DSC_HTTP_FUZZ_SECONDS for a longer run).
+.harness/python/bin/pip install -q --disable-pip-version-check -r scripts/peers/python/fuzz-requirements.txt
+export TEST_SCHEMATHESIS="$PWD/.harness/python/bin/schemathesis" TEST_REQUIRE_SCHEMATHESIS=1
 
 step "tests"
 cargo test --workspace --locked --all-targets -- --skip dsp_tck_table --skip dcp_tck_table

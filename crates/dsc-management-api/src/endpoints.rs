@@ -32,8 +32,32 @@ pub(crate) struct Endpoint {
     pub tag: &'static str,
     pub summary: &'static str,
     pub request_example: Option<Value>,
+    /// The body may be left out (a terminate's reason, say); otherwise a documented body is required.
+    pub body_optional: bool,
+    /// Answers besides the ones every endpoint of its kind gives (see `openapi::operation`).
+    pub also_answers: Vec<(&'static str, &'static str)>,
+    /// Query parameters: name and description (all optional booleans today).
+    pub flags: Vec<(&'static str, &'static str)>,
     pub success: Success,
     pub handler: MethodRouter<ManagementState>,
+}
+
+impl Endpoint {
+    fn answers(mut self, status: &'static str, description: &'static str) -> Self {
+        self.also_answers.push((status, description));
+        self
+    }
+
+    fn optional_body(mut self, example: Value) -> Self {
+        self.request_example = Some(example);
+        self.body_optional = true;
+        self
+    }
+
+    fn flag(mut self, name: &'static str, description: &'static str) -> Self {
+        self.flags.push((name, description));
+        self
+    }
 }
 
 fn endpoint(
@@ -45,7 +69,18 @@ fn endpoint(
     success: Success,
     handler: MethodRouter<ManagementState>,
 ) -> Endpoint {
-    Endpoint { method, path, tag, summary, request_example, success, handler }
+    Endpoint {
+        method,
+        path,
+        tag,
+        summary,
+        request_example,
+        body_optional: false,
+        also_answers: Vec::new(),
+        flags: Vec::new(),
+        success,
+        handler,
+    }
 }
 
 fn transfer_request_example() -> Value {
@@ -140,6 +175,12 @@ fn contract_request_example() -> Value {
     })
 }
 
+fn reason_example() -> Value {
+    json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "TerminateTransfer", "reason": "contract ended" })
+}
+
+const STATE_CONFLICT: &str = "Not allowed in the entity's current state (the message names it)";
+
 fn secret_example() -> Value {
     json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "Secret", "@id": "backend-client-secret", "value": "s3cr3t" })
 }
@@ -166,15 +207,8 @@ pub(crate) fn all() -> Vec<Endpoint> {
             NoContent,
             put(r::update_from_body::<Asset>),
         ),
-        endpoint(
-            Post,
-            "/v3/assets/request",
-            "Asset",
-            "Query assets",
-            Some(query_example()),
-            EntityList,
-            post(r::query::<Asset>),
-        ),
+        endpoint(Post, "/v3/assets/request", "Asset", "Query assets", None, EntityList, post(r::query::<Asset>))
+            .optional_body(query_example()),
         endpoint(Get, "/v3/assets/{id}", "Asset", "Get an asset", None, Entity, get(r::get::<Asset>)),
         endpoint(
             Delete,
@@ -199,10 +233,11 @@ pub(crate) fn all() -> Vec<Endpoint> {
             "/v3/policydefinitions/request",
             "Policy Definition",
             "Query policy definitions",
-            Some(query_example()),
+            None,
             EntityList,
             post(r::query::<PolicyDefinition>),
-        ),
+        )
+        .optional_body(query_example()),
         endpoint(
             Get,
             "/v3/policydefinitions/{id}",
@@ -253,10 +288,11 @@ pub(crate) fn all() -> Vec<Endpoint> {
             "/v3/contractdefinitions/request",
             "Contract Definition",
             "Query contract definitions",
-            Some(query_example()),
+            None,
             EntityList,
             post(r::query::<ContractDefinition>),
-        ),
+        )
+        .optional_body(query_example()),
         endpoint(
             Get,
             "/v3/contractdefinitions/{id}",
@@ -283,7 +319,8 @@ pub(crate) fn all() -> Vec<Endpoint> {
             Some(catalog_request_example()),
             Entity,
             post(catalog::request_catalog),
-        ),
+        )
+        .answers("502", "The counter-party could not be reached or answered with an error"),
         endpoint(
             Post,
             "/v3/catalog/dataset/request",
@@ -292,7 +329,8 @@ pub(crate) fn all() -> Vec<Endpoint> {
             Some(dataset_request_example()),
             Entity,
             post(catalog::request_dataset),
-        ),
+        )
+        .answers("502", "The counter-party could not be reached or answered with an error"),
         endpoint(
             Post,
             "/v3/contractnegotiations",
@@ -307,10 +345,11 @@ pub(crate) fn all() -> Vec<Endpoint> {
             "/v3/contractnegotiations/request",
             "Contract Negotiation",
             "Query negotiations",
-            Some(query_example()),
+            None,
             EntityList,
             post(n::query),
-        ),
+        )
+        .optional_body(query_example()),
         endpoint(
             Get,
             "/v3/contractnegotiations/{id}",
@@ -346,16 +385,19 @@ pub(crate) fn all() -> Vec<Endpoint> {
             None,
             NoContent,
             post(n::terminate),
-        ),
+        )
+        .optional_body(reason_example())
+        .answers("409", STATE_CONFLICT),
         endpoint(
             Post,
             "/v3/contractagreements/request",
             "Contract Agreement",
             "Query agreements",
-            Some(query_example()),
+            None,
             EntityList,
             post(n::query_agreements),
-        ),
+        )
+        .optional_body(query_example()),
         endpoint(
             Get,
             "/v3/contractagreements/{id}",
@@ -382,16 +424,18 @@ pub(crate) fn all() -> Vec<Endpoint> {
             Some(transfer_request_example()),
             IdResponse,
             post(t::initiate),
-        ),
+        )
+        .answers("404", "No agreement with that contractId"),
         endpoint(
             Post,
             "/v3/transferprocesses/request",
             "Transfer Process",
             "Query transfers",
-            Some(query_example()),
+            None,
             EntityList,
             post(t::query),
-        ),
+        )
+        .optional_body(query_example()),
         endpoint(Get, "/v3/transferprocesses/{id}", "Transfer Process", "Get a transfer", None, Entity, get(t::get)),
         endpoint(
             Get,
@@ -410,7 +454,9 @@ pub(crate) fn all() -> Vec<Endpoint> {
             None,
             NoContent,
             post(t::suspend),
-        ),
+        )
+        .optional_body(reason_example())
+        .answers("409", STATE_CONFLICT),
         endpoint(
             Post,
             "/v3/transferprocesses/{id}/resume",
@@ -419,7 +465,8 @@ pub(crate) fn all() -> Vec<Endpoint> {
             None,
             NoContent,
             post(t::resume),
-        ),
+        )
+        .answers("409", STATE_CONFLICT),
         endpoint(
             Post,
             "/v3/transferprocesses/{id}/terminate",
@@ -428,7 +475,9 @@ pub(crate) fn all() -> Vec<Endpoint> {
             None,
             NoContent,
             post(t::terminate),
-        ),
+        )
+        .optional_body(reason_example())
+        .answers("409", STATE_CONFLICT),
         endpoint(
             Post,
             "/v3/transferprocesses/{id}/deprovision",
@@ -437,7 +486,8 @@ pub(crate) fn all() -> Vec<Endpoint> {
             None,
             NoContent,
             post(t::deprovision),
-        ),
+        )
+        .answers("409", STATE_CONFLICT),
         endpoint(
             Post,
             "/v3/edrs",
@@ -452,10 +502,11 @@ pub(crate) fn all() -> Vec<Endpoint> {
             "/v3/edrs/request",
             "EDR",
             "Query the EDRs of started consumer transfers",
-            Some(query_example()),
+            None,
             EntityList,
             post(t::query_edrs),
-        ),
+        )
+        .optional_body(query_example()),
         endpoint(
             Get,
             "/v3/edrs/{id}/dataaddress",
@@ -464,7 +515,9 @@ pub(crate) fn all() -> Vec<Endpoint> {
             None,
             Entity,
             get(t::edr_data_address),
-        ),
+        )
+        .flag("auto_refresh", "Renew the token first when it is about to expire")
+        .answers("503", "The token could not be refreshed, or the database is unavailable"),
         endpoint(
             Delete,
             "/v3/edrs/{id}",

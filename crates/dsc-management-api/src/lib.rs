@@ -65,8 +65,9 @@ pub fn response_context() -> Result<CompactionContext, dsc_jsonld::JsonLdError> 
 }
 
 /// The Management API router, to be mounted at the management context path. The OpenAPI document at
-/// `/openapi.json` is public (it holds no data); everything else needs the API key.
-pub fn router(state: ManagementState, api_key: ApiKey, body_limit: usize) -> Router {
+/// `/openapi.json` is public (it holds no data); everything else needs the API key. `base_path` is where it is
+/// mounted, named as the document's server.
+pub fn router(state: ManagementState, api_key: ApiKey, body_limit: usize, base_path: &str) -> Router {
     let mut protected = Router::new();
     let table = endpoints::all();
     for endpoint in &table {
@@ -76,6 +77,6 @@ pub fn router(state: ManagementState, api_key: ApiKey, body_limit: usize) -> Rou
         .route_layer(middleware::from_fn_with_state(api_key, require_api_key))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
-    let document = openapi::document(&table);
+    let document = openapi::document(&table, base_path);
     Router::new().merge(protected).route("/openapi.json", axum::routing::get(move || async move { document.clone() }))
 }

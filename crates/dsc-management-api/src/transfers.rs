@@ -9,7 +9,7 @@ use dsc_controlplane::transfer::TransferRequest;
 use dsc_domain::{Criterion, Operator, TransferState, Violation, namespaces};
 use dsc_transform::edr::{edr_data_address_to_expanded, edr_entry_to_expanded};
 use dsc_transform::transfer::{transfer_state_to_expanded, transfer_to_expanded};
-use dsc_web::{ApiError, JsonBody};
+use dsc_web::{ApiError, ErrorKind, JsonBody};
 use serde_json::Value;
 
 use crate::ManagementState;
@@ -158,8 +158,11 @@ pub(crate) struct DataAddressQuery {
 pub(crate) async fn edr_data_address(
     State(state): State<ManagementState>,
     Path(id): Path<String>,
-    Query(options): Query<DataAddressQuery>,
+    options: Result<Query<DataAddressQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(options) = options.map_err(|rejection| {
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorKind::InvalidRequest, rejection.body_text())
+    })?;
     let auto_refresh = options.auto_refresh.unwrap_or(false);
     let address = state.edrs.data_address(&id, auto_refresh).await.map_err(edr_error)?.ok_or_else(|| {
         ApiError::not_found(format!("no EDR for TransferProcess {id} (it is not a started consumer transfer)"))

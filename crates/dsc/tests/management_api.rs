@@ -480,6 +480,28 @@ async fn openapi_document_is_public_and_lists_every_endpoint() {
     }
     assert!(paths["/v3/assets"]["post"]["requestBody"].is_object());
     assert_eq!(reply.body["components"]["securitySchemes"]["ApiKeyAuth"]["name"], "X-Api-Key");
+    // What standard tools need to drive every operation (schemathesis in the test command does).
+    let server = reply.body["servers"][0]["url"].as_str().unwrap_or_default();
+    assert!(!server.is_empty() && connector.management.ends_with(server), "{server} vs {}", connector.management);
+    assert_eq!(paths["/v3/assets/{id}"]["get"]["parameters"][0]["schema"]["type"], "string");
+    assert_eq!(paths["/v3/assets"]["post"]["requestBody"]["required"], true);
+    assert_eq!(paths["/v3/transferprocesses/{id}/terminate"]["post"]["requestBody"]["required"], false);
+    assert_eq!(
+        paths["/v3/assets/request"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]["type"],
+        "array"
+    );
+    assert_eq!(paths["/v3/edrs/{id}/dataaddress"]["get"]["parameters"][1]["name"], "auto_refresh");
+    assert!(paths["/v3/transferprocesses/{id}/suspend"]["post"]["responses"]["409"].is_object());
+
+    // A query parameter of the wrong type is answered in the API's error format, not as plain text.
+    let reply = connector.get("/v3/edrs/t-1/dataaddress?auto_refresh=maybe").await;
+    assert_error(
+        &reply,
+        400,
+        "InvalidRequest",
+        "Failed to deserialize query string: auto_refresh: provided string was not `true` or `false`",
+        None,
+    );
     connector.stop().await;
 }
 

@@ -98,7 +98,8 @@ impl Connector {
             }),
             identity.dcp.as_ref().map(|_| dsc_dsp::dcp_auth()),
         );
-        let mut management = dsc_management_api::router(state, api_key.clone(), config.body_limit);
+        let mut management =
+            dsc_management_api::router(state, api_key.clone(), config.body_limit, &config.management_context.path);
         if let Some(dcp) = identity.dcp.as_ref().filter(|dcp| !dcp.external_wallet) {
             // The credential service answers other participants' verifiers on the protocol port.
             let mut credential_service = dsc_dcp_service::api::presentation_router(dcp.holder.clone());

@@ -228,6 +228,11 @@ impl Node {
         }
     }
 
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// `kill -9`: no shutdown, no flush.
     pub fn crash(&mut self) {
         if let Some(mut child) = self.child.take() {
