@@ -6,6 +6,7 @@
 //! - `reading`: 60 s of reading through token refresh, the EDR's fields, the attack matrix, a missing topic;
 //! - `revocation`: suspend cuts a polling consumer off, resume grants anew, terminate leaves nothing;
 //! - `crash`: kill -9 between granting access and the start message, and in the middle of concurrent starts;
+//! - `chaos`: provider and consumer on PostgreSQL killed at random during mixed negotiations and transfers;
 //! - `scale`: 100 concurrent transfers, each with its own identity;
 //! - `failures`: OAuth service or broker down during the start;
 //! - `built_in_oauth`: a broker of its own trusting the provider's built-in OAuth server;
@@ -29,6 +30,7 @@ mod support;
 
 mod aspects;
 mod built_in_oauth;
+mod chaos;
 mod consume_cli;
 mod crash;
 mod edc_dcp;
