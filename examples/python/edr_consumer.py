@@ -75,7 +75,11 @@ def main():
         # Called by librdkafka before the current token expires: the connector refreshes it at the provider.
         token = connector.edr(args.transfer)["authorization"]
         token_claims = claims(token)
-        return token, float(token_claims["exp"]), token_claims["sub"], {}
+        # Told of the expiry up to 2.5 s early, librdkafka fetches the next token before its re-authentication
+        # would present this one again (which the broker refuses with short-lived tokens).
+        expires = float(token_claims["exp"])
+        margin = min(2.5, max(expires - time.time(), 0.0) / 2)
+        return token, expires - margin, token_claims["sub"], {}
 
     consumer = Consumer({
         "bootstrap.servers": edr["endpoint"],

@@ -100,3 +100,33 @@ mod tests {
         );
     }
 }
+
+/// How much earlier than its `exp` librdkafka is told a token expires, at most.
+pub const TOKEN_EXPIRY_MARGIN_MS: i64 = 2_500;
+
+/// The lifetime (epoch ms) to report to librdkafka for a token expiring at `exp_seconds`.
+///
+/// librdkafka asks for a new token at 80 % of the lifetime it was told, checking once a second, and re-authenticates
+/// at 90 % of the session the broker granted, which ends at the token's real `exp`; the broker refuses a
+/// re-authentication less than a second after the previous one. With a short token the old one is then presented
+/// again and the connection is dropped. Reporting an earlier expiry makes the new token arrive first; half the
+/// remaining time at most, so a token about to expire is still used.
+pub fn reported_lifetime_ms(exp_seconds: i64, now_ms: i64) -> i64 {
+    let expires_ms = exp_seconds.saturating_mul(1000);
+    let margin = TOKEN_EXPIRY_MARGIN_MS.min((expires_ms - now_ms).max(0) / 2);
+    expires_ms - margin
+}
+
+#[cfg(test)]
+mod lifetime_tests {
+    use super::*;
+
+    #[test]
+    fn librdkafka_hears_of_the_expiry_early_but_never_past_half_the_remaining_time() {
+        let now = 1_000_000_000_000;
+        assert_eq!(reported_lifetime_ms(now / 1000 + 60, now), now + 60_000 - 2_500);
+        assert_eq!(reported_lifetime_ms(now / 1000 + 4, now), now + 4_000 - 2_000);
+        assert_eq!(reported_lifetime_ms(now / 1000, now), now, "an expired token stays expired");
+        assert_eq!(reported_lifetime_ms(now / 1000 - 5, now), now - 5_000);
+    }
+}

@@ -172,7 +172,9 @@ impl ClientContext for EdrTokens {
                     *failure = None;
                 }
                 // librdkafka wants a lifetime; a token without `exp` is asked for again in a minute.
-                let lifetime_ms = edr.expires_at.map_or_else(|| now_millis() + 60_000, |exp| exp * 1000);
+                let now = now_millis();
+                let lifetime_ms =
+                    edr.expires_at.map_or_else(|| now + 60_000, |exp| crate::edr::reported_lifetime_ms(exp, now));
                 Ok(OAuthToken { token: edr.token, principal_name: edr.principal, lifetime_ms })
             }
             Err(error) => {

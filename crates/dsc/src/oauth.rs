@@ -39,6 +39,14 @@ pub async fn oauth_server(
         key: settings.initial_access_token_alias.clone(),
     };
     tracing::info!(issuer = %settings.issuer, kid = %keys.current.kid, "built-in OAuth server enabled");
+    if settings.access_token_seconds < SHORTEST_COMFORTABLE_TOKEN_SECONDS {
+        tracing::warn!(
+            seconds = settings.access_token_seconds,
+            "dsc.oauth.server.token.expiry is below {SHORTEST_COMFORTABLE_TOKEN_SECONDS} s: Kafka clients re-authenticate \
+             so often that the broker refuses some re-authentications and drops their connections \
+             (docs/kafka-pull-profile.md, section 7)"
+        );
+    }
     Ok(Arc::new(OAuthServer {
         issuer: settings.issuer.clone(),
         audience: settings.audience.clone(),
@@ -50,6 +58,9 @@ pub async fn oauth_server(
         store,
     }))
 }
+
+/// Below this token lifetime librdkafka's and the broker's re-authentication rules make Kafka connections drop.
+const SHORTEST_COMFORTABLE_TOKEN_SECONDS: u64 = 10;
 
 /// Checks the signing key's age at start and every hour (or every max age, when shorter) until `stop`.
 pub async fn run_rotation(rotation: Rotation, mut stop: tokio::sync::watch::Receiver<bool>) {

@@ -62,7 +62,11 @@ impl TokenSource {
                 if let Ok(mut fetched) = fetched.lock() {
                     fetched.push(token.to_string());
                 }
-                Ok((token.to_string(), expires * 1000))
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                    .unwrap_or_default();
+                Ok((token.to_string(), dsc_kafka_client::edr::reported_lifetime_ms(expires, now)))
             }
         }
     }
