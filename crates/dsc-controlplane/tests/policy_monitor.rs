@@ -27,6 +27,7 @@ fn running(id: &str, agreement_id: &str) -> TransferProcess {
         role: NegotiationRole::Provider,
         state: TransferState::Started,
         state_count: 1,
+        pending: false,
         state_timestamp: START,
         error_detail: None,
         agreement_id: agreement_id.into(),

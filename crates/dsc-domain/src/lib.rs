@@ -17,7 +17,7 @@ pub mod query;
 pub mod validation;
 
 pub use address_validation::{DataAddressValidator, DataAddressValidators};
-pub use asset::{Asset, DataAddress};
+pub use asset::{Approval, Asset, DataAddress};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use contract_definition::ContractDefinition;
 pub use policy_definition::PolicyDefinition;

@@ -208,6 +208,10 @@ pub struct ContractNegotiation {
     pub state: NegotiationState,
     /// How many times the current state was entered in a row (retries).
     pub state_count: u32,
+    /// Waiting for its operator (manual approval): the state machine leaves it alone until a Management API
+    /// command decides (EDC's `pending`).
+    #[serde(default)]
+    pub pending: bool,
     /// Epoch milliseconds of the last state change; work is processed oldest first.
     pub state_timestamp: i64,
     pub error_detail: Option<String>,
@@ -226,6 +230,10 @@ impl ContractNegotiation {
             return Err(InvalidTransition { role: self.role, from: self.state, to: next });
         }
         self.state_count = if next == self.state { self.state_count + 1 } else { 1 };
+        // A hold for the operator is a hold in one state: whatever moves the process on ends it.
+        if next != self.state {
+            self.pending = false;
+        }
         self.state = next;
         self.state_timestamp = now;
         self.updated_at = now;
@@ -282,6 +290,7 @@ mod tests {
             role: NegotiationRole::Consumer,
             state: Initial,
             state_count: 1,
+            pending: false,
             state_timestamp: 0,
             error_detail: None,
             offers: vec![],

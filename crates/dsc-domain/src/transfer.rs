@@ -170,6 +170,10 @@ pub struct TransferProcess {
     pub role: TransferRole,
     pub state: TransferState,
     pub state_count: u32,
+    /// Waiting for its operator (a provider start on command): the state machine leaves it alone until a
+    /// Management API command decides (EDC's `pending`).
+    #[serde(default)]
+    pub pending: bool,
     pub state_timestamp: i64,
     pub error_detail: Option<String>,
     pub agreement_id: String,
@@ -200,6 +204,10 @@ impl TransferProcess {
             return Err(InvalidTransferTransition { role: self.role, from: self.state, to: next });
         }
         self.state_count = if next == self.state { self.state_count + 1 } else { 1 };
+        // A hold for the operator is a hold in one state: whatever moves the process on ends it.
+        if next != self.state {
+            self.pending = false;
+        }
         self.state = next;
         self.state_timestamp = now;
         self.updated_at = now;
@@ -292,6 +300,7 @@ mod tests {
             role,
             state,
             state_count: 1,
+            pending: false,
             state_timestamp: 0,
             error_detail: None,
             agreement_id: "a".into(),

@@ -299,6 +299,7 @@ mod tests {
             role: dsc_domain::NegotiationRole::Provider,
             state: dsc_domain::NegotiationState::Requested,
             state_count: 1,
+            pending: false,
             state_timestamp: 0,
             error_detail: None,
             offers: vec![],

@@ -379,6 +379,16 @@ pub(crate) fn all() -> Vec<Endpoint> {
         ),
         endpoint(
             Post,
+            "/v3/contractnegotiations/{id}/approve",
+            "Contract Negotiation",
+            "Provider: approve a contract request that waits for approval (an asset with approval \"negotiation\"); reject it with terminate",
+            None,
+            NoContent,
+            post(n::approve),
+        )
+        .answers("409", STATE_CONFLICT),
+        endpoint(
+            Post,
             "/v3/contractnegotiations/{id}/terminate",
             "Contract Negotiation",
             "Terminate a negotiation",
@@ -446,6 +456,26 @@ pub(crate) fn all() -> Vec<Endpoint> {
             Entity,
             get(t::get_state),
         ),
+        endpoint(
+            Post,
+            "/v3/transferprocesses/{id}/start",
+            "Transfer Process",
+            "Provider: start a requested transfer that waits for its operator (an asset with approval \"transfer\")",
+            None,
+            NoContent,
+            post(t::start),
+        )
+        .answers("409", STATE_CONFLICT),
+        endpoint(
+            Post,
+            "/v3/transferprocesses/{id}/complete",
+            "Transfer Process",
+            "Complete a started transfer (either side; the counter-party is told)",
+            None,
+            NoContent,
+            post(t::complete),
+        )
+        .answers("409", STATE_CONFLICT),
         endpoint(
             Post,
             "/v3/transferprocesses/{id}/suspend",

@@ -78,6 +78,19 @@ pub(crate) async fn get_agreement(
     Ok(ok_json(compact(&state, agreement_to_expanded(&agreement))?))
 }
 
+pub(crate) async fn approve(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    state.negotiations.approve(&id).await.map_err(|error| match error {
+        dsc_controlplane::ServiceError::AlreadyExists { id: detail, .. } => {
+            ApiError::conflict(format!("ContractNegotiation {detail}"))
+        }
+        other => service_error(other),
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub(crate) async fn terminate(
     State(state): State<ManagementState>,
     Path(id): Path<String>,

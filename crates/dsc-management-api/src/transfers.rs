@@ -105,6 +105,19 @@ pub(crate) async fn suspend(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+pub(crate) async fn start(State(state): State<ManagementState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    state.transfers.start(&id).await.map_err(conflict(&id))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn complete(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    state.transfers.complete(&id).await.map_err(conflict(&id))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub(crate) async fn resume(State(state): State<ManagementState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     state.transfers.resume(&id).await.map_err(conflict(&id))?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -83,6 +83,7 @@ contract_suite!(
     leases_give_one_holder_at_a_time,
     claims_take_oldest_work_once,
     state_changes_queue_their_events_atomically,
+    pending_processes_are_not_claimed,
 );
 
 #[tokio::test]

@@ -48,6 +48,22 @@ pub fn asset_from_expanded(node: &Node, validators: &DataAddressValidators) -> R
             .with_value(Value::String(key.clone())),
         );
     }
+    let approval_iri = dsc_domain::Approval::property();
+    if let Some(approval) = private_properties.get(&approval_iri) {
+        let unknown = match approval.as_str() {
+            Some(text) => dsc_domain::Approval::parse(text).err(),
+            None => Some(approval.to_string()),
+        };
+        if let Some(word) = unknown {
+            violations.push(
+                Violation::new(
+                    format!("approval '{word}' is unknown: name 'negotiation' and/or 'transfer'"),
+                    join_path(&namespaces::edc("privateProperties"), &approval_iri),
+                )
+                .with_value(approval.clone()),
+            );
+        }
+    }
 
     let data_address_iri = namespaces::edc("dataAddress");
     let data_address = match expanded::first_node(node, &data_address_iri) {
@@ -277,6 +293,25 @@ mod tests {
         .err()
         .unwrap_or_default();
         assert_eq!(violations.len(), 1);
+    }
+
+    #[test]
+    fn approval_names_known_decisions_only() {
+        let read = |approval: Value| {
+            asset_from_expanded(&node(json!({
+                edc("properties"): [{}],
+                edc("privateProperties"): [{ edc("approval"): [{"@value": approval}] }],
+                edc("dataAddress"): [{ edc("type"): [{"@value": "HttpData"}] }]
+            })))
+        };
+        let asset = read(json!("negotiation transfer")).unwrap_or_else(|v| panic!("{v:?}"));
+        assert_eq!(asset.approval(), dsc_domain::Approval { negotiation: true, transfer: true });
+        let violations = read(json!("negotiation, always")).err().unwrap_or_default();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].message, "approval 'always' is unknown: name 'negotiation' and/or 'transfer'");
+        assert_eq!(violations[0].path, Some(format!("{}/{}", edc("privateProperties"), edc("approval"))));
+        let violations = read(json!(true)).err().unwrap_or_default();
+        assert_eq!(violations[0].message, "approval 'true' is unknown: name 'negotiation' and/or 'transfer'");
     }
 
     #[test]

@@ -75,6 +75,7 @@ mod tests {
             role: dsc_domain::TransferRole::Consumer,
             state: dsc_domain::TransferState::Started,
             state_count: 1,
+            pending: false,
             state_timestamp: 2,
             error_detail: None,
             agreement_id: "agreement-1".into(),

@@ -34,6 +34,10 @@ pub fn negotiation_to_expanded(negotiation: &ContractNegotiation) -> Value {
     if let Some(error) = &negotiation.error_detail {
         node.insert(edc("errorDetail"), reader::literal(error.clone()));
     }
+    // Shown only while it waits for its operator (manual approval, a start on command).
+    if negotiation.pending {
+        node.insert(edc("pending"), reader::literal(true));
+    }
     Value::Array(vec![Value::Object(node)])
 }
 
@@ -62,6 +66,7 @@ mod tests {
             role: NegotiationRole::Consumer,
             state: NegotiationState::Finalized,
             state_count: 1,
+            pending: false,
             state_timestamp: 7,
             error_detail: Some("none really".into()),
             offers: vec![Offer { id, policy: Policy::new(PolicyType::Offer) }],

@@ -34,6 +34,10 @@ pub fn transfer_to_expanded(transfer: &TransferProcess) -> Value {
     if let Some(error) = &transfer.error_detail {
         node.insert(edc("errorDetail"), reader::literal(error.clone()));
     }
+    // Shown only while it waits for its operator (manual approval, a start on command).
+    if transfer.pending {
+        node.insert(edc("pending"), reader::literal(true));
+    }
     if let Some(destination) = &transfer.data_destination {
         node.insert(edc("dataDestination"), json!([literal_data_address_to_expanded(destination)]));
     }
@@ -167,6 +171,7 @@ mod tests {
             role: TransferRole::Consumer,
             state: TransferState::Started,
             state_count: 1,
+            pending: false,
             state_timestamp: 9,
             error_detail: None,
             agreement_id: "agreement-1".into(),

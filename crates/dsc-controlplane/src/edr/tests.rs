@@ -70,6 +70,7 @@ async fn started_consumer_transfer(state: TransferState) -> Setup {
         role: NegotiationRole::Consumer,
         state,
         state_count: 1,
+        pending: false,
         state_timestamp: 0,
         error_detail: None,
         agreement_id: "a-1".into(),

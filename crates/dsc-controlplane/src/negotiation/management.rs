@@ -66,6 +66,7 @@ impl NegotiationService {
             role: NegotiationRole::Consumer,
             state: NegotiationState::Initial,
             state_count: 1,
+            pending: false,
             state_timestamp: now,
             error_detail: None,
             offers: vec![offer],
@@ -94,6 +95,26 @@ impl NegotiationService {
             n.error_detail = Some(reason.to_string());
             n.transition(NegotiationState::Terminating, self.clock.now_millis())
                 .map_err(|e| ServiceError::Internal(e.to_string()))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Provider: the operator approves a contract request that waits for approval; the state machine then agrees.
+    pub async fn approve(&self, id: &str) -> Result<(), ServiceError> {
+        let holder = format!("{}-handler-{}", self.settings.holder, uuid::Uuid::new_v4());
+        lease::update(&*self.store, &self.wake, id, holder, Expected::anyone(), |n: &mut ContractNegotiation| {
+            let conflict =
+                |why: String| ServiceError::AlreadyExists { kind: "ContractNegotiation", id: format!("{id}: {why}") };
+            if n.role != NegotiationRole::Provider {
+                return Err(conflict("only the provider approves a negotiation".into()));
+            }
+            if !n.pending || n.state != NegotiationState::Requested {
+                return Err(conflict(format!("it is {} and waits for no approval", n.state.name())));
+            }
+            // Its state time lies in the past, so the manager, woken by the save, agrees at once.
+            n.pending = false;
+            Ok(())
         })
         .await
         .map(|_| ())

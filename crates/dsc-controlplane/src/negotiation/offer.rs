@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use dsc_domain::odrl::PolicyType;
 use dsc_domain::{
-    Asset, ContractDefinition, ContractOfferId, Criterion, Offer, Operator, ParticipantAgent, PolicyDefinition,
-    QuerySpec,
+    Approval, Asset, ContractDefinition, ContractOfferId, Criterion, Offer, Operator, ParticipantAgent,
+    PolicyDefinition, QuerySpec,
 };
 use dsc_policy::{PolicyContext, PolicyEngine, Scope};
 use dsc_store::Repository;
@@ -23,9 +23,9 @@ pub(super) struct OfferCheck {
 }
 
 impl OfferCheck {
-    /// The offer `peer` may negotiate under `offer_id`, with the policy of the provider's own definition: the
-    /// provider never trusts the policy a consumer sends.
-    pub async fn offer_for(&self, peer: &ParticipantAgent, offer_id: &str) -> Result<Offer, ProtocolError> {
+    /// The offer `peer` may negotiate under `offer_id`, with the policy of the provider's own definition (the
+    /// provider never trusts the policy a consumer sends), and what the asset's operator approves by hand.
+    pub async fn offer_for(&self, peer: &ParticipantAgent, offer_id: &str) -> Result<(Offer, Approval), ProtocolError> {
         let parsed = ContractOfferId::parse(offer_id)
             .ok_or_else(|| ProtocolError::Refused(format!("'{offer_id}' is not an offer id of this connector")))?;
         let unmatched = || ProtocolError::Refused(format!("offer '{offer_id}' does not match any contract definition"));
@@ -33,9 +33,10 @@ impl OfferCheck {
         let mut selector = definition.assets_selector.clone();
         selector.push(Criterion::new("id", Operator::Eq, parsed.asset_id.clone().into()));
         let selected = self.assets.query(&QuerySpec { filter_expression: selector, ..QuerySpec::default() }).await?;
-        if selected.is_empty() {
+        let Some(asset) = selected.first() else {
             return Err(unmatched());
-        }
+        };
+        let approval = asset.approval();
         let access = self.policies.find(&definition.access_policy_id).await?;
         let contract = self.policies.find(&definition.contract_policy_id).await?;
         let (Some(access), Some(contract)) = (access, contract) else {
@@ -53,6 +54,6 @@ impl OfferCheck {
         policy.uid = Some(offer_id.to_string());
         policy.target = Some(parsed.asset_id.clone());
         policy.assigner = Some(self.participant_id.clone());
-        Ok(Offer { id: parsed, policy })
+        Ok((Offer { id: parsed, policy }, approval))
     }
 }

@@ -69,7 +69,7 @@ impl NegotiationProtocolService {
         {
             return Ok(existing);
         }
-        let offer = self.offers.offer_for(peer, &offer_id).await?;
+        let (offer, approval) = self.offers.offer_for(peer, &offer_id).await?;
         let now = self.clock.now_millis();
         let mut negotiation = ContractNegotiation {
             id: uuid::Uuid::new_v4().to_string(),
@@ -80,6 +80,7 @@ impl NegotiationProtocolService {
             role: NegotiationRole::Provider,
             state: NegotiationState::Initial,
             state_count: 1,
+            pending: false,
             state_timestamp: now,
             error_detail: None,
             offers: vec![offer],
@@ -91,6 +92,8 @@ impl NegotiationProtocolService {
         negotiation
             .transition(NegotiationState::Requested, now)
             .map_err(|e| ProtocolError::InvalidState(e.to_string()))?;
+        // The asset's operator decides: the request waits for approval or a rejection.
+        negotiation.pending = approval.negotiation;
         match self.store.create_negotiation(&negotiation).await {
             Ok(()) => {}
             // The same request arrived twice at once: answer with the first one's process.
@@ -103,7 +106,7 @@ impl NegotiationProtocolService {
             }
             Err(other) => return Err(other.into()),
         }
-        tracing::info!(negotiation = %negotiation.id, consumer = %peer.id, "contract request received");
+        tracing::info!(negotiation = %negotiation.id, consumer = %peer.id, pending = negotiation.pending, "contract request received");
         self.wake.notify_one();
         Ok(negotiation)
     }

@@ -102,6 +102,7 @@ fn provider_transfer(id: &str) -> TransferProcess {
         role: NegotiationRole::Provider,
         state: TransferState::Requested,
         state_count: 1,
+        pending: false,
         state_timestamp: START,
         error_detail: None,
         agreement_id: "agreement-1".into(),

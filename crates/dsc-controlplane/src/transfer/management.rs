@@ -88,6 +88,7 @@ impl TransferService {
             role: NegotiationRole::Consumer,
             state: TransferState::Initial,
             state_count: 1,
+            pending: false,
             state_timestamp: now,
             error_detail: None,
             agreement_id: agreement.id.clone(),
@@ -155,6 +156,34 @@ impl TransferService {
             t.error_detail = None;
             t.counter_party_informed = false;
             t.transition(TransferState::Resuming, self.clock.now_millis()).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// Provider: the operator starts a requested transfer that waits for it (an asset with transfer approval).
+    pub async fn start(&self, id: &str) -> Result<(), ServiceError> {
+        self.act(id, |t| {
+            if t.role != NegotiationRole::Provider {
+                return Err("only the provider starts a transfer; a consumer asks for one".into());
+            }
+            if !t.pending || t.state != TransferState::Requested {
+                return Err(format!("it is {} and waits for no start", t.state.name()));
+            }
+            // Its state time lies in the past, so the manager, woken by the save, starts it at once.
+            t.pending = false;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Either side ends a STARTED transfer as done; the counter-party is told.
+    pub async fn complete(&self, id: &str) -> Result<(), ServiceError> {
+        self.act(id, |t| {
+            if t.state != TransferState::Started {
+                return Err(format!("only a STARTED transfer can be completed (it is {})", t.state.name()));
+            }
+            t.counter_party_informed = false;
+            t.transition(TransferState::Completing, self.clock.now_millis()).map_err(|e| e.to_string())
         })
         .await
     }

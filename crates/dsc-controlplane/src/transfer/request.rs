@@ -80,6 +80,7 @@ impl RequestCheck {
             role: NegotiationRole::Provider,
             state: TransferState::Initial,
             state_count: 1,
+            pending: false,
             state_timestamp: now,
             error_detail: None,
             agreement_id: agreement.id.clone(),
@@ -95,6 +96,8 @@ impl RequestCheck {
             updated_at: now,
         };
         transfer.transition(TransferState::Requested, now).map_err(|e| ProtocolError::InvalidState(e.to_string()))?;
+        // The asset's operator starts it by hand (or terminates it).
+        transfer.pending = asset.approval().transfer;
         match store.create_transfer(&transfer).await {
             Ok(()) => {}
             // The same request arrived twice at once: answer with the first one's process.
@@ -106,7 +109,7 @@ impl RequestCheck {
             }
             Err(other) => return Err(other.into()),
         }
-        tracing::info!(transfer = %transfer.id, consumer = %peer.id, transfer_type = %format, "transfer request received");
+        tracing::info!(transfer = %transfer.id, consumer = %peer.id, transfer_type = %format, pending = transfer.pending, "transfer request received");
         Ok(transfer)
     }
 }

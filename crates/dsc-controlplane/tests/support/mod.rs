@@ -215,6 +215,7 @@ impl ControlPlane {
             role,
             state: NegotiationState::Requested,
             state_count: 1,
+            pending: false,
             state_timestamp: START,
             error_detail: None,
             offers: vec![offer],

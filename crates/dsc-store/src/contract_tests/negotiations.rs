@@ -21,6 +21,7 @@ pub fn negotiation(
         role,
         state,
         state_count: 1,
+        pending: false,
         state_timestamp,
         error_detail: None,
         offers: vec![offer],

@@ -15,6 +15,7 @@ fn transfer(id: &str, role: NegotiationRole, state: dsc_domain::TransferState, a
         role,
         state,
         state_count: 1,
+        pending: false,
         state_timestamp: at,
         error_detail: None,
         agreement_id: "agreement-1".into(),
@@ -98,4 +99,31 @@ pub async fn data_flows_round_trip(store: &impl ContractStore) {
     assert_eq!(store.find_flow("f1").await.ok().flatten(), Some(flow.clone()));
     flow.id = "missing".into();
     assert!(matches!(store.save_flow(&flow).await, Err(StoreError::NotFound { .. })));
+}
+
+/// Processes waiting for their operator are never claimed by the state machines, and the flag round-trips.
+pub async fn pending_processes_are_not_claimed(store: &impl ContractStore) {
+    use dsc_domain::TransferState::Requested;
+    let mut held = transfer("held", NegotiationRole::Provider, Requested, 10);
+    held.pending = true;
+    store.create_transfer(&held).await.unwrap();
+    store.create_transfer(&transfer("free", NegotiationRole::Provider, Requested, 11)).await.unwrap();
+    assert_eq!(store.find_transfer("held").await.ok().flatten().map(|t| t.pending), Some(true));
+    let claimed = store.claim_transfers(NegotiationRole::Provider, &[Requested], 10, "a", 60_000).await;
+    assert_eq!(claimed.unwrap_or_default().iter().map(|t| t.id.clone()).collect::<Vec<_>>(), vec!["free"]);
+    let mut leased = store.lease_transfer("held", "op", 1000).await.unwrap().unwrap();
+    leased.pending = false;
+    store.save_transfer(&leased, "op").await.unwrap();
+    let claimed = store.claim_transfers(NegotiationRole::Provider, &[Requested], 10, "a", 60_000).await;
+    assert_eq!(claimed.unwrap_or_default().iter().map(|t| t.id.clone()).collect::<Vec<_>>(), vec!["held"]);
+
+    let mut negotiation =
+        super::negotiation("n-held", NegotiationRole::Provider, dsc_domain::NegotiationState::Requested, 5);
+    negotiation.pending = true;
+    store.create_negotiation(&negotiation).await.unwrap();
+    assert_eq!(store.find_negotiation("n-held").await.ok().flatten().map(|n| n.pending), Some(true));
+    let claimed = store
+        .claim_negotiations(NegotiationRole::Provider, &[dsc_domain::NegotiationState::Requested], 10, "a", 60_000)
+        .await;
+    assert!(claimed.unwrap_or_default().is_empty(), "a pending negotiation is left to its operator");
 }

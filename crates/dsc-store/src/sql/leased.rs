@@ -197,7 +197,7 @@ impl<E: Leased> LeasedStore<E> for SqlStore {
                 }
                 sql.bind(Arg::Int(i64::from(E::state_code(*state))));
             }
-            sql.push(") AND state_timestamp <= ");
+            sql.push(") AND pending = 0 AND state_timestamp <= ");
             sql.bind(Arg::Int(now));
         };
         let sql = claim_sql(self.dialect, E::TABLE, holder, lease_ms, now, filter, "state_timestamp, id", limit);

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+//! Manual approval between two connectors: an asset whose private property `approval` names `negotiation` and
+//! `transfer` makes the provider hold contract requests and transfer requests in REQUESTED until its operator
+//! approves (or starts) them through the Management API, or rejects them with terminate; the consumer simply waits.
+//! Every command in the wrong state or role is answered 409 naming the state.
+// Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::peers::{EDC, Participant, contract_request_for_first_offer, trusting_pair, wait_for_state};
+
+async fn offer_with_approval(provider: &Participant, approval: &str) {
+    let backend = support::edc::backend().await;
+    let bodies = [
+        (
+            "/v3/assets",
+            json!({ "@context": { "@vocab": EDC }, "@id": "held", "properties": { "name": "On request" },
+                    "privateProperties": { "approval": approval },
+                    "dataAddress": { "type": "HttpData", "baseUrl": backend } }),
+        ),
+        (
+            "/v3/policydefinitions",
+            json!({ "@context": { "@vocab": EDC }, "@id": "open", "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld",
+                    "@type": "Set", "permission": [{ "action": "use" }] } }),
+        ),
+        (
+            "/v3/contractdefinitions",
+            json!({ "@context": { "@vocab": EDC }, "@id": "cd-held", "accessPolicyId": "open", "contractPolicyId": "open",
+                    "assetsSelector": [] }),
+        ),
+    ];
+    for (path, body) in bodies {
+        let reply = provider.connector.post(path, &body).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    }
+}
+
+/// The provider's only process of `kind` (`contractnegotiations` or `transferprocesses`) once it exists.
+async fn provider_side(provider: &Participant, kind: &str, count: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let reply =
+            provider.connector.post(&format!("/v3/{kind}/request"), &json!({ "@context": { "@vocab": EDC } })).await;
+        let all = reply.body.as_array().cloned().unwrap_or_default();
+        if all.len() == count {
+            let mut newest = all;
+            newest.sort_by_key(|p| p["createdAt"].as_i64());
+            return newest.pop().unwrap();
+        }
+        assert!(Instant::now() < deadline, "the provider has {} {kind}: {}", all.len(), reply.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn transfer_state(participant: &Participant, id: &str) -> String {
+    let reply = participant.connector.get(&format!("/v3/transferprocesses/{id}")).await;
+    reply.body["state"].as_str().unwrap_or_default().to_string()
+}
+
+async fn wait_for_transfer(participant: &Participant, id: &str, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while transfer_state(participant, id).await != wanted {
+        assert!(
+            Instant::now() < deadline,
+            "transfer {id} is {} (waiting for {wanted})",
+            transfer_state(participant, id).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn message(reply: &support::Reply) -> String {
+    reply.body[0]["message"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn the_provider_operator_approves_negotiations_and_starts_transfers_by_hand() {
+    let (consumer, provider) = trusting_pair().await;
+    offer_with_approval(&provider, "negotiation transfer").await;
+    let request = contract_request_for_first_offer(&consumer, &provider).await;
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let negotiation = created.body["@id"].as_str().unwrap().to_string();
+
+    // The request waits on the provider, marked pending, and the consumer waits in REQUESTED.
+    let held = provider_side(&provider, "contractnegotiations", 1).await;
+    let held_id = held["@id"].as_str().unwrap().to_string();
+    assert_eq!((held["state"].as_str(), held["pending"].as_bool()), (Some("REQUESTED"), Some(true)), "{held}");
+    wait_for_state(&consumer, &negotiation, &["REQUESTED"]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_for_state(&consumer, &negotiation, &["REQUESTED"]).await;
+
+    // Commands in the wrong role or for unknown processes are refused by name.
+    let reply = consumer.connector.post(&format!("/v3/contractnegotiations/{negotiation}/approve"), &json!({})).await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(message(&reply), format!("ContractNegotiation {negotiation}: only the provider approves a negotiation"));
+    let reply = provider.connector.post("/v3/contractnegotiations/unknown/approve", &json!({})).await;
+    assert_eq!(reply.status, 404, "{}", reply.body);
+
+    let reply = provider.connector.post(&format!("/v3/contractnegotiations/{held_id}/approve"), &json!({})).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let finalized = wait_for_state(&consumer, &negotiation, &["FINALIZED"]).await;
+    let reply = provider.connector.post(&format!("/v3/contractnegotiations/{held_id}/approve"), &json!({})).await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(message(&reply), format!("ContractNegotiation {held_id}: it is FINALIZED and waits for no approval"));
+
+    // The transfer waits for the provider's operator too.
+    let agreement = finalized["contractAgreementId"].as_str().unwrap();
+    let transfer_request = json!({ "@context": { "@vocab": EDC }, "@type": "TransferRequest",
+        "protocol": "dataspace-protocol-http:2025-1", "counterPartyAddress": provider.protocol,
+        "contractId": agreement, "transferType": "HttpData-PULL" });
+    let created = consumer.connector.post("/v3/transferprocesses", &transfer_request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let transfer = created.body["@id"].as_str().unwrap().to_string();
+    let held = provider_side(&provider, "transferprocesses", 1).await;
+    let held_transfer = held["@id"].as_str().unwrap().to_string();
+    assert_eq!((held["state"].as_str(), held["pending"].as_bool()), (Some("REQUESTED"), Some(true)), "{held}");
+    wait_for_transfer(&consumer, &transfer, "REQUESTED").await;
+
+    let reply = provider.connector.post(&format!("/v3/transferprocesses/{held_transfer}/complete"), &json!({})).await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(
+        message(&reply),
+        format!("TransferProcess {held_transfer}: only a STARTED transfer can be completed (it is REQUESTED)")
+    );
+    let reply = consumer.connector.post(&format!("/v3/transferprocesses/{transfer}/start"), &json!({})).await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(
+        message(&reply),
+        format!("TransferProcess {transfer}: only the provider starts a transfer; a consumer asks for one")
+    );
+    let reply = provider.connector.post(&format!("/v3/transferprocesses/{held_transfer}/start"), &json!({})).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    wait_for_transfer(&consumer, &transfer, "STARTED").await;
+    let reply = provider.connector.post(&format!("/v3/transferprocesses/{held_transfer}/start"), &json!({})).await;
+    assert_eq!(message(&reply), format!("TransferProcess {held_transfer}: it is STARTED and waits for no start"));
+
+    // The consumer ends it as done; the provider learns of it.
+    let reply = consumer.connector.post(&format!("/v3/transferprocesses/{transfer}/complete"), &json!({})).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    wait_for_transfer(&consumer, &transfer, "COMPLETED").await;
+    wait_for_transfer(&provider, &held_transfer, "COMPLETED").await;
+}
+
+#[tokio::test]
+async fn the_provider_operator_rejects_a_request_with_a_reason_the_consumer_sees() {
+    let (consumer, provider) = trusting_pair().await;
+    offer_with_approval(&provider, "negotiation").await;
+    let request = contract_request_for_first_offer(&consumer, &provider).await;
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    let negotiation = created.body["@id"].as_str().unwrap().to_string();
+    let held = provider_side(&provider, "contractnegotiations", 1).await;
+    let held_id = held["@id"].as_str().unwrap();
+    let rejection =
+        json!({ "@context": { "@vocab": EDC }, "@type": "TerminateNegotiation", "reason": "not a customer of ours" });
+    let reply = provider.connector.post(&format!("/v3/contractnegotiations/{held_id}/terminate"), &rejection).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    let ended = wait_for_state(&consumer, &negotiation, &["TERMINATED"]).await;
+    assert!(
+        ended["errorDetail"].as_str().unwrap_or_default().contains("not a customer of ours"),
+        "the consumer sees the provider's reason: {ended}"
+    );
+    let ended = provider.connector.get(&format!("/v3/contractnegotiations/{held_id}")).await;
+    assert_eq!(ended.body["state"], "TERMINATED");
+    assert!(ended.body.get("pending").is_none(), "no longer pending: {}", ended.body);
+}
+
+#[tokio::test]
+async fn an_asset_with_an_unknown_approval_is_refused() {
+    let (_consumer, provider) = trusting_pair().await;
+    let asset = json!({ "@context": { "@vocab": EDC }, "@id": "x", "properties": {},
+        "privateProperties": { "approval": "always" }, "dataAddress": { "type": "HttpData", "baseUrl": "http://b" } });
+    let reply = provider.connector.post("/v3/assets", &asset).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(message(&reply), "approval 'always' is unknown: name 'negotiation' and/or 'transfer'");
+    assert_eq!(reply.body[0]["path"], format!("{EDC}privateProperties/{EDC}approval"));
+}
