@@ -3,10 +3,14 @@
 //! failure that `scripts/peers/dsp-tck/expected-failures.txt` does not list with a reason, and on any listed
 //! test that now passes (so the list only shrinks).
 //!
-//! The connector under test is a provider with one offer and, for the consumer-role tests, a small webhook that
+//! The connector under test is a provider with a few offers and, for the consumer-role tests, a small webhook that
 //! turns the TCK's "start a negotiation/transfer" calls into Management API calls. Identity is EDC's mock identity,
-//! which the TCK speaks. Agreements for the transfer tests are negotiated beforehand by a second connector that
-//! presents itself with the TCK's participant id.
+//! which the TCK speaks. Agreements are negotiated beforehand through the Management API with a second connector
+//! that presents itself with the TCK's participant id: as consumer for the provider tests, as provider for the
+//! consumer tests (the TCK's provider accepts any agreement id). The TCK sends no cues in remote mode, so each test
+//! that needs the connector to act on its own gets its own asset or agreement, and `operator` plays the connector's
+//! operator through the Management API for it (terminate, suspend, resume, complete, approve; assets with the
+//! `approval` property keep the provider waiting for it). Nothing of this is in the product.
 //!
 //! Needs `scripts/harness.sh up dsp-tck` (skipped otherwise, unless TEST_REQUIRE_DSP_TCK is set).
 //! `DSP_TCK_DEBUG=<file>` writes the TCK's own output there and logs refused webhook calls.
@@ -73,7 +77,24 @@ async fn webhook(consumer_management: String) -> String {
     format!("http://{address}")
 }
 
+/// Assets the provider under test offers: `tck-asset` for the tests where it behaves as it always does, and one
+/// per test where its operator acts (the driver below), with the approval that makes the provider wait for it.
+const OPERATED_ASSETS: &[(&str, &str)] = &[
+    ("ACN0201", "negotiation"),
+    ("ATP-HELD", "transfer"),
+    ("ATP0101", ""),
+    ("ATP0102", ""),
+    ("ATP0103", ""),
+    ("ATP0104", ""),
+];
+
 async fn provision(provider: &Participant) {
+    for (asset, approval) in OPERATED_ASSETS {
+        let body = json!({ "@context": { "@vocab": EDC }, "@id": asset, "properties": { "name": asset },
+            "privateProperties": if approval.is_empty() { json!({}) } else { json!({ "approval": approval }) },
+            "dataAddress": { "type": "HttpData", "baseUrl": "http://127.0.0.1:9/unused" } });
+        assert_eq!(provider.connector.post("/v3/assets", &body).await.status, 200, "{asset}");
+    }
     let bodies = [
         (
             "/v3/assets",
@@ -96,18 +117,101 @@ async fn provision(provider: &Participant) {
     }
 }
 
-/// An agreement between the provider and the TCK's participant id, negotiated by a stand-in connector.
-async fn tck_agreement(provider: &Participant) -> String {
-    let stand_in = participant_configured(free_port(), &[], |config| {
+/// The stand-in's offer to the connector under test: its agreements are the ones the TP_C tests name.
+async fn provision_stand_in_provider(stand_in: &Participant) {
+    let bodies = [
+        (
+            "/v3/assets",
+            json!({ "@context": { "@vocab": EDC }, "@id": "tck-provided", "properties": { "name": "TCK provider" },
+            "dataAddress": { "type": "HttpData", "baseUrl": "http://127.0.0.1:9/unused" } }),
+        ),
+        (
+            "/v3/policydefinitions",
+            json!({ "@context": { "@vocab": EDC }, "@id": "open", "policy": {
+            "@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Set", "permission": [{ "action": "use" }] } }),
+        ),
+        (
+            "/v3/contractdefinitions",
+            json!({ "@context": { "@vocab": EDC }, "@id": "cd-tck-provider", "accessPolicyId": "open",
+            "contractPolicyId": "open", "assetsSelector": [] }),
+        ),
+    ];
+    for (path, body) in bodies {
+        assert_eq!(stand_in.connector.post(path, &body).await.status, 200, "{path}");
+    }
+}
+
+/// A connector that presents itself with the TCK's participant id (mock identity).
+async fn tck_stand_in() -> Participant {
+    participant_configured(free_port(), &[], |config| {
         config.mock_identity = true;
         config.participant_id = TCK_ID.into();
     })
-    .await;
-    let request = support::peers::contract_request_for_first_offer(&stand_in, provider).await;
-    let created = stand_in.connector.post("/v3/contractnegotiations", &request).await;
+    .await
+}
+
+/// An agreement on `provider`'s `asset` negotiated by `consumer` through its Management API.
+async fn agreement_on(consumer: &Participant, provider: &Participant, provider_id: &str, asset: &str) -> String {
+    let request = json!({
+        "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": EDC }], "@type": "ContractRequest",
+        "counterPartyAddress": provider.protocol, "counterPartyId": provider_id,
+        "protocol": "dataspace-protocol-http:2025-1",
+        "policy": { "@id": offer_id(if provider_id == TCK_ID { "cd-tck-provider" } else { "cd-tck" }, asset),
+                    "@type": "Offer", "assigner": provider_id, "target": asset, "permission": [{ "action": "use" }] } });
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
     let id = created.body["@id"].as_str().unwrap_or_default().to_string();
-    let finalized = support::peers::wait_for_state(&stand_in, &id, &["FINALIZED"]).await;
+    let finalized = support::peers::wait_for_state(consumer, &id, &["FINALIZED"]).await;
     finalized["contractAgreementId"].as_str().unwrap_or_default().to_string()
+}
+
+/// What the operator of the connector under test does in one test: when its process reaches `state`, wait (the
+/// TCK registers its handler for our next message only after it has seen the previous one), then call the
+/// Management API. Steps run in order, each once.
+struct Script {
+    kind: &'static str,
+    /// The process's agreement id (transfers) or asset id (negotiations).
+    key: String,
+    steps: Vec<(&'static str, &'static str)>,
+}
+
+/// Plays the operator through the public Management API only: it watches the processes and acts on its scripts.
+fn operator(management: String, scripts: Vec<Script>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut progress: BTreeMap<String, usize> = BTreeMap::new();
+        loop {
+            for kind in ["contractnegotiations", "transferprocesses"] {
+                let query = json!({ "@context": { "@vocab": EDC }, "limit": 1000 });
+                let url = format!("{management}/v3/{kind}/request");
+                let reply =
+                    support::send(reqwest::Method::POST, &url, Some(support::API_KEY), Some(query.to_string())).await;
+                for process in reply.body.as_array().into_iter().flatten() {
+                    let key_field = if kind == "transferprocesses" { "contractId" } else { "assetId" };
+                    let Some(script) = scripts.iter().find(|s| s.kind == kind && process[key_field] == s.key.as_str())
+                    else {
+                        continue;
+                    };
+                    let id = process["@id"].as_str().unwrap_or_default().to_string();
+                    let done = progress.entry(id.clone()).or_default();
+                    let Some((state, action)) = script.steps.get(*done) else { continue };
+                    if process["state"] != *state {
+                        continue;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    let body = json!({ "@context": { "@vocab": EDC }, "reason": "the TCK's script" });
+                    let url = format!("{management}/v3/{kind}/{id}/{action}");
+                    let reply =
+                        support::send(reqwest::Method::POST, &url, Some(support::API_KEY), Some(body.to_string()))
+                            .await;
+                    if std::env::var("DSP_TCK_DEBUG").is_ok() {
+                        eprintln!("operator: {kind} {id} {state} -> {action}: {}", reply.status);
+                    }
+                    *done += 1;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
 }
 
 fn offer_id(definition: &str, asset: &str) -> String {
@@ -136,11 +240,49 @@ async fn dsp_tck_table() {
     };
     let provider = participant_configured(free_port(), &[], |config| config.mock_identity = true).await;
     provision(&provider).await;
-    let agreement = tck_agreement(&provider).await;
+    // Provider tests: agreements the TCK's participant holds with the connector under test.
+    let stand_in = tck_stand_in().await;
+    let agreement = agreement_on(&stand_in, &provider, &provider.did, "tck-asset").await;
+    let mut provider_agreements = BTreeMap::new();
+    for asset in ["ATP0101", "ATP0102", "ATP0103", "ATP0104", "ATP-HELD"] {
+        provider_agreements.insert(asset, agreement_on(&stand_in, &provider, &provider.did, asset).await);
+    }
+    // Consumer tests: agreements the connector under test holds as consumer with the TCK's participant id,
+    // negotiated with the stand-in as provider (the TCK's provider accepts any agreement id).
+    provision_stand_in_provider(&stand_in).await;
+    let mut consumer_agreements = BTreeMap::new();
+    for test in ["shared", "02_01", "02_02", "02_03", "02_05"] {
+        consumer_agreements.insert(test, agreement_on(&provider, &stand_in, TCK_ID, "tck-provided").await);
+    }
     let hooks = webhook(provider.connector.management.clone()).await;
+    let script =
+        |kind, key: &str, steps: Vec<(&'static str, &'static str)>| Script { kind, key: key.to_string(), steps };
+    let transfers = "transferprocesses";
+    let _operator = operator(
+        provider.connector.management.clone(),
+        vec![
+            script("contractnegotiations", "ACN0201", vec![("REQUESTED", "terminate")]),
+            script("contractnegotiations", "ACNC0202", vec![("REQUESTED", "terminate")]),
+            script(transfers, &provider_agreements["ATP0101"], vec![("STARTED", "terminate")]),
+            script(transfers, &provider_agreements["ATP0102"], vec![("STARTED", "complete")]),
+            script(
+                transfers,
+                &provider_agreements["ATP0103"],
+                vec![("STARTED", "suspend"), ("SUSPENDED", "terminate")],
+            ),
+            script(
+                transfers,
+                &provider_agreements["ATP0104"],
+                vec![("STARTED", "suspend"), ("SUSPENDED", "resume"), ("STARTED", "complete")],
+            ),
+            script(transfers, &consumer_agreements["02_01"], vec![("STARTED", "terminate")]),
+            script(transfers, &consumer_agreements["02_02"], vec![("STARTED", "complete")]),
+            script(transfers, &consumer_agreements["02_03"], vec![("STARTED", "suspend"), ("SUSPENDED", "terminate")]),
+            script(transfers, &consumer_agreements["02_05"], vec![("REQUESTED", "terminate")]),
+        ],
+    );
 
     let tck_port = free_port();
-    let offer = offer_id("cd-tck", "tck-asset");
     let mut properties = vec![
         "dataspacetck.debug=false".to_string(),
         "dataspacetck.dsp.local.connector=false".into(),
@@ -161,14 +303,33 @@ async fn dsp_tck_table() {
     ];
     for (group, count) in [("01", 4), ("02", 7), ("03", 4)] {
         for index in 1..=count {
-            properties.push(format!("CN_{group}_{index:02}_DATASETID=tck-asset"));
-            properties.push(format!("CN_{group}_{index:02}_OFFERID={offer}"));
+            let operated = format!("ACN{group}{index:02}");
+            let dataset =
+                if OPERATED_ASSETS.iter().any(|(a, _)| *a == operated) { operated } else { "tck-asset".into() };
+            properties.push(format!("CN_{group}_{index:02}_OFFERID={}", offer_id("cd-tck", &dataset)));
+            properties.push(format!("CN_{group}_{index:02}_DATASETID={dataset}"));
+        }
+    }
+    for (group, count) in [("01", 6), ("02", 6), ("03", 6)] {
+        for index in 1..=count {
+            properties.push(format!("CN_C_{group}_{index:02}_DATASETID=ACNC{group}{index:02}"));
         }
     }
     for (group, count) in [("01", 5), ("02", 5), ("03", 6)] {
         for index in 1..=count {
+            let test = format!("{group}{index:02}");
+            let agreement = match test.as_str() {
+                "0101" | "0102" | "0103" | "0104" => &provider_agreements[format!("ATP{test}").as_str()],
+                "0205" | "0301" | "0302" => &provider_agreements["ATP-HELD"],
+                _ => &agreement,
+            };
             properties.push(format!("TP_{group}_{index:02}_AGREEMENTID={agreement}"));
             properties.push(format!("TP_{group}_{index:02}_FORMAT=HttpData-PULL"));
+            let agreement = consumer_agreements
+                .get(format!("{group}_{index:02}").as_str())
+                .unwrap_or(&consumer_agreements["shared"]);
+            properties.push(format!("TP_C_{group}_{index:02}_AGREEMENTID={agreement}"));
+            properties.push(format!("TP_C_{group}_{index:02}_FORMAT=HttpData-PULL"));
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -221,5 +382,12 @@ async fn dsp_tck_table() {
         };
         println!("{id:<10} {outcome:<6} {verdict}");
     }
+    let count = |outcome: &str| rows.iter().filter(|row| row.starts_with(outcome)).count();
+    println!(
+        "DSP TCK: {} passed, {} failed (listed with their reasons), {} skipped by the TCK",
+        count("PASS"),
+        count("FAIL"),
+        count("SKIP")
+    );
     assert!(unexpected.is_empty(), "DSP TCK:\n{}", unexpected.join("\n"));
 }
