@@ -100,6 +100,8 @@ pub struct ConnectorConfig {
     pub request_timeout_seconds: u64,
     /// `dsc.dsp.participant.concurrency`.
     pub participant_concurrency: usize,
+    /// `dsc.negotiation.consumer.offers`: `true` when every provider offer waits for the operator.
+    pub offers_for_operator: bool,
     /// `dsc.dsp.verification.concurrency`.
     pub verification_concurrency: usize,
     pub log_format: LogFormat,
@@ -260,6 +262,7 @@ impl ConnectorConfig {
             body_limit: raw.number("dsc.http.body.limit")?,
             request_timeout_seconds: raw.number("dsc.http.request.timeout.seconds")?,
             participant_concurrency: raw.number("dsc.dsp.participant.concurrency")?,
+            offers_for_operator: raw.get("dsc.negotiation.consumer.offers") == Some("operator"),
             verification_concurrency: raw.number("dsc.dsp.verification.concurrency")?,
             log_format,
             log_level: raw.get("dsc.log.level").unwrap_or("info").to_string(),

@@ -174,6 +174,12 @@ pub const SETTINGS: &[Setting] = &[
         "First retry delay of a consumer-side negotiation message in milliseconds; it doubles per attempt up to 60 s.",
     ),
     setting(
+        "dsc.negotiation.consumer.offers",
+        Kind::OneOf(&["accept-same-terms", "operator"]),
+        Some("accept-same-terms"),
+        "What the consumer does with a provider's offer: accept it at once when it has the terms asked for (any other waits for the operator), or let the operator decide every one (accept, counter or terminate through the Management API).",
+    ),
+    setting(
         "edc.negotiation.provider.send.retry.limit",
         Kind::Number { min: 1, max: 100 },
         Some("8"),

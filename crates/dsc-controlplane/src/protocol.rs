@@ -54,6 +54,16 @@ pub enum NegotiationMessage {
         /// The provider's participant id (the offer's `assigner`).
         assigner: String,
     },
+    /// Provider → consumer: an offer in a negotiation the consumer started (a counter-offer to its request).
+    Offer {
+        provider_pid: String,
+        consumer_pid: String,
+        offer: dsc_domain::Offer,
+        /// The asset (the offer's `target`).
+        target: String,
+        /// The provider's participant id (the offer's `assigner`).
+        assigner: String,
+    },
     /// Provider → consumer.
     Agreement { provider_pid: String, consumer_pid: String, agreement: dsc_domain::ContractAgreement },
     /// Consumer → provider.

@@ -139,7 +139,9 @@ impl NegotiationDispatcher for DspClient {
     ) -> Result<NegotiationReply, DispatchError> {
         // The credentials the offered or agreed policy is decided on, so that the peer may read them (DCP).
         let credential_types = match message {
-            NegotiationMessage::ContractRequest { offer, .. } => required_credential_types(&offer.policy),
+            NegotiationMessage::ContractRequest { offer, .. } | NegotiationMessage::Offer { offer, .. } => {
+                required_credential_types(&offer.policy)
+            }
             NegotiationMessage::Agreement { agreement, .. } => required_credential_types(&agreement.policy),
             _ => BTreeSet::new(),
         };
@@ -147,6 +149,7 @@ impl NegotiationDispatcher for DspClient {
         let segments: Vec<&str> = match message {
             NegotiationMessage::ContractRequest { provider_pid: None, .. } => vec!["negotiations", "request"],
             NegotiationMessage::ContractRequest { provider_pid: Some(pid), .. } => vec!["negotiations", pid, "request"],
+            NegotiationMessage::Offer { consumer_pid, .. } => vec!["negotiations", consumer_pid, "offers"],
             NegotiationMessage::Agreement { consumer_pid, .. } => vec!["negotiations", consumer_pid, "agreement"],
             NegotiationMessage::Verification { provider_pid, .. } => {
                 vec!["negotiations", provider_pid, "agreement", "verification"]

@@ -124,6 +124,13 @@ pub(crate) fn message(message: &NegotiationMessage, id: &str) -> Option<Value> {
             }
             node.insert("agreement".into(), value);
         }
+        NegotiationMessage::Offer { provider_pid, consumer_pid, offer, target, assigner } => {
+            // An offer within a negotiation names the consumer's process and carries no callback address.
+            node.insert("@type".into(), "ContractOfferMessage".into());
+            pids(&mut node, consumer_pid, provider_pid);
+            let policy = dsc_transform::contract_request::offer_policy(offer, target, assigner);
+            node.insert("offer".into(), self::policy(&policy)?);
+        }
         NegotiationMessage::Verification { provider_pid, consumer_pid } => {
             node.insert("@type".into(), "ContractAgreementVerificationMessage".into());
             pids(&mut node, consumer_pid, provider_pid);

@@ -67,7 +67,7 @@ pub fn protocol_router(
         .route("/catalog/request", post(catalog::request_catalog))
         .route("/catalog/datasets/{id}", get(catalog::get_dataset))
         .route("/negotiations/request", post(negotiation::initial_request))
-        .route("/negotiations/offers", post(negotiation::offers))
+        .route("/negotiations/offers", post(negotiation::initial_offer))
         .route("/negotiations/{id}", get(negotiation::get_negotiation))
         .route("/negotiations/{id}/request", post(negotiation::counter_request))
         .route("/negotiations/{id}/offers", post(negotiation::offers))

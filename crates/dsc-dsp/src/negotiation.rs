@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use dsc_controlplane::ProcessIds;
 use dsc_controlplane::negotiation::ProtocolError;
 use dsc_controlplane::negotiation::messages::{
-    ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiationFinalizedMessage,
-    ContractNegotiationTerminationMessage, ContractRequestMessage,
+    ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiationAcceptedMessage,
+    ContractNegotiationFinalizedMessage, ContractNegotiationTerminationMessage, ContractRequestMessage,
+    CounterOfferMessage,
 };
 use dsc_controlplane::protocol::NegotiationMessage;
 #[cfg(test)]
@@ -116,14 +117,58 @@ pub(crate) async fn initial_request(
     Ok((StatusCode::CREATED, Json(crate::compact::acknowledgement(&negotiation))).into_response())
 }
 
-/// Provider: counter-requests need offers from the provider first, which this connector never makes.
-pub(crate) async fn counter_request(Path(_id): Path<String>) -> DspError {
-    bad("this provider makes no counter-offers, so it accepts no counter-requests")
+/// The offer a ContractOfferMessage or a counter-request carries: its `@id`, its `target` and its terms.
+fn counter_offer(message: &Node, process: ProcessIds) -> Result<CounterOfferMessage, DspError> {
+    let offer = expanded::first_node(message, &dsp("offer")).ok_or_else(|| bad("offer is missing"))?;
+    let offer_id = expanded::id(offer).ok_or_else(|| bad("the offer has no @id"))?.to_string();
+    let policy = dsc_transform::policy::policy_from_expanded(offer, "offer").map_err(|violations| DspError {
+        kind: ErrorType::ContractNegotiation,
+        status: StatusCode::BAD_REQUEST,
+        reasons: violations.into_iter().map(|violation| violation.message).collect(),
+    })?;
+    let target = policy.target.clone().unwrap_or_default();
+    Ok(CounterOfferMessage { process, offer_id, target, policy })
 }
 
-/// Consumer: provider-initiated offers are not supported.
-pub(crate) async fn offers() -> DspError {
-    bad("this consumer does not accept provider-initiated offers")
+/// Our negotiation as acknowledged to the counter-party after a message changed it.
+async fn acknowledged(state: &DspState, peer: &ParticipantAgent, id: &str) -> Result<Response, DspError> {
+    let negotiation = state.negotiations.for_peer(peer, id).await.map_err(protocol_error)?;
+    Ok((StatusCode::OK, Json(crate::compact::acknowledgement(&negotiation))).into_response())
+}
+
+/// Provider: the consumer answers our offer with a counter-request (its own terms).
+pub(crate) async fn counter_request(
+    State(state): State<DspState>,
+    Extension(peer): Extension<ParticipantAgent>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, DspError> {
+    let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractRequestMessage")?;
+    let process = pids(&message)?;
+    check_path(&id, &process.provider_pid)?;
+    let counter = counter_offer(&message, process)?;
+    state.negotiations.counter_requested(&peer, counter).await.map_err(protocol_error)?;
+    acknowledged(&state, &peer, &id).await
+}
+
+/// Consumer: a negotiation the provider starts with an offer is not accepted; offers within our own are.
+pub(crate) async fn initial_offer() -> DspError {
+    bad("this consumer does not accept negotiations the provider starts; it answers offers in its own negotiations")
+}
+
+/// Consumer: the provider offers terms of its own in a negotiation we started.
+pub(crate) async fn offers(
+    State(state): State<DspState>,
+    Extension(peer): Extension<ParticipantAgent>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, DspError> {
+    let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractOfferMessage")?;
+    let process = pids(&message)?;
+    check_path(&id, &process.consumer_pid)?;
+    let offer = counter_offer(&message, process)?;
+    state.negotiations.offered(&peer, offer).await.map_err(protocol_error)?;
+    acknowledged(&state, &peer, &id).await
 }
 
 pub(crate) async fn verification(
@@ -211,7 +256,11 @@ pub(crate) async fn events(
             let finalized = ContractNegotiationFinalizedMessage { process };
             state.negotiations.finalized(&peer, finalized).await.map_err(protocol_error)?;
         }
-        "ACCEPTED" => return Err(bad("this provider makes no offers, so there is nothing to accept")),
+        "ACCEPTED" => {
+            check_path(&id, &process.provider_pid)?;
+            let accepted = ContractNegotiationAcceptedMessage { process };
+            state.negotiations.accepted(&peer, accepted).await.map_err(protocol_error)?;
+        }
         other => return Err(bad(format!("unknown event type '{other}'"))),
     }
     Ok(StatusCode::OK.into_response())
@@ -278,6 +327,12 @@ pub(crate) fn message_to_expanded_with_id(message: &NegotiationMessage, id: &str
                 object.insert(dsp("timestamp"), json!([{ "@value": rfc3339(agreement.contract_signing_date) }]));
             }
             node.insert(dsp("agreement"), json!([agreement_node]));
+        }
+        NegotiationMessage::Offer { provider_pid, consumer_pid, offer, target, assigner } => {
+            node.insert("@type".into(), json!([dsp("ContractOfferMessage")]));
+            pair(&mut node, consumer_pid, provider_pid);
+            let policy = dsc_transform::contract_request::offer_policy(offer, target, assigner);
+            node.insert(dsp("offer"), json!([dsc_transform::policy::policy_to_expanded(&policy)]));
         }
         NegotiationMessage::Verification { provider_pid, consumer_pid } => {
             node.insert("@type".into(), json!([dsp("ContractAgreementVerificationMessage")]));

@@ -179,6 +179,10 @@ fn reason_example() -> Value {
     json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "TerminateTransfer", "reason": "contract ended" })
 }
 
+fn decision_example() -> Value {
+    json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "policyId": "usage-framework-agreement" })
+}
+
 const STATE_CONFLICT: &str = "Not allowed in the entity's current state (the message names it)";
 
 fn secret_example() -> Value {
@@ -379,9 +383,41 @@ pub(crate) fn all() -> Vec<Endpoint> {
         ),
         endpoint(
             Post,
+            "/v3/contractnegotiations/{id}/offer",
+            "Contract Negotiation",
+            "Provider: answer a contract request that waits for approval with an offer (body: optional policyId; the current terms without)",
+            None,
+            NoContent,
+            post(n::offer),
+        )
+        .optional_body(decision_example())
+        .answers("409", STATE_CONFLICT),
+        endpoint(
+            Post,
+            "/v3/contractnegotiations/{id}/accept",
+            "Contract Negotiation",
+            "Consumer: accept the provider's offer that waits for the operator",
+            None,
+            NoContent,
+            post(n::accept),
+        )
+        .answers("409", STATE_CONFLICT),
+        endpoint(
+            Post,
+            "/v3/contractnegotiations/{id}/counter",
+            "Contract Negotiation",
+            "Consumer: answer the provider's offer with a counter-request (body: optional policyId; the first terms without)",
+            None,
+            NoContent,
+            post(n::counter),
+        )
+        .optional_body(decision_example())
+        .answers("409", STATE_CONFLICT),
+        endpoint(
+            Post,
             "/v3/contractnegotiations/{id}/approve",
             "Contract Negotiation",
-            "Provider: approve a contract request that waits for approval (an asset with approval \"negotiation\"); reject it with terminate",
+            "Provider: approve a contract request (or an accepted offer) that waits for approval (an asset with approval \"negotiation\"); reject it with terminate",
             None,
             NoContent,
             post(n::approve),

@@ -78,16 +78,73 @@ pub(crate) async fn get_agreement(
     Ok(ok_json(compact(&state, agreement_to_expanded(&agreement))?))
 }
 
-pub(crate) async fn approve(
-    State(state): State<ManagementState>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    state.negotiations.approve(&id).await.map_err(|error| match error {
+fn decision_error(error: dsc_controlplane::ServiceError) -> ApiError {
+    match error {
         dsc_controlplane::ServiceError::AlreadyExists { id: detail, .. } => {
             ApiError::conflict(format!("ContractNegotiation {detail}"))
         }
         other => service_error(other),
-    })?;
+    }
+}
+
+/// The terms an operator names in a decision's body (`policyId`, one of this connector's policy definitions), or
+/// `None` without a body or id.
+async fn named_terms(
+    state: &ManagementState,
+    body: Option<Value>,
+) -> Result<Option<dsc_domain::odrl::Policy>, ApiError> {
+    let node = expand(state, body)?;
+    let Some(policy_id) =
+        node.as_ref().and_then(|n| dsc_jsonld::expanded::first_str(n, &dsc_domain::namespaces::edc("policyId")))
+    else {
+        return Ok(None);
+    };
+    match state.policy_definitions.find(policy_id).await {
+        Ok(definition) => Ok(Some(definition.policy)),
+        Err(dsc_controlplane::ServiceError::NotFound { .. }) => Err(ApiError::validation(vec![
+            dsc_domain::Violation::new(
+                format!("policy definition '{policy_id}' does not exist"),
+                dsc_domain::namespaces::edc("policyId"),
+            )
+            .with_value(Value::String(policy_id.to_string())),
+        ])),
+        Err(other) => Err(service_error(other)),
+    }
+}
+
+pub(crate) async fn approve(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    state.negotiations.approve(&id).await.map_err(decision_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Provider: answer a waiting request with an offer (on the terms of `policyId`, or the current ones).
+pub(crate) async fn offer(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let terms = named_terms(&state, body).await?;
+    state.negotiations.offer(&id, terms).await.map_err(decision_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Consumer: accept the provider's offer that waits for the operator.
+pub(crate) async fn accept(State(state): State<ManagementState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    state.negotiations.accept(&id).await.map_err(decision_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Consumer: answer the provider's offer with a counter-request (on the terms of `policyId`, or the first ones).
+pub(crate) async fn counter(
+    State(state): State<ManagementState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let terms = named_terms(&state, body).await?;
+    state.negotiations.counter(&id, terms).await.map_err(decision_error)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

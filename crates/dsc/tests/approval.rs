@@ -97,7 +97,7 @@ async fn the_provider_operator_approves_negotiations_and_starts_transfers_by_han
     // Commands in the wrong role or for unknown processes are refused by name.
     let reply = consumer.connector.post(&format!("/v3/contractnegotiations/{negotiation}/approve"), &json!({})).await;
     assert_eq!(reply.status, 409);
-    assert_eq!(message(&reply), format!("ContractNegotiation {negotiation}: only the provider approves a negotiation"));
+    assert_eq!(message(&reply), format!("ContractNegotiation {negotiation}: only the provider takes this decision"));
     let reply = provider.connector.post("/v3/contractnegotiations/unknown/approve", &json!({})).await;
     assert_eq!(reply.status, 404, "{}", reply.body);
 
@@ -106,7 +106,10 @@ async fn the_provider_operator_approves_negotiations_and_starts_transfers_by_han
     let finalized = wait_for_state(&consumer, &negotiation, &["FINALIZED"]).await;
     let reply = provider.connector.post(&format!("/v3/contractnegotiations/{held_id}/approve"), &json!({})).await;
     assert_eq!(reply.status, 409);
-    assert_eq!(message(&reply), format!("ContractNegotiation {held_id}: it is FINALIZED and waits for no approval"));
+    assert_eq!(
+        message(&reply),
+        format!("ContractNegotiation {held_id}: it is FINALIZED and waits for no decision of its operator")
+    );
 
     // The transfer waits for the provider's operator too.
     let agreement = finalized["contractAgreementId"].as_str().unwrap();
@@ -167,6 +170,108 @@ async fn the_provider_operator_rejects_a_request_with_a_reason_the_consumer_sees
     let ended = provider.connector.get(&format!("/v3/contractnegotiations/{held_id}")).await;
     assert_eq!(ended.body["state"], "TERMINATED");
     assert!(ended.body.get("pending").is_none(), "no longer pending: {}", ended.body);
+}
+
+async fn stricter_policy(connector: &Participant) {
+    let stricter = json!({ "@context": { "@vocab": EDC }, "@id": "stricter", "policy": {
+        "@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Set", "permission": [{ "action": "use", "constraint": [{
+            "leftOperand": "https://w3id.org/catenax/2025/9/policy/FrameworkAgreement", "operator": "eq",
+            "rightOperand": "DataExchangeGovernance:1.0" }] }] } });
+    let reply = connector.connector.post("/v3/policydefinitions", &stricter).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+async fn decide(participant: &Participant, negotiation: &str, decision: &str, body: Value) -> support::Reply {
+    participant.connector.post(&format!("/v3/contractnegotiations/{negotiation}/{decision}"), &body).await
+}
+
+async fn wait_pending(participant: &Participant, negotiation: &str, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let reply = participant.connector.get(&format!("/v3/contractnegotiations/{negotiation}")).await;
+        if reply.body["state"] == state && reply.body["pending"] == true {
+            return reply.body;
+        }
+        assert!(Instant::now() < deadline, "not pending in {state}: {}", reply.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_provider_offers_other_terms_and_the_consumer_operator_accepts_them() {
+    let (consumer, provider) = trusting_pair().await;
+    offer_with_approval(&provider, "negotiation").await;
+    stricter_policy(&provider).await;
+    let request = contract_request_for_first_offer(&consumer, &provider).await;
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    let negotiation = created.body["@id"].as_str().unwrap().to_string();
+    let held = provider_side(&provider, "contractnegotiations", 1).await;
+    let held_id = held["@id"].as_str().unwrap().to_string();
+
+    let reply =
+        decide(&provider, &held_id, "offer", json!({ "@context": { "@vocab": EDC }, "policyId": "nope" })).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(message(&reply), "policy definition 'nope' does not exist");
+    let reply = decide(&consumer, &negotiation, "accept", json!({})).await;
+    assert_eq!(reply.status, 409);
+    assert_eq!(
+        message(&reply),
+        format!("ContractNegotiation {negotiation}: it is REQUESTED and waits for no decision of its operator")
+    );
+    let reply =
+        decide(&provider, &held_id, "offer", json!({ "@context": { "@vocab": EDC }, "policyId": "stricter" })).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+
+    // Other terms than asked for: the consumer's operator decides.
+    wait_pending(&consumer, &negotiation, "OFFERED").await;
+    let reply = decide(&provider, &held_id, "accept", json!({})).await;
+    assert_eq!(message(&reply), format!("ContractNegotiation {held_id}: only the consumer takes this decision"));
+    assert_eq!(decide(&consumer, &negotiation, "accept", json!({})).await.status, 204);
+    // The provider's operator approves by hand on this asset, after the acceptance too.
+    wait_pending(&provider, &held_id, "ACCEPTED").await;
+    assert_eq!(decide(&provider, &held_id, "approve", json!({})).await.status, 204);
+    let finalized = wait_for_state(&consumer, &negotiation, &["FINALIZED"]).await;
+    let agreement = consumer.connector.get(&format!("/v3/contractnegotiations/{negotiation}/agreement")).await;
+    assert!(
+        agreement.body.to_string().contains("DataExchangeGovernance:1.0"),
+        "the agreement has the offered terms: {}",
+        agreement.body
+    );
+    assert!(finalized["contractAgreementId"].is_string());
+}
+
+#[tokio::test]
+async fn an_offer_on_the_terms_asked_for_is_accepted_and_a_counter_request_waits_for_the_provider() {
+    let (consumer, provider) = trusting_pair().await;
+    offer_with_approval(&provider, "negotiation").await;
+    stricter_policy(&provider).await;
+    stricter_policy(&consumer).await;
+    let request = contract_request_for_first_offer(&consumer, &provider).await;
+
+    // The same terms again: the consumer accepts by itself.
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    let negotiation = created.body["@id"].as_str().unwrap().to_string();
+    let held = provider_side(&provider, "contractnegotiations", 1).await;
+    let held_id = held["@id"].as_str().unwrap().to_string();
+    assert_eq!(decide(&provider, &held_id, "offer", json!({})).await.status, 204);
+    wait_pending(&provider, &held_id, "ACCEPTED").await;
+    assert_eq!(decide(&provider, &held_id, "approve", json!({})).await.status, 204);
+    wait_for_state(&consumer, &negotiation, &["FINALIZED"]).await;
+
+    // Other terms: the consumer's operator counters with its own; the provider's operator refuses them.
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    let negotiation = created.body["@id"].as_str().unwrap().to_string();
+    let held = provider_side(&provider, "contractnegotiations", 2).await;
+    let held_id = held["@id"].as_str().unwrap().to_string();
+    let body = json!({ "@context": { "@vocab": EDC }, "policyId": "stricter" });
+    assert_eq!(decide(&provider, &held_id, "offer", body.clone()).await.status, 204);
+    wait_pending(&consumer, &negotiation, "OFFERED").await;
+    assert_eq!(decide(&consumer, &negotiation, "counter", json!({})).await.status, 204);
+    wait_pending(&provider, &held_id, "REQUESTED").await;
+    let rejection = json!({ "@context": { "@vocab": EDC }, "reason": "only on our terms" });
+    assert_eq!(decide(&provider, &held_id, "terminate", rejection).await.status, 204);
+    let ended = wait_for_state(&consumer, &negotiation, &["TERMINATED"]).await;
+    assert!(ended["errorDetail"].as_str().unwrap_or_default().contains("only on our terms"), "{ended}");
 }
 
 #[tokio::test]

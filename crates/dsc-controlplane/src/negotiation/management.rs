@@ -100,24 +100,84 @@ impl NegotiationService {
         .map(|_| ())
     }
 
-    /// Provider: the operator approves a contract request that waits for approval; the state machine then agrees.
-    pub async fn approve(&self, id: &str) -> Result<(), ServiceError> {
+    /// Applies an operator's decision to a negotiation that waits for it, under its lease.
+    async fn decide(
+        &self,
+        id: &str,
+        role: NegotiationRole,
+        waiting_in: &[NegotiationState],
+        decision: impl FnOnce(&mut ContractNegotiation, i64) -> Result<(), String>,
+    ) -> Result<(), ServiceError> {
         let holder = format!("{}-handler-{}", self.settings.holder, uuid::Uuid::new_v4());
+        let now = self.clock.now_millis();
         lease::update(&*self.store, &self.wake, id, holder, Expected::anyone(), |n: &mut ContractNegotiation| {
             let conflict =
                 |why: String| ServiceError::AlreadyExists { kind: "ContractNegotiation", id: format!("{id}: {why}") };
-            if n.role != NegotiationRole::Provider {
-                return Err(conflict("only the provider approves a negotiation".into()));
+            if n.role != role {
+                let who = if role == NegotiationRole::Provider { "provider" } else { "consumer" };
+                return Err(conflict(format!("only the {who} takes this decision")));
             }
-            if !n.pending || n.state != NegotiationState::Requested {
-                return Err(conflict(format!("it is {} and waits for no approval", n.state.name())));
+            if !n.pending || !waiting_in.contains(&n.state) {
+                return Err(conflict(format!("it is {} and waits for no decision of its operator", n.state.name())));
             }
-            // Its state time lies in the past, so the manager, woken by the save, agrees at once.
+            decision(n, now).map_err(conflict)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Provider: the operator approves a contract request (or the consumer's acceptance of an offer) that waits
+    /// for approval; the state machine then agrees on the last offer.
+    pub async fn approve(&self, id: &str) -> Result<(), ServiceError> {
+        let waiting = [NegotiationState::Requested, NegotiationState::Accepted];
+        // Its state time lies in the past, so the manager, woken by the save, agrees at once.
+        self.decide(id, NegotiationRole::Provider, &waiting, |n, _| {
             n.pending = false;
             Ok(())
         })
         .await
-        .map(|_| ())
+    }
+
+    /// Provider: the operator answers a waiting request with an offer of its own, on `policy` (the terms of the
+    /// last offer when `None`), for the same asset; the consumer accepts, counters or terminates.
+    pub async fn offer(&self, id: &str, policy: Option<dsc_domain::odrl::Policy>) -> Result<(), ServiceError> {
+        let participant = self.settings.participant_id.clone();
+        self.decide(id, NegotiationRole::Provider, &[NegotiationState::Requested], |n, now| {
+            let last = n.last_offer().cloned().ok_or("it holds no offer to answer")?;
+            let mut terms = policy.unwrap_or(last.policy);
+            terms.policy_type = dsc_domain::odrl::PolicyType::Offer;
+            terms.assigner = Some(participant);
+            terms.target = Some(last.id.asset_id.clone());
+            let definition = if last.id.definition_id.is_empty() { "counter-offer" } else { &last.id.definition_id };
+            let offer_id =
+                dsc_domain::ContractOfferId::new(definition, &last.id.asset_id, &uuid::Uuid::new_v4().to_string());
+            terms.uid = Some(offer_id.to_string());
+            n.offers.push(Offer { id: offer_id, policy: terms });
+            n.transition(NegotiationState::Offering, now).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// Consumer: the operator accepts the provider's offer that waits for it.
+    pub async fn accept(&self, id: &str) -> Result<(), ServiceError> {
+        self.decide(id, NegotiationRole::Consumer, &[NegotiationState::Offered], |n, now| {
+            n.transition(NegotiationState::Accepting, now).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// Consumer: the operator answers the provider's offer with a counter-request on `policy` (the consumer's
+    /// first terms when `None`) for the same asset.
+    pub async fn counter(&self, id: &str, policy: Option<dsc_domain::odrl::Policy>) -> Result<(), ServiceError> {
+        self.decide(id, NegotiationRole::Consumer, &[NegotiationState::Offered], |n, now| {
+            let first = n.offers.first().cloned().ok_or("it holds no offer to counter")?;
+            let last = n.last_offer().cloned().unwrap_or_else(|| first.clone());
+            let terms = policy.unwrap_or(first.policy);
+            // The provider's last offer id is what the counter-request answers.
+            n.offers.push(Offer { id: last.id, policy: terms });
+            n.transition(NegotiationState::Requesting, now).map_err(|e| e.to_string())
+        })
+        .await
     }
 
     pub async fn find(&self, id: &str) -> Result<ContractNegotiation, ServiceError> {

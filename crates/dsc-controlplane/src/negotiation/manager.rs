@@ -15,10 +15,16 @@ use crate::protocol::{Counterparty, NegotiationDispatcher, NegotiationMessage, N
 use crate::state_machine::{Lane, Processor, RunnerSettings, StateMachine, Step};
 
 /// States in which the state machine has work, per role.
-const CONSUMER_WORK: [NegotiationState; 3] =
-    [NegotiationState::Requesting, NegotiationState::Verifying, NegotiationState::Terminating];
-const PROVIDER_WORK: [NegotiationState; 5] = [
+const CONSUMER_WORK: [NegotiationState; 4] = [
+    NegotiationState::Requesting,
+    NegotiationState::Accepting,
+    NegotiationState::Verifying,
+    NegotiationState::Terminating,
+];
+const PROVIDER_WORK: [NegotiationState; 7] = [
     NegotiationState::Requested,
+    NegotiationState::Offering,
+    NegotiationState::Accepted,
     NegotiationState::Agreeing,
     NegotiationState::Verified,
     NegotiationState::Finalizing,
@@ -74,7 +80,8 @@ impl Processor for NegotiationProcessor {
 
     async fn process(&self, negotiation: &mut ContractNegotiation) -> Step<NegotiationState> {
         match (negotiation.role, negotiation.state) {
-            (NegotiationRole::Provider, NegotiationState::Requested) => {
+            // A request, or the consumer's acceptance of our offer, is agreed on the last offer's terms.
+            (NegotiationRole::Provider, NegotiationState::Requested | NegotiationState::Accepted) => {
                 negotiation.agreement = Some(self.agreement_for(negotiation));
                 Step::To(NegotiationState::Agreeing)
             }
@@ -145,6 +152,19 @@ impl NegotiationProcessor {
                     offer,
                 })
             }
+            (NegotiationRole::Consumer, NegotiationState::Accepting) => {
+                Some(NegotiationMessage::Event { provider_pid, consumer_pid, event_type: "ACCEPTED".into() })
+            }
+            (NegotiationRole::Provider, NegotiationState::Offering) => {
+                let offer = negotiation.last_offer()?.clone();
+                Some(NegotiationMessage::Offer {
+                    provider_pid,
+                    consumer_pid,
+                    target: offer.id.asset_id.clone(),
+                    assigner: self.settings.participant_id.clone(),
+                    offer,
+                })
+            }
             (NegotiationRole::Consumer, NegotiationState::Verifying) => {
                 Some(NegotiationMessage::Verification { provider_pid, consumer_pid })
             }
@@ -179,6 +199,8 @@ impl NegotiationProcessor {
         };
         let next = match negotiation.state {
             NegotiationState::Requesting => NegotiationState::Requested,
+            NegotiationState::Offering => NegotiationState::Offered,
+            NegotiationState::Accepting => NegotiationState::Accepted,
             NegotiationState::Verifying => NegotiationState::Verified,
             NegotiationState::Agreeing => NegotiationState::Agreed,
             NegotiationState::Finalizing => NegotiationState::Finalized,

@@ -3,6 +3,7 @@
 //! form into these, so the service works on named fields only.
 
 use dsc_domain::ContractAgreement;
+use dsc_domain::odrl::Policy;
 
 use crate::ProcessIds;
 
@@ -31,8 +32,26 @@ pub struct ContractAgreementVerificationMessage {
     pub process: ProcessIds,
 }
 
-/// Provider → consumer: the `FINALIZED` event (the only event this connector accepts; it makes no offers, so a
-/// consumer has nothing to accept).
+/// A counter-party's terms in an existing negotiation: the provider's offer to the consumer
+/// (ContractOfferMessage), or the consumer's counter-request to the provider (ContractRequestMessage with a
+/// `providerPid`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CounterOfferMessage {
+    pub process: ProcessIds,
+    /// The offer's `@id` exactly as sent.
+    pub offer_id: String,
+    /// The asset (the offer's `target`).
+    pub target: String,
+    pub policy: Policy,
+}
+
+/// Consumer → provider: the `ACCEPTED` event, the consumer accepts the provider's last offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractNegotiationAcceptedMessage {
+    pub process: ProcessIds,
+}
+
+/// Provider → consumer: the `FINALIZED` event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractNegotiationFinalizedMessage {
     pub process: ProcessIds,

@@ -43,6 +43,28 @@ pub struct NegotiationSettings {
     pub iteration_wait: Duration,
     /// The time of state changes, retries and leases.
     pub clock: Arc<dyn Clock>,
+    /// What the consumer does with an offer from the provider (`dsc.negotiation.consumer.offers`).
+    pub consumer_offers: OfferDecision,
+}
+
+/// Who decides on a provider's offer to this consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OfferDecision {
+    /// An offer on the terms the consumer asked for is accepted at once; any other waits for the operator.
+    #[default]
+    AcceptSameTerms,
+    /// Every offer waits for the operator (accept, counter or terminate).
+    Operator,
+}
+
+impl OfferDecision {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "accept-same-terms" => Some(OfferDecision::AcceptSameTerms),
+            "operator" => Some(OfferDecision::Operator),
+            _ => None,
+        }
+    }
 }
 
 /// How one role's negotiations are worked on.
@@ -71,6 +93,7 @@ impl NegotiationSettings {
             provider: RoleSettings::default(),
             iteration_wait: Duration::from_millis(1_000),
             clock: dsc_domain::clock::system_clock(),
+            consumer_offers: OfferDecision::default(),
         }
     }
 }

@@ -15,9 +15,11 @@ use dsc_store::{NegotiationStore, Repository, StoreError};
 use tokio::sync::Notify;
 
 use super::NegotiationSettings;
+use super::OfferDecision;
 use super::messages::{
-    ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiationFinalizedMessage,
-    ContractNegotiationTerminationMessage, ContractRequestMessage,
+    ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiationAcceptedMessage,
+    ContractNegotiationFinalizedMessage, ContractNegotiationTerminationMessage, ContractRequestMessage,
+    CounterOfferMessage,
 };
 use super::offer::OfferCheck;
 use crate::ProtocolError;
@@ -175,9 +177,9 @@ impl NegotiationProtocolService {
             if n.state == NegotiationState::Requesting {
                 self.move_to(n, NegotiationState::Requested)?;
             }
-            if n.state != NegotiationState::Requested {
+            if !matches!(n.state, NegotiationState::Requested | NegotiationState::Accepted) {
                 return Err(ProtocolError::InvalidState(format!(
-                    "an agreement is only accepted for a requested negotiation (negotiation is {})",
+                    "an agreement is only accepted for a requested negotiation or an accepted offer (negotiation is {})",
                     n.state.name()
                 )));
             }
@@ -195,6 +197,106 @@ impl NegotiationProtocolService {
             n.agreement = Some(agreement);
             self.move_to(n, NegotiationState::Agreed)?;
             self.move_to(n, NegotiationState::Verifying)
+        })
+        .await
+    }
+
+    /// Consumer: the provider offers terms of its own for the negotiation we requested. Accepted at once when they
+    /// are the terms we asked for (unless every offer is the operator's, `dsc.negotiation.consumer.offers`);
+    /// otherwise it waits for the operator to accept, counter or terminate.
+    pub async fn offered(&self, peer: &ParticipantAgent, message: CounterOfferMessage) -> Result<(), ProtocolError> {
+        let CounterOfferMessage { process, offer_id, target, policy } = message;
+        self.update(peer, NegotiationRole::Consumer, &process, |n| {
+            if n.state == NegotiationState::Requesting {
+                self.move_to(n, NegotiationState::Requested)?;
+            }
+            if n.state != NegotiationState::Requested {
+                return Err(ProtocolError::InvalidState(format!(
+                    "an offer is only accepted for a requested negotiation (negotiation is {})",
+                    n.state.name()
+                )));
+            }
+            let ours =
+                n.last_offer().cloned().ok_or_else(|| ProtocolError::InvalidState("no offer to answer".into()))?;
+            if target != ours.id.asset_id {
+                return Err(ProtocolError::Refused(format!(
+                    "the offer is for asset '{target}', the negotiation for '{}'",
+                    ours.id.asset_id
+                )));
+            }
+            if n.correlation_id.is_none() {
+                n.correlation_id = Some(process.provider_pid.clone());
+            }
+            let same = same_terms(&ours.policy, &policy);
+            let id = dsc_domain::ContractOfferId::parse(&offer_id)
+                .unwrap_or_else(|| dsc_domain::ContractOfferId::opaque(&offer_id, &target));
+            n.offers.push(dsc_domain::Offer { id, policy });
+            self.move_to(n, NegotiationState::Offered)?;
+            if same && self.settings.consumer_offers == OfferDecision::AcceptSameTerms {
+                self.move_to(n, NegotiationState::Accepting)
+            } else {
+                n.pending = true;
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    /// Provider: the consumer answers our offer with terms of its own. Whatever they are, its operator decides
+    /// (approve, offer again or terminate): a provider never agrees on a consumer's terms by itself.
+    pub async fn counter_requested(
+        &self,
+        peer: &ParticipantAgent,
+        message: CounterOfferMessage,
+    ) -> Result<(), ProtocolError> {
+        let CounterOfferMessage { process, offer_id, target, policy } = message;
+        self.update(peer, NegotiationRole::Provider, &process, |n| {
+            if n.state != NegotiationState::Offered {
+                return Err(ProtocolError::InvalidState(format!(
+                    "a counter-request is only accepted after an offer (negotiation is {})",
+                    n.state.name()
+                )));
+            }
+            let asset = n.last_offer().map(|o| o.id.asset_id.clone()).unwrap_or_default();
+            let id = dsc_domain::ContractOfferId::parse(&offer_id)
+                .unwrap_or_else(|| dsc_domain::ContractOfferId::opaque(&offer_id, &asset));
+            if !target.is_empty() && target != asset && id.asset_id != asset {
+                return Err(ProtocolError::Refused(format!(
+                    "the counter-request is for asset '{target}', the negotiation for '{asset}'"
+                )));
+            }
+            n.offers.push(dsc_domain::Offer { id, policy });
+            self.move_to(n, NegotiationState::Requested)?;
+            n.pending = true;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Provider: the consumer accepts our offer. We agree on it, unless the asset's operator approves by hand.
+    pub async fn accepted(
+        &self,
+        peer: &ParticipantAgent,
+        message: ContractNegotiationAcceptedMessage,
+    ) -> Result<(), ProtocolError> {
+        let asset = match self.store.find_negotiation(&message.process.provider_pid).await? {
+            Some(n) => n.last_offer().map(|o| o.id.asset_id.clone()).unwrap_or_default(),
+            None => String::new(),
+        };
+        let manual = self.offers.assets.find(&asset).await?.is_some_and(|a| a.approval().negotiation);
+        self.update(peer, NegotiationRole::Provider, &message.process, |n| {
+            if n.state == NegotiationState::Accepted {
+                return Ok(());
+            }
+            if n.state != NegotiationState::Offered {
+                return Err(ProtocolError::InvalidState(format!(
+                    "ACCEPTED is only accepted after an offer (negotiation is {})",
+                    n.state.name()
+                )));
+            }
+            self.move_to(n, NegotiationState::Accepted)?;
+            n.pending = manual;
+            Ok(())
         })
         .await
     }

@@ -87,6 +87,9 @@ pub(super) fn build(inputs: Inputs<'_>) -> Result<ControlPlane, StartError> {
     let wake = Arc::new(tokio::sync::Notify::new());
     let clock = dsc_domain::clock::system_clock();
     let mut settings = NegotiationSettings::new(config.participant_id.clone(), versioned_address.clone());
+    if config.offers_for_operator {
+        settings.consumer_offers = dsc_controlplane::negotiation::OfferDecision::Operator;
+    }
     settings.clock = clock.clone();
     settings.iteration_wait = std::time::Duration::from_millis(config.negotiation_iteration_wait_ms);
     for (role, from) in
