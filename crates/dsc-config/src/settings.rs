@@ -177,7 +177,7 @@ pub const SETTINGS: &[Setting] = &[
         "dsc.negotiation.consumer.offers",
         Kind::OneOf(&["accept-same-terms", "operator"]),
         Some("accept-same-terms"),
-        "What the consumer does with a provider's offer: accept it at once when it has the terms asked for (any other waits for the operator), or let the operator decide every one (accept, counter or terminate through the Management API).",
+        "What the consumer does with a provider's offer: accept it at once when it has the terms asked for (any other waits for the operator), or let the operator decide every offer (accept, counter or terminate) and every agreement (verify or terminate) through the Management API.",
     ),
     setting(
         "edc.negotiation.provider.send.retry.limit",

@@ -19,12 +19,14 @@ pub struct Asset {
 }
 
 /// Which of a provider's decisions on an asset its operator takes by hand, from the asset's private property
-/// `approval` (EDC namespace): `negotiation` (a contract request waits in REQUESTED until the operator approves,
-/// counters or rejects it), `transfer` (a transfer request waits in REQUESTED until the operator starts or
-/// terminates it), or both, separated by spaces or commas.
+/// `approval` (EDC namespace), words separated by spaces or commas: `negotiation` (a contract request, and a
+/// consumer's acceptance of an offer, wait until the operator approves, offers or rejects), `finalization` (a
+/// verified agreement waits until the operator finalizes or terminates it), `transfer` (a transfer request waits in
+/// REQUESTED until the operator starts or terminates it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Approval {
     pub negotiation: bool,
+    pub finalization: bool,
     pub transfer: bool,
 }
 
@@ -40,6 +42,7 @@ impl Approval {
         for word in text.split([' ', ',']).filter(|w| !w.is_empty()) {
             match word {
                 "negotiation" => approval.negotiation = true,
+                "finalization" => approval.finalization = true,
                 "transfer" => approval.transfer = true,
                 other => return Err(other.to_string()),
             }
@@ -88,8 +91,11 @@ mod approval_tests {
     #[test]
     fn approval_words_are_read_and_unknown_ones_named() {
         assert_eq!(Approval::parse(""), Ok(Approval::default()));
-        assert_eq!(Approval::parse("negotiation"), Ok(Approval { negotiation: true, transfer: false }));
-        assert_eq!(Approval::parse("transfer, negotiation"), Ok(Approval { negotiation: true, transfer: true }));
+        assert_eq!(Approval::parse("negotiation"), Ok(Approval { negotiation: true, ..Approval::default() }));
+        assert_eq!(
+            Approval::parse("transfer, negotiation finalization"),
+            Ok(Approval { negotiation: true, finalization: true, transfer: true })
+        );
         assert_eq!(Approval::parse("negotiation manual"), Err("manual".to_string()));
     }
 }

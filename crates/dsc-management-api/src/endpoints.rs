@@ -404,6 +404,16 @@ pub(crate) fn all() -> Vec<Endpoint> {
         .answers("409", STATE_CONFLICT),
         endpoint(
             Post,
+            "/v3/contractnegotiations/{id}/verify",
+            "Contract Negotiation",
+            "Consumer: verify an agreement that waits for the operator (dsc.negotiation.consumer.offers = operator)",
+            None,
+            NoContent,
+            post(n::verify),
+        )
+        .answers("409", STATE_CONFLICT),
+        endpoint(
+            Post,
             "/v3/contractnegotiations/{id}/counter",
             "Contract Negotiation",
             "Consumer: answer the provider's offer with a counter-request (body: optional policyId; the first terms without)",

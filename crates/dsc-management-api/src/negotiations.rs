@@ -137,6 +137,12 @@ pub(crate) async fn accept(State(state): State<ManagementState>, Path(id): Path<
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Consumer: verify an agreement that waits for the operator.
+pub(crate) async fn verify(State(state): State<ManagementState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    state.negotiations.verify(&id).await.map_err(decision_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 /// Consumer: answer the provider's offer with a counter-request (on the terms of `policyId`, or the first ones).
 pub(crate) async fn counter(
     State(state): State<ManagementState>,

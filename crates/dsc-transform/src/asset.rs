@@ -57,7 +57,7 @@ pub fn asset_from_expanded(node: &Node, validators: &DataAddressValidators) -> R
         if let Some(word) = unknown {
             violations.push(
                 Violation::new(
-                    format!("approval '{word}' is unknown: name 'negotiation' and/or 'transfer'"),
+                    format!("approval '{word}' is unknown: name 'negotiation', 'finalization' and/or 'transfer'"),
                     join_path(&namespaces::edc("privateProperties"), &approval_iri),
                 )
                 .with_value(approval.clone()),
@@ -305,13 +305,19 @@ mod tests {
             })))
         };
         let asset = read(json!("negotiation transfer")).unwrap_or_else(|v| panic!("{v:?}"));
-        assert_eq!(asset.approval(), dsc_domain::Approval { negotiation: true, transfer: true });
+        assert_eq!(asset.approval(), dsc_domain::Approval { negotiation: true, finalization: false, transfer: true });
         let violations = read(json!("negotiation, always")).err().unwrap_or_default();
         assert_eq!(violations.len(), 1, "{violations:?}");
-        assert_eq!(violations[0].message, "approval 'always' is unknown: name 'negotiation' and/or 'transfer'");
+        assert_eq!(
+            violations[0].message,
+            "approval 'always' is unknown: name 'negotiation', 'finalization' and/or 'transfer'"
+        );
         assert_eq!(violations[0].path, Some(format!("{}/{}", edc("privateProperties"), edc("approval"))));
         let violations = read(json!(true)).err().unwrap_or_default();
-        assert_eq!(violations[0].message, "approval 'true' is unknown: name 'negotiation' and/or 'transfer'");
+        assert_eq!(
+            violations[0].message,
+            "approval 'true' is unknown: name 'negotiation', 'finalization' and/or 'transfer'"
+        );
     }
 
     #[test]

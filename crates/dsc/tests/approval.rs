@@ -275,12 +275,44 @@ async fn an_offer_on_the_terms_asked_for_is_accepted_and_a_counter_request_waits
 }
 
 #[tokio::test]
+async fn operators_on_both_sides_take_every_decision_up_to_the_finalization() {
+    use support::peers::{did, free_port, participant_configured};
+    let (consumer_port, provider_port) = (free_port(), free_port());
+    let consumer = participant_configured(consumer_port, &[(&did(provider_port), "BPNL000000000001")], |config| {
+        config.offers_for_operator = true;
+    })
+    .await;
+    let provider = participant_configured(provider_port, &[(&did(consumer_port), "BPNL000000000002")], |_| {}).await;
+    offer_with_approval(&provider, "negotiation finalization").await;
+    let request = contract_request_for_first_offer(&consumer, &provider).await;
+    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
+    let negotiation = created.body["@id"].as_str().unwrap().to_string();
+    let held = provider_side(&provider, "contractnegotiations", 1).await;
+    let held_id = held["@id"].as_str().unwrap().to_string();
+
+    // Even an offer on the terms asked for waits for this consumer's operator.
+    assert_eq!(decide(&provider, &held_id, "offer", json!({})).await.status, 204);
+    wait_pending(&consumer, &negotiation, "OFFERED").await;
+    assert_eq!(decide(&consumer, &negotiation, "accept", json!({})).await.status, 204);
+    wait_pending(&provider, &held_id, "ACCEPTED").await;
+    assert_eq!(decide(&provider, &held_id, "approve", json!({})).await.status, 204);
+    // So does the agreement, and on the provider the finalization.
+    wait_pending(&consumer, &negotiation, "AGREED").await;
+    let reply = decide(&provider, &held_id, "verify", json!({})).await;
+    assert_eq!(message(&reply), format!("ContractNegotiation {held_id}: only the consumer takes this decision"));
+    assert_eq!(decide(&consumer, &negotiation, "verify", json!({})).await.status, 204);
+    wait_pending(&provider, &held_id, "VERIFIED").await;
+    assert_eq!(decide(&provider, &held_id, "approve", json!({})).await.status, 204);
+    wait_for_state(&consumer, &negotiation, &["FINALIZED"]).await;
+}
+
+#[tokio::test]
 async fn an_asset_with_an_unknown_approval_is_refused() {
     let (_consumer, provider) = trusting_pair().await;
     let asset = json!({ "@context": { "@vocab": EDC }, "@id": "x", "properties": {},
         "privateProperties": { "approval": "always" }, "dataAddress": { "type": "HttpData", "baseUrl": "http://b" } });
     let reply = provider.connector.post("/v3/assets", &asset).await;
     assert_eq!(reply.status, 400);
-    assert_eq!(message(&reply), "approval 'always' is unknown: name 'negotiation' and/or 'transfer'");
+    assert_eq!(message(&reply), "approval 'always' is unknown: name 'negotiation', 'finalization' and/or 'transfer'");
     assert_eq!(reply.body[0]["path"], format!("{EDC}privateProperties/{EDC}approval"));
 }

@@ -80,7 +80,17 @@ async fn webhook(consumer_management: String) -> String {
 /// Assets the provider under test offers: `tck-asset` for the tests where it behaves as it always does, and one
 /// per test where its operator acts (the driver below), with the approval that makes the provider wait for it.
 const OPERATED_ASSETS: &[(&str, &str)] = &[
+    ("ACN0101", "negotiation"),
+    ("ACN0102", "negotiation"),
+    ("ACN0103", "negotiation"),
     ("ACN0201", "negotiation"),
+    ("ACN0204", "negotiation"),
+    ("ACN0205", "negotiation"),
+    ("ACN0206", "negotiation"),
+    ("ACN0207", "finalization"),
+    ("ACN0302", "negotiation"),
+    ("ACN0303", "negotiation"),
+    ("ACN0304", "negotiation"),
     ("ATP-HELD", "transfer"),
     ("ATP0101", ""),
     ("ATP0102", ""),
@@ -161,6 +171,12 @@ async fn agreement_on(consumer: &Participant, provider: &Participant, provider_i
     let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
     assert_eq!(created.status, 200, "{}", created.body);
     let id = created.body["@id"].as_str().unwrap_or_default().to_string();
+    let reached = support::peers::wait_for_state(consumer, &id, &["FINALIZED", "AGREED"]).await;
+    if reached["state"] == "AGREED" {
+        // The connector under test leaves agreements to its operator (see `dsp_tck_table`).
+        let verified = consumer.connector.post(&format!("/v3/contractnegotiations/{id}/verify"), &json!({})).await;
+        assert_eq!(verified.status, 204, "{}", verified.body);
+    }
     let finalized = support::peers::wait_for_state(consumer, &id, &["FINALIZED"]).await;
     finalized["contractAgreementId"].as_str().unwrap_or_default().to_string()
 }
@@ -195,6 +211,12 @@ fn operator(management: String, scripts: Vec<Script>) -> tokio::task::JoinHandle
                     let done = progress.entry(id.clone()).or_default();
                     let Some((state, action)) = script.steps.get(*done) else { continue };
                     if process["state"] != *state {
+                        if std::env::var("DSP_TCK_DEBUG").is_ok() {
+                            eprintln!(
+                                "operator: {kind} {id} for {} is {} (waiting for {state})",
+                                script.key, process["state"]
+                            );
+                        }
                         continue;
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -238,7 +260,13 @@ async fn dsp_tck_table() {
         eprintln!("skipped: no DSP TCK (scripts/harness.sh up dsp-tck)");
         return;
     };
-    let provider = participant_configured(free_port(), &[], |config| config.mock_identity = true).await;
+    // Every offer and agreement the TCK makes to the connector as consumer waits for the operator (below), who
+    // decides per test.
+    let provider = participant_configured(free_port(), &[], |config| {
+        config.mock_identity = true;
+        config.offers_for_operator = true;
+    })
+    .await;
     provision(&provider).await;
     // Provider tests: agreements the TCK's participant holds with the connector under test.
     let stand_in = tck_stand_in().await;
@@ -257,12 +285,32 @@ async fn dsp_tck_table() {
     let hooks = webhook(provider.connector.management.clone()).await;
     let script =
         |kind, key: &str, steps: Vec<(&'static str, &'static str)>| Script { kind, key: key.to_string(), steps };
-    let transfers = "transferprocesses";
+    let (negotiations, transfers) = ("contractnegotiations", "transferprocesses");
     let _operator = operator(
         provider.connector.management.clone(),
         vec![
-            script("contractnegotiations", "ACN0201", vec![("REQUESTED", "terminate")]),
-            script("contractnegotiations", "ACNC0202", vec![("REQUESTED", "terminate")]),
+            script(negotiations, "ACN0101", vec![("REQUESTED", "offer")]),
+            script(negotiations, "ACN0102", vec![("REQUESTED", "offer"), ("REQUESTED", "terminate")]),
+            script(negotiations, "ACN0103", vec![("REQUESTED", "offer"), ("ACCEPTED", "approve")]),
+            script(negotiations, "ACN0201", vec![("REQUESTED", "terminate")]),
+            script(negotiations, "ACN0204", vec![("REQUESTED", "offer")]),
+            script(negotiations, "ACN0205", vec![("REQUESTED", "offer"), ("OFFERED", "terminate")]),
+            script(negotiations, "ACN0206", vec![("REQUESTED", "offer"), ("ACCEPTED", "terminate")]),
+            script(negotiations, "ACN0207", vec![("VERIFIED", "terminate")]),
+            script(negotiations, "ACN0302", vec![("REQUESTED", "offer")]),
+            script(negotiations, "ACN0303", vec![("REQUESTED", "offer")]),
+            script(negotiations, "ACN0304", vec![("REQUESTED", "offer")]),
+            script(negotiations, "ACNC0101", vec![("OFFERED", "accept"), ("AGREED", "verify")]),
+            script(negotiations, "ACNC0102", vec![("OFFERED", "counter")]),
+            script(negotiations, "ACNC0103", vec![("OFFERED", "terminate")]),
+            script(negotiations, "ACNC0104", vec![("AGREED", "verify")]),
+            script(negotiations, "ACNC0202", vec![("REQUESTED", "terminate")]),
+            script(negotiations, "ACNC0203", vec![("AGREED", "terminate")]),
+            script(negotiations, "ACNC0206", vec![("AGREED", "verify")]),
+            script(negotiations, "ACNC0205", vec![("OFFERED", "accept")]),
+            script(negotiations, "ACNC0304", vec![("OFFERED", "accept")]),
+            script(negotiations, "ACNC0305", vec![("OFFERED", "accept")]),
+            script(negotiations, "ACNC0306", vec![("OFFERED", "accept")]),
             script(transfers, &provider_agreements["ATP0101"], vec![("STARTED", "terminate")]),
             script(transfers, &provider_agreements["ATP0102"], vec![("STARTED", "complete")]),
             script(
@@ -354,8 +402,11 @@ async fn dsp_tck_table() {
         let query = json!({ "@context": { "@vocab": EDC }, "filterExpression": [] });
         for kind in ["contractnegotiations", "transferprocesses"] {
             let rows = provider.connector.post(&format!("/v3/{kind}/request"), &query).await;
-            for row in rows.body.as_array().into_iter().flatten().filter(|r| r["type"] == "CONSUMER") {
-                eprintln!("{kind}: {} {} {}", row["state"], row["counterPartyAddress"], row["errorDetail"]);
+            for row in rows.body.as_array().into_iter().flatten() {
+                eprintln!(
+                    "{kind}: {} {} {} {} {}",
+                    row["type"], row["assetId"], row["state"], row["counterPartyAddress"], row["errorDetail"]
+                );
             }
         }
     }

@@ -127,10 +127,10 @@ impl NegotiationService {
     }
 
     /// Provider: the operator approves a contract request (or the consumer's acceptance of an offer) that waits
-    /// for approval; the state machine then agrees on the last offer.
+    /// for approval, and the state machine agrees on the last offer; or a verified agreement, which it finalizes.
     pub async fn approve(&self, id: &str) -> Result<(), ServiceError> {
-        let waiting = [NegotiationState::Requested, NegotiationState::Accepted];
-        // Its state time lies in the past, so the manager, woken by the save, agrees at once.
+        let waiting = [NegotiationState::Requested, NegotiationState::Accepted, NegotiationState::Verified];
+        // Its state time lies in the past, so the manager, woken by the save, goes on at once.
         self.decide(id, NegotiationRole::Provider, &waiting, |n, _| {
             n.pending = false;
             Ok(())
@@ -162,6 +162,14 @@ impl NegotiationService {
     pub async fn accept(&self, id: &str) -> Result<(), ServiceError> {
         self.decide(id, NegotiationRole::Consumer, &[NegotiationState::Offered], |n, now| {
             n.transition(NegotiationState::Accepting, now).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// Consumer: the operator verifies an agreement that waits for it (`dsc.negotiation.consumer.offers = operator`).
+    pub async fn verify(&self, id: &str) -> Result<(), ServiceError> {
+        self.decide(id, NegotiationRole::Consumer, &[NegotiationState::Agreed], |n, now| {
+            n.transition(NegotiationState::Verifying, now).map_err(|e| e.to_string())
         })
         .await
     }

@@ -53,7 +53,8 @@ pub enum OfferDecision {
     /// An offer on the terms the consumer asked for is accepted at once; any other waits for the operator.
     #[default]
     AcceptSameTerms,
-    /// Every offer waits for the operator (accept, counter or terminate).
+    /// Every offer waits for the operator (accept, counter or terminate), and so does every agreement (verify or
+    /// terminate).
     Operator,
 }
 

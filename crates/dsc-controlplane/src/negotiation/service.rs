@@ -136,6 +136,7 @@ impl NegotiationProtocolService {
         peer: &ParticipantAgent,
         message: ContractAgreementVerificationMessage,
     ) -> Result<(), ProtocolError> {
+        let hold = self.approval_of(&message.process.provider_pid).await?.finalization;
         self.update(peer, NegotiationRole::Provider, &message.process, |n| {
             // A repeated verification (the consumer did not see our answer) is acknowledged again.
             if matches!(
@@ -155,9 +156,21 @@ impl NegotiationProtocolService {
                     n.state.name()
                 )));
             }
-            self.move_to(n, NegotiationState::Verified)
+            self.move_to(n, NegotiationState::Verified)?;
+            // The asset's operator finalizes (or terminates) by hand.
+            n.pending = hold;
+            Ok(())
         })
         .await
+    }
+
+    /// What the operator of the asset our negotiation `provider_pid` is about approves by hand.
+    async fn approval_of(&self, provider_pid: &str) -> Result<dsc_domain::Approval, ProtocolError> {
+        let asset = match self.store.find_negotiation(provider_pid).await? {
+            Some(n) => n.last_offer().map(|o| o.id.asset_id.clone()).unwrap_or_default(),
+            None => return Ok(dsc_domain::Approval::default()),
+        };
+        Ok(self.offers.assets.find(&asset).await?.map(|a| a.approval()).unwrap_or_default())
     }
 
     /// Consumer: the provider sent the agreement. It must come from the offer's assigner and carry exactly the
@@ -196,6 +209,11 @@ impl NegotiationProtocolService {
             }
             n.agreement = Some(agreement);
             self.move_to(n, NegotiationState::Agreed)?;
+            if self.settings.consumer_offers == OfferDecision::Operator {
+                // The operator takes every decision: it verifies (or terminates) the agreement by hand too.
+                n.pending = true;
+                return Ok(());
+            }
             self.move_to(n, NegotiationState::Verifying)
         })
         .await
@@ -279,11 +297,7 @@ impl NegotiationProtocolService {
         peer: &ParticipantAgent,
         message: ContractNegotiationAcceptedMessage,
     ) -> Result<(), ProtocolError> {
-        let asset = match self.store.find_negotiation(&message.process.provider_pid).await? {
-            Some(n) => n.last_offer().map(|o| o.id.asset_id.clone()).unwrap_or_default(),
-            None => String::new(),
-        };
-        let manual = self.offers.assets.find(&asset).await?.is_some_and(|a| a.approval().negotiation);
+        let manual = self.approval_of(&message.process.provider_pid).await?.negotiation;
         self.update(peer, NegotiationRole::Provider, &message.process, |n| {
             if n.state == NegotiationState::Accepted {
                 return Ok(());
