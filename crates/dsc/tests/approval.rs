@@ -56,6 +56,15 @@ async fn provider_side(provider: &Participant, kind: &str, count: usize) -> Valu
     }
 }
 
+/// Sends `request` from the consumer; the consumer's negotiation id and the provider's (its `nth`, from 1).
+async fn negotiate(consumer: &Participant, provider: &Participant, request: &Value, nth: usize) -> (String, String) {
+    let created = consumer.connector.post("/v3/contractnegotiations", request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let negotiation = created.body["@id"].as_str().unwrap().to_string();
+    let held = provider_side(provider, "contractnegotiations", nth).await;
+    (negotiation, held["@id"].as_str().unwrap().to_string())
+}
+
 async fn transfer_state(participant: &Participant, id: &str) -> String {
     let reply = participant.connector.get(&format!("/v3/transferprocesses/{id}")).await;
     reply.body["state"].as_str().unwrap_or_default().to_string()
@@ -203,10 +212,7 @@ async fn the_provider_offers_other_terms_and_the_consumer_operator_accepts_them(
     offer_with_approval(&provider, "negotiation").await;
     stricter_policy(&provider).await;
     let request = contract_request_for_first_offer(&consumer, &provider).await;
-    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
-    let negotiation = created.body["@id"].as_str().unwrap().to_string();
-    let held = provider_side(&provider, "contractnegotiations", 1).await;
-    let held_id = held["@id"].as_str().unwrap().to_string();
+    let (negotiation, held_id) = negotiate(&consumer, &provider, &request, 1).await;
 
     let reply =
         decide(&provider, &held_id, "offer", json!({ "@context": { "@vocab": EDC }, "policyId": "nope" })).await;
@@ -249,20 +255,14 @@ async fn an_offer_on_the_terms_asked_for_is_accepted_and_a_counter_request_waits
     let request = contract_request_for_first_offer(&consumer, &provider).await;
 
     // The same terms again: the consumer accepts by itself.
-    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
-    let negotiation = created.body["@id"].as_str().unwrap().to_string();
-    let held = provider_side(&provider, "contractnegotiations", 1).await;
-    let held_id = held["@id"].as_str().unwrap().to_string();
+    let (negotiation, held_id) = negotiate(&consumer, &provider, &request, 1).await;
     assert_eq!(decide(&provider, &held_id, "offer", json!({})).await.status, 204);
     wait_pending(&provider, &held_id, "ACCEPTED").await;
     assert_eq!(decide(&provider, &held_id, "approve", json!({})).await.status, 204);
     wait_for_state(&consumer, &negotiation, &["FINALIZED"]).await;
 
     // Other terms: the consumer's operator counters with its own; the provider's operator refuses them.
-    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
-    let negotiation = created.body["@id"].as_str().unwrap().to_string();
-    let held = provider_side(&provider, "contractnegotiations", 2).await;
-    let held_id = held["@id"].as_str().unwrap().to_string();
+    let (negotiation, held_id) = negotiate(&consumer, &provider, &request, 2).await;
     let body = json!({ "@context": { "@vocab": EDC }, "policyId": "stricter" });
     assert_eq!(decide(&provider, &held_id, "offer", body.clone()).await.status, 204);
     wait_pending(&consumer, &negotiation, "OFFERED").await;
@@ -285,10 +285,7 @@ async fn operators_on_both_sides_take_every_decision_up_to_the_finalization() {
     let provider = participant_configured(provider_port, &[(&did(consumer_port), "BPNL000000000002")], |_| {}).await;
     offer_with_approval(&provider, "negotiation finalization").await;
     let request = contract_request_for_first_offer(&consumer, &provider).await;
-    let created = consumer.connector.post("/v3/contractnegotiations", &request).await;
-    let negotiation = created.body["@id"].as_str().unwrap().to_string();
-    let held = provider_side(&provider, "contractnegotiations", 1).await;
-    let held_id = held["@id"].as_str().unwrap().to_string();
+    let (negotiation, held_id) = negotiate(&consumer, &provider, &request, 1).await;
 
     // Even an offer on the terms asked for waits for this consumer's operator.
     assert_eq!(decide(&provider, &held_id, "offer", json!({})).await.status, 204);
