@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //! Interoperability with a stock Eclipse EDC runtime (0.14.0, the base of Tractus-X 0.11) over DSP 2025-1, both
 //! directions: catalog, negotiation to FINALIZED, HttpData-PULL transfer to STARTED, data fetched with the EDR
-//! from the other side's data plane, and suspend/resume/terminate across the two. Identity is EDC's mock identity
+//! from the other side's data plane, and suspend/resume/terminate across the two; an EDC consumer waiting for our
+//! operator's approval, rejection or offer. Identity is EDC's mock identity
 //! (`dsc.iam.mock.enabled`), the only identity a stock EDC runtime accepts without a wallet.
 //!
 //! Needs `scripts/harness.sh up edc` (skipped otherwise, unless TEST_REQUIRE_EDC is set).
@@ -202,4 +203,88 @@ async fn our_consumer_negotiates_and_pulls_data_from_an_edc_provider() {
     edc.wait_state_in(&format!("/v3/transferprocesses/{edc_id}"), &["TERMINATED", "DEPROVISIONED"]).await;
     let (status, _) = fetch(&endpoint, &token).await;
     assert_ne!(status, 200, "EDC's data plane no longer serves the terminated transfer");
+}
+
+/// The provider's newest negotiation once there are `count`.
+async fn our_negotiation(provider: &Participant, count: usize) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let query = json!({ "@context": { "@vocab": EDC }, "filterExpression": [] });
+        let mut all = as_list(&provider.connector.post("/v3/contractnegotiations/request", &query).await.body);
+        if all.len() == count {
+            all.sort_by_key(|n| n["createdAt"].as_i64());
+            return all.pop().unwrap_or_default();
+        }
+        assert!(Instant::now() < deadline, "{} negotiations, not {count}", all.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_edc_consumer_waits_for_our_operator_who_approves_offers_or_rejects() {
+    let Some(edc) = EdcPeer::start("edc-approval").await else { return };
+    let provider = ours().await;
+    let base = backend().await;
+    let asset = json!({ "@context": { "@vocab": EDC }, "@id": "on-request", "properties": { "name": "on request" },
+        "privateProperties": { "approval": "negotiation" }, "dataAddress": { "type": "HttpData", "baseUrl": base } });
+    assert_eq!(provider.connector.post("/v3/assets", &asset).await.status, 200);
+    offer_openly(&provider.connector, "other", json!({ "type": "HttpData", "baseUrl": base })).await;
+    let definition = json!({ "@context": { "@vocab": EDC }, "@id": "cd-on-request", "accessPolicyId": "open",
+        "contractPolicyId": "open", "assetsSelector": [{ "operandLeft": format!("{EDC}id"), "operator": "=", "operandRight": "on-request" }] });
+    assert_eq!(provider.connector.post("/v3/contractdefinitions", &definition).await.status, 200);
+    let catalog = edc
+        .post(
+            "/v3/catalog/request",
+            &json!({ "@context": { "@vocab": EDC }, "@type": "CatalogRequest", "counterPartyAddress": provider.protocol,
+                     "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1" }),
+        )
+        .await;
+    let dataset = as_list(&catalog.body["dataset"])
+        .into_iter()
+        .find(|d| d["@id"] == "on-request")
+        .unwrap_or_else(|| panic!("{}", catalog.body));
+    let offer = as_list(&dataset["hasPolicy"]).into_iter().next().unwrap_or_else(|| panic!("no offer"));
+    let request = json!({ "@context": { "@vocab": EDC }, "@type": "ContractRequest", "counterPartyAddress": provider.protocol,
+        "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1",
+        "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld", "@id": offer["@id"], "@type": "Offer",
+                    "assigner": provider.did, "target": "on-request", "permission": [{ "action": "use" }] } });
+    let negotiate = || async {
+        let created = edc.post("/v3/contractnegotiations", &request).await;
+        assert_eq!(created.status, 200, "{}", created.body);
+        created.body["@id"].as_str().unwrap_or_default().to_string()
+    };
+
+    // Approved by hand: EDC waits in REQUESTED meanwhile, then finalizes.
+    let first = negotiate().await;
+    let held = our_negotiation(&provider, 1).await;
+    assert_eq!((held["state"].as_str(), held["pending"].as_bool()), (Some("REQUESTED"), Some(true)), "{held}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(edc.get(&format!("/v3/contractnegotiations/{first}")).await.body["state"], "REQUESTED");
+    let held_id = held["@id"].as_str().unwrap_or_default();
+    let approved = provider.connector.post(&format!("/v3/contractnegotiations/{held_id}/approve"), &json!({})).await;
+    assert_eq!(approved.status, 204, "{}", approved.body);
+    edc.wait_state(&format!("/v3/contractnegotiations/{first}"), "FINALIZED").await;
+
+    // Rejected: EDC ends with our reason.
+    let second = negotiate().await;
+    let held = our_negotiation(&provider, 2).await;
+    let held_id = held["@id"].as_str().unwrap_or_default();
+    let rejection = json!({ "@context": { "@vocab": EDC }, "reason": "not before the framework contract" });
+    let reply = provider.connector.post(&format!("/v3/contractnegotiations/{held_id}/terminate"), &rejection).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    edc.wait_state(&format!("/v3/contractnegotiations/{second}"), "TERMINATED").await;
+
+    // Answered with an offer of ours: EDC 0.14 takes it (OFFERED) but has no command to accept it, so the offer
+    // stands until our operator withdraws it.
+    let third = negotiate().await;
+    let held = our_negotiation(&provider, 3).await;
+    let held_id = held["@id"].as_str().unwrap_or_default().to_string();
+    let reply = provider.connector.post(&format!("/v3/contractnegotiations/{held_id}/offer"), &json!({})).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    edc.wait_state(&format!("/v3/contractnegotiations/{third}"), "OFFERED").await;
+    wait_ours(&provider, &format!("/v3/contractnegotiations/{held_id}"), "OFFERED").await;
+    let withdrawal = json!({ "@context": { "@vocab": EDC }, "reason": "offer withdrawn" });
+    let reply = provider.connector.post(&format!("/v3/contractnegotiations/{held_id}/terminate"), &withdrawal).await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    edc.wait_state(&format!("/v3/contractnegotiations/{third}"), "TERMINATED").await;
 }
