@@ -154,10 +154,13 @@ async fn data_plane_callbacks_concern_known_provider_transfers() {
         conflict(cp.flows.flow_completed(&t.id).await),
         format!("{}: only a STARTED transfer can complete (it is REQUESTED)", t.id)
     );
+    // Waiting for the data plane's callback, as the manager leaves an asynchronous start.
+    force_transfer(&cp.store, &t.id, |t| t.pending = true).await;
     cp.clock.advance(3);
     ok(cp.flows.flow_started(&t.id, Some(edr("first"))).await);
     let started = ok(cp.transfers.find(&t.id).await);
     assert!(started.data_flow_started);
+    assert!(!started.pending, "the callback wakes the transfer for the manager");
     assert_eq!(started.data_address_key, Some(address_key(&t.id)));
     assert_eq!(started.state_timestamp, START + 3, "due now, for the manager to deliver the address");
     let kept = ok(cp.vault.resolve(&address_key(&t.id)).await).map(|s| s.expose().to_string());

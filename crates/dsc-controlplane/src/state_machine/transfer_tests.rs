@@ -169,3 +169,66 @@ async fn a_failed_provider_start_terminates_telling_the_consumer_with_retries() 
         "{sent:?}"
     );
 }
+
+/// A data plane that starts flows asynchronously: it answers the start without an address and calls back later.
+struct LaterDataPlane;
+
+#[async_trait]
+impl DataPlaneClient for LaterDataPlane {
+    fn transfer_types(&self) -> Vec<String> {
+        vec!["HttpData-PULL".into()]
+    }
+    async fn start(&self, _: &StartRequest) -> Result<Option<DataAddress>, SignalingError> {
+        Ok(None)
+    }
+    async fn suspend(&self, _: &str, _: &str, _: Option<&str>) -> Result<(), SignalingError> {
+        Ok(())
+    }
+    async fn resume(&self, _: &str, _: &str) -> Result<Option<DataAddress>, SignalingError> {
+        Ok(None)
+    }
+    async fn terminate(&self, _: &str, _: &str, _: Option<&str>) -> Result<(), SignalingError> {
+        Ok(())
+    }
+    async fn completed(&self, _: &str, _: &str) -> Result<(), SignalingError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn an_asynchronous_start_rests_in_requested_without_spending_retries() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}/s.db?mode=rwc", dir.path().display());
+    let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap_or_else(|e| panic!("{e}")));
+    let asset = dsc_domain::Asset {
+        id: "parts".into(),
+        created_at: START,
+        properties: Default::default(),
+        private_properties: Default::default(),
+        data_address: DataAddress { properties: Default::default() },
+    };
+    dsc_store::Repository::create(&*store, &asset).await.unwrap_or_else(|e| panic!("{e}"));
+    let clock = ManualClock::starting_at(START);
+    let mut settings = TransferSettings::new("did:web:provider", "http://provider/api/v1/dsp/2025-1", "runner");
+    settings.clock = clock.clone();
+    let consumer = Arc::new(Consumer::default());
+    let machine = TransferManager::new(
+        settings,
+        store.clone(),
+        store.clone(),
+        consumer.clone(),
+        Arc::new(LaterDataPlane),
+        Arc::new(Vaulted::default()),
+        Arc::new(Notify::new()),
+    );
+    let transfer = TransferProcess { asset_id: "parts".into(), data_address_key: None, ..provider_transfer("t") };
+    store.create_transfer(&transfer).await.unwrap_or_else(|e| panic!("{e}"));
+    let round = || async { machine.process_due().await.unwrap_or_else(|e| panic!("{e}")) };
+
+    assert_eq!(round().await, 1, "the start is signaled");
+    let waiting = store.find_transfer("t").await.ok().flatten().unwrap_or_else(|| panic!("t is gone"));
+    assert_eq!((waiting.state, waiting.pending, waiting.data_flow_started), (TransferState::Requested, true, true));
+    clock.advance(3_600_000);
+    assert_eq!(round().await, 0, "nothing to do until the data plane calls back, however long it takes");
+    assert!(consumer.sent.lock().map(|s| s.is_empty()).unwrap_or_default(), "no start message without an address");
+}

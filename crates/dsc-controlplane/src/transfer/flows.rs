@@ -58,6 +58,7 @@ impl DataFlowCallbackService {
         }
         let t = &mut leased.process;
         t.data_flow_started = true;
+        t.pending = false;
         // Due now: the manager delivers the address without waiting for its retry.
         if let Err(error) = t.transition(t.state, self.clock.now_millis()) {
             return Err(leased.release(conflict(error.to_string())).await);

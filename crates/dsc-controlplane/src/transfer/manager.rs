@@ -217,8 +217,13 @@ impl TransferProcessor {
             Err(reason) => return Step::Retry(reason),
         };
         let pull = dsc_domain::FlowType::is_pull(&transfer.transfer_type);
-        let awaiting_callback = |transfer: &TransferProcess| {
-            Step::Retry(format!("waiting for data plane's started callback for {}", transfer.id))
+        // An asynchronous start: the data plane calls back when the flow has started (a broker or an OAuth service
+        // may take their time). Until then the transfer rests in REQUESTED without spending retries; the callback
+        // (`flows.rs::flow_started`) wakes it, and the operator may terminate it meanwhile.
+        let awaiting_callback = |transfer: &mut TransferProcess| {
+            tracing::info!(transfer = %transfer.id, "waiting for the data plane's started callback");
+            transfer.pending = true;
+            Step::To(transfer.state)
         };
         let address = match kept {
             Some(address) => Some(address),
