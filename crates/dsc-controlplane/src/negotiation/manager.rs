@@ -221,6 +221,11 @@ impl NegotiationProcessor {
             Ok(NegotiationReply::Rejected { .. }) if negotiation.state == NegotiationState::Terminating => {
                 Step::To(NegotiationState::Terminated)
             }
+            // A conflict can be our message overtaking the peer's own save: EDC answers our verification 409 until it
+            // has recorded AGREED after sending the agreement. Retried within the retry limit, then given up.
+            Ok(NegotiationReply::Rejected { status: 409, reason }) => {
+                Step::Retry(format!("the counter-party is not ready for it (409): {reason}"))
+            }
             Ok(NegotiationReply::Rejected { status, reason }) => {
                 Step::Fail(format!("the counter-party refused ({status}): {reason}"))
             }

@@ -22,6 +22,8 @@ enum Peer {
     Accepts,
     Unreachable,
     Refuses,
+    /// Not ready yet: EDC's answer to a verification that overtook its own save of AGREED.
+    Conflicts,
 }
 
 /// Answers as told and records the consumer pids it was sent messages for, in order.
@@ -60,6 +62,7 @@ impl NegotiationDispatcher for ScriptedPeer {
                 Err(DispatchError::Unreachable { address: peer.address.clone(), reason: "connection refused".into() })
             }
             Peer::Refuses => Ok(NegotiationReply::Rejected { status: 400, reason: "no such process".into() }),
+            Peer::Conflicts => Ok(NegotiationReply::Rejected { status: 409, reason: "cannot be verified".into() }),
         }
     }
 }
@@ -192,6 +195,22 @@ async fn a_refusal_ends_the_negotiation_at_once() {
     f.clock.advance(60_000);
     assert_eq!(f.round().await, 0);
     assert_eq!(f.peer.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_conflict_is_retried_like_an_unreachable_peer() {
+    let f = fixture(Peer::Conflicts, 20, RetryPolicy::new(8, 10)).await;
+    f.verifying("n", START).await;
+    assert_eq!(f.round().await, 1);
+    let waiting = f.get("n").await;
+    assert_eq!((waiting.state, waiting.state_count), (NegotiationState::Verifying, 2), "{:?}", waiting.error_detail);
+    if let Ok(mut answer) = f.peer.answer.lock() {
+        *answer = Peer::Accepts;
+    }
+    f.clock.advance(60_000);
+    assert_eq!(f.round().await, 1);
+    assert_eq!(f.get("n").await.state, NegotiationState::Verified);
+    assert_eq!(f.peer.sent().len(), 2);
 }
 
 #[tokio::test]
