@@ -54,10 +54,12 @@ pub enum NegotiationMessage {
         /// The provider's participant id (the offer's `assigner`).
         assigner: String,
     },
-    /// Provider → consumer: an offer in a negotiation the consumer started (a counter-offer to its request).
+    /// Provider → consumer: an offer in a negotiation the consumer started (a counter-offer to its request), or the
+    /// first message of one the provider starts (no `consumer_pid` yet, a `callback_address` instead).
     Offer {
         provider_pid: String,
-        consumer_pid: String,
+        consumer_pid: Option<String>,
+        callback_address: Option<String>,
         offer: dsc_domain::Offer,
         /// The asset (the offer's `target`).
         target: String,
@@ -83,8 +85,9 @@ pub enum NegotiationMessage {
 /// How a peer answered a negotiation message.
 #[derive(Debug, Clone)]
 pub enum NegotiationReply {
-    /// 2xx; the initial request's acknowledgement names the provider's process id and its state.
-    Accepted { provider_pid: Option<String>, state: Option<String> },
+    /// 2xx; the acknowledgement of a first message names the counter-party's process id (the provider's for our
+    /// request, the consumer's for our offer) and its state.
+    Accepted { counter_party_pid: Option<String>, state: Option<String> },
     /// 4xx: the peer refused the message; retrying cannot help.
     Rejected { status: u16, reason: String },
 }

@@ -148,7 +148,7 @@ impl NegotiationState {
         match role {
             NegotiationRole::Consumer => matches!(
                 (self, next),
-                (Initial, Requesting)
+                (Initial, Requesting | Offered)
                     | (Requesting, Requested)
                     | (Requested, Offered | Agreed)
                     | (Offered, Accepting | Requesting)
@@ -224,6 +224,37 @@ pub struct ContractNegotiation {
 }
 
 impl ContractNegotiation {
+    /// A new process `id` of `role` in INITIAL at `now`, with `counter_party` (id, protocol address, protocol) and
+    /// the first offer; the caller moves it to its first state.
+    pub fn begin(
+        id: String,
+        role: NegotiationRole,
+        counter_party: (String, String, String),
+        correlation_id: Option<String>,
+        offer: Offer,
+        now: i64,
+    ) -> Self {
+        let (counter_party_id, counter_party_address, protocol) = counter_party;
+        ContractNegotiation {
+            id,
+            correlation_id,
+            counter_party_id,
+            counter_party_address,
+            protocol,
+            role,
+            state: NegotiationState::Initial,
+            state_count: 1,
+            pending: false,
+            state_timestamp: now,
+            error_detail: None,
+            offers: vec![offer],
+            agreement: None,
+            callback_addresses: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Moves to `next` at `now` (epoch ms), counting re-entries of the same state.
     pub fn transition(&mut self, next: NegotiationState, now: i64) -> Result<(), InvalidTransition> {
         if !self.state.can_become(next, self.role) {

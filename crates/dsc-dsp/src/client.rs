@@ -106,7 +106,7 @@ impl ProtocolClient for DspClient {
 }
 
 /// The provider's process id and state from a ContractNegotiation acknowledgement.
-fn acknowledgement(jsonld: &JsonLd, body: &[u8]) -> (Option<String>, Option<String>) {
+fn acknowledgement(jsonld: &JsonLd, body: &[u8], pid: &str) -> (Option<String>, Option<String>) {
     let dsp = dsc_domain::namespaces::DSPACE_2025_1;
     let Some(node) = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
@@ -117,7 +117,7 @@ fn acknowledgement(jsonld: &JsonLd, body: &[u8]) -> (Option<String>, Option<Stri
     };
     let read = |local: &str| dsc_jsonld::expanded::first_str(&node, &format!("{dsp}{local}")).map(str::to_string);
     let state = read("state").map(|s| s.strip_prefix(dsp).unwrap_or(&s).to_string());
-    (read("providerPid"), state)
+    (read(pid), state)
 }
 
 /// The reasons of a DSP error body, or the start of whatever the peer sent.
@@ -149,7 +149,8 @@ impl NegotiationDispatcher for DspClient {
         let segments: Vec<&str> = match message {
             NegotiationMessage::ContractRequest { provider_pid: None, .. } => vec!["negotiations", "request"],
             NegotiationMessage::ContractRequest { provider_pid: Some(pid), .. } => vec!["negotiations", pid, "request"],
-            NegotiationMessage::Offer { consumer_pid, .. } => vec!["negotiations", consumer_pid, "offers"],
+            NegotiationMessage::Offer { consumer_pid: Some(pid), .. } => vec!["negotiations", pid, "offers"],
+            NegotiationMessage::Offer { consumer_pid: None, .. } => vec!["negotiations", "offers"],
             NegotiationMessage::Agreement { consumer_pid, .. } => vec!["negotiations", consumer_pid, "agreement"],
             NegotiationMessage::Verification { provider_pid, .. } => {
                 vec!["negotiations", provider_pid, "agreement", "verification"]
@@ -180,8 +181,13 @@ impl NegotiationDispatcher for DspClient {
         let response = self.send(peer, request).await?;
         match response.status {
             200..=299 => {
-                let (provider_pid, state) = acknowledgement(&self.jsonld, &response.body);
-                Ok(NegotiationReply::Accepted { provider_pid, state })
+                // The consumer's id answers an offer that starts a negotiation; the provider's, anything else.
+                let other = match message {
+                    NegotiationMessage::Offer { consumer_pid: None, .. } => "consumerPid",
+                    _ => "providerPid",
+                };
+                let (counter_party_pid, state) = acknowledgement(&self.jsonld, &response.body, other);
+                Ok(NegotiationReply::Accepted { counter_party_pid, state })
             }
             // Too many requests in flight at the peer: a later retry can succeed, unlike any other 4xx.
             429 => Err(DispatchError::Unreachable {
@@ -224,7 +230,7 @@ impl TransferDispatcher for DspClient {
         let response = self.send(peer, request).await?;
         match response.status {
             200..=299 => Ok(NegotiationReply::Accepted {
-                provider_pid: transfer_acknowledgement(&self.jsonld, &response.body),
+                counter_party_pid: transfer_acknowledgement(&self.jsonld, &response.body),
                 state: None,
             }),
             // Too many requests in flight at the peer: a later retry can succeed, unlike any other 4xx.

@@ -124,10 +124,17 @@ pub(crate) fn message(message: &NegotiationMessage, id: &str) -> Option<Value> {
             }
             node.insert("agreement".into(), value);
         }
-        NegotiationMessage::Offer { provider_pid, consumer_pid, offer, target, assigner } => {
-            // An offer within a negotiation names the consumer's process and carries no callback address.
+        NegotiationMessage::Offer { provider_pid, consumer_pid, callback_address, offer, target, assigner } => {
+            // An offer within a negotiation names the consumer's process; one that starts a negotiation carries
+            // the provider's callback address instead.
             node.insert("@type".into(), "ContractOfferMessage".into());
-            pids(&mut node, consumer_pid, provider_pid);
+            node.insert("providerPid".into(), Value::String(provider_pid.clone()));
+            if let Some(consumer_pid) = consumer_pid {
+                node.insert("consumerPid".into(), Value::String(consumer_pid.clone()));
+            }
+            if let Some(callback) = callback_address {
+                node.insert("callbackAddress".into(), Value::String(callback.clone()));
+            }
             let policy = dsc_transform::contract_request::offer_policy(offer, target, assigner);
             node.insert("offer".into(), self::policy(&policy)?);
         }

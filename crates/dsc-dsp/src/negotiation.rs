@@ -151,9 +151,27 @@ pub(crate) async fn counter_request(
     acknowledged(&state, &peer, &id).await
 }
 
-/// Consumer: a negotiation the provider starts with an offer is not accepted; offers within our own are.
-pub(crate) async fn initial_offer() -> DspError {
-    bad("this consumer does not accept negotiations the provider starts; it answers offers in its own negotiations")
+/// Consumer: a provider starts a negotiation with an offer.
+pub(crate) async fn initial_offer(
+    State(state): State<DspState>,
+    Extension(peer): Extension<ParticipantAgent>,
+    body: Bytes,
+) -> Result<Response, DspError> {
+    let message = read_message(&state, &body, ErrorType::ContractNegotiation, "ContractOfferMessage")?;
+    let provider_pid = required(&message, "providerPid")?;
+    if expanded::first_str(&message, &dsp("consumerPid")).is_some() {
+        return Err(bad(
+            "an offer that starts a negotiation carries no consumerPid; send offers in one to /negotiations/{consumerPid}/offers",
+        ));
+    }
+    let callback = required(&message, "callbackAddress")?;
+    let offer = counter_offer(&message, ProcessIds::new("", provider_pid))?;
+    let negotiation = state
+        .negotiations
+        .offered_first(&peer, provider_pid, callback, &offer.offer_id, &offer.target, offer.policy)
+        .await
+        .map_err(protocol_error)?;
+    Ok((StatusCode::CREATED, Json(crate::compact::acknowledgement(&negotiation))).into_response())
 }
 
 /// Consumer: the provider offers terms of its own in a negotiation we started.
@@ -328,9 +346,15 @@ pub(crate) fn message_to_expanded_with_id(message: &NegotiationMessage, id: &str
             }
             node.insert(dsp("agreement"), json!([agreement_node]));
         }
-        NegotiationMessage::Offer { provider_pid, consumer_pid, offer, target, assigner } => {
+        NegotiationMessage::Offer { provider_pid, consumer_pid, callback_address, offer, target, assigner } => {
             node.insert("@type".into(), json!([dsp("ContractOfferMessage")]));
-            pair(&mut node, consumer_pid, provider_pid);
+            node.insert(dsp("providerPid"), id_value(provider_pid));
+            if let Some(consumer_pid) = consumer_pid {
+                node.insert(dsp("consumerPid"), id_value(consumer_pid));
+            }
+            if let Some(callback) = callback_address {
+                node.insert(dsp("callbackAddress"), json!([{ "@value": callback }]));
+            }
             let policy = dsc_transform::contract_request::offer_policy(offer, target, assigner);
             node.insert(dsp("offer"), json!([dsc_transform::policy::policy_to_expanded(&policy)]));
         }

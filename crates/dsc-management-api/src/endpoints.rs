@@ -179,6 +179,12 @@ fn reason_example() -> Value {
     json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "TerminateTransfer", "reason": "contract ended" })
 }
 
+fn offer_first_example() -> Value {
+    json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "ProviderOffer",
+            "counterPartyAddress": "http://localhost:29194/api/v1/dsp/2025-1", "counterPartyId": "did:web:localhost%3A29194",
+            "assetId": "asset-1", "policyId": "usage-framework-agreement" })
+}
+
 fn decision_example() -> Value {
     json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "policyId": "usage-framework-agreement" })
 }
@@ -343,6 +349,15 @@ pub(crate) fn all() -> Vec<Endpoint> {
             Some(contract_request_example()),
             IdResponse,
             post(n::initiate),
+        ),
+        endpoint(
+            Post,
+            "/v3/contractnegotiations/offers",
+            "Contract Negotiation",
+            "Provider: start a negotiation with an offer of an asset on a policy to a consumer (counterPartyAddress, counterPartyId, assetId, policyId; returns the negotiation id)",
+            Some(offer_first_example()),
+            IdResponse,
+            post(n::offer_first),
         ),
         endpoint(
             Post,

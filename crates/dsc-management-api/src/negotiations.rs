@@ -54,6 +54,53 @@ async fn initiate_with(
     id_response(&state, &negotiation.id, negotiation.created_at)
 }
 
+/// Provider: start a negotiation with an offer of one of our assets on one of our policies to a consumer.
+pub(crate) async fn offer_first(
+    State(state): State<ManagementState>,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let node = expand_required(&state, body)?;
+    let edc = dsc_domain::namespaces::edc;
+    let text = |local: &str| dsc_jsonld::expanded::first_str(&node, &edc(local)).map(str::to_string);
+    let mut violations = Vec::new();
+    let mut mandatory = |local: &str| {
+        let value = text(local).filter(|v| !v.trim().is_empty());
+        if value.is_none() {
+            violations.push(dsc_domain::Violation::mandatory_value(&edc(local)));
+        }
+        value.unwrap_or_default()
+    };
+    let (address, counter_party_id) = (mandatory("counterPartyAddress"), mandatory("counterPartyId"));
+    let (asset, policy_id) = (mandatory("assetId"), mandatory("policyId"));
+    if !violations.is_empty() {
+        return Err(ApiError::validation(violations));
+    }
+    let protocol = crate::edge::supported_protocol(
+        text("protocol").unwrap_or_else(|| dsc_controlplane::protocol::DSP_2025_1.to_string()),
+    )?;
+    let unknown = |what: &str, local: &str, id: &str| {
+        ApiError::validation(vec![
+            dsc_domain::Violation::new(format!("{what} '{id}' does not exist"), edc(local))
+                .with_value(Value::String(id.to_string())),
+        ])
+    };
+    match state.assets.find(&asset).await {
+        Ok(_) => {}
+        Err(dsc_controlplane::ServiceError::NotFound { .. }) => return Err(unknown("asset", "assetId", &asset)),
+        Err(other) => return Err(service_error(other)),
+    }
+    let policy = match state.policy_definitions.find(&policy_id).await {
+        Ok(definition) => definition.policy,
+        Err(dsc_controlplane::ServiceError::NotFound { .. }) => {
+            return Err(unknown("policy definition", "policyId", &policy_id));
+        }
+        Err(other) => return Err(service_error(other)),
+    };
+    let peer = Counterparty { address, id: counter_party_id, protocol };
+    let negotiation = state.negotiations.offer_first(peer, &asset, policy).await.map_err(service_error)?;
+    id_response(&state, &negotiation.id, negotiation.created_at)
+}
+
 pub(crate) async fn get(State(state): State<ManagementState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let negotiation = state.negotiations.find(&id).await.map_err(service_error)?;
     Ok(ok_json(compact(&state, negotiation_to_expanded(&negotiation))?))

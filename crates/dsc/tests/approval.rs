@@ -304,6 +304,57 @@ async fn operators_on_both_sides_take_every_decision_up_to_the_finalization() {
 }
 
 #[tokio::test]
+async fn a_provider_starts_a_negotiation_with_an_offer_which_only_an_operator_consumer_takes() {
+    use support::peers::{did, free_port, participant_configured};
+    let (consumer_port, provider_port, plain_port) = (free_port(), free_port(), free_port());
+    let provider_did = did(provider_port);
+    let consumer = participant_configured(consumer_port, &[(&provider_did, "BPNL000000000001")], |config| {
+        config.offers_for_operator = true;
+    })
+    .await;
+    let plain = participant_configured(plain_port, &[(&provider_did, "BPNL000000000001")], |_| {}).await;
+    let provider = participant_configured(
+        provider_port,
+        &[(&did(consumer_port), "BPNL000000000002"), (&did(plain_port), "BPNL000000000003")],
+        |_| {},
+    )
+    .await;
+    offer_with_approval(&provider, "").await;
+    let offer = |to: &Participant, asset: &str, policy: &str| {
+        json!({ "@context": { "@vocab": EDC }, "counterPartyAddress": to.protocol, "counterPartyId": to.did,
+                "assetId": asset, "policyId": policy })
+    };
+    let reply = provider.connector.post("/v3/contractnegotiations/offers", &offer(&consumer, "nope", "open")).await;
+    assert_eq!((reply.status, message(&reply)), (400, "asset 'nope' does not exist".to_string()));
+    let reply =
+        provider.connector.post("/v3/contractnegotiations/offers", &json!({ "@context": { "@vocab": EDC } })).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body.as_array().map(Vec::len), Some(4), "every missing field named: {}", reply.body);
+
+    // A consumer whose operator decides on offers takes it and decides.
+    let created = provider.connector.post("/v3/contractnegotiations/offers", &offer(&consumer, "held", "open")).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let ours = created.body["@id"].as_str().unwrap().to_string();
+    let theirs = provider_side(&consumer, "contractnegotiations", 1).await;
+    let theirs = theirs["@id"].as_str().unwrap().to_string();
+    wait_pending(&consumer, &theirs, "OFFERED").await;
+    assert_eq!(decide(&consumer, &theirs, "accept", json!({})).await.status, 204);
+    wait_pending(&consumer, &theirs, "AGREED").await;
+    assert_eq!(decide(&consumer, &theirs, "verify", json!({})).await.status, 204);
+    wait_for_state(&consumer, &theirs, &["FINALIZED"]).await;
+    wait_for_state(&provider, &ours, &["FINALIZED"]).await;
+
+    // One that did not choose to decide on offers refuses it at once, and the provider learns why.
+    let created = provider.connector.post("/v3/contractnegotiations/offers", &offer(&plain, "held", "open")).await;
+    let refused = created.body["@id"].as_str().unwrap().to_string();
+    let ended = wait_for_state(&provider, &refused, &["TERMINATED"]).await;
+    assert!(
+        ended["errorDetail"].as_str().unwrap_or_default().contains("takes no offers it did not ask for"),
+        "{ended}"
+    );
+}
+
+#[tokio::test]
 async fn an_asset_with_an_unknown_approval_is_refused() {
     let (_consumer, provider) = trusting_pair().await;
     let asset = json!({ "@context": { "@vocab": EDC }, "@id": "x", "properties": {},

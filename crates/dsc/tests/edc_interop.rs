@@ -287,4 +287,7 @@ async fn an_edc_consumer_waits_for_our_operator_who_approves_offers_or_rejects()
     let reply = provider.connector.post(&format!("/v3/contractnegotiations/{held_id}/terminate"), &withdrawal).await;
     assert_eq!(reply.status, 204, "{}", reply.body);
     edc.wait_state(&format!("/v3/contractnegotiations/{third}"), "TERMINATED").await;
+    // A negotiation we start with an offer (`POST /v3/contractnegotiations/offers`) is not tried here: EDC 0.14
+    // creates its side but fails answering (a NullPointerException in its ContractNegotiation response transformer,
+    // 500), so the offer would only be retried until it is given up.
 }

@@ -58,22 +58,15 @@ impl NegotiationService {
         }
         let now = self.clock.now_millis();
         let mut negotiation = ContractNegotiation {
-            id: uuid::Uuid::new_v4().to_string(),
-            correlation_id: None,
-            counter_party_id: peer.id,
-            counter_party_address: peer.address,
-            protocol: peer.protocol,
-            role: NegotiationRole::Consumer,
-            state: NegotiationState::Initial,
-            state_count: 1,
-            pending: false,
-            state_timestamp: now,
-            error_detail: None,
-            offers: vec![offer],
-            agreement: None,
             callback_addresses,
-            created_at: now,
-            updated_at: now,
+            ..ContractNegotiation::begin(
+                uuid::Uuid::new_v4().to_string(),
+                NegotiationRole::Consumer,
+                (peer.id, peer.address, peer.protocol),
+                None,
+                offer,
+                now,
+            )
         };
         negotiation.transition(NegotiationState::Requesting, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
         self.store.create_negotiation(&negotiation).await?;
@@ -156,6 +149,36 @@ impl NegotiationService {
             n.transition(NegotiationState::Offering, now).map_err(|e| e.to_string())
         })
         .await
+    }
+
+    /// Provider: starts a negotiation with an offer of `asset` on `policy` to the consumer `peer` (its protocol
+    /// address and id); the manager sends it, and the consumer accepts, counters or terminates.
+    pub async fn offer_first(
+        &self,
+        peer: Counterparty,
+        asset: &str,
+        mut policy: dsc_domain::odrl::Policy,
+    ) -> Result<ContractNegotiation, ServiceError> {
+        let now = self.clock.now_millis();
+        let offer_id = dsc_domain::ContractOfferId::new("provider-offer", asset, &uuid::Uuid::new_v4().to_string());
+        policy.policy_type = dsc_domain::odrl::PolicyType::Offer;
+        policy.uid = Some(offer_id.to_string());
+        policy.target = Some(asset.to_string());
+        policy.assigner = Some(self.settings.participant_id.clone());
+        policy.assignee = Some(peer.id.clone());
+        let mut negotiation = ContractNegotiation::begin(
+            uuid::Uuid::new_v4().to_string(),
+            NegotiationRole::Provider,
+            (peer.id, peer.address, peer.protocol),
+            None,
+            Offer { id: offer_id, policy },
+            now,
+        );
+        negotiation.transition(NegotiationState::Offering, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        self.store.create_negotiation(&negotiation).await?;
+        tracing::info!(negotiation = %negotiation.id, counter_party = %negotiation.counter_party_id, "offer made");
+        self.wake.notify_one();
+        Ok(negotiation)
     }
 
     /// Consumer: the operator accepts the provider's offer that waits for it.

@@ -157,9 +157,12 @@ impl NegotiationProcessor {
             }
             (NegotiationRole::Provider, NegotiationState::Offering) => {
                 let offer = negotiation.last_offer()?.clone();
+                // A negotiation we start has no consumer process yet: the consumer answers with its id.
+                let first = negotiation.correlation_id.is_none();
                 Some(NegotiationMessage::Offer {
                     provider_pid,
-                    consumer_pid,
+                    consumer_pid: (!first).then_some(consumer_pid),
+                    callback_address: first.then(|| self.settings.callback_address.clone()),
                     target: offer.id.asset_id.clone(),
                     assigner: self.settings.participant_id.clone(),
                     offer,
@@ -207,9 +210,9 @@ impl NegotiationProcessor {
             _ => NegotiationState::Terminated,
         };
         match self.dispatcher.send_negotiation(&peer, message).await {
-            Ok(NegotiationReply::Accepted { provider_pid, state }) => {
+            Ok(NegotiationReply::Accepted { counter_party_pid, state }) => {
                 if negotiation.correlation_id.is_none() {
-                    negotiation.correlation_id = provider_pid;
+                    negotiation.correlation_id = counter_party_pid;
                 }
                 // A repeated request is answered with the provider's existing process, which may have ended.
                 if state.as_deref() == Some("TERMINATED") && negotiation.state == NegotiationState::Requesting {

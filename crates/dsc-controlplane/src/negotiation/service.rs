@@ -73,24 +73,14 @@ impl NegotiationProtocolService {
         }
         let (offer, approval) = self.offers.offer_for(peer, &offer_id).await?;
         let now = self.clock.now_millis();
-        let mut negotiation = ContractNegotiation {
-            id: uuid::Uuid::new_v4().to_string(),
-            correlation_id: Some(consumer_pid.clone()),
-            counter_party_id: peer.id.clone(),
-            counter_party_address: callback_address.trim_end_matches('/').to_string(),
-            protocol,
-            role: NegotiationRole::Provider,
-            state: NegotiationState::Initial,
-            state_count: 1,
-            pending: false,
-            state_timestamp: now,
-            error_detail: None,
-            offers: vec![offer],
-            agreement: None,
-            callback_addresses: Vec::new(),
-            created_at: now,
-            updated_at: now,
-        };
+        let mut negotiation = ContractNegotiation::begin(
+            uuid::Uuid::new_v4().to_string(),
+            NegotiationRole::Provider,
+            (peer.id.clone(), callback_address.trim_end_matches('/').to_string(), protocol),
+            Some(consumer_pid.clone()),
+            offer,
+            now,
+        );
         negotiation
             .transition(NegotiationState::Requested, now)
             .map_err(|e| ProtocolError::InvalidState(e.to_string()))?;
@@ -258,6 +248,61 @@ impl NegotiationProtocolService {
             }
         })
         .await
+    }
+
+    /// Consumer: a provider starts a negotiation with an offer (`POST /negotiations/offers`). Only a consumer whose
+    /// operator decides on offers takes it (`dsc.negotiation.consumer.offers = operator`); any other refuses at once,
+    /// so the provider learns why and nothing waits for a decision nobody will take.
+    pub async fn offered_first(
+        &self,
+        peer: &ParticipantAgent,
+        provider_pid: &str,
+        callback_address: &str,
+        offer_id: &str,
+        target: &str,
+        policy: dsc_domain::odrl::Policy,
+    ) -> Result<ContractNegotiation, ProtocolError> {
+        if let Some(existing) =
+            self.store.find_negotiation_by_correlation(NegotiationRole::Consumer, &peer.id, provider_pid).await?
+        {
+            return Ok(existing);
+        }
+        if self.settings.consumer_offers != OfferDecision::Operator {
+            return Err(ProtocolError::Refused(
+                "this consumer takes no offers it did not ask for (its operator has not chosen to decide on offers)"
+                    .into(),
+            ));
+        }
+        let now = self.clock.now_millis();
+        let id = dsc_domain::ContractOfferId::parse(offer_id)
+            .unwrap_or_else(|| dsc_domain::ContractOfferId::opaque(offer_id, target));
+        let mut negotiation = ContractNegotiation::begin(
+            uuid::Uuid::new_v4().to_string(),
+            NegotiationRole::Consumer,
+            (
+                peer.id.clone(),
+                callback_address.trim_end_matches('/').to_string(),
+                crate::protocol::DSP_2025_1.to_string(),
+            ),
+            Some(provider_pid.to_string()),
+            dsc_domain::Offer { id, policy },
+            now,
+        );
+        self.move_to(&mut negotiation, NegotiationState::Offered)?;
+        negotiation.pending = true;
+        match self.store.create_negotiation(&negotiation).await {
+            Ok(()) => {}
+            Err(StoreError::AlreadyExists { .. }) => {
+                return self
+                    .store
+                    .find_negotiation_by_correlation(NegotiationRole::Consumer, &peer.id, provider_pid)
+                    .await?
+                    .ok_or_else(|| ProtocolError::Unavailable("concurrent duplicate offer".into()));
+            }
+            Err(other) => return Err(other.into()),
+        }
+        tracing::info!(negotiation = %negotiation.id, provider = %peer.id, "offer received; it waits for the operator");
+        Ok(negotiation)
     }
 
     /// Provider: the consumer answers our offer with terms of its own. Whatever they are, its operator decides

@@ -57,7 +57,7 @@ impl NegotiationDispatcher for ScriptedPeer {
         }
         let answer = self.answer.lock().map(|answer| *answer).unwrap_or(Peer::Unreachable);
         match answer {
-            Peer::Accepts => Ok(NegotiationReply::Accepted { provider_pid: None, state: None }),
+            Peer::Accepts => Ok(NegotiationReply::Accepted { counter_party_pid: None, state: None }),
             Peer::Unreachable => {
                 Err(DispatchError::Unreachable { address: peer.address.clone(), reason: "connection refused".into() })
             }

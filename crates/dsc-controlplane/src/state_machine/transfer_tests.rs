@@ -38,7 +38,7 @@ impl TransferDispatcher for Consumer {
             *failures -= 1;
             return Err(DispatchError::Unreachable { address: peer.address.clone(), reason: "timeout".into() });
         }
-        Ok(NegotiationReply::Accepted { provider_pid: None, state: None })
+        Ok(NegotiationReply::Accepted { counter_party_pid: None, state: None })
     }
 }
 

@@ -144,7 +144,7 @@ impl TransferProcessor {
         next: TransferState,
     ) -> Step<TransferState> {
         match self.dispatcher.send_transfer(&Self::peer(transfer), &message).await {
-            Ok(NegotiationReply::Accepted { provider_pid, .. }) => {
+            Ok(NegotiationReply::Accepted { counter_party_pid: provider_pid, .. }) => {
                 if transfer.correlation_id.is_none() {
                     transfer.correlation_id = provider_pid;
                 }
