@@ -65,7 +65,12 @@ export TEST_PYTHON="$PWD/.harness/python/bin/python"
 export TEST_SCHEMATHESIS="$PWD/.harness/python/bin/schemathesis" TEST_REQUIRE_SCHEMATHESIS=1
 
 step "tests"
-cargo test --workspace --locked --all-targets -- --skip dsp_tck_table --skip dcp_tck_table
+cargo test --workspace --locked --all-targets -- --skip dsp_tck_table --skip dcp_tck_table \
+  --skip schemathesis_drives_every_management_operation --skip killing_provider_and_consumer_at_random
+
+step "HTTP fuzzing campaign (schemathesis, 60 s; DSC_HTTP_FUZZ_SECONDS) and chaos campaign (30 s of kills; DSC_CHAOS_SECONDS)"
+cargo test --locked -p dsc --test http_fuzz -- --nocapture
+cargo test --locked -p dsc --test kafka_pull chaos -- --nocapture
 
 step "Dataspace Protocol TCK (table; expected failures in scripts/peers/dsp-tck/expected-failures.txt)"
 cargo test --locked -p dsc --test dsp_tck -- --nocapture

@@ -155,6 +155,8 @@ async fn schemathesis_drives_every_management_operation_without_a_crash_or_an_un
         .args(["--phases", "examples,coverage,fuzzing", "--continue-on-failure", "-w", "1", "--no-color"])
         .args(["--max-time", &seconds.to_string(), "--report", "ndjson", "--report-dir"])
         .arg(&reports)
+        // Its cache of past failures stays with this run, not in the checkout.
+        .current_dir(dir.path())
         .env("SCHEMATHESIS_HOOKS", "")
         .output()
         .await
