@@ -269,3 +269,37 @@ async fn a_message_waits_briefly_while_the_state_machine_holds_the_negotiation()
     }
     assert_eq!(ok(cp.negotiations.find(&busy.id).await).state, NegotiationState::Requested);
 }
+
+#[tokio::test]
+async fn a_counter_request_stays_on_the_negotiations_asset_and_a_late_acceptance_is_acknowledged() {
+    use dsc_controlplane::negotiation::messages::{ContractNegotiationAcceptedMessage, CounterOfferMessage};
+    let cp = ControlPlane::start().await;
+    let consumer = agent(CONSUMER, "BPNL1");
+    let n = requested(&cp, "c-counter").await;
+    force_negotiation(&cp.store, &n.id, |n| n.state = NegotiationState::Offered).await;
+    let process = ProcessIds::new("c-counter", n.id.clone());
+    let counter = |offer_id: &str, target: &str| CounterOfferMessage {
+        process: process.clone(),
+        offer_id: offer_id.into(),
+        target: target.into(),
+        policy: policy(None),
+    };
+    // Another asset named as the target: refused.
+    match cp.negotiation_protocol.counter_requested(&consumer, counter(&offer_id("cd-open", "a2"), "a2")).await {
+        Err(ProtocolError::Refused(reason)) => {
+            assert_eq!(reason, "the counter-request is for asset 'a2', the negotiation for 'a1'")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Another asset hidden in the offer id only: the negotiation's asset stands.
+    ok(cp.negotiation_protocol.counter_requested(&consumer, counter(&offer_id("cd-open", "a2"), "")).await);
+    let held = ok(cp.negotiations.find(&n.id).await);
+    assert_eq!((held.state, held.pending), (NegotiationState::Requested, true));
+    assert_eq!(held.last_offer().map(|o| o.id.asset_id.as_str()), Some("a1"));
+
+    // An acceptance repeated after the provider went on is acknowledged, not refused.
+    force_negotiation(&cp.store, &n.id, |n| n.state = NegotiationState::Agreed).await;
+    let accepted = ContractNegotiationAcceptedMessage { process: process.clone() };
+    ok(cp.negotiation_protocol.accepted(&consumer, accepted).await);
+    assert_eq!(ok(cp.negotiations.find(&n.id).await).state, NegotiationState::Agreed);
+}

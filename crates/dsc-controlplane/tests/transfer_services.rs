@@ -169,6 +169,18 @@ async fn data_plane_callbacks_concern_known_provider_transfers() {
     ok(cp.flows.flow_errored(&t.id, "boom").await);
     assert_eq!(ok(cp.transfers.find(&t.id).await).error_detail.as_deref(), Some("data plane: boom"));
 
+    // An asynchronous start that fails ends the waiting transfer: nothing else would move it on.
+    let waiting = provider_transfer(&cp, "c-async").await;
+    force_transfer(&cp.store, &waiting.id, |t| {
+        t.pending = true;
+        t.data_flow_started = true;
+    })
+    .await;
+    ok(cp.flows.flow_errored(&waiting.id, "no broker").await);
+    let ended = ok(cp.transfers.find(&waiting.id).await);
+    assert_eq!((ended.state, ended.pending), (TransferState::Terminating, false));
+    assert_eq!(ended.error_detail.as_deref(), Some("data plane: no broker"));
+
     force_transfer(&cp.store, &t.id, |t| t.state = TransferState::Started).await;
     let late = cp.flows.flow_started(&t.id, Some(edr("second"))).await;
     assert_eq!(conflict(late), format!("{}: no start is pending (the transfer is STARTED)", t.id));

@@ -103,11 +103,11 @@ impl KafkaPull {
                 (Some(flow), KafkaGrantState::Active) => format!("its flow is {}", flow.state.name()),
                 (Some(_), state) => format!("it was left {} (a crash or a failed step)", state.name()),
             };
-            keep.extend(grant.principal.clone());
             to_revoke.push((grant, why));
         }
         self.restore(to_restore, &mut report).await;
-        self.revoke_all(to_revoke, &mut report).await;
+        // A grant whose revocation failed halfway is left to the orphan sweep below, which cuts its ACLs.
+        keep.extend(self.revoke_all(to_revoke, &mut report).await);
         let ours: BTreeSet<String> = self
             .grants
             .grant_principals()
@@ -166,30 +166,34 @@ impl KafkaPull {
         }
     }
 
-    /// Revokes grants side by side, so their ACL deletions leave in shared requests.
-    async fn revoke_all(&self, grants: Vec<(KafkaGrant, String)>, report: &mut ReconcileReport) {
-        let outcomes: Vec<bool> = stream::iter(grants)
+    /// Revokes grants side by side, so their ACL deletions leave in shared requests; the principals revoked.
+    async fn revoke_all(&self, grants: Vec<(KafkaGrant, String)>, report: &mut ReconcileReport) -> Vec<String> {
+        let outcomes: Vec<Option<Option<String>>> = stream::iter(grants)
             .map(|(mut grant, why)| async move {
                 match self.revoke_grant(&mut grant).await {
                     Ok(()) => {
                         tracing::warn!(flow = %grant.flow_id, grant = %grant.id, "reconciler: revoked a Kafka grant because {why}");
-                        true
+                        Some(grant.principal)
                     }
                     Err(error) => {
                         tracing::warn!(flow = %grant.flow_id, grant = %grant.id, "reconciler: revoking failed ({why}): {error}");
-                        false
+                        None
                     }
                 }
             })
             .buffer_unordered(REVOKING_AT_ONCE)
             .collect()
             .await;
-        for revoked in outcomes {
-            if revoked {
-                report.grants_revoked += 1;
-            } else {
-                report.deferred += 1;
+        let mut revoked = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                Some(principal) => {
+                    report.grants_revoked += 1;
+                    revoked.extend(principal);
+                }
+                None => report.deferred += 1,
             }
         }
+        revoked
     }
 }

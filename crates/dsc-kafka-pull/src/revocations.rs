@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use dsc_dataplane::FlowError;
 use dsc_kafka_admin::KafkaAdmin;
+use futures::FutureExt;
 use tokio::sync::{Mutex, oneshot};
 
 /// Deletes the ACLs of many principals at once; how many each lost, in order.
@@ -33,37 +34,41 @@ impl DeleteAcls for KafkaAdmin {
 
 type Answer = oneshot::Sender<Result<usize, FlowError>>;
 
-#[derive(Default)]
-struct Queue {
-    waiting: Vec<(String, Answer)>,
+/// One revocation waiting: the principal, where its answer goes, and the admin client its caller built (with the
+/// credentials of that moment: each batch uses the newest).
+type Waiting<D> = (String, Answer, D);
+
+struct Queue<D> {
+    waiting: Vec<Waiting<D>>,
     flushing: bool,
 }
 
-#[derive(Default)]
-pub(crate) struct Revocations {
-    queue: Mutex<Queue>,
+pub(crate) struct Revocations<D = KafkaAdmin> {
+    queue: Mutex<Queue<D>>,
 }
 
-impl Revocations {
+impl<D> Default for Revocations<D> {
+    fn default() -> Self {
+        Revocations { queue: Mutex::new(Queue { waiting: Vec::new(), flushing: false }) }
+    }
+}
+
+impl<D: DeleteAcls> Revocations<D> {
     /// Deletes every ACL of `principal` (in a batch with whatever else is being revoked); how many it lost.
-    pub(crate) async fn revoke(
-        self: &Arc<Self>,
-        admin: impl DeleteAcls,
-        principal: String,
-    ) -> Result<usize, FlowError> {
+    pub(crate) async fn revoke(self: &Arc<Self>, admin: D, principal: String) -> Result<usize, FlowError> {
         let (answer, answered) = oneshot::channel();
         let lead = {
             let mut queue = self.queue.lock().await;
-            queue.waiting.push((principal, answer));
+            queue.waiting.push((principal, answer, admin));
             !std::mem::replace(&mut queue.flushing, true)
         };
         if lead {
-            tokio::spawn(Arc::clone(self).flush(admin));
+            tokio::spawn(Arc::clone(self).flush());
         }
         answered.await.map_err(|_| FlowError::Unavailable("the ACL revocation was interrupted; retry".into()))?
     }
 
-    async fn flush(self: Arc<Self>, admin: impl DeleteAcls) {
+    async fn flush(self: Arc<Self>) {
         loop {
             let batch = {
                 let mut queue = self.queue.lock().await;
@@ -73,21 +78,28 @@ impl Revocations {
                 }
                 std::mem::take(&mut queue.waiting)
             };
-            let principals: Vec<String> = batch.iter().map(|(principal, _)| principal.clone()).collect();
+            // The newest caller's client: its credentials are the freshest.
+            let Some((_, _, admin)) = batch.last() else { continue };
+            let principals: Vec<String> = batch.iter().map(|(principal, _, _)| principal.clone()).collect();
             let expected = principals.len();
-            let outcome = admin.delete(principals).await;
+            // A panic in the call must not leave `flushing` set with nobody flushing: every later revocation would
+            // wait for ever.
+            let outcome = match std::panic::AssertUnwindSafe(admin.delete(principals)).catch_unwind().await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(FlowError::Unavailable("the ACL revocation failed unexpectedly; retry".into())),
+            };
             if batch.len() > 1 {
                 tracing::debug!(principals = batch.len(), "Kafka ACLs of several principals deleted in one request");
             }
             match outcome {
                 Ok(removed) if removed.len() == expected => {
-                    for ((_, answer), count) in batch.into_iter().zip(removed) {
+                    for ((_, answer, _), count) in batch.into_iter().zip(removed) {
                         let _ = answer.send(Ok(count));
                     }
                 }
                 Ok(removed) => {
                     let message = format!("Kafka answered {} results for {expected} revocations", removed.len());
-                    for (_, answer) in batch {
+                    for (_, answer, _) in batch {
                         let _ = answer.send(Err(FlowError::Unavailable(message.clone())));
                     }
                 }
@@ -96,7 +108,7 @@ impl Revocations {
                         FlowError::Unavailable(message) => message,
                         other => other.to_string(),
                     };
-                    for (_, answer) in batch {
+                    for (_, answer, _) in batch {
                         let _ = answer.send(Err(FlowError::Unavailable(message.clone())));
                     }
                 }
@@ -115,12 +127,14 @@ mod tests {
     struct Recorder {
         requests: Arc<std::sync::Mutex<Vec<Vec<String>>>>,
         fail: bool,
+        panic: bool,
     }
 
     #[async_trait::async_trait]
     impl DeleteAcls for Recorder {
         async fn delete(&self, principals: Vec<String>) -> Result<Vec<usize>, FlowError> {
             tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(!self.panic, "a bug in the admin client");
             self.requests.lock().unwrap().push(principals.clone());
             if self.fail {
                 return Err(FlowError::Unavailable("Kafka: the broker went away".into()));
@@ -171,6 +185,18 @@ mod tests {
             let error = caller.await.unwrap().unwrap_err();
             assert_eq!(error.to_string(), FlowError::Unavailable("Kafka: the broker went away".into()).to_string());
         }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_request_fails_its_batch_and_the_queue_keeps_working() {
+        let revocations = Arc::new(Revocations::default());
+        let panicking = Recorder { panic: true, ..Recorder::default() };
+        let error = revocations.revoke(panicking, "User:a".into()).await.unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            FlowError::Unavailable("the ACL revocation failed unexpectedly; retry".into()).to_string()
+        );
+        assert_eq!(revocations.revoke(Recorder::default(), "User:bb".into()).await.unwrap(), 7, "not stuck");
     }
 
     #[tokio::test]

@@ -40,6 +40,20 @@ impl NegotiationService {
         self
     }
 
+    /// The id the counter-party's messages will carry (its DID), under which the negotiation is kept: a BPN is
+    /// resolved through the directory.
+    async fn protocol_id(&self, id: String) -> Result<String, ServiceError> {
+        match self.directory.as_ref().filter(|_| !id.starts_with("did:")) {
+            Some(directory) => directory.protocol_id(&id).await.map_err(|error| match error {
+                DirectoryError::Unknown(message) => {
+                    ServiceError::InvalidQuery { message, path: "counterPartyId".into() }
+                }
+                DirectoryError::Unavailable(message) => ServiceError::Unavailable(message),
+            }),
+            None => Ok(id),
+        }
+    }
+
     /// Starts a negotiation for `offer` with `peer`; the manager sends the request.
     pub async fn initiate(
         &self,
@@ -47,15 +61,7 @@ impl NegotiationService {
         offer: Offer,
         callback_addresses: Vec<CallbackAddress>,
     ) -> Result<ContractNegotiation, ServiceError> {
-        // The negotiation is kept under the id the counter-party's messages will carry (its DID).
-        if let Some(directory) = self.directory.as_ref().filter(|_| !peer.id.starts_with("did:")) {
-            peer.id = directory.protocol_id(&peer.id).await.map_err(|error| match error {
-                DirectoryError::Unknown(message) => {
-                    ServiceError::InvalidQuery { message, path: "counterPartyId".into() }
-                }
-                DirectoryError::Unavailable(message) => ServiceError::Unavailable(message),
-            })?;
-        }
+        peer.id = self.protocol_id(peer.id).await?;
         let now = self.clock.now_millis();
         let mut negotiation = ContractNegotiation {
             callback_addresses,
@@ -155,10 +161,11 @@ impl NegotiationService {
     /// address and id); the manager sends it, and the consumer accepts, counters or terminates.
     pub async fn offer_first(
         &self,
-        peer: Counterparty,
+        mut peer: Counterparty,
         asset: &str,
         mut policy: dsc_domain::odrl::Policy,
     ) -> Result<ContractNegotiation, ServiceError> {
+        peer.id = self.protocol_id(peer.id).await?;
         let now = self.clock.now_millis();
         let offer_id = dsc_domain::ContractOfferId::new("provider-offer", asset, &uuid::Uuid::new_v4().to_string());
         policy.policy_type = dsc_domain::odrl::PolicyType::Offer;

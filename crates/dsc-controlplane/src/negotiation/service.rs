@@ -176,9 +176,12 @@ impl NegotiationProtocolService {
             if n.agreement.as_ref().is_some_and(|known| known.id == agreement.id) {
                 return Ok(());
             }
-            // The provider may answer before our own request's outcome was saved (a crash in between).
+            // The provider may answer before our own message's outcome was saved (a crash in between).
             if n.state == NegotiationState::Requesting {
                 self.move_to(n, NegotiationState::Requested)?;
+            }
+            if n.state == NegotiationState::Accepting {
+                self.move_to(n, NegotiationState::Accepted)?;
             }
             if !matches!(n.state, NegotiationState::Requested | NegotiationState::Accepted) {
                 return Err(ProtocolError::InvalidState(format!(
@@ -215,6 +218,8 @@ impl NegotiationProtocolService {
     pub async fn offered(&self, peer: &ParticipantAgent, message: CounterOfferMessage) -> Result<(), ProtocolError> {
         let CounterOfferMessage { process, offer_id, target, policy } = message;
         self.update(peer, NegotiationRole::Consumer, &process, |n| {
+            // A second offer after ours was answered is refused, even a repeated one: the DSP TCK (CN_C:03-05)
+            // wants the 4xx, and the provider's retry of a lost answer then ends the negotiation.
             if n.state == NegotiationState::Requesting {
                 self.move_to(n, NegotiationState::Requested)?;
             }
@@ -314,6 +319,7 @@ impl NegotiationProtocolService {
     ) -> Result<(), ProtocolError> {
         let CounterOfferMessage { process, offer_id, target, policy } = message;
         self.update(peer, NegotiationRole::Provider, &process, |n| {
+            // A second counter-request before our answer is refused, even a repeated one (the DSP TCK, CN:03-04).
             if n.state != NegotiationState::Offered {
                 return Err(ProtocolError::InvalidState(format!(
                     "a counter-request is only accepted after an offer (negotiation is {})",
@@ -321,13 +327,15 @@ impl NegotiationProtocolService {
                 )));
             }
             let asset = n.last_offer().map(|o| o.id.asset_id.clone()).unwrap_or_default();
-            let id = dsc_domain::ContractOfferId::parse(&offer_id)
-                .unwrap_or_else(|| dsc_domain::ContractOfferId::opaque(&offer_id, &asset));
-            if !target.is_empty() && target != asset && id.asset_id != asset {
+            if !target.is_empty() && target != asset {
                 return Err(ProtocolError::Refused(format!(
                     "the counter-request is for asset '{target}', the negotiation for '{asset}'"
                 )));
             }
+            // The asset is the negotiation's, whatever the offer id says: the agreement is made for it.
+            let mut id = dsc_domain::ContractOfferId::parse(&offer_id)
+                .unwrap_or_else(|| dsc_domain::ContractOfferId::opaque(&offer_id, &asset));
+            id.asset_id = asset;
             n.offers.push(dsc_domain::Offer { id, policy });
             self.move_to(n, NegotiationState::Requested)?;
             n.pending = true;
@@ -344,8 +352,21 @@ impl NegotiationProtocolService {
     ) -> Result<(), ProtocolError> {
         let manual = self.approval_of(&message.process.provider_pid).await?.negotiation;
         self.update(peer, NegotiationRole::Provider, &message.process, |n| {
-            if n.state == NegotiationState::Accepted {
+            // A repeated acceptance (the consumer did not see our answer) after we went on: acknowledge it.
+            if matches!(
+                n.state,
+                NegotiationState::Accepted
+                    | NegotiationState::Agreeing
+                    | NegotiationState::Agreed
+                    | NegotiationState::Verified
+                    | NegotiationState::Finalizing
+                    | NegotiationState::Finalized
+            ) {
                 return Ok(());
+            }
+            // Our offer was delivered even if a crash kept us from recording that.
+            if n.state == NegotiationState::Offering {
+                self.move_to(n, NegotiationState::Offered)?;
             }
             if n.state != NegotiationState::Offered {
                 return Err(ProtocolError::InvalidState(format!(

@@ -89,6 +89,11 @@ impl DataFlowCallbackService {
         act(&*self.store, &self.wake, self.holder(), id, expected, |t| {
             tracing::warn!(transfer = %id, "data plane reports an error: {error}");
             t.error_detail = Some(format!("data plane: {error}"));
+            // An asynchronous start that failed: nothing else would ever move the waiting transfer on.
+            if t.pending && t.state == TransferState::Requested {
+                t.counter_party_informed = false;
+                return t.transition(TransferState::Terminating, self.clock.now_millis()).map_err(|e| e.to_string());
+            }
             Ok(())
         })
         .await
