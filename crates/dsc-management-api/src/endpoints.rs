@@ -3,9 +3,10 @@
 
 use axum::routing::{MethodRouter, delete, get, post, put};
 use dsc_domain::{Asset, ContractDefinition, PolicyDefinition};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::ManagementState;
+use crate::examples::*;
 use crate::resources::{self as r};
 use crate::{catalog, negotiations as n, secrets, transfers as t};
 
@@ -83,117 +84,7 @@ fn endpoint(
     }
 }
 
-fn transfer_request_example() -> Value {
-    json!({
-        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
-        "@type": "TransferRequest",
-        "protocol": "dataspace-protocol-http:2025-1",
-        "counterPartyAddress": "http://localhost:19194/api/v1/dsp/2025-1",
-        "contractId": "b9a2c1d4-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
-        "transferType": "HttpData-PULL",
-        "dataDestination": { "type": "HttpProxy" }
-    })
-}
-
-fn asset_example() -> Value {
-    json!({
-        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/", "dct": "http://purl.org/dc/terms/" },
-        "@type": "Asset",
-        "@id": "asset-1",
-        "properties": { "name": "Serial parts stream", "dct:type": { "@id": "https://w3id.org/catenax/taxonomy#Submodel" } },
-        "privateProperties": { "owner": "team-a" },
-        "dataAddress": { "@type": "DataAddress", "type": "HttpData", "baseUrl": "https://backend.example/api",
-                         "oauth2:clientSecretKey": "backend-client-secret" }
-    })
-}
-
-fn policy_example() -> Value {
-    json!({
-        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
-        "@type": "PolicyDefinition",
-        "@id": "usage-framework-agreement",
-        "policy": {
-            "@context": "http://www.w3.org/ns/odrl.jsonld",
-            "@type": "Set",
-            "permission": [{ "action": "use", "constraint": [{
-                "leftOperand": "https://w3id.org/catenax/2025/9/policy/FrameworkAgreement",
-                "operator": "eq", "rightOperand": "DataExchangeGovernance:1.0" }] }]
-        }
-    })
-}
-
-fn contract_definition_example() -> Value {
-    json!({
-        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
-        "@type": "ContractDefinition",
-        "@id": "cd-1",
-        "accessPolicyId": "usage-framework-agreement",
-        "contractPolicyId": "usage-framework-agreement",
-        "assetsSelector": [{ "@type": "Criterion", "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id",
-                             "operator": "=", "operandRight": "asset-1" }]
-    })
-}
-
-fn query_example() -> Value {
-    json!({
-        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
-        "@type": "QuerySpec", "offset": 0, "limit": 10, "sortOrder": "DESC", "sortField": "createdAt",
-        "filterExpression": [{ "operandLeft": "https://w3id.org/edc/v0.0.1/ns/id", "operator": "=", "operandRight": "asset-1" }]
-    })
-}
-
-fn catalog_request_example() -> Value {
-    json!({
-        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
-        "@type": "CatalogRequest",
-        "counterPartyAddress": "http://localhost:19194/api/v1/dsp/2025-1",
-        "counterPartyId": "did:web:localhost%3A19194",
-        "protocol": "dataspace-protocol-http:2025-1",
-        "querySpec": { "offset": 0, "limit": 50 }
-    })
-}
-
-fn dataset_request_example() -> Value {
-    json!({
-        "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" },
-        "@type": "DatasetRequest", "@id": "asset-1",
-        "counterPartyAddress": "http://localhost:19194/api/v1/dsp/2025-1",
-        "counterPartyId": "did:web:localhost%3A19194",
-        "protocol": "dataspace-protocol-http:2025-1"
-    })
-}
-
-fn contract_request_example() -> Value {
-    json!({
-        "@context": ["http://www.w3.org/ns/odrl.jsonld", { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }],
-        "@type": "ContractRequest",
-        "counterPartyAddress": "http://localhost:19194/api/v1/dsp/2025-1",
-        "counterPartyId": "did:web:localhost%3A19194",
-        "protocol": "dataspace-protocol-http:2025-1",
-        "policy": { "@id": "<offer id from the catalog>", "@type": "Offer", "assigner": "did:web:localhost%3A19194",
-                    "target": "asset-1", "permission": [{ "action": "use" }] }
-    })
-}
-
-fn reason_example() -> Value {
-    json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "TerminateTransfer", "reason": "contract ended" })
-}
-
-fn offer_first_example() -> Value {
-    json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "ProviderOffer",
-            "counterPartyAddress": "http://localhost:29194/api/v1/dsp/2025-1", "counterPartyId": "did:web:localhost%3A29194",
-            "assetId": "asset-1", "policyId": "usage-framework-agreement" })
-}
-
-fn decision_example() -> Value {
-    json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "policyId": "usage-framework-agreement" })
-}
-
 const STATE_CONFLICT: &str = "Not allowed in the entity's current state (the message names it)";
-
-fn secret_example() -> Value {
-    json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "Secret", "@id": "backend-client-secret", "value": "s3cr3t" })
-}
 
 pub(crate) fn all() -> Vec<Endpoint> {
     use Method::*;

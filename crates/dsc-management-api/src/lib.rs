@@ -9,6 +9,7 @@
 mod catalog;
 mod edge;
 mod endpoints;
+mod examples;
 mod negotiations;
 mod openapi;
 mod resources;

@@ -29,6 +29,27 @@ fn as_list(value: &Value) -> Vec<Value> {
     }
 }
 
+/// EDC's contract request for `asset`, with the offer it found in our catalog.
+async fn edc_contract_request(edc: &EdcPeer, provider: &Participant, asset: &str) -> Value {
+    let catalog = edc
+        .post(
+            "/v3/catalog/request",
+            &json!({ "@context": { "@vocab": EDC }, "@type": "CatalogRequest", "counterPartyAddress": provider.protocol,
+                     "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1" }),
+        )
+        .await;
+    assert_eq!(catalog.status, 200, "{}\n{}", catalog.body, edc.log_tail());
+    let dataset = as_list(&catalog.body["dataset"])
+        .into_iter()
+        .find(|d| d["@id"] == asset)
+        .unwrap_or_else(|| panic!("{asset} not in {}", catalog.body));
+    let offer = as_list(&dataset["hasPolicy"]).into_iter().next().unwrap_or_else(|| panic!("no offer"));
+    json!({ "@context": { "@vocab": EDC }, "@type": "ContractRequest", "counterPartyAddress": provider.protocol,
+        "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1",
+        "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld", "@id": offer["@id"], "@type": "Offer",
+                    "assigner": provider.did, "target": asset, "permission": [{ "action": "use" }] } })
+}
+
 async fn until_status(url: &str, token: &str, wanted: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -62,20 +83,7 @@ async fn an_edc_consumer_negotiates_and_pulls_data_from_our_provider() {
         .await;
 
     // EDC asks for our catalog and negotiates the offer.
-    let catalog = edc
-        .post(
-            "/v3/catalog/request",
-            &json!({ "@context": { "@vocab": EDC }, "@type": "CatalogRequest", "counterPartyAddress": provider.protocol,
-                     "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1" }),
-        )
-        .await;
-    assert_eq!(catalog.status, 200, "{}\n{}", catalog.body, edc.log_tail());
-    let dataset = as_list(&catalog.body["dataset"]).into_iter().next().unwrap_or_else(|| panic!("{}", catalog.body));
-    let offer = as_list(&dataset["hasPolicy"]).into_iter().next().unwrap_or_else(|| panic!("no offer"));
-    let request = json!({ "@context": { "@vocab": EDC }, "@type": "ContractRequest", "counterPartyAddress": provider.protocol,
-        "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1",
-        "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld", "@id": offer["@id"], "@type": "Offer",
-                    "assigner": provider.did, "target": "parts", "permission": [{ "action": "use" }] } });
+    let request = edc_contract_request(&edc, &provider, "parts").await;
     let negotiation = edc.post("/v3/contractnegotiations", &request).await;
     assert_eq!(negotiation.status, 200, "{}", negotiation.body);
     let id = negotiation.body["@id"].as_str().unwrap_or_default().to_string();
@@ -232,22 +240,7 @@ async fn an_edc_consumer_waits_for_our_operator_who_approves_offers_or_rejects()
     let definition = json!({ "@context": { "@vocab": EDC }, "@id": "cd-on-request", "accessPolicyId": "open",
         "contractPolicyId": "open", "assetsSelector": [{ "operandLeft": format!("{EDC}id"), "operator": "=", "operandRight": "on-request" }] });
     assert_eq!(provider.connector.post("/v3/contractdefinitions", &definition).await.status, 200);
-    let catalog = edc
-        .post(
-            "/v3/catalog/request",
-            &json!({ "@context": { "@vocab": EDC }, "@type": "CatalogRequest", "counterPartyAddress": provider.protocol,
-                     "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1" }),
-        )
-        .await;
-    let dataset = as_list(&catalog.body["dataset"])
-        .into_iter()
-        .find(|d| d["@id"] == "on-request")
-        .unwrap_or_else(|| panic!("{}", catalog.body));
-    let offer = as_list(&dataset["hasPolicy"]).into_iter().next().unwrap_or_else(|| panic!("no offer"));
-    let request = json!({ "@context": { "@vocab": EDC }, "@type": "ContractRequest", "counterPartyAddress": provider.protocol,
-        "counterPartyId": provider.did, "protocol": "dataspace-protocol-http:2025-1",
-        "policy": { "@context": "http://www.w3.org/ns/odrl.jsonld", "@id": offer["@id"], "@type": "Offer",
-                    "assigner": provider.did, "target": "on-request", "permission": [{ "action": "use" }] } });
+    let request = edc_contract_request(&edc, &provider, "on-request").await;
     let negotiate = || async {
         let created = edc.post("/v3/contractnegotiations", &request).await;
         assert_eq!(created.status, 200, "{}", created.body);
