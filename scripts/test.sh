@@ -8,7 +8,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-step() { printf '\n== %s\n' "$*"; }
+# One build, no rebuilds: incremental state would only take disk (several GB on a fresh machine). CARGO_INCREMENTAL=1
+# keeps it for repeated runs on a developer's machine.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+# Each step says how much disk is left: a full disk once stopped CI in the middle of a build.
+step() { printf '\n== %s (disk free: %s)\n' "$*" "$(df -h --output=avail . | tail -1 | tr -d ' ')"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 step "prerequisites"
@@ -52,6 +57,9 @@ stop_started() {
 trap stop_started EXIT
 scripts/harness.sh up
 eval "$(scripts/harness.sh env)"
+# Each test takes a fresh PostgreSQL database (7 MB and more); drop what earlier runs left behind.
+psql "$TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname ~ '^dsc_(it|test)_'" |
+  while read -r database; do psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE \"$database\" WITH (FORCE)"; done
 export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1 TEST_REQUIRE_EDC=1 TEST_REQUIRE_DSP_TCK=1 TEST_REQUIRE_DCP_TCK=1 TEST_REQUIRE_EDC_DCP=1
 
 step "Python peers: Kafka client smoke test (confluent-kafka), the HTTP fuzzer (schemathesis)"
@@ -60,7 +68,7 @@ step "Python peers: Kafka client smoke test (confluent-kafka), the HTTP fuzzer (
 .harness/python/bin/python scripts/peers/python/kafka_smoke.py
 # The Python consumer example (examples/python) runs inside the Kafka PULL system tests.
 export TEST_PYTHON="$PWD/.harness/python/bin/python"
-# The HTTP fuzzing campaign (crates/dsc/tests/http_fuzz.rs, 60 s; DSC_HTTP_FUZZ_SECONDS for a longer run).
+# The HTTP fuzzing campaign (crates/dsc/tests/integration/http_fuzz.rs, 60 s; DSC_HTTP_FUZZ_SECONDS for a longer run).
 .harness/python/bin/pip install -q --disable-pip-version-check -r scripts/peers/python/fuzz-requirements.txt
 export TEST_SCHEMATHESIS="$PWD/.harness/python/bin/schemathesis" TEST_REQUIRE_SCHEMATHESIS=1
 
@@ -69,14 +77,14 @@ cargo test --workspace --locked --all-targets -- --skip dsp_tck_table --skip dcp
   --skip schemathesis_drives_every_management_operation --skip killing_provider_and_consumer_at_random
 
 step "HTTP fuzzing campaign (schemathesis, 60 s; DSC_HTTP_FUZZ_SECONDS) and chaos campaign (30 s of kills; DSC_CHAOS_SECONDS)"
-cargo test --locked -p dsc --test http_fuzz -- --nocapture
-cargo test --locked -p dsc --test kafka_pull chaos -- --nocapture
+cargo test --locked -p dsc --test integration http_fuzz:: -- --nocapture
+cargo test --locked -p dsc --test integration kafka_pull::chaos:: -- --nocapture
 
 step "Dataspace Protocol TCK (table; expected failures in scripts/peers/dsp-tck/expected-failures.txt)"
-cargo test --locked -p dsc --test dsp_tck -- --nocapture
+cargo test --locked -p dsc --test integration dsp_tck:: -- --nocapture
 
 step "Decentralized Claims Protocol TCK (table; expected failures in scripts/peers/dcp-tck/expected-failures.txt)"
-cargo test --locked -p dsc --test dcp_tck -- --nocapture
+cargo test --locked -p dsc --test integration dcp_tck:: -- --nocapture
 
 step "Fuzzing (property-based; inputs per target; DSC_FUZZ_CASES for a longer run)"
 cargo test --locked -p dsc-fuzz -- --nocapture --skip a_panicking_parser_fails_its_target

@@ -16,9 +16,9 @@
 // Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/support/kafka.rs"]
+#[path = "../tests/integration/support/kafka.rs"]
 mod kafka;
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/integration/support/mod.rs"]
 mod support;
 #[path = "kafka_pull/throughput.rs"]
 mod throughput;
