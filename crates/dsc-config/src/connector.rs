@@ -35,6 +35,15 @@ impl std::fmt::Debug for ApiKeySource {
     }
 }
 
+/// Where secrets are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VaultBackend {
+    /// One encrypted file per process (`dsc.vault.file`): the embedded default.
+    File,
+    /// The connector's database, under envelope encryption: shared by every replica on that database.
+    Database,
+}
+
 #[derive(Clone, PartialEq, Eq)]
 pub enum VaultKeySource {
     /// Base64 text given directly (usually through `DSC_VAULT_KEY`).
@@ -95,6 +104,10 @@ pub struct ConnectorConfig {
     pub data_dir: PathBuf,
     pub vault_file: PathBuf,
     pub vault_key: VaultKeySource,
+    pub vault_backend: VaultBackend,
+    /// Keys that may still open what they sealed, during a rotation (`dsc.vault.key.previous[.file]`): base64 keys
+    /// separated by commas or line breaks.
+    pub vault_previous_keys: Option<VaultKeySource>,
     pub body_limit: usize,
     /// `dsc.http.request.timeout.seconds`.
     pub request_timeout_seconds: u64,
@@ -209,6 +222,25 @@ impl ConnectorConfig {
             (None, Some(path)) => VaultKeySource::File { path: PathBuf::from(path), create: false },
             (None, None) => VaultKeySource::File { path: data_dir.join("vault.key"), create: true },
         };
+        let vault_backend = match raw.get("dsc.vault.type") {
+            Some("database") => VaultBackend::Database,
+            _ => VaultBackend::File,
+        };
+        if vault_backend == VaultBackend::Database && matches!(vault_key, VaultKeySource::File { create: true, .. }) {
+            return Err(ConfigError::Missing {
+                key: "dsc.vault.key".into(),
+                env: crate::env_name("dsc.vault.key"),
+                hint: "dsc.vault.type = database needs the vault key from configuration (DSC_VAULT_KEY or \
+                       dsc.vault.key.file): a key generated in one replica's data directory cannot open what another \
+                       replica sealed"
+                    .into(),
+            });
+        }
+        let vault_previous_keys = match (raw.get("dsc.vault.key.previous"), raw.get("dsc.vault.key.previous.file")) {
+            (Some(value), _) => Some(VaultKeySource::Value(value.to_string())),
+            (None, Some(path)) => Some(VaultKeySource::File { path: PathBuf::from(path), create: false }),
+            (None, None) => None,
+        };
         let log_format = match raw.get("dsc.log.format") {
             Some("json") => LogFormat::Json,
             _ => LogFormat::Text,
@@ -258,6 +290,8 @@ impl ConnectorConfig {
             database_max_connections: raw.number("edc.datasource.default.pool.connections.max-total")?,
             vault_file: raw.get("dsc.vault.file").map(PathBuf::from).unwrap_or_else(|| data_dir.join("vault.json")),
             vault_key,
+            vault_backend,
+            vault_previous_keys,
             data_dir,
             body_limit: raw.number("dsc.http.body.limit")?,
             request_timeout_seconds: raw.number("dsc.http.request.timeout.seconds")?,

@@ -15,7 +15,7 @@ pub mod settings;
 
 pub use connector::{
     ApiKeySource, ConnectorConfig, LogFormat, NegotiationRoleConfig, OAuthServerConfig, StateMachineConfig,
-    VaultKeySource, WebContext,
+    VaultBackend, VaultKeySource, WebContext,
 };
 pub use loader::{ConfigError, RawConfig, env_name};
 pub use registry::{Section, SettingsRegistry};

@@ -324,6 +324,24 @@ pub const SETTINGS: &[Setting] = &[
     setting("dsc.vault.file", Kind::FilePath, None, "Encrypted vault file. Default: vault.json in the data dir."),
     secret("dsc.vault.key", "Vault encryption key, base64 of 32 bytes. Prefer DSC_VAULT_KEY or dsc.vault.key.file."),
     setting(
+        "dsc.vault.type",
+        Kind::OneOf(&["file", "database"]),
+        Some("file"),
+        "Where secrets are kept: an encrypted file per process, or the connector's database (envelope encryption; \
+         shared by replicas; needs the vault key from DSC_VAULT_KEY or dsc.vault.key.file).",
+    ),
+    secret(
+        "dsc.vault.key.previous",
+        "Database vault: earlier vault keys (base64, comma-separated) that still open what they sealed, during a \
+         rotation. Prefer DSC_VAULT_KEY_PREVIOUS or dsc.vault.key.previous.file.",
+    ),
+    setting(
+        "dsc.vault.key.previous.file",
+        Kind::FilePath,
+        None,
+        "Database vault: a file of earlier vault keys (base64, one per line), during a rotation.",
+    ),
+    setting(
         "dsc.vault.key.file",
         Kind::FilePath,
         None,

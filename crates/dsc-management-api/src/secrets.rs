@@ -43,6 +43,8 @@ fn vault_error(error: VaultError) -> ApiError {
         VaultError::InvalidSecretKey(key) => ApiError::validation(vec![
             Violation::new(VaultError::InvalidSecretKey(key.clone()).to_string(), "@id").with_value(Value::String(key)),
         ]),
+        // The database vault's store is down: like any database outage, 503 and the client tries again.
+        VaultError::Unavailable(_) => ApiError::unavailable("the vault is unavailable; try again later"),
         other => ApiError::internal(other),
     }
 }

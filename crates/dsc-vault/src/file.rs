@@ -66,6 +66,10 @@ impl VaultKey {
         VaultKey(bytes)
     }
 
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     pub fn to_base64(&self) -> String {
         BASE64.encode(self.0)
     }

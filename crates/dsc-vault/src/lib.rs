@@ -5,6 +5,7 @@
 //! [`SecretString`]), never written to the database, never returned by an API. Other components hold the key
 //! (the "reference") only.
 
+pub mod envelope;
 mod file;
 mod secret;
 
@@ -22,6 +23,14 @@ pub enum VaultError {
     /// The file was written with another key or has been tampered with.
     #[error("secret '{0}' cannot be decrypted with the configured vault key")]
     Decrypt(String),
+    /// A secret sealed by a vault key this process was not given (a rotation step skipped, or the wrong key).
+    #[error(
+        "secret '{secret}' is sealed with vault key {key_id}, which is neither the vault key nor one of the previous keys"
+    )]
+    UnknownKey { secret: String, key_id: String },
+    /// The vault's store (the database) cannot be reached just now.
+    #[error("vault storage is unavailable: {0}")]
+    Unavailable(String),
     #[error("secret key must be 1 to 256 characters of [A-Za-z0-9._:/-]; got '{0}'")]
     InvalidSecretKey(String),
 }

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use dsc_config::{ConnectorConfig, VaultKeySource};
+use dsc_config::{ConnectorConfig, VaultBackend, VaultKeySource};
 use dsc_identity::TrustList;
 use dsc_store::{HealthCheck, SqlStore};
 use dsc_vault::{EncryptedFileVault, Vault, VaultKey};
+use dsc_vault_sql::DatabaseVault;
 use dsc_web::health::{Health, HealthProbe};
 
 use super::StartError;
@@ -36,8 +37,35 @@ impl HealthProbe for VaultProbe {
     }
 }
 
-pub(super) async fn open_vault(config: &ConnectorConfig) -> Result<Arc<dyn Vault>, StartError> {
-    let key = match &config.vault_key {
+/// The configured vault: the file vault, or the database vault on `store` (shared by replicas).
+pub(super) async fn open_vault(config: &ConnectorConfig, store: &SqlStore) -> Result<Arc<dyn Vault>, StartError> {
+    let key = vault_key(config)?;
+    if config.vault_backend == VaultBackend::Database {
+        let previous = previous_vault_keys(config)?;
+        let (vault, opened) = DatabaseVault::open(store.clone(), &key, &previous).await?;
+        tracing::info!(secrets = opened.secrets, rewrapped = opened.rewrapped, "vault: in the database");
+        if !previous.is_empty() && opened.rewrapped == 0 {
+            tracing::info!("vault: no secret is sealed with a previous key any more; dsc.vault.key.previous can go");
+        }
+        return Ok(Arc::new(vault));
+    }
+    Ok(Arc::new(EncryptedFileVault::open(&config.vault_file, key).await?))
+}
+
+/// Earlier vault keys: base64 keys separated by commas or line breaks, from the setting or its file.
+fn previous_vault_keys(config: &ConnectorConfig) -> Result<Vec<VaultKey>, StartError> {
+    let text = match &config.vault_previous_keys {
+        None => return Ok(Vec::new()),
+        Some(VaultKeySource::Value(text)) => text.clone(),
+        Some(VaultKeySource::File { path, .. }) => std::fs::read_to_string(path)
+            .map_err(|e| dsc_vault::VaultError::Storage { path: path.display().to_string(), reason: e.to_string() })?,
+    };
+    let keys = text.split([',', '\n']).map(str::trim).filter(|k| !k.is_empty()).map(VaultKey::from_base64);
+    Ok(keys.collect::<Result<_, _>>()?)
+}
+
+fn vault_key(config: &ConnectorConfig) -> Result<VaultKey, StartError> {
+    Ok(match &config.vault_key {
         VaultKeySource::Value(text) => VaultKey::from_base64(text)?,
         VaultKeySource::File { path, create } => {
             let existed = path.exists();
@@ -50,8 +78,7 @@ pub(super) async fn open_vault(config: &ConnectorConfig) -> Result<Arc<dyn Vault
             }
             key
         }
-    };
-    Ok(Arc::new(EncryptedFileVault::open(&config.vault_file, key).await?))
+    })
 }
 
 /// Readiness: the database and the vault.
