@@ -137,7 +137,15 @@ async fn refresh(
         Ok(client) => client,
         Err(reason) => return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &reason),
     };
-    match plane.refresh(refresh_token, &client).await {
+    let refreshed = plane.refresh(refresh_token, &client).await;
+    let outcome = match &refreshed {
+        Ok(_) => "renewed",
+        Err(AccessDenied::Unavailable(_)) => "unavailable",
+        Err(AccessDenied::Superseded) => "superseded",
+        Err(_) => "refused",
+    };
+    metrics::counter!("dsc_data_plane_token_refreshes_total", "outcome" => outcome).increment(1);
+    match refreshed {
         Ok((_, pair)) => Json(json!({
             "access_token": pair.access_token,
             "refresh_token": pair.refresh_token,

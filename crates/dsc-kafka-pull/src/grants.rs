@@ -146,7 +146,10 @@ impl KafkaPull {
             self.save(grant).await?;
         }
         if let Some(principal) = grant.principal.clone() {
+            let started = std::time::Instant::now();
             let removed = self.revoke_acls(&principal).await?;
+            // The cut-off: from the decision to revoke until the broker refuses the principal.
+            metrics::histogram!("dsc_kafka_revocation_seconds").record(started.elapsed().as_secs_f64());
             tracing::debug!(grant = %grant.id, %principal, removed, "Kafka ACLs deleted");
         }
         if let Some(client_id) = grant.client_id.clone() {

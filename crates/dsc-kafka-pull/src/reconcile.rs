@@ -154,7 +154,8 @@ impl KafkaPull {
             .await
         {
             Ok(()) => {
-                report.acls_restored += grants.len();
+                let undone = self.undo_stale_restores(&grants).await;
+                report.acls_restored += grants.len() - undone;
                 for (flow, grant) in &grants {
                     tracing::warn!(%flow, principal = %grant.principal, "reconciler: re-created missing Kafka ACLs");
                 }
@@ -164,6 +165,48 @@ impl KafkaPull {
                 tracing::warn!(grants = grants.len(), "reconciler: cannot re-create ACLs: {error}");
             }
         }
+    }
+
+    /// A revocation (here or on another replica) may have begun after this pass read its grants: it marks the grant
+    /// REVOKING before deleting ACLs, so a grant read again after the restore that is no longer ACTIVE with a
+    /// STARTED flow may have lost its ACLs before they were restored, and they are deleted again. Either way the
+    /// deletion comes last. Returns how many restores were undone.
+    async fn undo_stale_restores(&self, restored: &[(String, ConsumerGrant)]) -> usize {
+        let mut stale = Vec::new();
+        for (flow_id, grant) in restored {
+            let still_active = self.grants.live_grants_of_flow(flow_id).await.is_ok_and(|grants| {
+                grants.iter().any(|g| {
+                    g.state == KafkaGrantState::Active && g.principal.as_deref() == Some(grant.principal.as_str())
+                })
+            });
+            let flow_started = self
+                .flows
+                .find_flow(flow_id)
+                .await
+                .is_ok_and(|flow| flow.is_some_and(|f| f.state == DataFlowState::Started));
+            if !(still_active && flow_started) {
+                stale.push(grant.principal.clone());
+            }
+        }
+        if stale.is_empty() {
+            return 0;
+        }
+        let undone = stale.len();
+        let outcome = self
+            .with_admin(|admin| {
+                let stale = stale.clone();
+                async move { admin.revoke_principals(&stale).await }
+            })
+            .await;
+        match outcome {
+            Ok(_) => tracing::info!(
+                principals = undone,
+                "reconciler: access was revoked meanwhile; restored ACLs deleted again"
+            ),
+            // The orphan sweep of the next pass deletes them: their grants are no longer live.
+            Err(error) => tracing::warn!(principals = undone, "reconciler: cannot delete restored ACLs again: {error}"),
+        }
+        undone
     }
 
     /// Revokes grants side by side, so their ACL deletions leave in shared requests; the principals revoked.

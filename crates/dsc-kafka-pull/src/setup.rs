@@ -63,17 +63,50 @@ fn reconcile_grace(config: &KafkaPullConfig) -> Duration {
     configured.max(longest_step)
 }
 
+/// The singleton role of the reconciler among replicas sharing a database.
+pub const RECONCILER_ROLE: &str = "kafka-reconciler";
+
+/// Who may reconcile: the shared database's singleton lease and this replica's name in it.
+pub struct ReconcilerLease {
+    pub store: SqlStore,
+    pub holder: String,
+}
+
 /// Reconciles once right away (repairing whatever a crash left behind), then every `interval`, until `stop`.
-/// A failed pass (broker or OAuth service down) is logged and tried again at the next tick.
-pub async fn run_reconciler(kafka: Arc<KafkaPull>, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// A failed pass (broker or OAuth service down) is logged and tried again at the next tick. Among replicas on one
+/// database only the holder of the reconciler's lease reconciles; the lease lasts three intervals and is renewed at
+/// every tick, so a replica that dies hands the work over within three intervals, and one that stops hands it over
+/// at once.
+pub async fn run_reconciler(
+    kafka: Arc<KafkaPull>,
+    interval: Duration,
+    lease: ReconcilerLease,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let lease_ms = i64::try_from(interval.as_millis().saturating_mul(3)).unwrap_or(i64::MAX);
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         }
-        match kafka.reconcile().await {
+        let now = dsc_domain::clock::system_now_millis();
+        match lease.store.hold_singleton(RECONCILER_ROLE, &lease.holder, now, lease_ms).await {
+            Ok(true) => metrics::gauge!("dsc_kafka_reconciler_leader").set(1.0),
+            Ok(false) => {
+                metrics::gauge!("dsc_kafka_reconciler_leader").set(0.0);
+                tracing::debug!("another replica reconciles Kafka");
+                continue;
+            }
+            Err(error) => {
+                tracing::warn!("Kafka reconciliation skipped: cannot take the reconciler's lease: {error}");
+                continue;
+            }
+        }
+        let pass = kafka.reconcile().await;
+        record_pass(&pass);
+        match pass {
             Ok(report) if report.acls_restored + report.grants_revoked + report.orphan_principals_removed > 0 => {
                 tracing::info!(
                     grants = report.grants_checked,
@@ -94,6 +127,25 @@ pub async fn run_reconciler(kafka: Arc<KafkaPull>, interval: Duration, mut stop:
             Err(error) => tracing::warn!("Kafka reconciliation failed, trying again later: {error}"),
         }
     }
+    if let Err(error) = lease.store.release_singleton(RECONCILER_ROLE, &lease.holder).await {
+        tracing::debug!("the reconciler's lease is left to expire: {error}");
+    }
+}
+
+fn record_pass(pass: &Result<crate::reconcile::ReconcileReport, dsc_dataplane::FlowError>) {
+    let Ok(report) = pass else {
+        metrics::counter!("dsc_kafka_reconciler_passes_total", "outcome" => "failed").increment(1);
+        return;
+    };
+    metrics::counter!("dsc_kafka_reconciler_passes_total", "outcome" => "completed").increment(1);
+    for (repair, count) in [
+        ("acls_restored", report.acls_restored),
+        ("grants_revoked", report.grants_revoked),
+        ("orphan_principals_removed", report.orphan_principals_removed),
+    ] {
+        metrics::counter!("dsc_kafka_reconciler_repairs_total", "repair" => repair).increment(count as u64);
+    }
+    metrics::histogram!("dsc_kafka_reconciler_pass_seconds").record(report.elapsed_ms as f64 / 1000.0);
 }
 
 #[cfg(test)]

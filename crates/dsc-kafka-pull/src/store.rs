@@ -20,6 +20,8 @@ pub trait KafkaGrantStore: Send + Sync {
     async fn live_grants(&self) -> Result<Vec<KafkaGrant>, StoreError>;
     /// Every principal any grant ever had: ACLs of other principals are not this connector's to touch.
     async fn grant_principals(&self) -> Result<Vec<String>, StoreError>;
+    /// How many grants are in each state (for the metrics endpoint).
+    async fn grant_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
 }
 
 /// The grant table. Version 1 creates it only if absent: databases from before this plug-in had it from core
@@ -159,5 +161,12 @@ impl KafkaGrantStore for SqlStore {
         let mut query = sql.builder();
         query.push("SELECT DISTINCT principal FROM dsc_kafka_grant WHERE principal IS NOT NULL ORDER BY principal");
         sql.fetch_all(&query).await?.iter().map(|row| column::<String>(row, "principal")).collect()
+    }
+
+    async fn grant_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = self.plugin_sql();
+        let mut query = sql.builder();
+        query.push("SELECT state, COUNT(*) AS n FROM dsc_kafka_grant GROUP BY state ORDER BY state");
+        sql.fetch_all(&query).await?.iter().map(|row| Ok((column(row, "state")?, column(row, "n")?))).collect()
     }
 }

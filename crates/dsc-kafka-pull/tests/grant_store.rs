@@ -164,6 +164,11 @@ async fn kafka_grants_round_trip(store: &SqlStore) {
         vec!["User:client-1"],
         "but their principal is known"
     );
+    assert_eq!(
+        store.grant_counts().await.unwrap(),
+        vec![("PROVISIONING".to_string(), 1), ("REVOKED".to_string(), 1)],
+        "the metrics endpoint's figures"
+    );
     let missing = grant("missing", "flow-x", 3);
     assert!(matches!(store.save_grant(&missing).await, Err(StoreError::NotFound { .. })));
 }

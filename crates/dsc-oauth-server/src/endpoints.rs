@@ -336,12 +336,24 @@ async fn issue(server: &OAuthServer, client: &OAuthClientRecord, family: &str) -
 
 async fn token(State(server): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let parameters = form(&body);
-    let client = match authenticate(&server, &headers, &parameters).await {
+    let grant_type = match parameters.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => "client_credentials",
+        Some("refresh_token") => "refresh_token",
+        _ => "other",
+    };
+    let response = grant(&server, &headers, &parameters).await;
+    let outcome = if response.status().is_success() { "issued" } else { "refused" };
+    metrics::counter!("dsc_oauth_server_tokens_total", "grant_type" => grant_type, "outcome" => outcome).increment(1);
+    response
+}
+
+async fn grant(server: &Shared, headers: &HeaderMap, parameters: &HashMap<String, String>) -> Response {
+    let client = match authenticate(server, headers, parameters).await {
         Ok(client) => client,
         Err(response) => return response,
     };
     match parameters.get("grant_type").map(String::as_str) {
-        Some("client_credentials") => issue(&server, &client, &uuid::Uuid::new_v4().to_string()).await,
+        Some("client_credentials") => issue(server, &client, &uuid::Uuid::new_v4().to_string()).await,
         Some("refresh_token") => {
             let invalid = |why: &str| error(StatusCode::BAD_REQUEST, "invalid_grant", why);
             let Some(presented) = parameters.get("refresh_token") else {
@@ -359,7 +371,7 @@ async fn token(State(server): State<Shared>, headers: HeaderMap, body: Bytes) ->
                 return invalid("the refresh token has expired");
             }
             match server.store.use_refresh_token(&record.token_hash).await {
-                Ok(true) => issue(&server, &client, &record.family).await,
+                Ok(true) => issue(server, &client, &record.family).await,
                 Ok(false) => {
                     // A rotated token came back: someone holds a copy. Nothing of this family is trusted any more.
                     tracing::warn!(client = %client.client_id, "refresh token reuse; revoking the token family");

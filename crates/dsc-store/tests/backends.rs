@@ -84,6 +84,7 @@ contract_suite!(
     claims_take_oldest_work_once,
     state_changes_queue_their_events_atomically,
     pending_processes_are_not_claimed,
+    singleton_roles_have_one_holder_at_a_time,
 );
 
 #[tokio::test]

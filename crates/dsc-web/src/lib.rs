@@ -9,9 +9,11 @@ mod auth;
 mod body;
 mod error;
 pub mod health;
+mod request_metrics;
 mod server;
 
 pub use auth::{ApiKey, require_api_key, require_bearer_key};
 pub use body::JsonBody;
 pub use error::{ApiError, ErrorKind};
+pub use request_metrics::measured;
 pub use server::{Bound, ContextRouter, Limits, bind, bind_with, serve};

@@ -70,11 +70,9 @@ pub async fn bind_with(address: &str, contexts: Vec<ContextRouter>, limits: Limi
         let mut names = Vec::new();
         for context in contexts {
             names.push(context.name);
-            router = if context.path.is_empty() {
-                router.merge(context.router)
-            } else {
-                router.nest(&context.path, context.router)
-            };
+            let measured = crate::measured(context.name, context.router);
+            router =
+                if context.path.is_empty() { router.merge(measured) } else { router.nest(&context.path, measured) };
         }
         // The body limit is the one every body extractor reads (each API answers an oversized body in its own error
         // format); handlers that stream a body set their own bound (the public API's proxy). The timeout answers 408.

@@ -149,7 +149,18 @@ impl<P: Processor> StateMachine<P> {
     async fn process_one(&self, index: usize, mut entity: P::Entity) -> Result<(), StoreError> {
         let kind = self.processor.kind();
         let retry = self.lanes[index].retry;
+        let state = entity.state_name();
+        let started = std::time::Instant::now();
         let step = self.processor.process(&mut entity).await;
+        metrics::histogram!("dsc_state_machine_step_seconds", "kind" => kind, "state" => state)
+            .record(started.elapsed().as_secs_f64());
+        let outcome = match &step {
+            Step::To(_) => "advanced",
+            Step::Retry(_) if entity.state_count() < retry.limit => "retried",
+            Step::Retry(_) | Step::Fail(_) => "failed",
+        };
+        metrics::counter!("dsc_state_machine_steps_total", "kind" => kind, "state" => state, "outcome" => outcome)
+            .increment(1);
         let now = self.settings.clock.now_millis();
         let release = match step {
             Step::To(next) => self.processor.advance(&mut entity, next, now),

@@ -2,17 +2,19 @@
 //! The store contract: every backend must pass these, unchanged. Each function gets a fresh, empty store.
 //!
 //! One file per area: [`entities`] (assets, policies, contract definitions, queries), [`negotiations`] (leases,
-//! claims, events), [`transfers`] (transfer processes, data flows). A plug-in's own tables have their suite in the
+//! claims, events), [`transfers`] (transfer processes, data flows), [`singletons`] (roles one replica has at a time). A plug-in's own tables have their suite in the
 //! plug-in's crate.
 // Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod entities;
 mod negotiations;
+mod singletons;
 mod transfers;
 
 pub use entities::*;
 pub use negotiations::*;
+pub use singletons::*;
 pub use transfers::*;
 
 use dsc_domain::odrl::{Action, Constraint, ConstraintOperator, Policy, PolicyType, Rule};

@@ -7,6 +7,8 @@ mod leased;
 mod negotiations;
 mod oauth;
 mod plugin;
+mod singleton;
+mod statistics;
 mod transfers;
 
 use std::path::Path;
@@ -22,6 +24,7 @@ use entities::Entity;
 
 pub use filter::{Arg, SqlBuilder};
 pub use plugin::{PluginMigration, PluginMigrations, PluginSql, column};
+pub use statistics::{PoolUse, StateCount};
 
 // Missing applied migrations are ignored: version 6 (a transfer type's table) moved to that plug-in's own
 // migrations, and databases created before that still record it as applied.

@@ -39,7 +39,8 @@ impl Connector {
     pub async fn start(config: &ConnectorConfig) -> Result<Self, StartError> {
         // Idempotent; the binary installs it first thing, embedders (tests) may not have.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let vault = open_vault(config).await?;
+        let store = crate::plugins::open_store(&config.database_url, config.database_max_connections).await?;
+        let vault = open_vault(config, &store).await?;
         let api_key = match &config.api_key {
             ApiKeySource::Value(key) => ApiKey::new(key.clone()),
             ApiKeySource::VaultAlias(alias) => match vault.resolve(alias).await? {
@@ -47,7 +48,6 @@ impl Connector {
                 None => return Err(StartError::MissingApiKey(alias.clone())),
             },
         };
-        let store = crate::plugins::open_store(&config.database_url, config.database_max_connections).await?;
         let shared = Arc::new(store.clone());
         let plugins = crate::plugins::plugins()?;
         let http = http_client()?;
@@ -133,7 +133,10 @@ impl Connector {
             router,
         };
         let mut contexts = vec![
-            context(&config.default_context, dsc_web::health::router(health)),
+            context(
+                &config.default_context,
+                dsc_web::health::router(health).merge(super::metrics::router(store.clone(), kafka.is_some())),
+            ),
             context(&config.management_context, management),
             context(
                 &config.protocol_context,
@@ -210,7 +213,7 @@ impl Connector {
         let transfers = tokio::spawn(self.transfer_manager.clone().run(stopped.clone()));
         let monitor = tokio::spawn(self.policy_monitor.clone().run(stopped.clone()));
         let dispatcher = tokio::spawn(self.callback_dispatcher.clone().run(stopped.clone()));
-        let reconciler = spawn_reconciler(&self.config, self.kafka.as_ref(), stopped.clone());
+        let reconciler = spawn_reconciler(&self.config, &self.store, self.kafka.as_ref(), stopped.clone());
         let rotation =
             self.oauth_rotation.clone().map(|rotation| tokio::spawn(crate::oauth::run_rotation(rotation, stopped)));
         let result = self.bound.run(shutdown).await;

@@ -69,12 +69,17 @@ pub(super) async fn build_data_plane(
 /// The reconciler's task, when Kafka PULL is enabled.
 pub(super) fn spawn_reconciler(
     config: &ConnectorConfig,
+    store: &SqlStore,
     kafka: Option<&Arc<KafkaPull>>,
     stopped: tokio::sync::watch::Receiver<bool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let (kafka, settings) = (kafka?, config.section::<dsc_kafka_pull::KafkaPullConfig>()?);
     let interval = std::time::Duration::from_secs(settings.reconcile_interval_seconds);
-    Some(tokio::spawn(dsc_kafka_pull::setup::run_reconciler(kafka.clone(), interval, stopped)))
+    // Unique per process: a restarted replica is a new holder and waits for its old lease like any other.
+    let holder = format!("{}/{}", config.participant_id, std::process::id());
+    let holder = format!("{holder}/{}", dsc_domain::clock::system_now_millis());
+    let lease = dsc_kafka_pull::setup::ReconcilerLease { store: store.clone(), holder };
+    Some(tokio::spawn(dsc_kafka_pull::setup::run_reconciler(kafka.clone(), interval, lease, stopped)))
 }
 
 /// The data plane's web contexts: Data Plane Signaling on the control context (behind the shared key, merged with
@@ -123,8 +128,8 @@ pub struct DataPlaneNode {
 impl DataPlaneNode {
     pub async fn start(config: &ConnectorConfig) -> Result<Self, StartError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let vault = open_vault(config).await?;
         let store = crate::plugins::open_store(&config.database_url, config.database_max_connections).await?;
+        let vault = open_vault(config, &store).await?;
         let http = http_client()?;
         // Refresh clients prove their DID with a self-issued token addressed to this participant.
         let verifier = refresh_client_verifier(config, &http)?;
@@ -137,7 +142,7 @@ impl DataPlaneNode {
             name: config.default_context.name,
             port: config.default_context.port,
             path: config.default_context.path.clone(),
-            router: dsc_web::health::router(health),
+            router: dsc_web::health::router(health).merge(super::metrics::router(store.clone(), kafka.is_some())),
         }];
         contexts.extend(data_plane_contexts(config, Some(&plane), Router::new(), &key));
         let bound = dsc_web::bind_with(&config.bind_address, contexts, super::connector::limits(config))
@@ -156,7 +161,7 @@ impl DataPlaneNode {
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let reconciler = spawn_reconciler(&self.config, self.kafka.as_ref(), stopped);
+        let reconciler = spawn_reconciler(&self.config, &self.store, self.kafka.as_ref(), stopped);
         let result = self.bound.run(shutdown).await;
         let _ = stop.send(true);
         if let Some(reconciler) = reconciler {

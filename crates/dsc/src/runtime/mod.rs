@@ -7,6 +7,7 @@
 //! - [`data_plane`]: the data plane (embedded or `dsc dataplane`), its transfer types and web contexts.
 //! - [`identity`]: the participant's signing identity and how protocol requests are authenticated.
 //! - [`common`]: vault, HTTP client, health probes.
+//! - [`metrics`]: the Prometheus endpoint and the process's metrics recorder.
 
 mod common;
 mod connector;
@@ -14,6 +15,7 @@ mod control_plane;
 mod data_plane;
 mod dcp;
 mod identity;
+mod metrics;
 
 use std::time::Instant;
 

@@ -31,6 +31,7 @@ mod http_fuzz;
 mod kafka_pull;
 mod limits;
 mod management_api;
+mod metrics;
 mod negotiation;
 mod oauth_server;
 mod readme;

@@ -8,6 +8,7 @@
 //! - `crash`: kill -9 between granting access and the start message, and in the middle of concurrent starts;
 //! - `chaos`: provider and consumer on PostgreSQL killed at random during mixed negotiations and transfers;
 //! - `scale`: 100 concurrent transfers, each with its own identity;
+//! - `replicas`: three provider replicas on PostgreSQL and the database vault, 300 negotiations, 100 transfers, a kill;
 //! - `failures`: OAuth service or broker down during the start;
 //! - `built_in_oauth`: a broker of its own trusting the provider's built-in OAuth server;
 //! - `consume_cli`: `dsc consume` / `dsc produce` as processes;
@@ -32,6 +33,7 @@ mod failures;
 mod group;
 mod monitor;
 mod reading;
+mod replicas;
 mod revocation;
 mod scale;
 mod secrets;

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: Apache-2.0
+//! The metrics endpoint of an in-process connector: requests by route template and status, the database's figures,
+//! and nothing that identifies an entity or carries a secret. (The system test `kafka_pull::replicas` parses it with
+//! the Prometheus project's parser on three replicas.)
+
+use crate::support::{self, API_KEY, TestConnector, send};
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_report_the_database() {
+    let connector = TestConnector::start().await;
+    let secret = serde_json::json!({ "@context": { "@vocab": "https://w3id.org/edc/v0.0.1/ns/" }, "@type": "Secret",
+        "@id": "metrics-test-secret", "value": "do-not-show-this-value" });
+    assert_eq!(connector.post("/v3/secrets", &secret).await.status, 200);
+    for id in ["missing-asset-1", "missing-asset-2"] {
+        assert_eq!(connector.get(&format!("/v3/assets/{id}")).await.status, 404);
+    }
+    let reply = support::client().get(format!("{}/metrics", connector.default)).send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(
+        reply.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = reply.text().await.unwrap();
+    let line = |prefix: &str| text.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
+    let requests = text
+        .lines()
+        .find(|l| {
+            l.starts_with("dsc_http_requests_total{")
+                && l.contains("context=\"management\"")
+                && l.contains("route=\"/management/v3/assets/{id}\"")
+                && l.contains("status=\"404\"")
+        })
+        .unwrap_or_else(|| panic!("no request count for the asset route:\n{text}"));
+    // Other tests in this process may use the same route; this one made two requests at least.
+    let count: f64 = requests.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    assert!(count >= 2.0, "{requests}");
+    assert!(line("dsc_database_readable 1").is_some(), "{text}");
+    assert!(line("dsc_database_connections{use=\"max\"} 10").is_some(), "{text}");
+    assert!(line("dsc_callback_outbox_backlog 0").is_some(), "{text}");
+    assert!(line("process_resident_memory_bytes ").is_some(), "{text}");
+    assert!(line("dsc_http_request_duration_seconds_bucket{").is_some(), "durations are histograms: {text}");
+    for leak in ["missing-asset-1", "metrics-test-secret", "do-not-show-this-value", API_KEY] {
+        assert!(!text.contains(leak), "{leak} in the metrics");
+    }
+    // The metrics endpoint is beside the health checks, not on the Management API.
+    let wrong = send(reqwest::Method::GET, &format!("{}/metrics", connector.management), Some(API_KEY), None).await;
+    assert_eq!(wrong.status, 404);
+    connector.stop().await;
+}
