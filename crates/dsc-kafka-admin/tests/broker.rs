@@ -41,8 +41,8 @@ async fn many_grants_are_created_and_revoked_in_batches_each_principal_counted_a
     let Some(admin) = admin() else { return };
     // More than one request's worth, so the chunking is crossed.
     let count = dsc_kafka_admin::GRANTS_PER_REQUEST + 5;
-    let run =
-        format!("{}-{}", std::process::id(), std::time::SystemTime::now().elapsed().unwrap_or_default().as_nanos());
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let run = format!("{}-{}", std::process::id(), since_epoch.as_nanos());
     let grants: Vec<ConsumerGrant> = (0..count)
         .map(|i| ConsumerGrant {
             principal: format!("User:dsc-batch-{run}-{i}"),
@@ -51,10 +51,19 @@ async fn many_grants_are_created_and_revoked_in_batches_each_principal_counted_a
         })
         .collect();
     admin.grant_all(&grants).await.unwrap();
-    let all = admin.all_acls().await.unwrap();
-    for grant in [&grants[0], &grants[count - 1]] {
-        let of_grant: Vec<_> = all.iter().filter(|b| b.principal == grant.principal).cloned().collect();
-        assert_eq!(of_grant, grant.bindings());
+    // KRaft answers CreateAcls once the controller committed them; the broker that answers DescribeAcls applies
+    // them a moment later (seen once under load: the last chunk not listed yet), so the listing is awaited.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let all = admin.all_acls().await.unwrap();
+        let listed = |grant: &ConsumerGrant| {
+            all.iter().filter(|b| b.principal == grant.principal).cloned().collect::<Vec<_>>() == grant.bindings()
+        };
+        if listed(&grants[0]) && listed(&grants[count - 1]) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the granted ACLs are not listed after 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let mut principals: Vec<String> = grants[1..].iter().map(|g| g.principal.clone()).collect();
     principals.push("User:dsc-batch-never-granted".into());
@@ -67,7 +76,12 @@ async fn many_grants_are_created_and_revoked_in_batches_each_principal_counted_a
         grants[0].bindings(),
         "the one left out keeps its ACLs"
     );
-    assert!(admin.acls_of(&grants[1].principal).await.unwrap().is_empty());
+    // Deletions reach the listing a moment later too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !admin.acls_of(&grants[1].principal).await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "revoked ACLs are still listed after 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(admin.revoke_principal(&grants[0].principal).await.unwrap(), 3);
     assert_eq!(admin.revoke_principals(&[]).await.unwrap(), Vec::<usize>::new());
 }
