@@ -86,5 +86,9 @@ cargo test --locked -p dsc --test integration dsp_tck:: -- --nocapture
 step "Decentralized Claims Protocol TCK (table; expected failures in scripts/peers/dcp-tck/expected-failures.txt)"
 cargo test --locked -p dsc --test integration dcp_tck:: -- --nocapture
 
+step "Deployment: the Helm chart (helm lint, helm template, Kubernetes schemas, the connector's settings loader)"
+# Helm v4 is built from the Go module proxy on first use (a few minutes) and kept in .harness/deploy-tools.
+DSC_BIN="$ROOT/target/debug/dsc" deploy/check-chart.sh
+
 step "Fuzzing (property-based; inputs per target; DSC_FUZZ_CASES for a longer run)"
 cargo test --locked -p dsc-fuzz -- --nocapture --skip a_panicking_parser_fails_its_target

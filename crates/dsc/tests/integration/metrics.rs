@@ -47,3 +47,45 @@ async fn metrics_count_requests_by_route_template_and_report_the_database() {
     assert_eq!(wrong.status, 404);
     connector.stop().await;
 }
+
+/// Every metric the shipped Grafana dashboard queries is one the connector records (named in some crate's sources),
+/// so a renamed metric cannot leave a dashboard panel silently empty.
+#[test]
+fn the_grafana_dashboard_queries_only_metrics_the_connector_records() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dashboard = std::fs::read_to_string(root.join("deploy/grafana/dsc-dashboard.json")).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
+    let mut sources = String::new();
+    for crate_dir in std::fs::read_dir(root.join("crates")).unwrap().flatten() {
+        let mut pending = vec![crate_dir.path().join("src")];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    sources.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+                }
+            }
+        }
+    }
+    let mut checked = 0;
+    for panel in parsed["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if !(word.starts_with("dsc_") || word.starts_with("process_")) {
+                    continue;
+                }
+                let name = word.trim_end_matches("_bucket");
+                assert!(
+                    sources.contains(&format!("\"{name}\"")),
+                    "panel '{}' queries {name}, which nothing records",
+                    panel["title"]
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 15, "{checked}");
+}

@@ -30,7 +30,7 @@ async fn scrape(node: &Node) -> Option<Vec<Value>> {
             return None;
         }
     };
-    let response = support::client().get(format!("http://127.0.0.1:{}/metrics", node.health)).send().await.unwrap();
+    let response = support::client().get(format!("http://127.0.0.1:{}/api/metrics", node.health)).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/peers/python/parse_metrics.py");
