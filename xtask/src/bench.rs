@@ -13,6 +13,7 @@
 mod http;
 mod negotiation;
 mod process;
+mod replicas;
 mod transfer;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use std::time::Duration;
 use http::*;
 use negotiation::*;
 use process::*;
+use replicas::*;
 use transfer::*;
 
 const API_KEY: &str = "bench-key";
@@ -70,9 +72,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
         size as f64 / 1048576.0
     );
 
-    // `--only identity` runs just the trust-list/DCP negotiation comparison.
+    // `--only identity` runs just the trust-list/DCP negotiation comparison, `--only replicas` the replica scaling.
     if args.windows(2).any(|w| w[0] == "--only" && w[1] == "identity") {
         return identity_bench(&binary);
+    }
+    if args.windows(2).any(|w| w[0] == "--only" && w[1] == "replicas") {
+        let admin = std::env::var("TEST_POSTGRES_URL").map_err(|_| "replicas need TEST_POSTGRES_URL".to_string())?;
+        return replicas_bench(&binary, &admin);
     }
     let mut times = Vec::new();
     for _ in 0..STARTS {
@@ -128,6 +134,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .status();
             }
             result?;
+            replicas_bench(&binary, &admin)?;
         }
         Err(_) => println!(
             "PostgreSQL  skipped: TEST_POSTGRES_URL not set (scripts/harness.sh up postgres; eval \"$(scripts/harness.sh env)\")"

@@ -23,6 +23,18 @@ pub(super) fn negotiation_pair(
     identity: &Identity,
 ) -> Result<(Running, Running, String), String> {
     let (consumer_port, provider_port) = (free_port()?, free_port()?);
+    negotiation_pair_on(binary, databases, base_url, identity, (consumer_port, provider_port), &[])
+}
+
+/// [`negotiation_pair`] on the given protocol ports (consumer, provider), with more settings for the provider.
+pub(super) fn negotiation_pair_on(
+    binary: &Path,
+    databases: Option<(&str, &str)>,
+    base_url: &str,
+    identity: &Identity,
+    (consumer_port, provider_port): (u16, u16),
+    provider_extra: &[(&'static str, String)],
+) -> Result<(Running, Running, String), String> {
     let did = |port: u16| format!("did:web:127.0.0.1%3A{port}");
     let participant = |own: u16, other: u16, bpn: &str| -> Vec<(&'static str, String)> {
         let mut settings = vec![
@@ -45,12 +57,9 @@ pub(super) fn negotiation_pair(
         consumer_port,
         &participant(consumer_port, provider_port, "BPNL000000000001"),
     )?;
-    let (provider, _) = start_with(
-        binary,
-        databases.map(|d| d.1),
-        provider_port,
-        &participant(provider_port, consumer_port, "BPNL000000000002"),
-    )?;
+    let mut provider_settings = participant(provider_port, consumer_port, "BPNL000000000002");
+    provider_settings.extend(provider_extra.iter().cloned());
+    let (provider, _) = start_with(binary, databases.map(|d| d.1), provider_port, &provider_settings)?;
     if let Identity::Dcp(issuer) = identity {
         issuer.onboard(&did(consumer_port), "BPNL000000000002", consumer.management)?;
         issuer.onboard(&did(provider_port), "BPNL000000000001", provider.management)?;
