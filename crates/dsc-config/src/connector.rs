@@ -111,6 +111,8 @@ pub struct ConnectorConfig {
     pub body_limit: usize,
     /// `dsc.http.request.timeout.seconds`.
     pub request_timeout_seconds: u64,
+    /// `dsc.shutdown.timeout.seconds`.
+    pub shutdown_timeout_seconds: u64,
     /// `dsc.dsp.participant.concurrency`.
     pub participant_concurrency: usize,
     /// `dsc.negotiation.consumer.offers`: `true` when every provider offer waits for the operator.
@@ -295,6 +297,7 @@ impl ConnectorConfig {
             data_dir,
             body_limit: raw.number("dsc.http.body.limit")?,
             request_timeout_seconds: raw.number("dsc.http.request.timeout.seconds")?,
+            shutdown_timeout_seconds: raw.number("dsc.shutdown.timeout.seconds")?,
             participant_concurrency: raw.number("dsc.dsp.participant.concurrency")?,
             offers_for_operator: raw.get("dsc.negotiation.consumer.offers") == Some("operator"),
             verification_concurrency: raw.number("dsc.dsp.verification.concurrency")?,

@@ -354,6 +354,13 @@ pub const SETTINGS: &[Setting] = &[
         "Largest accepted request body in bytes, on every API (413 beyond).",
     ),
     setting(
+        "dsc.shutdown.timeout.seconds",
+        Kind::Number { min: 1, max: 3600 },
+        Some("20"),
+        "After SIGTERM: how long open requests and work in flight may take to finish before the process exits \
+         anyway (below Kubernetes' 30 s grace period; unfinished work is taken over when its lease expires).",
+    ),
+    setting(
         "dsc.http.request.timeout.seconds",
         Kind::Number { min: 1, max: 3600 },
         Some("60"),

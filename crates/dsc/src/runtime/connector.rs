@@ -216,15 +216,10 @@ impl Connector {
         let reconciler = spawn_reconciler(&self.config, &self.store, self.kafka.as_ref(), stopped.clone());
         let rotation =
             self.oauth_rotation.clone().map(|rotation| tokio::spawn(crate::oauth::run_rotation(rotation, stopped)));
-        let result = self.bound.run(shutdown).await;
-        let _ = stop.send(true);
-        for task in [reconciler, rotation].into_iter().flatten() {
-            let _ = task.await;
-        }
-        let _ = manager.await;
-        let _ = transfers.await;
-        let _ = monitor.await;
-        let _ = dispatcher.await;
+        let mut tasks = vec![manager, transfers, monitor, dispatcher];
+        tasks.extend([reconciler, rotation].into_iter().flatten());
+        let grace = std::time::Duration::from_secs(self.config.shutdown_timeout_seconds);
+        let result = super::serve_until_shutdown(self.bound, shutdown, stop, tasks, grace).await;
         self.store.close().await;
         result
     }

@@ -162,11 +162,9 @@ impl DataPlaneNode {
     {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let reconciler = spawn_reconciler(&self.config, &self.store, self.kafka.as_ref(), stopped);
-        let result = self.bound.run(shutdown).await;
-        let _ = stop.send(true);
-        if let Some(reconciler) = reconciler {
-            let _ = reconciler.await;
-        }
+        let grace = std::time::Duration::from_secs(self.config.shutdown_timeout_seconds);
+        let result =
+            super::serve_until_shutdown(self.bound, shutdown, stop, reconciler.into_iter().collect(), grace).await;
         self.store.close().await;
         result
     }

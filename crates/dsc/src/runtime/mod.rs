@@ -69,6 +69,53 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Serves until `shutdown` resolves, then at once tells the background work (`stop`) to claim nothing new, and
+/// gives open requests and the work in flight (`tasks`) `grace` to finish together. What still runs after that is
+/// dropped: nothing committed is lost, and an entity whose step was cut short is taken over (here after a restart,
+/// or by another replica) when its lease expires. The listeners stop accepting at the signal, so readiness fails
+/// from then on.
+pub(super) async fn serve_until_shutdown<F>(
+    bound: dsc_web::Bound,
+    shutdown: F,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    grace: std::time::Duration,
+) -> std::io::Result<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (signalled, mut signal) = tokio::sync::watch::channel(false);
+    let serving = tokio::spawn(bound.run(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+        let _ = signalled.send(true);
+    }));
+    let abort = serving.abort_handle();
+    let drained = async move {
+        let result = serving.await.unwrap_or_else(|join| Err(std::io::Error::other(join.to_string())));
+        for task in tasks {
+            let _ = task.await;
+        }
+        result
+    };
+    tokio::pin!(drained);
+    tokio::select! {
+        result = &mut drained => return result,
+        _ = signal.wait_for(|signalled| *signalled) => {}
+    }
+    match tokio::time::timeout(grace, &mut drained).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                seconds = grace.as_secs(),
+                "shutdown: requests or work still running after dsc.shutdown.timeout.seconds; exiting without them"
+            );
+            abort.abort();
+            Ok(())
+        }
+    }
+}
+
 /// Logs readiness with the time since `process_start`.
 pub fn log_ready(connector: &Connector, config: &ConnectorConfig, process_start: Instant) {
     for (names, address) in &connector.addresses {

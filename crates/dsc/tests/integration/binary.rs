@@ -183,6 +183,34 @@ async fn serves_until_sigterm_then_stops_cleanly() {
     assert!(lines.iter().any(|l| l["message"] == "stopped"));
 }
 
+/// A request still open (a client that sent half its body and waits) cannot hold a SIGTERM up beyond
+/// `dsc.shutdown.timeout.seconds`.
+#[tokio::test]
+async fn sigterm_is_bounded_by_the_shutdown_timeout_even_with_a_request_open() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, health, management) = write_config(dir.path(), "\"dsc.shutdown.timeout.seconds\" = 2\n");
+    let mut child = dsc(&["run", "--config", &path.to_string_lossy(), "--log-format", "json"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_ready(health, &mut child).await;
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", management)).unwrap();
+    let head = format!(
+        "POST /management/v3/assets HTTP/1.1\r\nHost: dsc\r\nX-Api-Key: {API_KEY}\r\nContent-Type: application/json\r\n\
+         Content-Length: 1000\r\n\r\n{{\"@id\": "
+    );
+    slow.write_all(head.as_bytes()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let (code, logs) = terminate(&mut child);
+    let took = started.elapsed();
+    assert_eq!(code, 0, "{logs}");
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(6), "stopped after {took:?}: {logs}");
+    assert!(logs.contains("still running after dsc.shutdown.timeout.seconds"), "{logs}");
+    drop(slow);
+}
+
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
