@@ -27,6 +27,7 @@ async fn metrics_count_requests_by_route_template_and_report_the_database() {
         .find(|l| {
             l.starts_with("dsc_http_requests_total{")
                 && l.contains("context=\"management\"")
+                && l.contains("method=\"GET\"")
                 && l.contains("route=\"/management/v3/assets/{id}\"")
                 && l.contains("status=\"404\"")
         })
@@ -34,9 +35,11 @@ async fn metrics_count_requests_by_route_template_and_report_the_database() {
     // Other tests in this process may use the same route; this one made two requests at least.
     let count: f64 = requests.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
     assert!(count >= 2.0, "{requests}");
-    assert!(line("dsc_database_readable 1").is_some(), "{text}");
-    assert!(line("dsc_database_connections{use=\"max\"} 10").is_some(), "{text}");
-    assert!(line("dsc_callback_outbox_backlog 0").is_some(), "{text}");
+    // The recorder is the process's, shared with the other in-process connectors of this test binary, so only the
+    // presence of the database figures is checked here; their values are in `kafka_pull::replicas` (one process each).
+    assert!(line("dsc_database_readable ").is_some(), "{text}");
+    assert!(line("dsc_database_connections{use=\"max\"} ").is_some(), "{text}");
+    assert!(line("dsc_callback_outbox_backlog ").is_some(), "{text}");
     assert!(line("process_resident_memory_bytes ").is_some(), "{text}");
     assert!(line("dsc_http_request_duration_seconds_bucket{").is_some(), "durations are histograms: {text}");
     for leak in ["missing-asset-1", "metrics-test-secret", "do-not-show-this-value", API_KEY] {
