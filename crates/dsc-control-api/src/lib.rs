@@ -55,21 +55,29 @@ async fn register(State(state): State<ControlState>, body: Bytes) -> Response {
     if message.profiles.is_empty() {
         return failure(StatusCode::BAD_REQUEST, "profiles must name at least one transfer type");
     }
-    tracing::info!(data_plane = %message.dataplane_id, endpoint = %message.endpoint, "data plane registered");
-    state.registry.register(DataPlaneEntry {
+    let entry = DataPlaneEntry {
         id: message.dataplane_id,
         endpoint: message.endpoint.trim_end_matches('/').trim_end_matches("/dataflows").to_string(),
         transfer_types: message.profiles,
         auth_key: state.signaling_key.to_string(),
-    });
-    StatusCode::OK.into_response()
+    };
+    let (id, endpoint) = (entry.id.clone(), entry.endpoint.clone());
+    match state.registry.register_saved(entry).await {
+        Ok(()) => {
+            tracing::info!(data_plane = %id, %endpoint, "data plane registered");
+            StatusCode::OK.into_response()
+        }
+        Err(reason) => failure(StatusCode::SERVICE_UNAVAILABLE, format!("the registration cannot be saved: {reason}")),
+    }
 }
 
 async fn unregister(State(state): State<ControlState>, Path(id): Path<String>) -> Response {
-    if state.registry.unregister(&id) {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        failure(StatusCode::NOT_FOUND, format!("data plane '{id}' is not registered"))
+    match state.registry.unregister_saved(&id).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => failure(StatusCode::NOT_FOUND, format!("data plane '{id}' is not registered")),
+        Err(reason) => {
+            failure(StatusCode::SERVICE_UNAVAILABLE, format!("the registration cannot be removed: {reason}"))
+        }
     }
 }
 

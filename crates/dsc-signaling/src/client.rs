@@ -33,18 +33,108 @@ impl std::fmt::Debug for DataPlaneEntry {
     }
 }
 
-/// Registered data planes. Selection takes the first that serves the transfer type.
-#[derive(Debug, Default)]
+/// Where data planes that registered themselves are kept, so that every control-plane replica (and a restarted
+/// one) knows them. Entries come back without their signaling key, which is configuration.
+#[async_trait]
+pub trait RegistrationStore: Send + Sync {
+    async fn save(&self, entry: &DataPlaneEntry) -> Result<(), String>;
+    async fn delete(&self, id: &str) -> Result<bool, String>;
+    /// (id, endpoint, transfer types) of every registration.
+    async fn load(&self) -> Result<Vec<(String, String, Vec<String>)>, String>;
+}
+
+/// Data planes the control plane may signal: those its configuration names (the embedded one, a remote URL) and
+/// those that registered themselves (`PUT /dataplanes`), kept in a [`RegistrationStore`] when there is one.
+/// Selection takes the first that serves the transfer type, configured ones first.
+#[derive(Default)]
 pub struct DataPlaneRegistry {
     entries: RwLock<Vec<DataPlaneEntry>>,
+    registered: RwLock<Vec<DataPlaneEntry>>,
+    store: Option<(std::sync::Arc<dyn RegistrationStore>, String)>,
+}
+
+impl std::fmt::Debug for DataPlaneRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataPlaneRegistry")
+            .field("entries", &self.entries)
+            .field("registered", &self.registered)
+            .finish()
+    }
 }
 
 impl DataPlaneRegistry {
     pub fn new(entries: Vec<DataPlaneEntry>) -> Self {
-        DataPlaneRegistry { entries: RwLock::new(entries) }
+        DataPlaneRegistry { entries: RwLock::new(entries), ..Default::default() }
     }
 
-    /// Adds a data plane, replacing one with the same id.
+    /// Registrations go to `store`; those read back are signaled with `auth_key`.
+    pub fn persistent(store: std::sync::Arc<dyn RegistrationStore>, auth_key: String) -> Self {
+        DataPlaneRegistry { store: Some((store, auth_key)), ..Default::default() }
+    }
+
+    /// A data plane registering itself: saved first (an error leaves the registry as it was), then known here.
+    pub async fn register_saved(&self, entry: DataPlaneEntry) -> Result<(), String> {
+        if let Some((store, _)) = &self.store {
+            store.save(&entry).await?;
+        }
+        if let Ok(mut registered) = self.registered.write() {
+            registered.retain(|known| known.id != entry.id);
+            registered.push(entry);
+        }
+        Ok(())
+    }
+
+    /// Removes a registration; whether there was one (here or in the store).
+    pub async fn unregister_saved(&self, id: &str) -> Result<bool, String> {
+        let stored = match &self.store {
+            Some((store, _)) => store.delete(id).await?,
+            None => false,
+        };
+        let known = self
+            .registered
+            .write()
+            .map(|mut registered| {
+                let before = registered.len();
+                registered.retain(|known| known.id != id);
+                registered.len() != before
+            })
+            .unwrap_or(false);
+        Ok(stored || known)
+    }
+
+    /// Reads the registrations again (at start, periodically, and when a transfer type has no data plane here): one
+    /// another replica received, or one that ended, shows.
+    pub async fn reload(&self) -> Result<(), String> {
+        let Some((store, auth_key)) = &self.store else { return Ok(()) };
+        let loaded: Vec<DataPlaneEntry> = store
+            .load()
+            .await?
+            .into_iter()
+            .map(|(id, endpoint, transfer_types)| DataPlaneEntry {
+                id,
+                endpoint,
+                transfer_types,
+                auth_key: auth_key.clone(),
+            })
+            .collect();
+        if let Ok(mut registered) = self.registered.write() {
+            *registered = loaded;
+        }
+        Ok(())
+    }
+
+    /// [`select`](Self::select), reading the registrations again on a miss.
+    pub async fn select_fresh(&self, transfer_type: &str) -> Option<DataPlaneEntry> {
+        if let Some(found) = self.select(transfer_type) {
+            return Some(found);
+        }
+        if let Err(error) = self.reload().await {
+            tracing::warn!("cannot read the registered data planes: {error}");
+        }
+        self.select(transfer_type)
+    }
+
+    /// Adds a data plane the configuration names, replacing one with the same id.
     pub fn register(&self, entry: DataPlaneEntry) {
         if let Ok(mut entries) = self.entries.write() {
             entries.retain(|known| known.id != entry.id);
@@ -65,15 +155,20 @@ impl DataPlaneRegistry {
     }
 
     pub fn select(&self, transfer_type: &str) -> Option<DataPlaneEntry> {
-        self.entries.read().ok()?.iter().find(|e| e.transfer_types.iter().any(|t| t == transfer_type)).cloned()
+        let serves = |e: &&DataPlaneEntry| e.transfer_types.iter().any(|t| t == transfer_type);
+        if let Some(found) = self.entries.read().ok()?.iter().find(serves) {
+            return Some(found.clone());
+        }
+        self.registered.read().ok()?.iter().find(serves).cloned()
     }
 
     pub fn transfer_types(&self) -> Vec<String> {
-        let mut types: Vec<String> = self
-            .entries
-            .read()
-            .map(|entries| entries.iter().flat_map(|e| e.transfer_types.clone()).collect())
-            .unwrap_or_default();
+        let mut types: Vec<String> = Vec::new();
+        for list in [&self.entries, &self.registered] {
+            if let Ok(entries) = list.read() {
+                types.extend(entries.iter().flat_map(|e| e.transfer_types.clone()));
+            }
+        }
         types.sort();
         types.dedup();
         types
@@ -96,7 +191,11 @@ impl HttpDataPlaneClient {
         path: &[&str],
         body: &impl Serialize,
     ) -> Result<(u16, Vec<u8>), SignalingError> {
-        let plane = self.registry.select(profile).ok_or_else(|| SignalingError::NoDataPlane(profile.to_string()))?;
+        let plane = self
+            .registry
+            .select_fresh(profile)
+            .await
+            .ok_or_else(|| SignalingError::NoDataPlane(profile.to_string()))?;
         let mut url = reqwest::Url::parse(plane.endpoint.trim_end_matches('/'))
             .map_err(|e| SignalingError::Unreachable(format!("data plane {}: bad endpoint: {e}", plane.id)))?;
         url.path_segments_mut()
@@ -142,6 +241,10 @@ impl HttpDataPlaneClient {
 impl DataPlaneClient for HttpDataPlaneClient {
     fn transfer_types(&self) -> Vec<String> {
         self.registry.transfer_types()
+    }
+
+    async fn supports(&self, transfer_type: &str) -> bool {
+        self.registry.select_fresh(transfer_type).await.is_some()
     }
 
     async fn start(&self, request: &StartRequest) -> Result<Option<DataAddress>, SignalingError> {

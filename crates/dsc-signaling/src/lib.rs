@@ -15,7 +15,7 @@ mod client;
 pub mod wire;
 
 pub use address::{address_from_wire, address_to_wire};
-pub use client::{DataPlaneEntry, DataPlaneRegistry, HttpDataPlaneClient};
+pub use client::{DataPlaneEntry, DataPlaneRegistry, HttpDataPlaneClient, RegistrationStore};
 
 use async_trait::async_trait;
 use dsc_domain::DataAddress;
@@ -54,6 +54,11 @@ pub enum SignalingError {
 pub trait DataPlaneClient: Send + Sync {
     /// Transfer types some registered data plane serves (catalog distributions).
     fn transfer_types(&self) -> Vec<String>;
+    /// Whether some data plane serves the transfer type, looking further than [`transfer_types`](Self::transfer_types)
+    /// where it can (a registration another control-plane replica received).
+    async fn supports(&self, transfer_type: &str) -> bool {
+        self.transfer_types().iter().any(|t| t == transfer_type)
+    }
     /// Starts a flow; a pull flow answers with the address (EDR) the consumer reads from.
     async fn start(&self, request: &StartRequest) -> Result<Option<DataAddress>, SignalingError>;
     async fn suspend(&self, profile: &str, process_id: &str, reason: Option<&str>) -> Result<(), SignalingError>;

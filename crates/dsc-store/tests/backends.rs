@@ -85,6 +85,7 @@ contract_suite!(
     state_changes_queue_their_events_atomically,
     pending_processes_are_not_claimed,
     singleton_roles_have_one_holder_at_a_time,
+    data_plane_registrations_round_trip,
 );
 
 #[tokio::test]

@@ -46,7 +46,7 @@ impl RequestCheck {
             .await?
             .filter(|a| a.consumer_id == peer.id && a.provider_id == self.participant_id)
             .ok_or_else(|| ProtocolError::Refused(format!("agreement '{agreement_id}' is unknown")))?;
-        if !self.data_planes.transfer_types().iter().any(|t| t == format) {
+        if !self.data_planes.supports(format).await {
             return Err(ProtocolError::Refused(format!(
                 "transfer type '{format}' is not supported; supported: {}",
                 self.data_planes.transfer_types().join(", ")

@@ -7,11 +7,13 @@
 // Test helpers outside `#[test]` functions may unwrap too (clippy.toml allows it only inside them).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod data_planes;
 mod entities;
 mod negotiations;
 mod singletons;
 mod transfers;
 
+pub use data_planes::*;
 pub use entities::*;
 pub use negotiations::*;
 pub use singletons::*;

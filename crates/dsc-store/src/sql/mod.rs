@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 //! The SQL store: one implementation, two backends.
 
+mod data_planes;
 mod entities;
 mod filter;
 mod leased;
@@ -22,6 +23,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 use crate::{ContractDefinitionStore, HealthCheck, Repository, StoreError};
 use entities::Entity;
 
+pub use data_planes::DataPlaneRecord;
 pub use filter::{Arg, SqlBuilder};
 pub use plugin::{PluginMigration, PluginMigrations, PluginSql, column};
 pub use statistics::{PoolUse, StateCount};

@@ -12,6 +12,7 @@ use dsc_controlplane::transfer::{PolicyMonitor, TransferManager};
 use dsc_kafka_pull::KafkaPull;
 use dsc_signaling::{DataPlaneEntry, DataPlaneRegistry, HttpDataPlaneClient};
 use dsc_store::SqlStore;
+use dsc_store::sql::redact_url;
 use dsc_web::{ApiKey, ContextRouter};
 
 use super::StartError;
@@ -24,6 +25,7 @@ use super::identity::ProtocolIdentity;
 pub struct Connector {
     bound: dsc_web::Bound,
     store: SqlStore,
+    registry: Arc<DataPlaneRegistry>,
     negotiation_manager: Arc<NegotiationManager>,
     transfer_manager: Arc<TransferManager>,
     policy_monitor: Arc<PolicyMonitor>,
@@ -53,7 +55,12 @@ impl Connector {
         let http = http_client()?;
         let identity = ProtocolIdentity::load(config, &vault, &http, shared.clone()).await?;
         let signaling_key = config.signaling_key.clone().unwrap_or_else(dsc_dataplane::tokens::new_secret);
-        let registry = Arc::new(DataPlaneRegistry::default());
+        let registrations = Arc::new(super::registrations::StoredRegistrations(store.clone()));
+        let registry = Arc::new(DataPlaneRegistry::persistent(registrations, signaling_key.clone()));
+        registry
+            .reload()
+            .await
+            .map_err(|reason| StartError::Database { url: redact_url(&config.database_url), reason })?;
         if let Some((url, transfer_types)) = &config.remote_data_plane {
             registry.register(DataPlaneEntry {
                 id: "remote".into(),
@@ -187,6 +194,7 @@ impl Connector {
         Ok(Connector {
             bound,
             store,
+            registry,
             negotiation_manager,
             transfer_manager,
             policy_monitor,
@@ -214,9 +222,11 @@ impl Connector {
         let monitor = tokio::spawn(self.policy_monitor.clone().run(stopped.clone()));
         let dispatcher = tokio::spawn(self.callback_dispatcher.clone().run(stopped.clone()));
         let reconciler = spawn_reconciler(&self.config, &self.store, self.kafka.as_ref(), stopped.clone());
+        let stopped_again = stopped.clone();
         let rotation =
             self.oauth_rotation.clone().map(|rotation| tokio::spawn(crate::oauth::run_rotation(rotation, stopped)));
-        let mut tasks = vec![manager, transfers, monitor, dispatcher];
+        let reloading = tokio::spawn(super::registrations::keep_reloading(self.registry.clone(), stopped_again));
+        let mut tasks = vec![manager, transfers, monitor, dispatcher, reloading];
         tasks.extend([reconciler, rotation].into_iter().flatten());
         let grace = std::time::Duration::from_secs(self.config.shutdown_timeout_seconds);
         let result = super::serve_until_shutdown(self.bound, shutdown, stop, tasks, grace).await;

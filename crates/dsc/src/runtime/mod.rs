@@ -8,6 +8,7 @@
 //! - [`identity`]: the participant's signing identity and how protocol requests are authenticated.
 //! - [`common`]: vault, HTTP client, health probes.
 //! - [`metrics`]: the Prometheus endpoint and the process's metrics recorder.
+//! - [`registrations`]: data plane registrations in the database, shared by control-plane replicas.
 
 mod common;
 mod connector;
@@ -16,6 +17,7 @@ mod data_plane;
 mod dcp;
 mod identity;
 mod metrics;
+mod registrations;
 
 use std::time::Instant;
 

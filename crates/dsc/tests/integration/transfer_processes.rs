@@ -212,3 +212,61 @@ async fn pull_transfers_with_the_embedded_data_plane() {
 async fn pull_transfers_with_a_standalone_data_plane() {
     scenario(true).await;
 }
+
+/// Two control-plane replicas on one PostgreSQL: a standalone data plane registers with replica A only, yet a
+/// transfer that replica B handles uses it (B reads the registrations when it has no data plane for the type), and
+/// A, restarted, still knows it.
+#[tokio::test]
+async fn a_data_plane_registered_with_one_replica_serves_every_replica_and_survives_a_restart() {
+    let Some(database) = support::fresh_postgres_database().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ports = || (free_port(), free_port(), free_port(), free_port());
+    let (consumer_ports, provider_ports) = (ports(), ports());
+    let (dp_control, dp_public) = (free_port(), free_port());
+    let consumer_did = format!("did:web:127.0.0.1%3A{}", consumer_ports.2);
+    let provider_did = format!("did:web:127.0.0.1%3A{}", provider_ports.2);
+    let mut consumer =
+        Node::with_ports(dir.path(), "consumer", &[(provider_did, "BPNL000000000001".into())], "", consumer_ports);
+    let shared = format!(
+        "\"dsc.dataplane.embedded\" = \"false\"\n\"dsc.signaling.auth.key\" = \"{KEY}\"\n\
+         \"edc.datasource.default.url\" = \"{database}\"\n\"dsc.vault.type\" = \"database\"\n\"dsc.vault.key\" = \"{}\"\n",
+        dsc_vault::VaultKey::generate().to_base64()
+    );
+    let mut a = Node::with_ports(
+        dir.path(),
+        "provider-a",
+        &[(consumer_did, "BPNL000000000002".into())],
+        &shared,
+        provider_ports,
+    );
+    consumer.start().await;
+    a.start().await;
+    let mut b = Node::replica_of(dir.path(), "provider-b", &a, &shared);
+    b.start().await;
+    let mut data_plane =
+        Node::data_plane(dir.path(), "dataplane", &a, dp_control, dp_public, KEY, Some(provider_ports.3));
+    data_plane.start().await;
+    provision(&a, &backend().await).await;
+
+    // Negotiated through A (its catalog shows the data plane's transfer type), transferred through B.
+    let through_a = transfer_for(&consumer, &a, "parts").await;
+    let agreement =
+        get(consumer.management_url(&format!("/v3/transferprocesses/{through_a}"))).await.body["contractId"].clone();
+    let request = json!({ "@context": { "@vocab": EDC }, "@type": "TransferRequest",
+        "protocol": "dataspace-protocol-http:2025-1", "counterPartyAddress": b.protocol_address(),
+        "contractId": agreement, "transferType": "HttpData-PULL" });
+    let created = post(consumer.management_url("/v3/transferprocesses"), &request).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let through_b = created.body["@id"].as_str().unwrap_or_default().to_string();
+    wait_state(&consumer, &format!("/v3/transferprocesses/{through_b}"), "STARTED").await;
+    let (endpoint, token) = edr(&consumer, &through_b).await;
+    assert_eq!(endpoint, format!("http://127.0.0.1:{dp_public}/public"));
+    assert_eq!(fetch(&format!("{endpoint}/lot/1"), &token).await, 200);
+
+    // A restarts and still selects the data plane, without it registering again.
+    a.crash();
+    a.start().await;
+    let again = transfer_for(&consumer, &a, "parts").await;
+    let (_, token) = edr(&consumer, &again).await;
+    assert_eq!(fetch(&format!("{endpoint}/lot/2"), &token).await, 200);
+}
