@@ -108,6 +108,11 @@ impl OAuthServer {
         let now = unix_now();
         let stored = load_keys(vault).await?;
         if !keys::rotation_due(&stored, max_age_seconds, now) {
+            // Another replica sharing the (database) vault may have rotated: sign with what the vault holds now.
+            let ring = keys::KeyRing::from_stored(&stored, now)?;
+            if let Ok(mut keys) = self.keys.write() {
+                *keys = ring;
+            }
             return Ok(false);
         }
         let next = keys::rotated(&stored, self.access_token_seconds, now)?;

@@ -208,6 +208,19 @@ async fn a_rotated_signing_key_keeps_verifying_its_tokens_until_they_expire() {
     assert_eq!(jwks(running.issuer.clone()).await["keys"].as_array().map(Vec::len), Some(1));
 
     let vault = running.vault.as_ref();
+    // A second replica on the same vault (the database vault, shared), started before the rotation.
+    let replica = OAuthServer {
+        issuer: running.issuer.clone(),
+        audience: AUDIENCE.into(),
+        scope: "kafka".into(),
+        access_token_seconds: 300,
+        refresh_token_seconds: 3600,
+        initial_access_token: dsc_oauth_server::InitialAccessToken::Fixed(INITIAL.into()),
+        keys: std::sync::RwLock::new(
+            KeyRing::from_stored(&dsc_oauth_server::load_keys(vault).await.unwrap(), 0).unwrap(),
+        ),
+        store: running.server.store.clone(),
+    };
     assert!(!running.server.rotate_if_due(vault, 3600).await.unwrap_or(true), "a fresh key is not due");
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert!(running.server.rotate_if_due(vault, 1).await.unwrap_or(false), "a key older than 1 s is due");
@@ -224,6 +237,11 @@ async fn a_rotated_signing_key_keeps_verifying_its_tokens_until_they_expire() {
     assert!(kids.contains(&kid(&before.access_token).as_str()) && kids.contains(&kid(&after.access_token).as_str()));
     assert!(client.introspect(&registered, &before.access_token).await.unwrap_or(false), "the old token is active");
     assert!(client.introspect(&registered, &after.access_token).await.unwrap_or(false));
+
+    // The other replica's next check is not due (the key is fresh) and picks the rotated ring up from the vault.
+    assert!(!replica.rotate_if_due(vault, 3600).await.unwrap_or(true));
+    let replica_kid = replica.keys.read().map(|keys| keys.current.kid.clone()).unwrap_or_default();
+    assert_eq!(replica_kid, kid(&after.access_token), "the replica signs with the rotated key");
 
     // A restart reads the same ring from the vault.
     let stored = dsc_oauth_server::load_keys(vault).await.unwrap();

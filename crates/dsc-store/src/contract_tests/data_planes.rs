@@ -13,7 +13,7 @@ pub async fn data_plane_registrations_round_trip(store: &SqlStore) {
     };
     assert!(store.data_planes().await.unwrap().is_empty());
     store.save_data_plane(&record("a", "http://a/control", &["HttpData-PULL"])).await.unwrap();
-    store.save_data_plane(&record("b", "http://b/control", &["KafkaBroker-PULL"])).await.unwrap();
+    store.save_data_plane(&record("b", "http://b/control", &["AmazonS3-PUSH"])).await.unwrap();
     store.save_data_plane(&record("a", "http://a2/control", &["HttpData-PULL", "HttpData-PUSH"])).await.unwrap();
     let mut all = store.data_planes().await.unwrap();
     all.sort_by(|x, y| x.id.cmp(&y.id));
@@ -21,10 +21,10 @@ pub async fn data_plane_registrations_round_trip(store: &SqlStore) {
         all,
         vec![
             record("a", "http://a2/control", &["HttpData-PULL", "HttpData-PUSH"]),
-            record("b", "http://b/control", &["KafkaBroker-PULL"])
+            record("b", "http://b/control", &["AmazonS3-PUSH"])
         ]
     );
     assert!(store.delete_data_plane("a").await.unwrap());
     assert!(!store.delete_data_plane("a").await.unwrap());
-    assert_eq!(store.data_planes().await.unwrap(), vec![record("b", "http://b/control", &["KafkaBroker-PULL"])]);
+    assert_eq!(store.data_planes().await.unwrap(), vec![record("b", "http://b/control", &["AmazonS3-PUSH"])]);
 }

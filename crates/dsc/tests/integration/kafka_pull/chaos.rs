@@ -295,30 +295,11 @@ async fn killing_provider_and_consumer_at_random_leaves_every_entity_consistent(
         .filter(|(_, t)| t["state"] == "STARTED" && t["transferType"] == "KafkaBroker-PULL")
         .map(|(id, _)| id)
         .collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let mut expected = BTreeSet::new();
-        for id in &started_kafka {
-            expected.insert(principal_of(&edr(&consumer, id).await, &h.principal_claim));
-        }
-        let readers: BTreeSet<String> = h
-            .acl_admin()
-            .all_acls()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|b| b.resource == "TOPIC" && b.name == topic)
-            .map(|b| b.principal)
-            .collect();
-        if readers == expected {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the broker's readers of {topic} differ from the STARTED transfers' EDRs (seed {seed}):\n{readers:?}\n{expected:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut expected = BTreeSet::new();
+    for id in &started_kafka {
+        expected.insert(principal_of(&edr(&consumer, id).await, &h.principal_claim));
     }
+    h.await_topic_readers(&topic, &expected, &format!("chaos seed {seed}")).await;
     let states = |all: &BTreeMap<String, Value>| -> BTreeMap<String, usize> {
         let mut states = BTreeMap::new();
         for entity in all.values() {

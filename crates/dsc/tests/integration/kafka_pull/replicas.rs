@@ -219,26 +219,7 @@ async fn three_provider_replicas_share_negotiations_and_kafka_transfers_through_
     }
     let principals: BTreeSet<String> = edrs.values().map(|e| principal_of(e, &h.principal_claim)).collect();
     assert_eq!(principals.len(), started_ids.len(), "each STARTED transfer has a principal of its own");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let readers: BTreeSet<String> = h
-            .acl_admin()
-            .all_acls()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|binding| binding.resource == "TOPIC" && binding.name == topic)
-            .map(|binding| binding.principal)
-            .collect();
-        if readers == principals {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the topic's readers differ from the STARTED transfers:\n{readers:?}\n{principals:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    h.await_topic_readers(&topic, &principals, "three replicas").await;
 
     // Every STARTED transfer's consumer reads, eight at a time.
     let mut reading = Vec::new();

@@ -157,6 +157,31 @@ impl KafkaHarness {
         dsc_kafka_admin::KafkaAdmin::new(&self.admin_bootstrap, &self.admin_user, &self.admin_password)
     }
 
+    /// Waits up to 30 s until the principals with ACLs on `topic` are exactly `expected`; panics with both sets and
+    /// `context` otherwise.
+    pub async fn await_topic_readers(&self, topic: &str, expected: &std::collections::BTreeSet<String>, context: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let readers: std::collections::BTreeSet<String> = self
+                .acl_admin()
+                .all_acls()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|binding| binding.resource == "TOPIC" && binding.name == topic)
+                .map(|binding| binding.principal)
+                .collect();
+            if &readers == expected {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the readers of {topic} differ from the STARTED transfers' principals ({context}):\n{readers:?}\n{expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     pub async fn delete_topic(&self, topic: &str) {
         let admin: AdminClient<DefaultClientContext> = self.admin_config().create().expect("admin");
         let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(20)));
