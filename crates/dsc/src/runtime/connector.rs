@@ -223,8 +223,15 @@ impl Connector {
         let dispatcher = tokio::spawn(self.callback_dispatcher.clone().run(stopped.clone()));
         let reconciler = spawn_reconciler(&self.config, &self.store, self.kafka.as_ref(), stopped.clone());
         let stopped_again = stopped.clone();
-        let rotation =
-            self.oauth_rotation.clone().map(|rotation| tokio::spawn(crate::oauth::run_rotation(rotation, stopped)));
+        let rotation = self.oauth_rotation.clone().map(|rotation| {
+            let holder = format!(
+                "{}/{}/{}",
+                self.config.participant_id,
+                std::process::id(),
+                dsc_domain::clock::system_now_millis()
+            );
+            tokio::spawn(crate::oauth::run_rotation(rotation, self.store.clone(), holder, stopped))
+        });
         let reloading = tokio::spawn(super::registrations::keep_reloading(self.registry.clone(), stopped_again));
         let mut tasks = vec![manager, transfers, monitor, dispatcher, reloading];
         tasks.extend([reconciler, rotation].into_iter().flatten());
