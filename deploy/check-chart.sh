@@ -114,6 +114,14 @@ must_fail "needs signaling.existingSecret" "${base[@]}" --set mode=split
 must_fail "value must be one of 'single', 'split'" "${base[@]}" --set mode=both
 must_fail "which the chart manages" "${base[@]}" --set 'settings.web\.http\.port=8080'
 must_fail "a secret" "${base[@]}" --set 'connector.settings.edc\.datasource\.default\.password=x'
+must_fail "a secret" "${base[@]}" --set 'settings.dsc\.vault\.key\.previous=x'
+# PostgreSQL with the vault file still mounts a ReadWriteOnce claim: the old pod must go first.
+if "$HELM" template dsc "$CHART" "${base[@]}" --set postgresql.enabled=true --set postgresql.existingSecret=db \
+  --set postgresql.urlKey=url 2>&1 | grep -q 'type: Recreate'; then
+  echo "ok   PostgreSQL with the vault file on a ReadWriteOnce claim: Recreate"
+else
+  fail "PostgreSQL with the vault file must use the Recreate strategy"
+fi
 must_fail "carries a password" "${base[@]}" --set postgresql.enabled=true \
   --set postgresql.url=postgres://dsc:pw@db:5432/dsc --set postgresql.existingSecret=db
 must_fail "ingress.enabled needs ingress.rules" "${base[@]}" --set ingress.enabled=true

@@ -174,16 +174,17 @@ impl KafkaPull {
     async fn undo_stale_restores(&self, restored: &[(String, ConsumerGrant)]) -> usize {
         let mut stale = Vec::new();
         for (flow_id, grant) in restored {
-            let still_active = self.grants.live_grants_of_flow(flow_id).await.is_ok_and(|grants| {
-                grants.iter().any(|g| {
-                    g.state == KafkaGrantState::Active && g.principal.as_deref() == Some(grant.principal.as_str())
-                })
+            // A store that cannot be read says nothing either way: the restore stands, and the next pass checks again
+            // (undoing it would cut off a consumer that may well be entitled).
+            let (Ok(grants), Ok(flow)) =
+                (self.grants.live_grants_of_flow(flow_id).await, self.flows.find_flow(flow_id).await)
+            else {
+                continue;
+            };
+            let still_active = grants.iter().any(|g| {
+                g.state == KafkaGrantState::Active && g.principal.as_deref() == Some(grant.principal.as_str())
             });
-            let flow_started = self
-                .flows
-                .find_flow(flow_id)
-                .await
-                .is_ok_and(|flow| flow.is_some_and(|f| f.state == DataFlowState::Started));
+            let flow_started = flow.is_some_and(|f| f.state == DataFlowState::Started);
             if !(still_active && flow_started) {
                 stale.push(grant.principal.clone());
             }

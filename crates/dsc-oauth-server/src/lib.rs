@@ -88,8 +88,10 @@ pub async fn load_keys(vault: &dyn dsc_vault::Vault) -> Result<keys::StoredKeys,
         current: keys::StoredKey { pem, created_at: unix_now(), retire_at: None },
         previous: vec![],
     };
-    save_keys(vault, &stored).await?;
-    Ok(stored)
+    // Replicas starting together on a shared vault keep whichever ring was stored first.
+    let text = serde_json::to_string(&stored).map_err(|e| ServerError::Key(e.to_string()))?;
+    let kept = vault.store_if_absent(keys::KEYS_VAULT_KEY, dsc_vault::SecretString::new(text)).await.map_err(read)?;
+    serde_json::from_str(kept.expose()).map_err(|e| ServerError::Key(format!("stored key ring: {e}")))
 }
 
 async fn save_keys(vault: &dyn dsc_vault::Vault, stored: &keys::StoredKeys) -> Result<(), ServerError> {

@@ -34,11 +34,14 @@ pub struct DatabaseVault {
     ring: KeyRing,
 }
 
-/// What opening found: how many secrets there are, and how many were re-wrapped from previous keys.
+/// What opening found: how many secrets there are, how many were re-wrapped from previous keys, and how many are
+/// still sealed with another key than the vault key afterwards (a replica with an older configuration wrote them
+/// meanwhile): only at 0 may the previous keys go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Opened {
     pub secrets: usize,
     pub rewrapped: usize,
+    pub on_previous_keys: usize,
 }
 
 fn unavailable(error: StoreError) -> VaultError {
@@ -55,6 +58,22 @@ fn sealed_from(row: &dsc_store::AnyRow) -> Result<(String, SealedSecret), StoreE
             ciphertext: column(row, "ciphertext")?,
         },
     ))
+}
+
+/// `INSERT ... VALUES (...)` of one sealed secret, for the caller to finish with its conflict rule.
+fn insert(sql: &dsc_store::PluginSql<'_>, key: &str, sealed: &SealedSecret) -> dsc_store::SqlBuilder {
+    let mut query = sql.builder();
+    query.push("INSERT INTO dsc_vault_secret (name, key_id, wrapped_key, nonce, ciphertext, updated_at) VALUES (");
+    for (index, value) in
+        [key, &sealed.key_id, &sealed.wrapped_key, &sealed.nonce, &sealed.ciphertext].into_iter().enumerate()
+    {
+        query.push(if index == 0 { "" } else { ", " });
+        query.bind(Arg::Text(value.to_string()));
+    }
+    query.push(", ");
+    query.bind(Arg::Int(now_ms()));
+    query.push(")");
+    query
 }
 
 fn now_ms() -> i64 {
@@ -87,7 +106,8 @@ impl DatabaseVault {
         if rewrapped > 0 {
             tracing::info!(rewrapped, "vault: data keys re-wrapped with the current vault key");
         }
-        Ok((vault, Opened { secrets: all.len(), rewrapped }))
+        let on_previous_keys = vault.all().await?.iter().filter(|(_, s)| s.key_id != vault.ring.primary_id()).count();
+        Ok((vault, Opened { secrets: all.len(), rewrapped, on_previous_keys }))
     }
 
     async fn all(&self) -> Result<Vec<(String, SealedSecret)>, VaultError> {
@@ -137,22 +157,25 @@ impl Vault for DatabaseVault {
         validate_secret_key(key)?;
         let sealed = self.ring.seal(key, &value)?;
         let sql = self.store.plugin_sql();
-        let mut query = sql.builder();
-        query.push("INSERT INTO dsc_vault_secret (name, key_id, wrapped_key, nonce, ciphertext, updated_at) VALUES (");
-        for (index, value) in
-            [key, &sealed.key_id, &sealed.wrapped_key, &sealed.nonce, &sealed.ciphertext].into_iter().enumerate()
-        {
-            query.push(if index == 0 { "" } else { ", " });
-            query.bind(Arg::Text(value.to_string()));
-        }
-        query.push(", ");
-        query.bind(Arg::Int(now_ms()));
+        let mut query = insert(&sql, key, &sealed);
         query.push(
-            ") ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, wrapped_key = excluded.wrapped_key, \
+            " ON CONFLICT (name) DO UPDATE SET key_id = excluded.key_id, wrapped_key = excluded.wrapped_key, \
              nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
         );
         sql.execute(&query).await.map_err(unavailable)?;
         Ok(())
+    }
+
+    /// One atomic insert that leaves an existing secret alone, then whatever the table holds: of replicas generating
+    /// the same secret at once, the first insert wins for all of them.
+    async fn store_if_absent(&self, key: &str, value: SecretString) -> Result<SecretString, VaultError> {
+        validate_secret_key(key)?;
+        let sealed = self.ring.seal(key, &value)?;
+        let sql = self.store.plugin_sql();
+        let mut query = insert(&sql, key, &sealed);
+        query.push(" ON CONFLICT (name) DO NOTHING");
+        sql.execute(&query).await.map_err(unavailable)?;
+        self.resolve(key).await?.ok_or_else(|| VaultError::Unavailable(format!("secret '{key}' vanished while stored")))
     }
 
     async fn delete(&self, key: &str) -> Result<bool, VaultError> {

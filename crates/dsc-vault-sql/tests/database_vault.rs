@@ -52,7 +52,7 @@ async fn replicas_share_secrets_and_keep_only_ciphertext(postgres: bool) {
     let Some(url) = database(&dir, postgres).await else { return };
     let key = VaultKey::generate();
     let (a, opened) = open(&url, &key, &[]).await.unwrap();
-    assert_eq!(opened, Opened { secrets: 0, rewrapped: 0 });
+    assert_eq!(opened, Opened { secrets: 0, rewrapped: 0, on_previous_keys: 0 });
     let (b, _) = open(&url, &key, &[]).await.unwrap();
     a.store("broker-admin-password", secret("plain-text-password-42")).await.unwrap();
     assert_eq!(
@@ -108,10 +108,10 @@ async fn rotation_in_three_rolling_steps(postgres: bool) {
 
     // Step 1: replicas learn the new key; they still seal with the old one, nothing is re-wrapped.
     let (step1, opened) = open(&url, &old, std::slice::from_ref(&new)).await.unwrap();
-    assert_eq!(opened, Opened { secrets: 2, rewrapped: 0 });
+    assert_eq!(opened, Opened { secrets: 2, rewrapped: 0, on_previous_keys: 0 });
     // Step 2: the new key seals; a replica starting re-wraps; a replica still at step 1 reads everything.
     let (step2, opened) = open(&url, &new, std::slice::from_ref(&old)).await.unwrap();
-    assert_eq!(opened, Opened { secrets: 2, rewrapped: 2 });
+    assert_eq!(opened, Opened { secrets: 2, rewrapped: 2, on_previous_keys: 0 });
     step2.store("c", secret("3")).await.unwrap();
     for name in ["a", "b", "c"] {
         assert!(step1.resolve(name).await.unwrap().is_some(), "{name}");
@@ -126,7 +126,10 @@ async fn rotation_in_three_rolling_steps(postgres: bool) {
         ))
     );
     // ...until a restart at step 2 has re-wrapped it.
-    assert_eq!(open(&url, &new, std::slice::from_ref(&old)).await.unwrap().1, Opened { secrets: 4, rewrapped: 1 });
+    assert_eq!(
+        open(&url, &new, std::slice::from_ref(&old)).await.unwrap().1,
+        Opened { secrets: 4, rewrapped: 1, on_previous_keys: 0 }
+    );
     let (after, _) = open(&url, &new, &[]).await.unwrap();
     for (name, value) in [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")] {
         assert_eq!(after.resolve(name).await.unwrap().map(|s| s.expose().to_string()).as_deref(), Some(value));
@@ -151,6 +154,47 @@ async fn a_wrong_key_stops_the_start_and_changes_nothing(postgres: bool) {
     // A previous key that is not the real one cannot pass for it: the fingerprint differs.
     assert!(open(&url, &stranger, std::slice::from_ref(&VaultKey::generate())).await.is_err());
     assert_eq!(a_store_dump(&url).await, before, "a refused start writes nothing");
+}
+
+/// Replicas starting together each generate "their" signing key: all of them keep the one stored first.
+async fn replicas_generating_at_once_keep_one_secret(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = database(&dir, postgres).await else { return };
+    let key = VaultKey::generate();
+    let mut replicas = Vec::new();
+    for _ in 0..4 {
+        replicas.push(std::sync::Arc::new(open(&url, &key, &[]).await.unwrap().0));
+    }
+    let attempts: Vec<_> = replicas
+        .iter()
+        .enumerate()
+        .map(|(index, vault)| {
+            let vault = vault.clone();
+            tokio::spawn(async move { vault.store_if_absent("signing-key", secret(&format!("key-{index}"))).await })
+        })
+        .collect();
+    let mut kept = std::collections::BTreeSet::new();
+    for attempt in attempts {
+        kept.insert(attempt.await.unwrap().unwrap().expose().to_string());
+    }
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let stored = replicas[0].resolve("signing-key").await.unwrap().unwrap();
+    assert!(kept.contains(stored.expose()));
+    assert_eq!(
+        replicas[1].store_if_absent("signing-key", secret("later")).await.unwrap(),
+        stored,
+        "kept, not replaced"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_replicas_generating_at_once_keep_one_secret() {
+    replicas_generating_at_once_keep_one_secret(false).await;
+}
+
+#[tokio::test]
+async fn postgres_replicas_generating_at_once_keep_one_secret() {
+    replicas_generating_at_once_keep_one_secret(true).await;
 }
 
 #[tokio::test]

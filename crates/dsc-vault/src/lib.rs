@@ -44,6 +44,16 @@ pub trait Vault: Send + Sync {
     async fn delete(&self, key: &str) -> Result<bool, VaultError>;
     /// The keys, sorted; never the values.
     async fn keys(&self) -> Result<Vec<String>, VaultError>;
+    /// Stores `value` unless the key holds a secret already, and returns what the key holds afterwards. Secrets a
+    /// connector generates once (its signing key, token secrets) go through this, so replicas starting together on
+    /// a shared vault all end up with the same one. The default suits a vault one process owns.
+    async fn store_if_absent(&self, key: &str, value: SecretString) -> Result<SecretString, VaultError> {
+        if let Some(existing) = self.resolve(key).await? {
+            return Ok(existing);
+        }
+        self.store(key, value.clone()).await?;
+        Ok(value)
+    }
 }
 
 /// Checks a secret key: keys end up in file names, URLs and logs, so they are plain identifiers.

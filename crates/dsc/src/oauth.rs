@@ -33,7 +33,7 @@ pub async fn oauth_server(
     let keys = dsc_oauth_server::KeyRing::from_stored(&stored, now).map_err(oauth)?;
     if vault.resolve(&settings.initial_access_token_alias).await?.is_none() {
         let token = dsc_dataplane::tokens::new_secret();
-        vault.store(&settings.initial_access_token_alias, dsc_vault::SecretString::new(token)).await?;
+        vault.store_if_absent(&settings.initial_access_token_alias, dsc_vault::SecretString::new(token)).await?;
         tracing::info!(
             vault_key = %settings.initial_access_token_alias,
             "generated the OAuth server's initial access token (RFC 7591); replace it with PUT /v3/secrets to choose one"

@@ -48,11 +48,12 @@ impl SqlStore {
         Ok(sql.execute(&query).await? > 0)
     }
 
-    /// Every registration, oldest first.
+    /// Every registration, newest first: a data plane that registered again (or anew) wins over one that stopped
+    /// without unregistering.
     pub async fn data_planes(&self) -> Result<Vec<DataPlaneRecord>, StoreError> {
         let sql = self.plugin_sql();
         let mut query = sql.builder();
-        query.push("SELECT id, endpoint, transfer_types FROM dsc_data_plane ORDER BY registered_at, id");
+        query.push("SELECT id, endpoint, transfer_types FROM dsc_data_plane ORDER BY registered_at DESC, id");
         let rows = sql.fetch_all(&query).await?;
         rows.iter()
             .map(|row| {

@@ -26,12 +26,13 @@ pub struct PoolUse {
     pub max: u32,
 }
 
+// Grouped by the integer state, which the work index (role, state, state_timestamp) covers; the name comes along.
 const COUNTED: [(&str, &str); 3] = [
     (
         "negotiation",
-        "SELECT role, state_name AS state, COUNT(*) AS n FROM edc_contract_negotiation GROUP BY role, state_name",
+        "SELECT role, MIN(state_name) AS state, COUNT(*) AS n FROM edc_contract_negotiation GROUP BY role, state",
     ),
-    ("transfer", "SELECT role, state_name AS state, COUNT(*) AS n FROM edc_transfer_process GROUP BY role, state_name"),
+    ("transfer", "SELECT role, MIN(state_name) AS state, COUNT(*) AS n FROM edc_transfer_process GROUP BY role, state"),
     ("data_flow", "SELECT '' AS role, state, COUNT(*) AS n FROM dsc_data_flow GROUP BY state"),
 ];
 

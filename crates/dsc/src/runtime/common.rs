@@ -44,10 +44,26 @@ pub(super) async fn open_vault(config: &ConnectorConfig, store: &SqlStore) -> Re
         let previous = previous_vault_keys(config)?;
         let (vault, opened) = DatabaseVault::open(store.clone(), &key, &previous).await?;
         tracing::info!(secrets = opened.secrets, rewrapped = opened.rewrapped, "vault: in the database");
-        if !previous.is_empty() && opened.rewrapped == 0 {
-            tracing::info!("vault: no secret is sealed with a previous key any more; dsc.vault.key.previous can go");
+        match (previous.is_empty(), opened.on_previous_keys) {
+            (true, _) => {}
+            (false, 0) => {
+                tracing::info!(
+                    "vault: no secret is sealed with a previous key any more; once every replica runs \
+                                with this vault key, dsc.vault.key.previous can go"
+                )
+            }
+            (false, left) => tracing::warn!(
+                secrets = left,
+                "vault: secrets are still sealed with another key (a replica with the previous vault key wrote them); \
+                 restart this replica once every replica runs with the new key"
+            ),
         }
         return Ok(Arc::new(vault));
+    }
+    if config.vault_previous_keys.is_some() {
+        tracing::warn!(
+            "dsc.vault.key.previous is ignored: only the database vault (dsc.vault.type = database) rotates keys"
+        );
     }
     Ok(Arc::new(EncryptedFileVault::open(&config.vault_file, key).await?))
 }

@@ -237,7 +237,7 @@ impl Connector {
         tasks.extend([reconciler, rotation].into_iter().flatten());
         let grace = std::time::Duration::from_secs(self.config.shutdown_timeout_seconds);
         let result = super::serve_until_shutdown(self.bound, shutdown, stop, tasks, grace).await;
-        self.store.close().await;
+        super::close_store(&self.store).await;
         result
     }
 }

@@ -23,9 +23,8 @@ async fn token_secret(vault: &Arc<dyn Vault>) -> Result<String, StartError> {
     if let Some(secret) = vault.resolve(KEY).await? {
         return Ok(secret.expose().to_string());
     }
-    let secret = dsc_dataplane::tokens::new_secret();
-    vault.store(KEY, dsc_vault::SecretString::new(secret.clone())).await?;
-    Ok(secret)
+    let generated = dsc_vault::SecretString::new(dsc_dataplane::tokens::new_secret());
+    Ok(vault.store_if_absent(KEY, generated).await?.expose().to_string())
 }
 
 /// The data plane with its persisted flows, token secret (from the vault) and transfer type handlers.
@@ -165,7 +164,7 @@ impl DataPlaneNode {
         let grace = std::time::Duration::from_secs(self.config.shutdown_timeout_seconds);
         let result =
             super::serve_until_shutdown(self.bound, shutdown, stop, reconciler.into_iter().collect(), grace).await;
-        self.store.close().await;
+        super::close_store(&self.store).await;
         result
     }
 }

@@ -106,10 +106,13 @@ async fn participant_identity(
     let (identity, pem) = match vault.resolve(alias).await? {
         Some(pem) => (SigningIdentity::from_pem(&config.participant_id, pem.expose())?, pem.expose().to_string()),
         None => {
-            let (identity, pem) = SigningIdentity::generate(&config.participant_id)?;
-            vault.store(alias, dsc_vault::SecretString::new(pem.clone())).await?;
-            tracing::info!(vault_key = %alias, "generated the participant's signing key");
-            (identity, pem)
+            // Replicas starting together on a shared vault keep whichever key was stored first.
+            let (_, generated) = SigningIdentity::generate(&config.participant_id)?;
+            let kept = vault.store_if_absent(alias, dsc_vault::SecretString::new(generated.clone())).await?;
+            if kept.expose() == generated {
+                tracing::info!(vault_key = %alias, "generated the participant's signing key");
+            }
+            (SigningIdentity::from_pem(&config.participant_id, kept.expose())?, kept.expose().to_string())
         }
     };
     // The PEM stays in memory only as long as start-up needs it (DCP derives its signing key from it).

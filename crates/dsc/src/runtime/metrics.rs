@@ -109,9 +109,9 @@ impl Scrape {
     }
 }
 
-/// Resident set size from `/proc/self/statm` (Linux; absent elsewhere).
+/// Resident set size from `/proc/self/status` (Linux; absent elsewhere), in bytes whatever the page size.
 fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: u64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -92,7 +92,8 @@ where
         let _ = stop.send(true);
         let _ = signalled.send(true);
     }));
-    let abort = serving.abort_handle();
+    let mut aborts = vec![serving.abort_handle()];
+    aborts.extend(tasks.iter().map(tokio::task::JoinHandle::abort_handle));
     let drained = async move {
         let result = serving.await.unwrap_or_else(|join| Err(std::io::Error::other(join.to_string())));
         for task in tasks {
@@ -112,9 +113,19 @@ where
                 seconds = grace.as_secs(),
                 "shutdown: requests or work still running after dsc.shutdown.timeout.seconds; exiting without them"
             );
-            abort.abort();
+            for abort in aborts {
+                abort.abort();
+            }
             Ok(())
         }
+    }
+}
+
+/// Closes the database pool, waiting at most a moment for connections still checked out (by work cut short at
+/// shutdown): the process exits either way.
+pub(super) async fn close_store(store: &dsc_store::SqlStore) {
+    if tokio::time::timeout(std::time::Duration::from_secs(2), store.close()).await.is_err() {
+        tracing::warn!("shutdown: database connections still in use; exiting without waiting for them");
     }
 }
 

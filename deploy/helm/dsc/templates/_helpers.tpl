@@ -257,7 +257,7 @@ A user setting that the chart manages fails the render, naming the value to use 
 {{- if hasKey $managed $key -}}
 {{- fail (printf "dsc: %s sets %q, which the chart manages; use participant.id, hostname, urls, web, log, postgresql, apiKey, oauthServer or dataplane.transferTypes instead" $source.name $key) -}}
 {{- end -}}
-{{- if regexMatch "(password|secret|auth\\.key|vault\\.key)$" $key -}}
+{{- if regexMatch "(password|secret|auth\\.key|vault\\.key|vault\\.key\\.previous)$" $key -}}
 {{- fail (printf "dsc: %s sets %q, a secret; pass it from a Secret with %s.extraEnv (secretKeyRef) instead" $source.name $key $plane) -}}
 {{- end -}}
 {{- if not (kindIs "invalid" $value) -}}
