@@ -10,6 +10,8 @@
 #      opened: a deliberately invalid WEB_HTTP_PORT, read last, stops the start once the file has passed).
 #
 #   deploy/check-chart.sh            # KUBE_VERSIONS="1.25.0 1.37.0" by default
+#   deploy/check-chart.sh --tools    # only install the tools (the test command does that before building Rust, so
+#                                    # Helm's Go caches are gone before the Rust build needs the disk)
 #
 # Tools are installed when missing into .harness/deploy-tools (git-ignored; DSC_DEPLOY_TOOLS overrides): Helm v4
 # built from the Go module proxy (go install; about 5 minutes on 2 cores; its Go caches, 1.8 GB, are
@@ -60,6 +62,7 @@ PYTHON="$TOOLS/kube-validate/bin/python"
 echo "kubernetes-validate $("$VALIDATE" --version)"
 du -sh "$TOOLS"
 done_step
+if [ "${1:-}" = "--tools" ]; then exit 0; fi
 
 step "helm lint --strict"
 for values in "$CHART"/ci/*-values.yaml; do

@@ -31,6 +31,9 @@ scripts/build-prerequisites.sh javac=openjdk-17-jdk-headless curl=curl
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
+step "Helm v4 and kubernetes-validate for the chart check (built before Rust, so their caches are gone by then)"
+deploy/check-chart.sh --tools
+
 step "formatting"
 cargo fmt --all -- --check
 
@@ -87,7 +90,7 @@ step "Decentralized Claims Protocol TCK (table; expected failures in scripts/pee
 cargo test --locked -p dsc --test integration dcp_tck:: -- --nocapture
 
 step "Deployment: the Helm chart (helm lint, helm template, Kubernetes schemas, the connector's settings loader)"
-# Helm v4 is built from the Go module proxy on first use (a few minutes) and kept in .harness/deploy-tools.
+# Helm v4 was built from the Go module proxy in the first step (a few minutes, once) and kept in .harness/deploy-tools.
 DSC_BIN="$ROOT/target/debug/dsc" deploy/check-chart.sh
 
 step "Fuzzing (property-based; inputs per target; DSC_FUZZ_CASES for a longer run)"
