@@ -78,6 +78,8 @@ pub struct ConnectorConfig {
     pub access_token_lifetime_seconds: u64,
     /// Shared Data Plane Signaling key; `None` means a random key per start (embedded data plane only).
     pub signaling_key: Option<String>,
+    /// `dsc.metrics.auth.key`: the bearer key `/metrics` asks for, if any.
+    pub metrics_key: Option<String>,
     pub transfer_retry_limit: u32,
     pub transfer_retry_base_ms: i64,
     /// The transfer state machine's batch size and iteration wait (`edc.transfer.state-machine.*`).
@@ -260,6 +262,7 @@ impl ConnectorConfig {
             public_address: String::new(),
             access_token_lifetime_seconds: raw.number("tx.edc.dataplane.token.expiry")?,
             signaling_key: raw.get("dsc.signaling.auth.key").map(str::to_string),
+            metrics_key: raw.get("dsc.metrics.auth.key").filter(|key| !key.is_empty()).map(str::to_string),
             transfer_retry_limit: raw.number("edc.transfer.send.retry.limit")?,
             transfer_retry_base_ms: raw.number("edc.transfer.send.retry.base-delay.ms")?,
             transfer_state_machine: StateMachineConfig {

@@ -266,6 +266,11 @@ pub const SETTINGS: &[Setting] = &[
         "Standalone data plane: its signaling URL as the control plane reaches it. Default: http://<edc.hostname>:<control port><control path>.",
     ),
     secret(
+        "dsc.metrics.auth.key",
+        "When set, GET <default context>/metrics requires Authorization: Bearer <key> (a Prometheus scrape \
+         configuration's bearer token). Default: open, like the health checks beside it.",
+    ),
+    secret(
         "dsc.signaling.auth.key",
         "Shared key between control plane and data plane (Data Plane Signaling, both directions). Default: a random key per start, enough for the embedded data plane.",
     ),

@@ -142,7 +142,11 @@ impl Connector {
         let mut contexts = vec![
             context(
                 &config.default_context,
-                dsc_web::health::router(health).merge(super::metrics::router(store.clone(), kafka.is_some())),
+                dsc_web::health::router(health).merge(super::metrics::router(
+                    store.clone(),
+                    kafka.is_some(),
+                    config.metrics_key.as_deref(),
+                )),
             ),
             context(&config.management_context, management),
             context(

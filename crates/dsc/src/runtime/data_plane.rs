@@ -141,7 +141,11 @@ impl DataPlaneNode {
             name: config.default_context.name,
             port: config.default_context.port,
             path: config.default_context.path.clone(),
-            router: dsc_web::health::router(health).merge(super::metrics::router(store.clone(), kafka.is_some())),
+            router: dsc_web::health::router(health).merge(super::metrics::router(
+                store.clone(),
+                kafka.is_some(),
+                config.metrics_key.as_deref(),
+            )),
         }];
         contexts.extend(data_plane_contexts(config, Some(&plane), Router::new(), &key));
         let bound = dsc_web::bind_with(&config.bind_address, contexts, super::connector::limits(config))

@@ -51,11 +51,17 @@ struct Scrape {
     seen: Mutex<BTreeSet<(&'static str, String, String)>>,
 }
 
-/// The metrics route, for the default context. `kafka`: the Kafka PULL grant table exists in this database.
-pub(super) fn router(store: SqlStore, kafka: bool) -> Router {
+/// The metrics route, for the default context. `kafka`: the Kafka PULL grant table exists in this database;
+/// `key`: the bearer key a scrape must present (`dsc.metrics.auth.key`), if any.
+pub(super) fn router(store: SqlStore, kafka: bool, key: Option<&str>) -> Router {
     let _ = recorder();
     let scrape = Arc::new(Scrape { store, kafka, seen: Mutex::new(BTreeSet::new()) });
-    Router::new().route("/metrics", axum::routing::get(metrics)).with_state(scrape)
+    let route = Router::new().route("/metrics", axum::routing::get(metrics)).with_state(scrape);
+    match key {
+        Some(key) => route
+            .route_layer(axum::middleware::from_fn_with_state(dsc_web::ApiKey::new(key), dsc_web::require_bearer_key)),
+        None => route,
+    }
 }
 
 async fn metrics(State(scrape): State<Arc<Scrape>>) -> Response {

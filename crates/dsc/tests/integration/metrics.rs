@@ -92,3 +92,36 @@ fn the_grafana_dashboard_queries_only_metrics_the_connector_records() {
     }
     assert!(checked >= 15, "{checked}");
 }
+
+/// With `dsc.metrics.auth.key`, a scrape needs the bearer key; the health checks beside it stay open for probes.
+#[tokio::test]
+async fn a_metrics_key_guards_the_scrape_but_not_the_health_checks() {
+    let connector = TestConnector::start_with(&[("dsc.metrics.auth.key", "scrape-key")]).await;
+    let url = format!("{}/metrics", connector.default);
+    let scrape = |header: Option<&'static str>| {
+        let url = url.clone();
+        async move {
+            let mut request = support::client().get(url);
+            if let Some(value) = header {
+                request = request.header("Authorization", value);
+            }
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap_or_default())
+        }
+    };
+    for refused in [None, Some("Bearer wrong-key"), Some("scrape-key")] {
+        let (status, body) = scrape(refused).await;
+        assert_eq!(status, 401, "{refused:?}");
+        assert_eq!(
+            body,
+            r#"[{"message":"Request could not be authenticated","type":"AuthenticationFailed","path":null,"invalidValue":null}]"#,
+            "{refused:?}"
+        );
+    }
+    let (status, body) = scrape(Some("Bearer scrape-key")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("dsc_http_requests_total"), "{body}");
+    let health = send(reqwest::Method::GET, &format!("{}/check/readiness", connector.default), None, None).await;
+    assert_eq!(health.status, 200);
+    connector.stop().await;
+}

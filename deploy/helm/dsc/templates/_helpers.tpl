@@ -308,6 +308,13 @@ A user setting that the chart manages fails the render, naming the value to use 
       key: {{ $root.Values.vault.previousKeysSecretKey }}
 {{- end }}
 {{- end }}
+{{- if $root.Values.metrics.existingSecret }}
+- name: DSC_METRICS_AUTH_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.metrics.existingSecret }}
+      key: {{ $root.Values.metrics.secretKey }}
+{{- end }}
 {{- if $root.Values.signaling.existingSecret }}
 - name: DSC_SIGNALING_AUTH_KEY
   valueFrom:
