@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::loader::{ConfigError, RawConfig};
 use crate::registry::{Section, SectionValue};
+use crate::vault::{VaultBackend, VaultKeySource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -31,32 +32,6 @@ impl std::fmt::Debug for ApiKeySource {
         match self {
             ApiKeySource::Value(_) => f.write_str("Value(***)"),
             ApiKeySource::VaultAlias(alias) => write!(f, "VaultAlias({alias})"),
-        }
-    }
-}
-
-/// Where secrets are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VaultBackend {
-    /// One encrypted file per process (`dsc.vault.file`): the embedded default.
-    File,
-    /// The connector's database, under envelope encryption: shared by every replica on that database.
-    Database,
-}
-
-#[derive(Clone, PartialEq, Eq)]
-pub enum VaultKeySource {
-    /// Base64 text given directly (usually through `DSC_VAULT_KEY`).
-    Value(String),
-    /// A key file; `create` when the file is the default one and may be generated.
-    File { path: PathBuf, create: bool },
-}
-
-impl std::fmt::Debug for VaultKeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            VaultKeySource::Value(_) => f.write_str("Value(***)"),
-            VaultKeySource::File { path, create } => write!(f, "File({}, create: {create})", path.display()),
         }
     }
 }
@@ -221,30 +196,7 @@ impl ConnectorConfig {
             }
         };
         let database_url = database_url(raw, &data_dir);
-        let vault_key = match (raw.get("dsc.vault.key"), raw.get("dsc.vault.key.file")) {
-            (Some(value), _) => VaultKeySource::Value(value.to_string()),
-            (None, Some(path)) => VaultKeySource::File { path: PathBuf::from(path), create: false },
-            (None, None) => VaultKeySource::File { path: data_dir.join("vault.key"), create: true },
-        };
-        let vault_backend = match raw.get("dsc.vault.type") {
-            Some("database") => VaultBackend::Database,
-            _ => VaultBackend::File,
-        };
-        if vault_backend == VaultBackend::Database && matches!(vault_key, VaultKeySource::File { create: true, .. }) {
-            return Err(ConfigError::Missing {
-                key: "dsc.vault.key".into(),
-                env: crate::env_name("dsc.vault.key"),
-                hint: "dsc.vault.type = database needs the vault key from configuration (DSC_VAULT_KEY or \
-                       dsc.vault.key.file): a key generated in one replica's data directory cannot open what another \
-                       replica sealed"
-                    .into(),
-            });
-        }
-        let vault_previous_keys = match (raw.get("dsc.vault.key.previous"), raw.get("dsc.vault.key.previous.file")) {
-            (Some(value), _) => Some(VaultKeySource::Value(value.to_string())),
-            (None, Some(path)) => Some(VaultKeySource::File { path: PathBuf::from(path), create: false }),
-            (None, None) => None,
-        };
+        let (vault_key, vault_backend, vault_previous_keys) = crate::vault::read(raw, &data_dir)?;
         let log_format = match raw.get("dsc.log.format") {
             Some("json") => LogFormat::Json,
             _ => LogFormat::Text,

@@ -12,10 +12,11 @@ mod connector;
 mod loader;
 mod registry;
 pub mod settings;
+mod vault;
 
 pub use connector::{
-    ApiKeySource, ConnectorConfig, LogFormat, NegotiationRoleConfig, OAuthServerConfig, StateMachineConfig,
-    VaultBackend, VaultKeySource, WebContext,
+    ApiKeySource, ConnectorConfig, LogFormat, NegotiationRoleConfig, OAuthServerConfig, StateMachineConfig, WebContext,
 };
 pub use loader::{ConfigError, RawConfig, env_name};
 pub use registry::{Section, SettingsRegistry};
+pub use vault::{VaultBackend, VaultKeySource};
