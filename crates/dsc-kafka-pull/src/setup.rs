@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dsc_oauth::AudienceParameter;
-use dsc_store::SqlStore;
+use dsc_store::{SingletonLease, SqlStore};
 use dsc_vault::Vault;
 
 use crate::{AdminMechanism, AdminTls, KafkaPull, KafkaPullConfig, KafkaPullSettings};
@@ -66,33 +66,24 @@ fn reconcile_grace(config: &KafkaPullConfig) -> Duration {
 /// The singleton role of the reconciler among replicas sharing a database.
 pub const RECONCILER_ROLE: &str = "kafka-reconciler";
 
-/// Who may reconcile: the shared database's singleton lease and this replica's name in it.
-pub struct ReconcilerLease {
-    pub store: SqlStore,
-    pub holder: String,
-}
-
 /// Reconciles once right away (repairing whatever a crash left behind), then every `interval`, until `stop`.
 /// A failed pass (broker or OAuth service down) is logged and tried again at the next tick. Among replicas on one
-/// database only the holder of the reconciler's lease reconciles; the lease lasts three intervals and is renewed at
-/// every tick, so a replica that dies hands the work over within three intervals, and one that stops hands it over
-/// at once.
+/// database only the holder of `lease` ([`RECONCILER_ROLE`], one round per interval) reconciles.
 pub async fn run_reconciler(
     kafka: Arc<KafkaPull>,
     interval: Duration,
-    lease: ReconcilerLease,
+    lease: SingletonLease,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let lease_ms = i64::try_from(interval.as_millis().saturating_mul(3)).unwrap_or(i64::MAX);
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             _ = stop.changed() => break,
         }
         let now = dsc_domain::clock::system_now_millis();
-        match lease.store.hold_singleton(RECONCILER_ROLE, &lease.holder, now, lease_ms).await {
+        match lease.hold(now).await {
             Ok(true) => metrics::gauge!("dsc_kafka_reconciler_leader").set(1.0),
             Ok(false) => {
                 metrics::gauge!("dsc_kafka_reconciler_leader").set(0.0);
@@ -127,7 +118,7 @@ pub async fn run_reconciler(
             Err(error) => tracing::warn!("Kafka reconciliation failed, trying again later: {error}"),
         }
     }
-    if let Err(error) = lease.store.release_singleton(RECONCILER_ROLE, &lease.holder).await {
+    if let Err(error) = lease.release().await {
         tracing::debug!("the reconciler's lease is left to expire: {error}");
     }
 }

@@ -21,8 +21,8 @@ use dsc_domain::{
 
 pub use error::StoreError;
 pub use sql::{
-    Arg, DataPlaneRecord, Dialect, PluginMigration, PluginMigrations, PluginSql, PoolUse, SqlBuilder, SqlStore,
-    StateCount, StoreSettings, column,
+    Arg, DataPlaneRecord, Dialect, PluginMigration, PluginMigrations, PluginSql, PoolUse, SingletonLease, SqlBuilder,
+    SqlStore, StateCount, StoreSettings, column,
 };
 /// A fetched row, for plug-ins reading their own tables ([`column`]).
 pub use sqlx::any::AnyRow;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dsc_oauth_server::OAuthServer;
-use dsc_store::SqlStore;
+use dsc_store::{SingletonLease, SqlStore};
 use dsc_vault::Vault;
 
 use crate::runtime::StartError;
@@ -81,7 +81,7 @@ pub async fn run_rotation(
         return;
     }
     let every = Duration::from_secs(max_age.clamp(1, KEY_CHECK_SECONDS));
-    let lease_ms = i64::try_from(every.as_millis().saturating_mul(3)).unwrap_or(i64::MAX);
+    let lease = SingletonLease::new(store, ROTATION_ROLE, holder, every);
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -90,14 +90,14 @@ pub async fn run_rotation(
             _ = stop.changed() => break,
         }
         let now = dsc_domain::clock::system_now_millis();
-        let rotates = store.hold_singleton(ROTATION_ROLE, &holder, now, lease_ms).await.unwrap_or(false);
+        let rotates = lease.hold(now).await.unwrap_or(false);
         // A replica that does not rotate still reads the ring: a key that is never due only refreshes it.
         let age = if rotates { i64::try_from(max_age).unwrap_or(i64::MAX) } else { i64::MAX };
         if let Err(error) = server.rotate_if_due(vault.as_ref(), age).await {
             tracing::warn!("rotating the OAuth server's signing key failed, trying again later: {error}");
         }
     }
-    let _ = store.release_singleton(ROTATION_ROLE, &holder).await;
+    let _ = lease.release().await;
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use entities::Entity;
 pub use data_planes::DataPlaneRecord;
 pub use filter::{Arg, SqlBuilder};
 pub use plugin::{PluginMigration, PluginMigrations, PluginSql, column};
+pub use singleton::SingletonLease;
 pub use statistics::{PoolUse, StateCount};
 
 // Missing applied migrations are ignored: version 6 (a transfer type's table) moved to that plug-in's own

@@ -7,6 +7,34 @@ use super::SqlStore;
 use super::filter::Arg;
 use crate::StoreError;
 
+/// One replica's claim to a singleton role, held for a run of periodic work: taken or renewed at each round for
+/// three rounds' time, so a holder that dies hands the role over within three rounds, and one that stops (`release`)
+/// at once.
+pub struct SingletonLease {
+    store: SqlStore,
+    role: &'static str,
+    holder: String,
+    lease_ms: i64,
+}
+
+impl SingletonLease {
+    /// `holder` must be unique per process: a restarted replica is a new holder and waits like any other.
+    pub fn new(store: SqlStore, role: &'static str, holder: String, round: std::time::Duration) -> Self {
+        let lease_ms = i64::try_from(round.as_millis().saturating_mul(3)).unwrap_or(i64::MAX);
+        SingletonLease { store, role, holder, lease_ms }
+    }
+
+    /// Whether this replica has the role for the coming round (taking or renewing it).
+    pub async fn hold(&self, now: i64) -> Result<bool, StoreError> {
+        self.store.hold_singleton(self.role, &self.holder, now, self.lease_ms).await
+    }
+
+    /// Gives the role up at once; after an error it simply expires.
+    pub async fn release(&self) -> Result<(), StoreError> {
+        self.store.release_singleton(self.role, &self.holder).await
+    }
+}
+
 impl SqlStore {
     /// Takes the named role for `holder` until `now + lease_ms`, or renews it if `holder` has it; `false` while
     /// another holder's lease runs.

@@ -228,12 +228,7 @@ impl Connector {
         let reconciler = spawn_reconciler(&self.config, &self.store, self.kafka.as_ref(), stopped.clone());
         let stopped_again = stopped.clone();
         let rotation = self.oauth_rotation.clone().map(|rotation| {
-            let holder = format!(
-                "{}/{}/{}",
-                self.config.participant_id,
-                std::process::id(),
-                dsc_domain::clock::system_now_millis()
-            );
+            let holder = super::lease_holder(&self.config);
             tokio::spawn(crate::oauth::run_rotation(rotation, self.store.clone(), holder, stopped))
         });
         let reloading = tokio::spawn(super::registrations::keep_reloading(self.registry.clone(), stopped_again));

@@ -74,10 +74,8 @@ pub(super) fn spawn_reconciler(
 ) -> Option<tokio::task::JoinHandle<()>> {
     let (kafka, settings) = (kafka?, config.section::<dsc_kafka_pull::KafkaPullConfig>()?);
     let interval = std::time::Duration::from_secs(settings.reconcile_interval_seconds);
-    // Unique per process: a restarted replica is a new holder and waits for its old lease like any other.
-    let holder = format!("{}/{}", config.participant_id, std::process::id());
-    let holder = format!("{holder}/{}", dsc_domain::clock::system_now_millis());
-    let lease = dsc_kafka_pull::setup::ReconcilerLease { store: store.clone(), holder };
+    let role = dsc_kafka_pull::setup::RECONCILER_ROLE;
+    let lease = dsc_store::SingletonLease::new(store.clone(), role, super::lease_holder(config), interval);
     Some(tokio::spawn(dsc_kafka_pull::setup::run_reconciler(kafka.clone(), interval, lease, stopped)))
 }
 

@@ -121,6 +121,12 @@ where
     }
 }
 
+/// This process's name in singleton leases: unique per process, so a restarted replica is a new holder and waits
+/// for its old lease to expire like any other replica.
+pub(super) fn lease_holder(config: &ConnectorConfig) -> String {
+    format!("{}/{}/{}", config.participant_id, std::process::id(), dsc_domain::clock::system_now_millis())
+}
+
 /// Closes the database pool, waiting at most a moment for connections still checked out (by work cut short at
 /// shutdown): the process exits either way.
 pub(super) async fn close_store(store: &dsc_store::SqlStore) {
