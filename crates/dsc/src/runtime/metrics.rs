@@ -92,26 +92,30 @@ impl Scrape {
                 "transfer" => "dsc_transfer_processes",
                 _ => "dsc_data_flows",
             };
-            metrics::gauge!(gauge, "role" => count.role.clone(), "state" => count.state.clone())
-                .set(count.count as f64);
+            state_gauge(gauge, &count.role, &count.state).set(count.count as f64);
             current.insert((gauge, count.role, count.state));
         }
         if self.kafka {
             for (state, count) in self.store.grant_counts().await? {
-                metrics::gauge!("dsc_kafka_grants", "state" => state.clone()).set(count as f64);
+                state_gauge("dsc_kafka_grants", "", &state).set(count as f64);
                 current.insert(("dsc_kafka_grants", String::new(), state));
             }
         }
         let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for (gauge, role, state) in seen.difference(&current) {
-            if *gauge == "dsc_kafka_grants" {
-                metrics::gauge!(*gauge, "state" => state.clone()).set(0.0);
-            } else {
-                metrics::gauge!(*gauge, "role" => role.clone(), "state" => state.clone()).set(0.0);
-            }
+            state_gauge(gauge, role, state).set(0.0);
         }
         seen.extend(current);
         Ok(())
+    }
+}
+
+/// A per-state gauge; the role label only where there is a role (Kafka grants and data flows have none).
+fn state_gauge(name: &'static str, role: &str, state: &str) -> metrics::Gauge {
+    if role.is_empty() {
+        metrics::gauge!(name, "state" => state.to_string())
+    } else {
+        metrics::gauge!(name, "role" => role.to_string(), "state" => state.to_string())
     }
 }
 
