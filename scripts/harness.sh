@@ -8,10 +8,11 @@
 #   scripts/harness.sh status             what is running
 #   scripts/harness.sh env                addresses and credentials, as shell exports
 #   scripts/harness.sh fetch kafka        only install Java and fetch Kafka's jars; print their directory
+#   scripts/harness.sh fetch jaeger       only build Jaeger (Go); print the binary's path
 #   scripts/harness.sh kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX
 #                                         READ+DESCRIBE on the topic and READ on the group prefix
 #   scripts/harness.sh kafka-topic TOPIC  create the topic unless it exists (the broker does not auto-create)
-# COMPONENT: postgres, oauth, kafka (default: all, in that order: Kafka needs the OAuth server's JWKS to start),
+# COMPONENT: postgres, oauth, kafka, jaeger (default: all, in that order: Kafka needs the OAuth server's JWKS to start),
 # or keycloak (optional, needs a Java 21+ runtime; skipped with a notice when there is none).
 #
 # HARNESS_OAUTH_PROVIDER=keycloak makes `up` start Keycloak instead of the light OAuth server, makes Kafka trust it
@@ -63,6 +64,12 @@ fi
 KAFKA_REAUTH_MS="${HARNESS_KAFKA_REAUTH_MS:-10000}"
 KAFKA_CLOCK_SKEW_S="${HARNESS_KAFKA_CLOCK_SKEW_S:-5}"
 KAFKA_VERSION=4.3.1
+# Jaeger v2 (an OpenTelemetry Collector distribution) receives the connector's OTLP traces in the trace tests.
+JAEGER_VERSION=v1.75.0
+JAEGER_DIR="$HARNESS_DIR/jaeger"
+JAEGER_OTLP_PORT="${HARNESS_JAEGER_OTLP_PORT:-14318}"
+JAEGER_QUERY_PORT="${HARNESS_JAEGER_QUERY_PORT:-16686}"
+JAEGER_QUERY_GRPC_PORT="${HARNESS_JAEGER_QUERY_GRPC_PORT:-16685}"
 PEERS="$ROOT/scripts/peers"
 
 log() { printf '[harness] %s\n' "$*" >&2; }
@@ -163,6 +170,59 @@ stop_pidfile() {
 fail_with_log() {
   [ -f "$2" ] && tail -n 30 "$2" >&2
   die "$1"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Jaeger: built from the Go module proxy (no registry for images or release downloads here); about 7 minutes on
+# 2 cores, its Go caches (about 3 GB) removed afterwards, the 85 MB binary kept under .harness/jaeger.
+
+jaeger_fetch() {
+  local binary="$JAEGER_DIR/bin/jaeger"
+  if [ -x "$binary" ] && [ "$(cat "$JAEGER_DIR/version" 2>/dev/null)" = "$JAEGER_VERSION" ]; then return 0; fi
+  command -v go >/dev/null 2>&1 || apt_install golang-go
+  local started work
+  started=$(date +%s%N)
+  work="$JAEGER_DIR/build"
+  rm -rf "$work" && mkdir -p "$work/module" "$JAEGER_DIR/bin"
+  log "building Jaeger $JAEGER_VERSION with the Go toolchain (a few minutes, once) ..."
+  # Jaeger's module has replace directives, so `go install pkg@version` refuses it: it is a tool of a module here.
+  (
+    cd "$work/module"
+    export GOPATH="$work/go" GOCACHE="$work/go-build" GOFLAGS="-trimpath -modcacherw" GOTOOLCHAIN=local
+    go mod init harness/jaeger
+    go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION"
+    GOBIN="$JAEGER_DIR/bin" go install -ldflags="-s -w" github.com/jaegertracing/jaeger/cmd/jaeger
+  ) >"$JAEGER_DIR/build.log" 2>&1 || { rm -rf "$work"; fail_with_log "building Jaeger $JAEGER_VERSION failed" "$JAEGER_DIR/build.log"; }
+  rm -rf "$work"
+  echo "$JAEGER_VERSION" >"$JAEGER_DIR/version"
+  log "Jaeger $JAEGER_VERSION built in $(elapsed_ms "$started") ms"
+}
+
+jaeger_up() {
+  local started
+  started=$(date +%s%N)
+  jaeger_fetch
+  if pid_alive "$JAEGER_DIR/jaeger.pid"; then
+    log "jaeger already running (OTLP http://127.0.0.1:$JAEGER_OTLP_PORT)"
+  else
+    start_background "$JAEGER_DIR/jaeger.pid" "$JAEGER_DIR/jaeger.log" \
+      env JAEGER_OTLP_PORT="$JAEGER_OTLP_PORT" JAEGER_QUERY_PORT="$JAEGER_QUERY_PORT" \
+      JAEGER_QUERY_GRPC_PORT="$JAEGER_QUERY_GRPC_PORT" "$JAEGER_DIR/bin/jaeger" --config "$PEERS/jaeger/config.yaml"
+  fi
+  local waited=0
+  until curl -sf "http://127.0.0.1:$JAEGER_QUERY_PORT/api/services" >/dev/null; do
+    pid_alive "$JAEGER_DIR/jaeger.pid" || fail_with_log "Jaeger exited" "$JAEGER_DIR/jaeger.log"
+    waited=$((waited + 1))
+    [ "$waited" -lt 100 ] || fail_with_log "Jaeger is not ready after 20 s" "$JAEGER_DIR/jaeger.log"
+    sleep 0.2
+  done
+  log "jaeger ready (OTLP http://127.0.0.1:$JAEGER_OTLP_PORT, query http://127.0.0.1:$JAEGER_QUERY_PORT) in $(elapsed_ms "$started") ms"
+}
+
+jaeger_down() { stop_pidfile "jaeger" "$JAEGER_DIR/jaeger.pid"; }
+
+jaeger_status() {
+  if pid_alive "$JAEGER_DIR/jaeger.pid"; then echo "jaeger: running (pid $(cat "$JAEGER_DIR/jaeger.pid"))"; else echo "jaeger: stopped"; fi
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -547,6 +607,8 @@ export TEST_KAFKA_TEMPLATE=$PEERS/kafka/server.properties.template
 export TEST_KAFKA_LOG4J=$PEERS/kafka/log4j2.properties
 export TEST_KAFKA_ACL_COMMAND="$ROOT/scripts/harness.sh kafka-acl"
 export TEST_KAFKA_CLOCK_SKEW_SECONDS=$KAFKA_CLOCK_SKEW_S
+export TEST_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP_PORT
+export TEST_JAEGER_QUERY_URL=http://127.0.0.1:$JAEGER_QUERY_PORT
 ENV
 }
 
@@ -565,6 +627,7 @@ case "$command" in
         dcp_tck_up
         identityhub_up
         edc_dcp_up
+        jaeger_up
         log "all up in $(elapsed_ms "$started") ms" ;;
       postgres) postgres_up ;;
       oauth) oauth_up ;;
@@ -575,11 +638,13 @@ case "$command" in
       dcp-tck) dcp_tck_up ;;
       identityhub) identityhub_up ;;
       edc-dcp) edc_dcp_up ;;
+      jaeger) jaeger_up ;;
       *) die "unknown component '$component'" ;;
     esac ;;
   down)
     case "$component" in
-      all) kafka_down; oauth_down; keycloak_down; postgres_down ;;
+      all) jaeger_down; kafka_down; oauth_down; keycloak_down; postgres_down ;;
+      jaeger) jaeger_down ;;
       postgres) postgres_down ;;
       oauth) oauth_down ;;
       keycloak) keycloak_down ;;
@@ -587,16 +652,17 @@ case "$command" in
       edc | dsp-tck | dcp-tck | identityhub | edc-dcp) ;;
       *) die "unknown component '$component'" ;;
     esac ;;
-  status) postgres_status; oauth_status; keycloak_status; kafka_status; edc_status ;;
+  status) postgres_status; oauth_status; keycloak_status; kafka_status; edc_status; jaeger_status ;;
   env) print_env ;;
   fetch)
+    if [ "$component" = jaeger ]; then jaeger_fetch; echo "$JAEGER_DIR/bin/jaeger"; exit 0; fi
     # Only what a broker needs to run (a Java runtime, Apache Kafka's jars), for `dsc demo`; prints the jar directory.
-    [ "$component" = kafka ] || die "usage: $0 fetch kafka"
+    [ "$component" = kafka ] || die "usage: $0 fetch kafka|jaeger"
     mkdir -p "$KAFKA_DIR"
     command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
     kafka_fetch
     echo "$KAFKA_DIR/lib" ;;
   kafka-acl) shift; [ "$#" -eq 4 ] || die "usage: $0 kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX"; kafka_acl "$@" ;;
   kafka-topic) shift; [ "$#" -eq 1 ] || die "usage: $0 kafka-topic TOPIC"; kafka_topic "$1" ;;
-  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|edc|dsp-tck|dcp-tck|identityhub|edc-dcp] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX | kafka-topic TOPIC" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env [postgres|oauth|keycloak|kafka|jaeger|edc|dsp-tck|dcp-tck|identityhub|edc-dcp] | kafka-acl grant|revoke PRINCIPAL TOPIC GROUP_PREFIX | kafka-topic TOPIC" >&2; exit 2 ;;
 esac

@@ -34,6 +34,9 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 step "Helm v4 and kubernetes-validate for the chart check (built before Rust, so their caches are gone by then)"
 deploy/check-chart.sh --tools
 
+step "Jaeger, the OTLP receiver of the trace tests (built from the Go module proxy once, before Rust, like Helm)"
+scripts/harness.sh fetch jaeger
+
 step "formatting"
 cargo fmt --all -- --check
 
@@ -47,11 +50,11 @@ cargo xtask spdx
 cargo xtask unused-deps
 cargo xtask layering
 
-step "test infrastructure (PostgreSQL, OAuth server, Kafka, Eclipse EDC, EDC with DCP and Identity Hub, DSP TCK, DCP TCK)"
+step "test infrastructure (PostgreSQL, OAuth server, Kafka, Jaeger, Eclipse EDC, EDC with DCP and Identity Hub, DSP TCK, DCP TCK)"
 # Stop at the end only what this run started; a harness that was already up stays up.
 started_here=()
 status_before=$(scripts/harness.sh status)
-for component in postgres oauth kafka; do
+for component in postgres oauth kafka jaeger; do
   grep -q "^$component: running" <<<"$status_before" || started_here+=("$component")
 done
 stop_started() {
@@ -63,7 +66,7 @@ eval "$(scripts/harness.sh env)"
 # Each test takes a fresh PostgreSQL database (7 MB and more); drop what earlier runs left behind.
 psql "$TEST_POSTGRES_URL" -Atqc "SELECT datname FROM pg_database WHERE datname ~ '^dsc_(it|test)_'" |
   while read -r database; do psql "$TEST_POSTGRES_URL" -qc "DROP DATABASE \"$database\" WITH (FORCE)"; done
-export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1 TEST_REQUIRE_EDC=1 TEST_REQUIRE_DSP_TCK=1 TEST_REQUIRE_DCP_TCK=1 TEST_REQUIRE_EDC_DCP=1
+export TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_KAFKA=1 TEST_REQUIRE_EDC=1 TEST_REQUIRE_DSP_TCK=1 TEST_REQUIRE_DCP_TCK=1 TEST_REQUIRE_EDC_DCP=1 TEST_REQUIRE_JAEGER=1
 
 step "Python peers: Kafka client smoke test (confluent-kafka), the HTTP fuzzer (schemathesis)"
 [ -x .harness/python/bin/python ] || python3 -m venv .harness/python

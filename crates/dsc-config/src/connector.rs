@@ -98,6 +98,8 @@ pub struct ConnectorConfig {
     pub verification_concurrency: usize,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// Span export over OTLP (`otel.exporter.otlp.endpoint`); `None`: off.
+    pub trace_export: Option<crate::telemetry::TraceExport>,
     /// The Dataspace Protocol base address peers use (without the version path).
     pub protocol_address: String,
     pub did_web_use_https: bool,
@@ -201,6 +203,7 @@ impl ConnectorConfig {
             Some("json") => LogFormat::Json,
             _ => LogFormat::Text,
         };
+        let trace_export = crate::telemetry::read(raw, &participant_id)?;
         let config = ConnectorConfig {
             participant_id,
             hostname: raw.get("edc.hostname").unwrap_or("localhost").to_string(),
@@ -258,6 +261,7 @@ impl ConnectorConfig {
             verification_concurrency: raw.number("dsc.dsp.verification.concurrency")?,
             log_format,
             log_level: raw.get("dsc.log.level").unwrap_or("info").to_string(),
+            trace_export,
             protocol_address: String::new(),
             did_web_use_https: raw.get("edc.iam.did.web.use.https") != Some("false"),
             participant_key_alias: raw.get("edc.iam.sts.privatekey.alias").unwrap_or("dsc-participant-key").to_string(),

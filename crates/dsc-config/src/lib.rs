@@ -12,6 +12,7 @@ mod connector;
 mod loader;
 mod registry;
 pub mod settings;
+mod telemetry;
 mod vault;
 
 pub use connector::{
@@ -19,4 +20,5 @@ pub use connector::{
 };
 pub use loader::{ConfigError, RawConfig, env_name};
 pub use registry::{Section, SettingsRegistry};
+pub use telemetry::TraceExport;
 pub use vault::{VaultBackend, VaultKeySource};

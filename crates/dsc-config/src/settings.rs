@@ -383,6 +383,19 @@ pub const SETTINGS: &[Setting] = &[
         Some("256"),
         "Protocol requests being authenticated at once (each may resolve DIDs and query a credential service); more wait.",
     ),
+    setting(
+        "otel.exporter.otlp.endpoint",
+        Kind::HttpUrl,
+        None,
+        "OTLP/HTTP base address of an OpenTelemetry Collector, Jaeger or any OTLP receiver (http://collector:4318); spans go to <endpoint>/v1/traces and DSP, signaling and state machine steps carry the W3C trace context. Default: no traces (OTEL_EXPORTER_OTLP_ENDPOINT).",
+    ),
+    setting("otel.service.name", Kind::Text, None, "service.name of the exported spans. Default: edc.participant.id."),
+    setting(
+        "otel.traces.sampler.arg",
+        Kind::Text,
+        Some("1"),
+        "Share of new traces exported, from 0 to 1 (parent-based: a trace a peer started keeps the peer's decision).",
+    ),
     setting("dsc.log.format", Kind::OneOf(&["text", "json"]), Some("text"), "Log format."),
     setting("dsc.log.level", Kind::Text, Some("info"), "Log filter (tracing EnvFilter syntax); RUST_LOG overrides it."),
 ];

@@ -39,6 +39,7 @@ fn running(id: &str, agreement_id: &str) -> TransferProcess {
         counter_party_informed: true,
         data_flow_started: true,
         callback_addresses: vec![],
+        trace_context: None,
         created_at: START,
         updated_at: START,
     }

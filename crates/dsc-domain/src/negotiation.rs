@@ -219,6 +219,10 @@ pub struct ContractNegotiation {
     pub offers: Vec<Offer>,
     pub agreement: Option<ContractAgreement>,
     pub callback_addresses: Vec<CallbackAddress>,
+    /// The W3C trace context of the request that began the process: its later steps continue that trace (EDC's
+    /// `traceContext`). `None` when tracing is off.
+    #[serde(default)]
+    pub trace_context: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -250,6 +254,7 @@ impl ContractNegotiation {
             offers: vec![offer],
             agreement: None,
             callback_addresses: Vec::new(),
+            trace_context: None,
             created_at: now,
             updated_at: now,
         }
@@ -327,6 +332,7 @@ mod tests {
             offers: vec![],
             agreement: None,
             callback_addresses: vec![],
+            trace_context: None,
             created_at: 0,
             updated_at: 0,
         };

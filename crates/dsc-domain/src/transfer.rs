@@ -193,6 +193,10 @@ pub struct TransferProcess {
     /// Provider: the data plane holds a flow for this transfer (so a restart is a resume, not a new start).
     pub data_flow_started: bool,
     pub callback_addresses: Vec<CallbackAddress>,
+    /// The W3C trace context of the request that began the process: its later steps continue that trace (EDC's
+    /// `traceContext`). `None` when tracing is off.
+    #[serde(default)]
+    pub trace_context: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -312,6 +316,7 @@ mod tests {
             counter_party_informed: false,
             data_flow_started: false,
             callback_addresses: vec![],
+            trace_context: None,
             created_at: 0,
             updated_at: 0,
         }

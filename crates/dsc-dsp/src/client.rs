@@ -14,6 +14,7 @@ use dsc_identity::RequestSigner;
 use dsc_jsonld::{CompactionContext, JsonLd};
 use dsc_policy::credentials::required_credential_types;
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::{DSP_CONTEXT, EDC_DSP_CONTEXT};
 
@@ -60,21 +61,27 @@ impl DspClient {
         Ok(url)
     }
 
+    /// Sends `request`, the DSP message `what` (its type, which names the span: never an id).
     async fn send(
         &self,
         peer: &Counterparty,
+        what: &str,
         request: reqwest::RequestBuilder,
     ) -> Result<RemoteResponse, DispatchError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| DispatchError::Unreachable { address: peer.address.clone(), reason: e.to_string() })?;
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| DispatchError::Unreachable { address: peer.address.clone(), reason: e.to_string() })?;
-        Ok(RemoteResponse { status, body: body.to_vec() })
+        let unreachable =
+            |e: reqwest::Error| DispatchError::Unreachable { address: peer.address.clone(), reason: e.to_string() };
+        let mut request = request.build().map_err(unreachable)?;
+        // The peer continues this span's trace, so one negotiation reads as one trace across both connectors.
+        let span = dsc_telemetry::client_span(&format!("DSP {what}"));
+        dsc_telemetry::inject(&span, request.headers_mut());
+        async {
+            let response = self.http.execute(request).await.map_err(unreachable)?;
+            let status = response.status().as_u16();
+            let body = response.bytes().await.map_err(unreachable)?;
+            Ok(RemoteResponse { status, body: body.to_vec() })
+        }
+        .instrument(span)
+        .await
     }
 }
 
@@ -92,7 +99,7 @@ impl ProtocolClient for DspClient {
             .post(Self::url(peer, &["catalog", "request"])?)
             .header(reqwest::header::AUTHORIZATION, authorization)
             .json(&message);
-        self.send(peer, request).await
+        self.send(peer, "CatalogRequestMessage", request).await
     }
 
     async fn request_dataset(&self, peer: &Counterparty, dataset_id: &str) -> Result<RemoteResponse, DispatchError> {
@@ -101,7 +108,7 @@ impl ProtocolClient for DspClient {
             .http
             .get(Self::url(peer, &["catalog", "datasets", dataset_id])?)
             .header(reqwest::header::AUTHORIZATION, authorization);
-        self.send(peer, request).await
+        self.send(peer, "DatasetRequest", request).await
     }
 }
 
@@ -178,7 +185,8 @@ impl NegotiationDispatcher for DspClient {
             .post(Self::url(peer, &segments)?)
             .header(reqwest::header::AUTHORIZATION, authorization)
             .json(&body);
-        let response = self.send(peer, request).await?;
+        let what = body["@type"].as_str().unwrap_or("message").to_string();
+        let response = self.send(peer, &what, request).await?;
         match response.status {
             200..=299 => {
                 // The consumer's id answers an offer that starts a negotiation; the provider's, anything else.
@@ -227,7 +235,8 @@ impl TransferDispatcher for DspClient {
             .post(Self::url(peer, &segments)?)
             .header(reqwest::header::AUTHORIZATION, authorization)
             .json(&body);
-        let response = self.send(peer, request).await?;
+        let what = body["@type"].as_str().unwrap_or("message").to_string();
+        let response = self.send(peer, &what, request).await?;
         match response.status {
             200..=299 => Ok(NegotiationReply::Accepted {
                 counter_party_pid: transfer_acknowledgement(&self.jsonld, &response.body),

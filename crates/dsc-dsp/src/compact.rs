@@ -319,6 +319,7 @@ mod tests {
             offers: vec![],
             agreement: None,
             callback_addresses: vec![],
+            trace_context: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -59,6 +59,10 @@ pub struct StoredKeys {
     /// Keys that signed tokens which may still be valid; published until `retire_at`.
     #[serde(default)]
     pub previous: Vec<StoredKey>,
+    /// The key that signs after the next rotation, published ahead so that every replica and every JWKS cache
+    /// (a broker's) knows it before the first token it signs.
+    #[serde(default)]
+    pub next: Option<StoredKey>,
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -76,6 +80,8 @@ pub struct KeyRing {
     pub current: SigningKey,
     pub current_created_at: i64,
     pub previous: Vec<(SigningKey, i64)>,
+    /// Published, not yet signing here (another replica may already sign with it).
+    pub next: Option<SigningKey>,
 }
 
 impl KeyRing {
@@ -90,32 +96,69 @@ impl KeyRing {
             current: SigningKey::from_pem(&stored.current.pem)?,
             current_created_at: stored.current.created_at,
             previous,
+            next: stored.next.as_ref().map(|key| SigningKey::from_pem(&key.pem)).transpose()?,
         })
     }
 
-    /// The current key and every previous key not yet retired.
+    /// The current key, the next one and every previous key not yet retired.
     pub fn jwks(&self, now: i64) -> JwkSet {
         let mut keys = vec![self.current.jwk.clone()];
+        keys.extend(self.next.iter().map(|key| key.jwk.clone()));
         keys.extend(self.previous.iter().filter(|(_, retire_at)| *retire_at > now).map(|(key, _)| key.jwk.clone()));
         JwkSet { keys }
     }
 
-    /// The key that verifies a token with header `kid`, if it is current or not yet retired.
+    /// The key that verifies a token with header `kid`: the current one, the next one (a replica that rotated
+    /// before this one looked again signs with it) or a previous one not yet retired.
     pub fn verifying(&self, kid: &str, now: i64) -> Option<&SigningKey> {
         if self.current.kid == kid {
             return Some(&self.current);
+        }
+        if let Some(next) = self.next.as_ref().filter(|next| next.kid == kid) {
+            return Some(next);
         }
         self.previous.iter().find(|(key, retire_at)| key.kid == kid && *retire_at > now).map(|(key, _)| key)
     }
 }
 
-/// Whether the current key is older than `max_age_seconds` (0: never rotate).
-pub fn rotation_due(stored: &StoredKeys, max_age_seconds: i64, now: i64) -> bool {
-    max_age_seconds > 0 && now - stored.current.created_at >= max_age_seconds
+/// What a rotation check does to the ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationStep {
+    Nothing,
+    /// Create the next key and publish it (not signing yet).
+    PublishNext,
+    /// The next key signs from now on; the current one is kept published until its tokens expired.
+    Promote,
 }
 
-/// A new current key; the old one stays published until every token it signed has expired
-/// (`token_lifetime_seconds` from now), retired keys are dropped.
+/// The two phases of a rotation with keys at most `max_age_seconds` old (0: never rotate): the next key is
+/// published `publish_ahead_seconds` before it is due, and signs only once it has been published that long, so
+/// every replica and JWKS cache that refreshes at least that often knows it before its first token.
+pub fn rotation_step(stored: &StoredKeys, max_age_seconds: i64, publish_ahead_seconds: i64, now: i64) -> RotationStep {
+    if max_age_seconds <= 0 {
+        return RotationStep::Nothing;
+    }
+    let age = now.saturating_sub(stored.current.created_at);
+    match &stored.next {
+        Some(next) if age >= max_age_seconds && now.saturating_sub(next.created_at) >= publish_ahead_seconds => {
+            RotationStep::Promote
+        }
+        Some(_) => RotationStep::Nothing,
+        None if age >= max_age_seconds.saturating_sub(publish_ahead_seconds) => RotationStep::PublishNext,
+        None => RotationStep::Nothing,
+    }
+}
+
+/// `stored` with a freshly generated next key.
+pub fn with_next(stored: &StoredKeys, now: i64) -> Result<StoredKeys, ServerError> {
+    Ok(StoredKeys {
+        next: Some(StoredKey { pem: generate_pem()?, created_at: now, retire_at: None }),
+        ..stored.clone()
+    })
+}
+
+/// The next key (a new one if none was published) becomes current, aged from now; the old one stays published
+/// until every token it signed has expired (`token_lifetime_seconds` from now), retired keys are dropped.
 pub fn rotated(stored: &StoredKeys, token_lifetime_seconds: i64, now: i64) -> Result<StoredKeys, ServerError> {
     let mut previous: Vec<StoredKey> =
         stored.previous.iter().filter(|key| key.retire_at.is_some_and(|at| at > now)).cloned().collect();
@@ -124,7 +167,11 @@ pub fn rotated(stored: &StoredKeys, token_lifetime_seconds: i64, now: i64) -> Re
         created_at: stored.current.created_at,
         retire_at: Some(now + token_lifetime_seconds),
     });
-    Ok(StoredKeys { current: StoredKey { pem: generate_pem()?, created_at: now, retire_at: None }, previous })
+    let pem = match &stored.next {
+        Some(next) => next.pem.clone(),
+        None => generate_pem()?,
+    };
+    Ok(StoredKeys { current: StoredKey { pem, created_at: now, retire_at: None }, previous, next: None })
 }
 
 #[cfg(test)]
@@ -135,15 +182,46 @@ mod tests {
         KeyRing::from_stored(stored, now).unwrap()
     }
 
-    #[test]
-    fn a_rotated_key_is_published_until_its_tokens_expire() {
-        let first = StoredKeys {
+    fn first() -> StoredKeys {
+        StoredKeys {
             current: StoredKey { pem: generate_pem().unwrap_or_default(), created_at: 1_000, retire_at: None },
             previous: vec![],
-        };
-        assert!(!rotation_due(&first, 0, 1_000_000), "0 never rotates");
-        assert!(!rotation_due(&first, 3_600, 4_599));
-        assert!(rotation_due(&first, 3_600, 4_600));
+            next: None,
+        }
+    }
+
+    #[test]
+    fn the_next_key_is_published_ahead_and_signs_only_after_that() {
+        let first = first();
+        assert_eq!(rotation_step(&first, 0, 60, 1_000_000), RotationStep::Nothing, "0 never rotates");
+        assert_eq!(rotation_step(&first, 3_600, 60, 4_539), RotationStep::Nothing);
+        assert_eq!(rotation_step(&first, 3_600, 60, 4_540), RotationStep::PublishNext);
+        let published = with_next(&first, 4_540).unwrap();
+        let keys = ring(&published, 4_540);
+        let next_kid = keys.next.as_ref().map(|k| k.kid.clone()).unwrap_or_default();
+        assert_eq!(keys.jwks(4_540).keys.len(), 2, "the next key is published beside the current one");
+        assert!(keys.verifying(&next_kid, 4_540).is_some(), "a replica that promoted it first is believed");
+        assert_ne!(keys.current.kid, next_kid, "it does not sign yet");
+        assert_eq!(rotation_step(&published, 3_600, 60, 4_599), RotationStep::Nothing, "not due yet");
+        assert_eq!(rotation_step(&published, 3_600, 60, 4_600), RotationStep::Promote);
+        let promoted = rotated(&published, 300, 4_600).unwrap();
+        assert_eq!(ring(&promoted, 4_600).current.kid, next_kid, "the published key signs");
+        assert_eq!(promoted.next.as_ref().map(|k| k.created_at), None);
+        assert_eq!(promoted.current.created_at, 4_600, "the next rotation counts from the promotion");
+    }
+
+    #[test]
+    fn a_key_due_long_ago_waits_for_its_successor_to_be_published_long_enough() {
+        let published = with_next(&first(), 9_000).unwrap();
+        assert_eq!(rotation_step(&published, 3_600, 60, 9_059), RotationStep::Nothing);
+        assert_eq!(rotation_step(&published, 3_600, 60, 9_060), RotationStep::Promote);
+        assert_eq!(rotation_step(&first(), 3_600, 0, 4_600), RotationStep::PublishNext);
+        assert_eq!(rotation_step(&with_next(&first(), 4_600).unwrap(), 3_600, 0, 4_600), RotationStep::Promote);
+    }
+
+    #[test]
+    fn a_rotated_key_is_published_until_its_tokens_expire() {
+        let first = first();
         let old_kid = ring(&first, 4_600).current.kid.clone();
 
         let second = rotated(&first, 300, 4_600).unwrap();

@@ -87,6 +87,7 @@ pub async fn load_keys(vault: &dyn dsc_vault::Vault) -> Result<keys::StoredKeys,
     let stored = keys::StoredKeys {
         current: keys::StoredKey { pem, created_at: unix_now(), retire_at: None },
         previous: vec![],
+        next: None,
     };
     // Replicas starting together on a shared vault keep whichever ring was stored first.
     let text = serde_json::to_string(&stored).map_err(|e| ServerError::Key(e.to_string()))?;
@@ -103,27 +104,46 @@ async fn save_keys(vault: &dyn dsc_vault::Vault, stored: &keys::StoredKeys) -> R
 }
 
 impl OAuthServer {
-    /// Rotates the signing key when it is older than `max_age_seconds` (0: never): the vault gets the new ring
-    /// first, then the server signs with the new key and keeps publishing the old one until its tokens expired.
-    /// Returns whether it rotated.
-    pub async fn rotate_if_due(&self, vault: &dyn dsc_vault::Vault, max_age_seconds: i64) -> Result<bool, ServerError> {
+    /// One rotation check with keys at most `max_age_seconds` old (0: never rotate), in two phases (see
+    /// [`keys::rotation_step`]): the next key is published `publish_ahead_seconds` before it signs; once it signs,
+    /// the old key stays published until its tokens expired. The vault gets each new ring before this server uses
+    /// it, and a check that changes nothing still takes up the ring the vault holds (another replica's rotation).
+    /// Returns whether the signing key changed.
+    pub async fn rotate_if_due(
+        &self,
+        vault: &dyn dsc_vault::Vault,
+        max_age_seconds: i64,
+        publish_ahead_seconds: i64,
+    ) -> Result<bool, ServerError> {
         let now = unix_now();
-        let stored = load_keys(vault).await?;
-        if !keys::rotation_due(&stored, max_age_seconds, now) {
-            // Another replica sharing the (database) vault may have rotated: sign with what the vault holds now.
-            let ring = keys::KeyRing::from_stored(&stored, now)?;
-            if let Ok(mut keys) = self.keys.write() {
-                *keys = ring;
+        let mut stored = load_keys(vault).await?;
+        let mut promoted = false;
+        // At most both phases in one check (when nothing needs to be published ahead).
+        for _ in 0..2 {
+            match keys::rotation_step(&stored, max_age_seconds, publish_ahead_seconds, now) {
+                keys::RotationStep::Nothing => break,
+                keys::RotationStep::PublishNext => {
+                    stored = keys::with_next(&stored, now)?;
+                    save_keys(vault, &stored).await?;
+                    tracing::info!(
+                        "published the OAuth server's next signing key; it signs in {publish_ahead_seconds} s at the earliest"
+                    );
+                }
+                keys::RotationStep::Promote => {
+                    stored = keys::rotated(&stored, self.access_token_seconds, now)?;
+                    save_keys(vault, &stored).await?;
+                    promoted = true;
+                    break;
+                }
             }
-            return Ok(false);
         }
-        let next = keys::rotated(&stored, self.access_token_seconds, now)?;
-        save_keys(vault, &next).await?;
-        let ring = keys::KeyRing::from_stored(&next, now)?;
-        tracing::info!(kid = %ring.current.kid, "rotated the OAuth server's signing key; the old one stays published until its tokens expire");
+        let ring = keys::KeyRing::from_stored(&stored, now)?;
+        if promoted {
+            tracing::info!(kid = %ring.current.kid, "rotated the OAuth server's signing key; the old one stays published until its tokens expire");
+        }
         if let Ok(mut keys) = self.keys.write() {
             *keys = ring;
         }
-        Ok(true)
+        Ok(promoted)
     }
 }

@@ -223,15 +223,33 @@ async fn a_rotated_signing_key_keeps_verifying_its_tokens_until_they_expire() {
         ),
         store: running.server.store.clone(),
     };
-    assert!(!running.server.rotate_if_due(vault, 3600).await.unwrap_or(true), "a fresh key is not due");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(running.server.rotate_if_due(vault, 1).await.unwrap_or(false), "a key older than 1 s is due");
-
-    let after = client.token(&registered).await.unwrap();
+    assert!(!running.server.rotate_if_due(vault, 3600, 1).await.unwrap_or(true), "a fresh key is not due");
     let kid = |token: &SecretString| {
         jsonwebtoken::decode_header(token.expose()).ok().and_then(|header| header.kid).unwrap_or_default()
     };
-    assert_ne!(kid(&before.access_token), kid(&after.access_token), "new tokens carry the new key id");
+    let kids_of = |published: &Value| -> Vec<String> {
+        published["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k["kid"].as_str().map(str::to_string))
+            .collect()
+    };
+
+    // First phase: the next key is published by both replicas, and nobody signs with it yet.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(!running.server.rotate_if_due(vault, 1, 1).await.unwrap_or(true), "published, not promoted");
+    assert!(!replica.rotate_if_due(vault, i64::MAX, 0).await.unwrap_or(true));
+    let next_kid = replica.keys.read().ok().and_then(|keys| keys.next.as_ref().map(|k| k.kid.clone())).unwrap();
+    assert_eq!(kids_of(&jwks(running.issuer.clone()).await), vec![kid(&before.access_token), next_kid.clone()]);
+    assert_eq!(replica.keys.read().map(|keys| keys.jwks(0).keys.len()).unwrap_or_default(), 2);
+    assert_eq!(kid(&client.token(&registered).await.unwrap().access_token), kid(&before.access_token));
+
+    // Second phase, once it has been published long enough: it signs.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(running.server.rotate_if_due(vault, 1, 1).await.unwrap_or(false), "the published key is promoted");
+    let after = client.token(&registered).await.unwrap();
+    assert_eq!(kid(&after.access_token), next_kid, "new tokens carry the key published ahead");
     let published = jwks(running.issuer.clone()).await;
     let kids: Vec<&str> =
         published["keys"].as_array().into_iter().flatten().filter_map(|k| k["kid"].as_str()).collect();
@@ -241,7 +259,7 @@ async fn a_rotated_signing_key_keeps_verifying_its_tokens_until_they_expire() {
     assert!(client.introspect(&registered, &after.access_token).await.unwrap_or(false));
 
     // The other replica's next check is not due (the key is fresh) and picks the rotated ring up from the vault.
-    assert!(!replica.rotate_if_due(vault, 3600).await.unwrap_or(true));
+    assert!(!replica.rotate_if_due(vault, 3600, 1).await.unwrap_or(true));
     let replica_kid = replica.keys.read().map(|keys| keys.current.kid.clone()).unwrap_or_default();
     assert_eq!(replica_kid, kid(&after.access_token), "the replica signs with the rotated key");
 

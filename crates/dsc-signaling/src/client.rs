@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use dsc_domain::DataAddress;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 use crate::address::address_from_wire;
 use crate::wire::{self, DataFlowReasonMessage, DataFlowResumeMessage, DataFlowStartMessage, DataFlowStatusMessage};
@@ -203,16 +204,24 @@ impl HttpDataPlaneClient {
             .pop_if_empty()
             .push("dataflows")
             .extend(path);
-        let response = self
-            .http
-            .post(url)
-            .bearer_auth(&plane.auth_key)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| SignalingError::Unreachable(format!("data plane {}: {e}", plane.id)))?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+        let span = dsc_telemetry::client_span(&format!("DPS POST {}", url.path()));
+        let mut headers = reqwest::header::HeaderMap::new();
+        dsc_telemetry::inject(&span, &mut headers);
+        let (status, body) = async {
+            let response = self
+                .http
+                .post(url)
+                .bearer_auth(&plane.auth_key)
+                .headers(headers)
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| SignalingError::Unreachable(format!("data plane {}: {e}", plane.id)))?;
+            let status = response.status().as_u16();
+            Ok::<_, SignalingError>((status, response.bytes().await.map(|b| b.to_vec()).unwrap_or_default()))
+        }
+        .instrument(span)
+        .await?;
         match status {
             200..=299 => Ok((status, body)),
             400..=499 => Err(SignalingError::Rejected {

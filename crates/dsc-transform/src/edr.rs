@@ -87,6 +87,7 @@ mod tests {
             counter_party_informed: false,
             data_flow_started: true,
             callback_addresses: Vec::new(),
+            trace_context: None,
             created_at: 1,
             updated_at: 2,
         };

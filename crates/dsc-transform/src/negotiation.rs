@@ -85,6 +85,7 @@ mod tests {
                 auth_key: None,
                 auth_code_id: None,
             }],
+            trace_context: None,
             created_at: 5,
             updated_at: 7,
         }

@@ -183,6 +183,7 @@ mod tests {
             counter_party_informed: false,
             data_flow_started: false,
             callback_addresses: Vec::new(),
+            trace_context: None,
             created_at: 3,
             updated_at: 9,
         };

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Request metrics per context: `dsc_http_requests_total{context, method, route, status}` and
+//! Request metrics and the request span per context: `dsc_http_requests_total{context, method, route, status}` and
 //! `dsc_http_request_duration_seconds{context, route}`. The route is the matched route template
 //! (`/v3/assets/{id}`), never the path itself: an id in a label would let any client grow the metrics without bound
 //! and would put identifiers into a system that is not meant to hold them.
@@ -11,6 +11,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 /// Records every request a route of `router` answers under the context's name.
 pub fn measured(context: &'static str, router: Router) -> Router {
@@ -21,7 +22,11 @@ async fn observe(context: &'static str, request: Request, next: Next) -> Respons
     let started = Instant::now();
     let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str().to_string()).unwrap_or_default();
-    let response = next.run(request).await;
+    // The request's span, named by the route template too (OpenTelemetry's `{method} {http.route}`, never a path
+    // full of ids), continues the caller's trace (a DSP peer, a control plane) when it sent one.
+    let span = dsc_telemetry::request_span(method, &route, request.headers());
+    let response = next.run(request).instrument(span.clone()).await;
+    dsc_telemetry::record_response(&span, response.status());
     let status = response.status().as_u16().to_string();
     metrics::counter!("dsc_http_requests_total", "context" => context, "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);

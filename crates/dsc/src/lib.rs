@@ -10,3 +10,4 @@ mod oauth;
 pub mod plugins;
 pub mod runtime;
 pub mod settings;
+pub mod telemetry;

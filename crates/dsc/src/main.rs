@@ -101,7 +101,22 @@ fn run(file: Option<PathBuf>, log_format: Option<String>, process_start: Instant
         Some(_) => LogFormat::Text,
         None => config.log_format,
     };
-    dsc::logging::init(format, &config.log_level);
+    let traces = match dsc::logging::init(format, &config.log_level, config.trace_export.as_ref()) {
+        Ok(traces) => traces,
+        Err(error) => {
+            eprintln!("dsc: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let exit = serve(config, process_start, data_plane);
+    // After the runtime is gone: flushing blocks until the last spans are sent.
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
+    exit
+}
+
+fn serve(config: ConnectorConfig, process_start: Instant, data_plane: bool) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

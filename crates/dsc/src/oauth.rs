@@ -81,6 +81,9 @@ pub async fn run_rotation(
         return;
     }
     let every = Duration::from_secs(max_age.clamp(1, KEY_CHECK_SECONDS));
+    // Every replica checks once per `every`, so a key published two checks ahead is in every replica's JWKS
+    // before the first token it signs (brokers also fetch the JWKS again when they meet an unknown key id).
+    let publish_ahead = i64::try_from(every.as_secs() * 2).unwrap_or(i64::MAX);
     let lease = SingletonLease::new(store, ROTATION_ROLE, holder, every);
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -93,7 +96,7 @@ pub async fn run_rotation(
         let rotates = lease.hold(now).await.unwrap_or(false);
         // A replica that does not rotate still reads the ring: a key that is never due only refreshes it.
         let age = if rotates { i64::try_from(max_age).unwrap_or(i64::MAX) } else { i64::MAX };
-        if let Err(error) = server.rotate_if_due(vault.as_ref(), age).await {
+        if let Err(error) = server.rotate_if_due(vault.as_ref(), age, publish_ahead).await {
             tracing::warn!("rotating the OAuth server's signing key failed, trying again later: {error}");
         }
     }
@@ -143,15 +146,16 @@ mod tests {
         let tasks = [("a", a.clone()), ("b", b.clone())].map(|(holder, server)| {
             tokio::spawn(run_rotation((server, vault.clone(), 2), store.clone(), holder.into(), stopped.clone()))
         });
-        // Checks at 0, 2 and 4 s: the key (ages counted in whole seconds) is due by the last one at the latest.
-        tokio::time::sleep(Duration::from_millis(4_500)).await;
+        // Checks every 2 s: the next key is published at the first (it is due within the 4 s it is published
+        // ahead) and signs from the check at 4 s or 6 s (ages are counted in whole seconds).
+        tokio::time::sleep(Duration::from_millis(6_500)).await;
         let _ = stop.send(true);
         for task in tasks {
             task.await.unwrap();
         }
         // The next check of each (what a replica that does not rotate does at every tick).
         for replica in [&a, &b] {
-            assert!(!replica.rotate_if_due(vault.as_ref(), i64::MAX).await.unwrap());
+            assert!(!replica.rotate_if_due(vault.as_ref(), i64::MAX, 0).await.unwrap());
         }
         let (kid_a, kid_b) = (current_kid(&a), current_kid(&b));
         assert_ne!(kid_a, first, "the 2-second-old key was rotated");

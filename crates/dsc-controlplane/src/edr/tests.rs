@@ -82,6 +82,7 @@ async fn started_consumer_transfer(state: TransferState) -> Setup {
         counter_party_informed: false,
         data_flow_started: false,
         callback_addresses: Vec::new(),
+        trace_context: None,
         created_at: 0,
         updated_at: 0,
     };

@@ -65,6 +65,7 @@ impl NegotiationService {
         let now = self.clock.now_millis();
         let mut negotiation = ContractNegotiation {
             callback_addresses,
+            trace_context: dsc_telemetry::current_traceparent(),
             ..ContractNegotiation::begin(
                 uuid::Uuid::new_v4().to_string(),
                 NegotiationRole::Consumer,
@@ -181,6 +182,7 @@ impl NegotiationService {
             Offer { id: offer_id, policy },
             now,
         );
+        negotiation.trace_context = dsc_telemetry::current_traceparent();
         negotiation.transition(NegotiationState::Offering, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
         self.store.create_negotiation(&negotiation).await?;
         tracing::info!(negotiation = %negotiation.id, counter_party = %negotiation.counter_party_id, "offer made");

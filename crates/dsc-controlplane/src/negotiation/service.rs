@@ -81,6 +81,7 @@ impl NegotiationProtocolService {
             offer,
             now,
         );
+        negotiation.trace_context = dsc_telemetry::current_traceparent();
         negotiation
             .transition(NegotiationState::Requested, now)
             .map_err(|e| ProtocolError::InvalidState(e.to_string()))?;
@@ -293,6 +294,7 @@ impl NegotiationProtocolService {
             dsc_domain::Offer { id, policy },
             now,
         );
+        negotiation.trace_context = dsc_telemetry::current_traceparent();
         self.move_to(&mut negotiation, NegotiationState::Offered)?;
         negotiation.pending = true;
         match self.store.create_negotiation(&negotiation).await {

@@ -13,6 +13,8 @@ pub trait StateEntity: LeasedEntity + Clone {
     /// Counts another attempt at the current state, due at `due`: claims only take due work, so a future state
     /// timestamp is what schedules the retry.
     fn schedule_retry(&mut self, now: i64, due: i64);
+    /// The trace the process's steps continue (see `dsc_telemetry`).
+    fn trace_context(&self) -> Option<&str>;
 }
 
 macro_rules! state_entity {
@@ -32,6 +34,10 @@ macro_rules! state_entity {
 
             fn is_terminal(&self) -> bool {
                 self.state.is_terminal()
+            }
+
+            fn trace_context(&self) -> Option<&str> {
+                self.trace_context.as_deref()
             }
 
             fn schedule_retry(&mut self, now: i64, due: i64) {

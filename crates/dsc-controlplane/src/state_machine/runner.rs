@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use dsc_store::{LeasedStore, StoreError};
 use tokio::sync::{Notify, Semaphore, watch};
+use tracing::Instrument;
 
 use super::{Lane, Processor, RunnerSettings, StateEntity, StateOf, Step};
 
@@ -146,7 +147,14 @@ impl<P: Processor> StateMachine<P> {
         claimed_any
     }
 
-    async fn process_one(&self, index: usize, mut entity: P::Entity) -> Result<(), StoreError> {
+    /// Processes one claimed entity in a span that continues the trace of the request that began it.
+    async fn process_one(&self, index: usize, entity: P::Entity) -> Result<(), StoreError> {
+        let span =
+            dsc_telemetry::step_span(self.processor.kind(), entity.state_name(), entity.id(), entity.trace_context());
+        self.step(index, entity).instrument(span).await
+    }
+
+    async fn step(&self, index: usize, mut entity: P::Entity) -> Result<(), StoreError> {
         let kind = self.processor.kind();
         let retry = self.lanes[index].retry;
         let state = entity.state_name();

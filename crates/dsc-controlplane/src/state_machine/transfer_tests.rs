@@ -114,6 +114,7 @@ fn provider_transfer(id: &str) -> TransferProcess {
         counter_party_informed: true,
         data_flow_started: false,
         callback_addresses: Vec::new(),
+        trace_context: None,
         created_at: START,
         updated_at: START,
     }

@@ -100,6 +100,7 @@ impl TransferService {
             counter_party_informed: false,
             data_flow_started: false,
             callback_addresses: request.callback_addresses,
+            trace_context: dsc_telemetry::current_traceparent(),
             created_at: now,
             updated_at: now,
         };

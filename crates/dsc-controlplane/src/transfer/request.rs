@@ -92,6 +92,7 @@ impl RequestCheck {
             counter_party_informed: false,
             data_flow_started: false,
             callback_addresses: Vec::new(),
+            trace_context: dsc_telemetry::current_traceparent(),
             created_at: now,
             updated_at: now,
         };

@@ -221,6 +221,7 @@ impl ControlPlane {
             offers: vec![offer],
             agreement: None,
             callback_addresses: vec![],
+            trace_context: None,
             created_at: START,
             updated_at: START,
         };

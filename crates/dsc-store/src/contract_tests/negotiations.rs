@@ -27,6 +27,7 @@ pub fn negotiation(
         offers: vec![offer],
         agreement: None,
         callback_addresses: vec![],
+        trace_context: None,
         created_at: state_timestamp,
         updated_at: state_timestamp,
     }
@@ -35,6 +36,7 @@ pub fn negotiation(
 pub async fn negotiation_lifecycle_with_agreement(store: &impl ContractStore) {
     let mut n = negotiation("n1", NegotiationRole::Provider, NegotiationState::Requested, 10);
     n.correlation_id = Some("consumer-pid-1".into());
+    n.trace_context = Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into());
     store.create_negotiation(&n).await.unwrap();
     assert_eq!(store.find_negotiation("n1").await.ok().flatten(), Some(n.clone()));
     let duplicate =

@@ -33,6 +33,7 @@ fn transfer(id: &str, role: NegotiationRole, state: dsc_domain::TransferState, a
             auth_key: None,
             auth_code_id: None,
         }],
+        trace_context: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
         created_at: at,
         updated_at: at,
     }

@@ -257,6 +257,7 @@ impl Entity for ContractNegotiation {
             ("offers", json_arg(&self.offers)),
             ("agreement", Arg::OptText(self.agreement.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default()))),
             ("callback_addresses", json_arg(&self.callback_addresses)),
+            ("trace_context", Arg::OptText(self.trace_context.clone())),
         ]
     }
 
@@ -283,6 +284,7 @@ impl Entity for ContractNegotiation {
             offers: json_column(row, "offers", Self::NAME)?,
             agreement: optional_json(row, "agreement", Self::NAME)?,
             callback_addresses: json_column(row, "callback_addresses", Self::NAME)?,
+            trace_context: column(row, "trace_context")?,
             created_at: column(row, "created_at")?,
             updated_at: column(row, "updated_at")?,
             id,
@@ -403,6 +405,7 @@ impl Entity for TransferProcess {
             ("counter_party_informed", Arg::Int(i64::from(self.counter_party_informed))),
             ("data_flow_started", Arg::Int(i64::from(self.data_flow_started))),
             ("callback_addresses", json_arg(&self.callback_addresses)),
+            ("trace_context", Arg::OptText(self.trace_context.clone())),
         ]
     }
 
@@ -438,6 +441,7 @@ impl Entity for TransferProcess {
             counter_party_informed: flag("counter_party_informed")?,
             data_flow_started: flag("data_flow_started")?,
             callback_addresses: json_column(row, "callback_addresses", Self::NAME)?,
+            trace_context: column(row, "trace_context")?,
             created_at: column(row, "created_at")?,
             updated_at: column(row, "updated_at")?,
             id,

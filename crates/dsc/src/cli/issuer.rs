@@ -170,7 +170,7 @@ async fn serve(
     bind: &str,
     https: bool,
 ) -> Result<(), (u8, String)> {
-    crate::logging::init(dsc_config::LogFormat::Text, "info");
+    let _ = crate::logging::init(dsc_config::LogFormat::Text, "info", None);
     let url = dsc_identity::did_document_url(did, https).map_err(|e| (2, e.to_string()))?;
     let parsed = reqwest::Url::parse(&url).map_err(|e| (2, format!("{url}: {e}")))?;
     let port = parsed.port_or_known_default().ok_or((2, format!("{url} names no port")))?;

@@ -37,6 +37,7 @@ mod oauth_server;
 mod readme;
 mod replicas;
 mod secret_scan;
+mod traces;
 mod transfer;
 mod transfer_dsp;
 mod transfer_errors;
