@@ -5,11 +5,13 @@
 //! - Management API create and query throughput on SQLite and PostgreSQL, each also as a ratio to the health
 //!   endpoint's throughput measured in the same run (the HTTP stack without a database),
 //! - contract negotiation latency and throughput with a trust list and with DCP (verifiable credentials from a
-//!   `dsc issuer` process), and their ratio in the same run.
+//!   `dsc issuer` process), and their ratio in the same run,
+//! - catalog request latency with 10,000 assets and 3,000 contract definitions.
 //!
 //! PostgreSQL figures need `TEST_POSTGRES_URL` (scripts/harness.sh up postgres); without it they are skipped.
 //! The load goes to loopback only and is bounded in count.
 
+mod catalog;
 mod http;
 mod negotiation;
 mod process;
@@ -20,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use catalog::*;
 use http::*;
 use negotiation::*;
 use process::*;
@@ -72,9 +75,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
         size as f64 / 1048576.0
     );
 
-    // `--only identity` runs just the trust-list/DCP negotiation comparison, `--only replicas` the replica scaling.
+    // `--only identity` runs just the trust-list/DCP negotiation comparison, `--only replicas` the replica scaling,
+    // `--only catalog` the catalog at scale.
     if args.windows(2).any(|w| w[0] == "--only" && w[1] == "identity") {
         return identity_bench(&binary);
+    }
+    if args.windows(2).any(|w| w[0] == "--only" && w[1] == "catalog") {
+        return catalog_bench(&binary);
     }
     if args.windows(2).any(|w| w[0] == "--only" && w[1] == "replicas") {
         let admin = std::env::var("TEST_POSTGRES_URL").map_err(|_| "replicas need TEST_POSTGRES_URL".to_string())?;
@@ -102,6 +109,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     load("SQLite", &binary, None, requests)?;
     oauth_bench(&binary, requests)?;
     identity_bench(&binary)?;
+    catalog_bench(&binary)?;
     transfer_bench("SQLite", &binary, None, 50, requests)?;
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(admin) => {

@@ -2,13 +2,13 @@
 //! The provider's catalog for one participant: contract definitions whose access policy the participant
 //! satisfies, the assets their selectors pick, one offer per (definition, asset) carrying the contract policy.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use dsc_domain::odrl::PolicyType;
+use dsc_domain::odrl::{Policy, PolicyType};
 use dsc_domain::{
-    Asset, Catalog, ContractDefinition, ContractOfferId, Dataset, Offer, ParticipantAgent, PolicyDefinition, QuerySpec,
-    TransferTypeRegistry,
+    Asset, Catalog, ContractDefinition, ContractOfferId, Criterion, Dataset, Offer, Operator, ParticipantAgent,
+    PolicyDefinition, QuerySpec, TransferTypeRegistry, namespaces,
 };
 use dsc_policy::{PolicyContext, PolicyEngine, Scope};
 use dsc_store::Repository;
@@ -75,15 +75,62 @@ impl CatalogService {
     }
 
     /// The catalog `agent` may see, paged by `spec` (offset/limit over datasets ordered by asset id).
+    ///
+    /// The work grows with the number of contract definitions, never with definitions times assets: definitions and
+    /// their policies are read in a few queries and each access policy is evaluated once; then one database pass
+    /// selects and pages the offered assets (every selector evaluated on each row, those by id as one `IN` list),
+    /// and only the page's assets are read.
     pub async fn catalog(&self, agent: &ParticipantAgent, spec: &QuerySpec) -> Result<Catalog, ServiceError> {
-        let datasets = self.datasets(agent, None).await?;
-        let datasets = datasets.into_values().skip(spec.offset as usize).take(spec.limit as usize).collect();
+        let visible = self.visible(agent).await?;
+        let page = self.page_in_database(&visible, spec).await?;
+        let ids: Vec<&str> = page.iter().map(|(id, _)| id.as_str()).collect();
+        let mut assets: HashMap<String, Asset> =
+            self.assets_by_id(&ids).await?.into_iter().map(|asset| (asset.id.clone(), asset)).collect();
+        let datasets = page
+            .into_iter()
+            .filter_map(|(id, definitions)| {
+                assets.remove(&id).map(|asset| self.dataset_of(&visible, asset, definitions))
+            })
+            .collect();
         Ok(Catalog { participant_id: self.participant_id.clone(), datasets })
+    }
+
+    /// The page of offered asset ids, with the definitions that offer each, selected and paged by the database.
+    async fn page_in_database(
+        &self,
+        visible: &Visible,
+        spec: &QuerySpec,
+    ) -> Result<Vec<(String, Vec<usize>)>, ServiceError> {
+        let mut filters: Vec<Vec<Criterion>> =
+            visible.by_selector.iter().map(|(selector, _)| selector.clone()).collect();
+        let general = filters.len();
+        if !visible.by_asset.is_empty() {
+            let named: Vec<&str> = visible.by_asset.keys().map(String::as_str).collect();
+            filters.push(vec![id_criterion(&named)]);
+        }
+        if filters.is_empty() {
+            return Ok(Vec::new());
+        }
+        let matched = self.assets.matching(&filters, None, Some((spec.offset, spec.limit))).await?;
+        Ok(matched
+            .into_iter()
+            .map(|(id, which)| {
+                let picked: BTreeSet<usize> = which.into_iter().filter(|position| *position < general).collect();
+                let definitions = visible.offers_for(&id, &picked);
+                (id, definitions)
+            })
+            .collect())
     }
 
     /// One dataset, if `agent` may see it.
     pub async fn dataset(&self, agent: &ParticipantAgent, asset_id: &str) -> Result<Option<Dataset>, ServiceError> {
-        Ok(self.datasets(agent, Some(asset_id)).await?.remove(asset_id))
+        let visible = self.visible(agent).await?;
+        let Some(asset) = self.assets.find(asset_id).await? else { return Ok(None) };
+        let filters: Vec<Vec<Criterion>> = visible.by_selector.iter().map(|(selector, _)| selector.clone()).collect();
+        let picked: BTreeSet<usize> =
+            self.assets.matching(&filters, Some(&[asset_id]), None).await?.into_iter().flat_map(|(_, w)| w).collect();
+        let offers = visible.offers_for(asset_id, &picked);
+        Ok((!offers.is_empty()).then(|| self.dataset_of(&visible, asset, offers)))
     }
 
     async fn all_definitions(&self) -> Result<Vec<ContractDefinition>, ServiceError> {
@@ -99,73 +146,134 @@ impl CatalogService {
         }
     }
 
-    async fn selected_assets(&self, definition: &ContractDefinition) -> Result<Vec<Asset>, ServiceError> {
-        let mut all = Vec::new();
-        loop {
-            let spec = QuerySpec {
-                offset: all.len() as u32,
-                limit: PAGE,
-                filter_expression: definition.assets_selector.clone(),
-                ..QuerySpec::default()
-            };
-            let page = self.assets.query(&spec).await?;
-            let last = page.len() < PAGE as usize;
-            all.extend(page);
-            if last {
-                return Ok(all);
+    /// The policies with these ids, a page of ids per query.
+    async fn policies_by_id(&self, ids: &BTreeSet<&str>) -> Result<HashMap<String, PolicyDefinition>, ServiceError> {
+        let ids: Vec<&str> = ids.iter().copied().collect();
+        let mut found = HashMap::new();
+        for chunk in ids.chunks(PAGE as usize) {
+            for policy in self.policies.query(&by_ids(chunk)).await? {
+                found.insert(policy.id.clone(), policy);
             }
         }
+        Ok(found)
     }
 
-    async fn datasets(
-        &self,
-        agent: &ParticipantAgent,
-        only: Option<&str>,
-    ) -> Result<BTreeMap<String, Dataset>, ServiceError> {
-        let mut datasets: BTreeMap<String, Dataset> = BTreeMap::new();
+    /// The assets with these ids (those that exist), ordered by id.
+    async fn assets_by_id(&self, ids: &[&str]) -> Result<Vec<Asset>, ServiceError> {
+        let mut assets = self.assets.query(&by_ids(ids)).await?;
+        assets.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(assets)
+    }
+
+    /// The definitions `agent` may see (access policy satisfied, contract policy present), indexed by how their
+    /// selectors pick assets.
+    async fn visible(&self, agent: &ParticipantAgent) -> Result<Visible, ServiceError> {
+        let definitions = self.all_definitions().await?;
+        let wanted: BTreeSet<&str> =
+            definitions.iter().flat_map(|d| [d.access_policy_id.as_str(), d.contract_policy_id.as_str()]).collect();
+        let policies = self.policies_by_id(&wanted).await?;
         let context = PolicyContext::new(Scope::Catalog, agent.clone());
-        for definition in self.all_definitions().await? {
-            let Some(access) = self.policies.find(&definition.access_policy_id).await? else {
+        // Many definitions share an access policy: each is evaluated once per request.
+        let mut access: HashMap<&str, bool> = HashMap::new();
+        let mut visible = Visible::default();
+        let mut selectors: HashMap<String, usize> = HashMap::new();
+        for definition in &definitions {
+            let Some(access_policy) = policies.get(&definition.access_policy_id) else {
                 tracing::warn!(definition = %definition.id, policy = %definition.access_policy_id, "access policy missing; definition not offered");
                 continue;
             };
-            if let Err(violation) = self.engine.evaluate(&access.policy, &context) {
-                tracing::debug!(definition = %definition.id, participant = %agent.id, "access policy not satisfied: {violation}");
+            let allowed = *access.entry(definition.access_policy_id.as_str()).or_insert_with(|| {
+                match self.engine.evaluate(&access_policy.policy, &context) {
+                    Ok(()) => true,
+                    Err(violation) => {
+                        tracing::debug!(policy = %access_policy.id, participant = %agent.id, "access policy not satisfied: {violation}");
+                        false
+                    }
+                }
+            });
+            if !allowed {
                 continue;
             }
-            let Some(contract) = self.policies.find(&definition.contract_policy_id).await? else {
+            let Some(contract) = policies.get(&definition.contract_policy_id) else {
                 tracing::warn!(definition = %definition.id, policy = %definition.contract_policy_id, "contract policy missing; definition not offered");
                 continue;
             };
-            for asset in self.selected_assets(&definition).await? {
-                if only.is_some_and(|id| id != asset.id) {
-                    continue;
+            let index = visible.definitions.len();
+            match definition.selected_ids() {
+                Some(ids) => {
+                    for id in ids {
+                        visible.by_asset.entry(id.to_string()).or_default().push(index);
+                    }
                 }
-                let offer_id = ContractOfferId::new(&definition.id, &asset.id, &uuid::Uuid::new_v4().to_string());
-                let mut policy = contract.policy.clone();
+                None => {
+                    // Definitions sharing a selector share its evaluation; found by its JSON, not by a scan.
+                    let key = serde_json::to_string(&definition.assets_selector).unwrap_or_default();
+                    let position = *selectors.entry(key).or_insert_with(|| {
+                        visible.by_selector.push((definition.assets_selector.clone(), Vec::new()));
+                        visible.by_selector.len() - 1
+                    });
+                    visible.by_selector[position].1.push(index);
+                }
+            }
+            visible.definitions.push((definition.id.clone(), contract.policy.clone()));
+        }
+        Ok(visible)
+    }
+
+    fn dataset_of(&self, visible: &Visible, asset: Asset, definitions: Vec<usize>) -> Dataset {
+        let offers = definitions
+            .into_iter()
+            .map(|index| {
+                let (definition_id, contract) = &visible.definitions[index];
+                let offer_id = ContractOfferId::new(definition_id, &asset.id, &uuid::Uuid::new_v4().to_string());
+                let mut policy = contract.clone();
                 policy.policy_type = PolicyType::Offer;
                 policy.uid = Some(offer_id.to_string());
                 // Catalog offers name no target or parties: the dataset is the target (DSP 2025-1).
                 policy.target = None;
                 policy.assigner = None;
                 policy.assignee = None;
-                let offer = Offer { id: offer_id, policy };
-                let formats =
-                    self.transfer_types.for_address_type(asset.data_address.address_type().unwrap_or_default());
-                datasets
-                    .entry(asset.id.clone())
-                    .or_insert_with(|| Dataset {
-                        asset_id: asset.id.clone(),
-                        properties: asset.properties.clone(),
-                        offers: Vec::new(),
-                        distributions: formats,
-                    })
-                    .offers
-                    .push(offer);
+                Offer { id: offer_id, policy }
+            })
+            .collect();
+        let distributions = self.transfer_types.for_address_type(asset.data_address.address_type().unwrap_or_default());
+        Dataset { asset_id: asset.id, properties: asset.properties, offers, distributions }
+    }
+}
+
+/// The contract definitions one agent may see in one request.
+#[derive(Default)]
+struct Visible {
+    /// (definition id, contract policy), in the store's order: offers keep that order.
+    definitions: Vec<(String, Policy)>,
+    /// Definitions whose selector names assets by id alone: asset id → positions in `definitions`.
+    by_asset: HashMap<String, Vec<usize>>,
+    /// Every other selector, once, with the positions of the definitions that use it.
+    by_selector: Vec<(Vec<Criterion>, Vec<usize>)>,
+}
+
+impl Visible {
+    /// The positions of the definitions that offer `asset_id`, in order; `picked` are the positions in
+    /// `by_selector` of the selectors the database said pick it.
+    fn offers_for(&self, asset_id: &str, picked: &BTreeSet<usize>) -> Vec<usize> {
+        let mut definitions: Vec<usize> = self.by_asset.get(asset_id).cloned().unwrap_or_default();
+        for (position, (_, indexes)) in self.by_selector.iter().enumerate() {
+            if picked.contains(&position) {
+                definitions.extend(indexes);
             }
         }
-        Ok(datasets)
+        definitions.sort_unstable();
+        definitions.dedup();
+        definitions
     }
+}
+
+fn id_criterion(ids: &[&str]) -> Criterion {
+    Criterion::new(namespaces::edc("id"), Operator::In, serde_json::Value::from(ids.to_vec()))
+}
+
+fn by_ids(ids: &[&str]) -> QuerySpec {
+    QuerySpec { limit: PAGE, filter_expression: vec![id_criterion(ids)], ..QuerySpec::default() }
 }
 
 #[cfg(test)]
@@ -263,6 +371,106 @@ mod tests {
 
         assert!(service.dataset(&agent("BPNL1"), "a2").await.ok().flatten().is_some());
         assert!(service.dataset(&agent("BPNL1"), "a3").await.ok().flatten().is_none(), "not visible to BPNL1");
+    }
+
+    /// Selectors by id (`=`, `in`, naming an asset that does not exist), by property, and empty (every asset), with
+    /// several definitions on one asset: the catalog pages over what each agent may see, offers in definition order.
+    #[tokio::test]
+    async fn selectors_by_id_by_property_and_empty_page_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/c.db?mode=rwc", dir.path().display());
+        let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap());
+        for (n, id) in ["a1", "a2", "a3", "a4", "a5"].into_iter().enumerate() {
+            let group = if id == "a5" { json!("y") } else { json!("x") };
+            Repository::create(store.as_ref(), &asset(id, n as i64, &[("group", group)])).await.unwrap();
+        }
+        let open = PolicyDefinition {
+            id: "open".into(),
+            created_at: 0,
+            policy: Policy::new(PolicyType::Set),
+            private_properties: Default::default(),
+        };
+        for p in [open, bpn_policy("only-bpn2", "BPNL2")] {
+            Repository::create(store.as_ref(), &p).await.unwrap();
+        }
+        let id = namespaces::edc("id");
+        for d in [
+            contract_definition(
+                "cd-in",
+                1,
+                "open",
+                "open",
+                vec![Criterion::new(id.clone(), Operator::In, json!(["a4", "ghost", "a2"]))],
+            ),
+            contract_definition("cd-line", 2, "open", "open", vec![Criterion::new("group", Operator::Eq, json!("y"))]),
+            contract_definition(
+                "cd-a2",
+                3,
+                "open",
+                "open",
+                vec![Criterion::new(id.clone(), Operator::Eq, json!("a2"))],
+            ),
+            contract_definition("cd-all", 4, "only-bpn2", "open", vec![]),
+        ] {
+            Repository::create(store.as_ref(), &d).await.unwrap();
+        }
+        let service = CatalogService::new(
+            "did:web:provider",
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            Arc::new(PolicyEngine::with_defaults()),
+            Arc::new(TransferTypeRegistry::new()),
+        );
+        let listed = |catalog: &Catalog| -> Vec<(String, Vec<String>)> {
+            catalog
+                .datasets
+                .iter()
+                .map(|d| (d.asset_id.clone(), d.offers.iter().map(|o| o.id.definition_id.clone()).collect()))
+                .collect()
+        };
+        let pair = |asset: &str, definitions: &[&str]| {
+            (asset.to_string(), definitions.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+        };
+
+        let few = service.catalog(&agent("BPNL1"), &QuerySpec::default()).await.unwrap();
+        assert_eq!(
+            listed(&few),
+            vec![pair("a2", &["cd-in", "cd-a2"]), pair("a4", &["cd-in"]), pair("a5", &["cd-line"])],
+            "no dataset for an id that names no asset"
+        );
+        let page = QuerySpec { offset: 1, limit: 1, ..QuerySpec::default() };
+        assert_eq!(listed(&service.catalog(&agent("BPNL1"), &page).await.unwrap()), vec![pair("a4", &["cd-in"])]);
+
+        let all = service.catalog(&agent("BPNL2"), &QuerySpec::default()).await.unwrap();
+        assert_eq!(
+            listed(&all),
+            vec![
+                pair("a1", &["cd-all"]),
+                pair("a2", &["cd-in", "cd-a2", "cd-all"]),
+                pair("a3", &["cd-all"]),
+                pair("a4", &["cd-in", "cd-all"]),
+                pair("a5", &["cd-line", "cd-all"]),
+            ]
+        );
+        let page = QuerySpec { offset: 3, limit: 2, ..QuerySpec::default() };
+        let paged = service.catalog(&agent("BPNL2"), &page).await.unwrap();
+        assert_eq!(listed(&paged), vec![pair("a4", &["cd-in", "cd-all"]), pair("a5", &["cd-line", "cd-all"])]);
+
+        let one = |bpn: &'static str, asset: &'static str| {
+            let service = &service;
+            async move {
+                service
+                    .dataset(&agent(bpn), asset)
+                    .await
+                    .unwrap()
+                    .map(|d| d.offers.iter().map(|o| o.id.definition_id.clone()).collect::<Vec<_>>())
+            }
+        };
+        assert_eq!(one("BPNL1", "a1").await, None, "only cd-all offers a1, and BPNL1 may not see it");
+        assert_eq!(one("BPNL1", "a5").await, Some(vec!["cd-line".to_string()]));
+        assert_eq!(one("BPNL2", "a2").await, Some(vec!["cd-in".into(), "cd-a2".into(), "cd-all".into()]));
+        assert_eq!(one("BPNL2", "ghost").await, None);
     }
 
     struct Planes;

@@ -39,6 +39,15 @@ pub trait Repository<E>: Send + Sync {
     async fn delete(&self, id: &str) -> Result<E, StoreError>;
     /// Fails with [`StoreError::InvalidQuery`] when a criterion names a property the entity cannot be queried by.
     async fn query(&self, spec: &QuerySpec) -> Result<Vec<E>, StoreError>;
+    /// For every entity (among `among`, when given) that at least one of `filters` selects: its id and the
+    /// positions of the filters that select it, ordered by id, the page `(offset, limit)` of them when given. One
+    /// pass over the table however many filters there are (a catalog's contract definitions).
+    async fn matching(
+        &self,
+        filters: &[Vec<dsc_domain::Criterion>],
+        among: Option<&[&str]>,
+        page: Option<(u32, u32)>,
+    ) -> Result<Vec<(String, Vec<usize>)>, StoreError>;
 }
 
 pub trait AssetStore: Repository<Asset> {}

@@ -184,6 +184,37 @@ pub async fn asset_queries_filter_in_the_database(store: &impl ContractStore) {
         vec!["a3"]
     );
     assert!(asset_ids(store, query(vec![c("id", Operator::In, json!([]))])).await.is_empty());
+    // A long list (a catalog asks for a page of a thousand ids): one query on both backends, in any field.
+    let many: Vec<String> = (0..2_000).map(|i| format!("x{i}")).chain(["a2".into(), "a4".into()]).collect();
+    let long = |left: &str, op| query(vec![c(left, op, json!(many))]);
+    assert_eq!(asset_ids(store, long("id", Operator::In)).await, vec!["a2", "a4"]);
+    assert_eq!(asset_ids(store, long("id", Operator::NotIn)).await, vec!["a1", "a3"]);
+    assert!(asset_ids(store, long(&name, Operator::In)).await.is_empty());
+    // Several selectors in one pass: which assets each picks (an empty one picks all), optionally among some ids.
+    let selectors = vec![
+        vec![c(&name, Operator::ILike, json!("serial%"))],
+        vec![c("id", Operator::Eq, json!("a4"))],
+        vec![],
+        vec![c("id", Operator::Eq, json!("nothing"))],
+    ];
+    let matched = Repository::<Asset>::matching(store, &selectors, None, None).await.unwrap();
+    let expected: Vec<(String, Vec<usize>)> =
+        vec![("a1".into(), vec![0, 2]), ("a2".into(), vec![2]), ("a3".into(), vec![0, 2]), ("a4".into(), vec![1, 2])];
+    assert_eq!(matched, expected);
+    let among = Repository::<Asset>::matching(store, &selectors[..2], Some(&["a1", "a2", "zz"]), None).await.unwrap();
+    assert_eq!(among, vec![("a1".to_string(), vec![0])]);
+    let many: Vec<Vec<Criterion>> =
+        (0..1_200).map(|i| vec![c("id", Operator::Eq, json!(format!("a{}", i % 7)))]).collect();
+    let matched = Repository::<Asset>::matching(store, &many, Some(&["a3"]), None).await.unwrap();
+    let positions: Vec<usize> = (0..1_200).filter(|i| i % 7 == 3).collect();
+    assert_eq!(matched, vec![("a3".to_string(), positions)], "more filters than one query's columns");
+    // Paged by the database (one group of filters) and here (more groups), alike.
+    let paged = Repository::<Asset>::matching(store, &selectors, None, Some((1, 2))).await.unwrap();
+    assert_eq!(paged, vec![("a2".to_string(), vec![2]), ("a3".to_string(), vec![0, 2])]);
+    let paged = Repository::<Asset>::matching(store, &many, None, Some((5, 1))).await.unwrap();
+    assert_eq!(paged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), Vec::<&str>::new(), "4 assets match");
+    let paged = Repository::<Asset>::matching(store, &many, None, Some((1, 2))).await.unwrap();
+    assert_eq!(paged.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), vec!["a2", "a3"]);
     let bad = Repository::<Asset>::query(store, &query(vec![c(&name, Operator::Eq, json!({"a": 1}))])).await;
     assert!(matches!(bad, Err(StoreError::InvalidQuery { .. })), "{bad:?}");
 }

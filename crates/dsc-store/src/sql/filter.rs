@@ -97,12 +97,10 @@ impl SqlBuilder {
     /// The field as text (NULL when absent).
     fn text(&mut self, field: &Field) {
         match (field, self.dialect) {
-            (Field::Column(column) | Field::Number(column), Dialect::Sqlite) => {
-                self.push(&format!("CAST({column} AS TEXT)"))
-            }
-            (Field::Column(column) | Field::Number(column), Dialect::Postgres) => {
-                self.push(&format!("({column})::text"))
-            }
+            // A text column as it is: a cast would keep the database from using its index (`id = ?` would scan).
+            (Field::Column(column), _) => self.push(column),
+            (Field::Number(column), Dialect::Sqlite) => self.push(&format!("CAST({column} AS TEXT)")),
+            (Field::Number(column), Dialect::Postgres) => self.push(&format!("({column})::text")),
             (Field::Json(column, keys), Dialect::Sqlite) => {
                 let path = sqlite_json_path(keys);
                 self.push(&format!("(CASE json_type({column}, "));
@@ -185,6 +183,28 @@ fn criterion_path(index: usize, local: &str) -> String {
     format!("{}[{index}]/{}", namespaces::edc("filterExpression"), namespaces::edc(local))
 }
 
+/// `(c1 AND c2 ...)` for one filter; `(1 = 1)` for an empty one.
+pub(crate) fn push_conjunction(
+    sql: &mut SqlBuilder,
+    filter: &[Criterion],
+    field_of: fn(&PropertyPath) -> Option<Field>,
+) -> Result<(), StoreError> {
+    if filter.is_empty() {
+        sql.push("(1 = 1)");
+        return Ok(());
+    }
+    sql.push("(");
+    for (index, criterion) in filter.iter().enumerate() {
+        if index > 0 {
+            sql.push(" AND ");
+        }
+        let field = resolve(&criterion.operand_left, field_of, || criterion_path(index, "operandLeft"))?;
+        push_condition(sql, &field, criterion, index)?;
+    }
+    sql.push(")");
+    Ok(())
+}
+
 pub(crate) fn push_where(
     sql: &mut SqlBuilder,
     spec: &QuerySpec,
@@ -229,15 +249,38 @@ fn push_condition(sql: &mut SqlBuilder, field: &Field, criterion: &Criterion, in
                 sql.push(if operator == Operator::In { "(1 = 0)" } else { "(1 = 1)" });
                 return Ok(());
             }
-            sql.push("(");
-            for (position, item) in scalars.into_iter().enumerate() {
-                if position > 0 {
-                    sql.push(if operator == Operator::In { " OR " } else { " AND " });
+            if let Field::Column(column) = field {
+                // A text column takes the list as one JSON parameter the database unpacks: one bind variable
+                // however long the list (SQLite looks bind names up one by one, so a thousand of them cost more
+                // than the query), and the column's index still answers it.
+                let texts: Vec<String> = scalars
+                    .into_iter()
+                    .map(|item| match item {
+                        Scalar::Text(text) => text,
+                        Scalar::Number(number) => format_number(number),
+                    })
+                    .collect();
+                let list = serde_json::to_string(&texts).unwrap_or_else(|_| "[]".into());
+                sql.push("(");
+                if operator == Operator::NotIn {
+                    sql.push(&format!("{column} IS NULL OR {column} NOT IN ("));
+                } else {
+                    sql.push(&format!("{column} IN ("));
                 }
-                let single = if operator == Operator::In { Operator::Eq } else { Operator::NotEq };
-                push_comparison(sql, field, single, item);
+                match sql.dialect {
+                    Dialect::Sqlite => sql.push("SELECT value FROM json_each("),
+                    Dialect::Postgres => sql.push("SELECT jsonb_array_elements_text(CAST("),
+                }
+                sql.bind(Arg::Text(list));
+                sql.push(match sql.dialect {
+                    Dialect::Sqlite => ")))",
+                    Dialect::Postgres => " AS jsonb))))",
+                });
+                return Ok(());
             }
-            sql.push(")");
+            let single = if operator == Operator::In { Operator::Eq } else { Operator::NotEq };
+            let joiner = if operator == Operator::In { " OR " } else { " AND " };
+            push_balanced(sql, field, single, joiner, scalars);
         }
         _ => {
             let right = scalar(&criterion.operand_right).ok_or_else(|| {
@@ -250,6 +293,23 @@ fn push_condition(sql: &mut SqlBuilder, field: &Field, criterion: &Criterion, in
         }
     }
     Ok(())
+}
+
+/// `(a OR b OR ...)` as a balanced tree of pairs: a flat chain of a thousand comparisons is a thousand levels deep,
+/// past SQLite's expression depth limit (1,000), where the balanced tree is ten.
+fn push_balanced(sql: &mut SqlBuilder, field: &Field, operator: Operator, joiner: &str, mut items: Vec<Scalar>) {
+    if items.len() == 1 {
+        if let Some(item) = items.pop() {
+            push_comparison(sql, field, operator, item);
+        }
+        return;
+    }
+    let right = items.split_off(items.len() / 2);
+    sql.push("(");
+    push_balanced(sql, field, operator, joiner, items);
+    sql.push(joiner);
+    push_balanced(sql, field, operator, joiner, right);
+    sql.push(")");
 }
 
 fn push_comparison(sql: &mut SqlBuilder, field: &Field, operator: Operator, right: Scalar) {

@@ -201,6 +201,63 @@ impl SqlStore {
         rows.iter().map(E::from_row).collect()
     }
 
+    /// `SELECT * FROM (SELECT id, CASE WHEN <filter i> THEN 'y' ELSE 'n' END AS m<i> ... FROM t [WHERE id IN
+    /// among]) WHERE 'y' IN (m0, m1, ...)`: every filter is evaluated on each row in one scan (SQLite parses a row's
+    /// JSON once for all of them). Filters go in groups of [`MATCHING_GROUP`], below both databases' column limits;
+    /// with one group the database also pages, with more the groups' answers are merged and paged here.
+    async fn select_matching<E: Entity>(
+        &self,
+        filters: &[Vec<dsc_domain::Criterion>],
+        among: Option<&[&str]>,
+        page: Option<(u32, u32)>,
+    ) -> Result<Vec<(String, Vec<usize>)>, StoreError> {
+        let mut matched: std::collections::BTreeMap<String, Vec<usize>> = std::collections::BTreeMap::new();
+        if among.is_some_and(<[&str]>::is_empty) || filters.is_empty() {
+            return Ok(Vec::new());
+        }
+        let paged_here = filters.len() <= MATCHING_GROUP;
+        for (group, chunk) in filters.chunks(MATCHING_GROUP).enumerate() {
+            let mut sql = SqlBuilder::new(self.dialect);
+            sql.push("SELECT * FROM (SELECT id");
+            for (position, filter) in chunk.iter().enumerate() {
+                sql.push(", CASE WHEN ");
+                filter::push_conjunction(&mut sql, filter, E::field)?;
+                sql.push(&format!(" THEN 'y' ELSE 'n' END AS m{position}"));
+            }
+            sql.push(&format!(" FROM {}", E::TABLE));
+            if let Some(among) = among {
+                let ids = dsc_domain::Criterion::new("id", dsc_domain::Operator::In, serde_json::json!(among));
+                sql.push(" WHERE ");
+                filter::push_conjunction(&mut sql, std::slice::from_ref(&ids), E::field)?;
+            }
+            let columns: Vec<String> = (0..chunk.len()).map(|position| format!("m{position}")).collect();
+            sql.push(&format!(") matched WHERE 'y' IN ({}) ORDER BY id", columns.join(", ")));
+            if let (true, Some((offset, limit))) = (paged_here, page) {
+                sql.push(" LIMIT ");
+                sql.bind(Arg::Int(i64::from(limit)));
+                sql.push(" OFFSET ");
+                sql.bind(Arg::Int(i64::from(offset)));
+            }
+            let rows = sql.fetch_all(&self.pool).await.map_err(StoreError::from_sqlx)?;
+            for row in &rows {
+                let id: String = row.try_get("id").map_err(StoreError::from_sqlx)?;
+                let entry = matched.entry(id).or_default();
+                for (position, column) in columns.iter().enumerate() {
+                    let flag: String = row.try_get(column.as_str()).map_err(StoreError::from_sqlx)?;
+                    if flag == "y" {
+                        entry.push(group * MATCHING_GROUP + position);
+                    }
+                }
+            }
+        }
+        match (paged_here, page) {
+            (false, Some((offset, limit))) => {
+                Ok(matched.into_iter().skip(offset as usize).take(limit as usize).collect())
+            }
+            _ => Ok(matched.into_iter().collect()),
+        }
+    }
+
     async fn ids_where(&self, table: &str, condition: &str, args: Vec<Arg>) -> Result<Vec<String>, StoreError> {
         let mut sql = SqlBuilder::new(self.dialect);
         sql.push(&format!("SELECT id FROM {table} WHERE "));
@@ -241,6 +298,10 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Filters evaluated per query by [`SqlStore::select_matching`]: result columns stay far below SQLite's 2,000 and
+/// PostgreSQL's 1,664.
+const MATCHING_GROUP: usize = 500;
+
 macro_rules! repository {
     ($entity:ty) => {
         #[async_trait]
@@ -259,6 +320,14 @@ macro_rules! repository {
             }
             async fn query(&self, spec: &QuerySpec) -> Result<Vec<$entity>, StoreError> {
                 self.select(spec).await
+            }
+            async fn matching(
+                &self,
+                filters: &[Vec<dsc_domain::Criterion>],
+                among: Option<&[&str]>,
+                page: Option<(u32, u32)>,
+            ) -> Result<Vec<(String, Vec<usize>)>, StoreError> {
+                self.select_matching::<$entity>(filters, among, page).await
             }
         }
     };
