@@ -89,7 +89,7 @@ impl<E: ManagedEntity> EntityService<E> {
     pub async fn create(&self, mut entity: E) -> Result<E, ServiceError> {
         entity.set_created_at((self.clock)());
         self.repository.create(&entity).await?;
-        tracing::info!(kind = E::KIND, id = entity.id(), "created");
+        tracing::debug!(kind = E::KIND, id = entity.id(), "created");
         Ok(entity)
     }
 
@@ -98,7 +98,7 @@ impl<E: ManagedEntity> EntityService<E> {
             StoreError::NotFound { .. } => ServiceError::NotFound { kind: E::KIND, id: entity.id().to_string() },
             other => other.into(),
         })?;
-        tracing::info!(kind = E::KIND, id = entity.id(), "updated");
+        tracing::debug!(kind = E::KIND, id = entity.id(), "updated");
         Ok(())
     }
 
@@ -120,7 +120,7 @@ impl<E: ManagedEntity> EntityService<E> {
             return Err(ServiceError::Referenced { kind: E::KIND, id: id.to_string(), referrers });
         }
         let removed = self.repository.delete(id).await?;
-        tracing::info!(kind = E::KIND, id, "deleted");
+        tracing::debug!(kind = E::KIND, id, "deleted");
         Ok(removed)
     }
 }

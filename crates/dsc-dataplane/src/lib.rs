@@ -204,7 +204,7 @@ impl DataPlane {
         };
         let address = self.grant(&mut flow).await?;
         self.store.create_flow(&flow).await?;
-        tracing::info!(flow = %id, consumer = %counter_party_id, profile, "data flow started");
+        tracing::debug!(flow = %id, consumer = %counter_party_id, profile, "data flow started");
         Ok((flow, address))
     }
 
@@ -264,7 +264,7 @@ impl DataPlane {
         flow.state = DataFlowState::Started;
         flow.updated_at = dsc_domain::clock::system_now_millis();
         self.store.save_flow(&flow).await?;
-        tracing::info!(flow = %id, "data flow resumed");
+        tracing::debug!(flow = %id, "data flow resumed");
         Ok((flow, address))
     }
 

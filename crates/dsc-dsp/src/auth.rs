@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -81,7 +82,7 @@ pub async fn authenticate(State(gate): State<Arc<ProtocolGate>>, mut request: Re
         Ok(participant) => {
             let slots = gate.participant_slots(&participant.id);
             let Some(_slot) = slots.as_ref().and_then(|slots| slots.clone().try_acquire_owned().ok()) else {
-                tracing::info!(participant = %participant.id, "protocol request refused: too many in flight");
+                tracing::debug!(participant = %participant.id, "protocol request refused: too many in flight");
                 return DspError::new(
                     kind,
                     StatusCode::TOO_MANY_REQUESTS,
@@ -96,7 +97,11 @@ pub async fn authenticate(State(gate): State<Arc<ProtocolGate>>, mut request: Re
             next.run(request).await
         }
         Err(error) => {
-            tracing::info!(path = %request.uri().path(), "protocol request refused: {error}");
+            tracing::debug!(path = %request.uri().path(), "protocol request refused: {error}");
+            static REFUSALS: dsc_telemetry::LogLimiter = dsc_telemetry::LogLimiter::new(Duration::from_secs(60));
+            if let Some(held_back) = REFUSALS.allow() {
+                tracing::info!(held_back, "protocol request refused (repeats are logged once a minute): {error}");
+            }
             DspError {
                 kind,
                 status: StatusCode::UNAUTHORIZED,

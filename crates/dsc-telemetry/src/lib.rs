@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-//! Distributed traces across connectors: the W3C Trace Context (`traceparent`) read from inbound requests, written
+//! Distributed traces across connectors, and log lines a flood cannot multiply ([`LogLimiter`]): the W3C Trace Context (`traceparent`) read from inbound requests, written
 //! on outbound ones, and kept on negotiations and transfers so that the state machine's later steps continue the
 //! trace of the request that started them (as EDC keeps a trace context on every stateful entity).
 //!
@@ -16,6 +16,9 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+mod limit;
+pub use limit::LogLimiter;
 
 /// The W3C Trace Context header, and the key a kept context is stored under.
 pub const TRACEPARENT: &str = "traceparent";

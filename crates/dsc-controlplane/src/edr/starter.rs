@@ -69,7 +69,7 @@ impl EventListener for EdrTransferStarter {
             callback_addresses: Vec::new(),
         };
         let transfer = self.transfers.initiate(request).await.map_err(|e| e.to_string())?;
-        tracing::info!(negotiation = %id, transfer = %transfer.id, "EDR negotiation finalized, transfer requested");
+        tracing::debug!(negotiation = %id, transfer = %transfer.id, "EDR negotiation finalized, transfer requested");
         Ok(())
     }
 }

@@ -77,7 +77,7 @@ impl NegotiationService {
         };
         negotiation.transition(NegotiationState::Requesting, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
         self.store.create_negotiation(&negotiation).await?;
-        tracing::info!(negotiation = %negotiation.id, counter_party = %negotiation.counter_party_id, "negotiation initiated");
+        tracing::debug!(negotiation = %negotiation.id, counter_party = %negotiation.counter_party_id, "negotiation initiated");
         self.wake.notify_one();
         Ok(negotiation)
     }
@@ -185,7 +185,7 @@ impl NegotiationService {
         negotiation.trace_context = dsc_telemetry::current_traceparent();
         negotiation.transition(NegotiationState::Offering, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
         self.store.create_negotiation(&negotiation).await?;
-        tracing::info!(negotiation = %negotiation.id, counter_party = %negotiation.counter_party_id, "offer made");
+        tracing::debug!(negotiation = %negotiation.id, counter_party = %negotiation.counter_party_id, "offer made");
         self.wake.notify_one();
         Ok(negotiation)
     }

@@ -99,7 +99,7 @@ impl NegotiationProtocolService {
             }
             Err(other) => return Err(other.into()),
         }
-        tracing::info!(negotiation = %negotiation.id, consumer = %peer.id, pending = negotiation.pending, "contract request received");
+        tracing::debug!(negotiation = %negotiation.id, consumer = %peer.id, pending = negotiation.pending, "contract request received");
         self.wake.notify_one();
         Ok(negotiation)
     }
@@ -308,7 +308,7 @@ impl NegotiationProtocolService {
             }
             Err(other) => return Err(other.into()),
         }
-        tracing::info!(negotiation = %negotiation.id, provider = %peer.id, "offer received; it waits for the operator");
+        tracing::debug!(negotiation = %negotiation.id, provider = %peer.id, "offer received; it waits for the operator");
         Ok(negotiation)
     }
 

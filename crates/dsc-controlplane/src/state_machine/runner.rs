@@ -22,6 +22,8 @@ pub struct StateMachine<P: Processor> {
     wake: Arc<Notify>,
     /// The earliest retry this runner scheduled: it wakes for it rather than waiting out a whole iteration.
     next_due: AtomicI64,
+    /// A database that is down fails every claim and every save: one warning a minute says so.
+    failures: dsc_telemetry::LogLimiter,
 }
 
 impl<P: Processor> StateMachine<P> {
@@ -32,7 +34,15 @@ impl<P: Processor> StateMachine<P> {
         settings: RunnerSettings,
         wake: Arc<Notify>,
     ) -> Self {
-        StateMachine { processor, store, lanes, settings, wake, next_due: AtomicI64::new(NONE_DUE) }
+        StateMachine {
+            processor,
+            store,
+            lanes,
+            settings,
+            wake,
+            next_due: AtomicI64::new(NONE_DUE),
+            failures: dsc_telemetry::LogLimiter::new(Duration::from_secs(60)),
+        }
     }
 
     pub fn processor(&self) -> &P {
@@ -123,7 +133,14 @@ impl<P: Processor> StateMachine<P> {
             let claimed = match self.claim(index, u32::try_from(free).unwrap_or(u32::MAX)).await {
                 Ok(claimed) => claimed,
                 Err(error) => {
-                    tracing::warn!("claiming {}s failed: {error}", self.processor.kind());
+                    let kind = self.processor.kind();
+                    tracing::debug!("claiming {kind}s failed: {error}");
+                    if let Some(held_back) = self.failures.allow() {
+                        tracing::warn!(
+                            held_back,
+                            "claiming {kind}s failed (repeats are logged once a minute): {error}"
+                        );
+                    }
                     continue;
                 }
             };
@@ -136,7 +153,10 @@ impl<P: Processor> StateMachine<P> {
                     let id = entity.id().to_string();
                     if let Err(error) = machine.process_one(index, entity).await {
                         let kind = machine.processor.kind();
-                        tracing::warn!(id = %id, "processing the {kind} failed, the lease will expire and it is retried: {error}");
+                        tracing::debug!(id = %id, "processing the {kind} failed: {error}");
+                        if let Some(held_back) = machine.failures.allow() {
+                            tracing::warn!(id = %id, held_back, "processing the {kind} failed, the lease will expire and it is retried (repeats are logged once a minute): {error}");
+                        }
                     }
                     drop(slot);
                     // A slot is free again: the loop may be waiting for one.

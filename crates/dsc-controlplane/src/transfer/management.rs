@@ -106,7 +106,7 @@ impl TransferService {
         };
         transfer.transition(TransferState::Requesting, now).map_err(|e| ServiceError::Internal(e.to_string()))?;
         self.store.create_transfer(&transfer).await?;
-        tracing::info!(transfer = %transfer.id, agreement = %transfer.agreement_id, "transfer requested");
+        tracing::debug!(transfer = %transfer.id, agreement = %transfer.agreement_id, "transfer requested");
         self.wake.notify_one();
         Ok(transfer)
     }

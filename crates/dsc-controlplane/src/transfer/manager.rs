@@ -221,7 +221,7 @@ impl TransferProcessor {
         // may take their time). Until then the transfer rests in REQUESTED without spending retries; the callback
         // (`flows.rs::flow_started`) wakes it, and the operator may terminate it meanwhile.
         let awaiting_callback = |transfer: &mut TransferProcess| {
-            tracing::info!(transfer = %transfer.id, "waiting for the data plane's started callback");
+            tracing::debug!(transfer = %transfer.id, "waiting for the data plane's started callback");
             transfer.pending = true;
             Step::To(transfer.state)
         };

@@ -110,7 +110,7 @@ impl RequestCheck {
             }
             Err(other) => return Err(other.into()),
         }
-        tracing::info!(transfer = %transfer.id, consumer = %peer.id, transfer_type = %format, pending = transfer.pending, "transfer request received");
+        tracing::debug!(transfer = %transfer.id, consumer = %peer.id, transfer_type = %format, pending = transfer.pending, "transfer request received");
         Ok(transfer)
     }
 }
