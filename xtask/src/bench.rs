@@ -76,12 +76,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
 
     // `--only identity` runs just the trust-list/DCP negotiation comparison, `--only replicas` the replica scaling,
-    // `--only catalog` the catalog at scale.
+    // `--only catalog` the catalog at scale, `--only negotiation [--concurrent N]` negotiations on SQLite.
     if args.windows(2).any(|w| w[0] == "--only" && w[1] == "identity") {
         return identity_bench(&binary);
     }
     if args.windows(2).any(|w| w[0] == "--only" && w[1] == "catalog") {
         return catalog_bench(&binary);
+    }
+    if args.windows(2).any(|w| w[0] == "--only" && w[1] == "negotiation") {
+        let concurrent =
+            args.windows(2).find(|w| w[0] == "--concurrent").and_then(|w| w[1].parse().ok()).unwrap_or(200usize);
+        negotiation_bench("SQLite", &binary, None, 50, concurrent, &Identity::TrustList)?;
+        return Ok(());
     }
     if args.windows(2).any(|w| w[0] == "--only" && w[1] == "replicas") {
         let admin = std::env::var("TEST_POSTGRES_URL").map_err(|_| "replicas need TEST_POSTGRES_URL".to_string())?;

@@ -126,7 +126,7 @@ pub(super) fn negotiation_bench(
     concurrent: usize,
     identity: &Identity,
 ) -> Result<(f64, f64), String> {
-    let (consumer, _provider, request) = negotiation_pair(binary, databases, "http://127.0.0.1:9/unused", identity)?;
+    let (consumer, provider, request) = negotiation_pair(binary, databases, "http://127.0.0.1:9/unused", identity)?;
     let mut connection = Connection::open(consumer.management).map_err(|e| e.to_string())?;
     let mut latencies = Vec::new();
     for _ in 0..sequential {
@@ -178,10 +178,13 @@ pub(super) fn negotiation_bench(
         std::thread::sleep(Duration::from_millis(20));
     }
     let rate = concurrent as f64 / started.elapsed().as_secs_f64();
+    let mib = |running: &Running| rss_kib(running.child.id()).map(|kib| kib as f64 / 1024.0).unwrap_or(f64::NAN);
     println!(
-        "{label:<11} negotiation request -> FINALIZED seen by the consumer: p50 {:.1} ms, p99 {:.1} ms ({sequential} sequential) | {rate:.0} negotiations/s ({concurrent} concurrent)",
+        "{label:<11} negotiation request -> FINALIZED seen by the consumer: p50 {:.1} ms, p99 {:.1} ms ({sequential} sequential) | {rate:.0} negotiations/s ({concurrent} concurrent) | RSS after: consumer {:.1} MiB, provider {:.1} MiB",
         percentile(0.5),
-        percentile(0.99)
+        percentile(0.99),
+        mib(&consumer),
+        mib(&provider)
     );
     Ok((percentile(0.5), rate))
 }

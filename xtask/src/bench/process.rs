@@ -132,6 +132,18 @@ pub(super) fn start_with(
         .env("EDC_DATAPLANE_API_PUBLIC_BASEURL", format!("http://127.0.0.1:{public}/public"))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    // `DSC_BENCH_LOGS=<dir>` keeps each connector's log there (`<protocol port>.log`), e.g. to weigh a log level.
+    if let Ok(logs) = std::env::var("DSC_BENCH_LOGS") {
+        let file = std::fs::File::create(Path::new(&logs).join(format!("{protocol_port}.log")))
+            .map_err(|e| format!("DSC_BENCH_LOGS: {e}"))?;
+        command.stderr(Stdio::from(file));
+    }
+    // `DSC_BENCH_SET_<SETTING>=value` gives every benchmarked connector that setting (e.g. a pool size to compare).
+    for (name, value) in std::env::vars() {
+        if let Some(setting) = name.strip_prefix("DSC_BENCH_SET_") {
+            command.env(setting, value);
+        }
+    }
     if let Some(url) = database {
         command.env("EDC_DATASOURCE_DEFAULT_URL", url);
     }
