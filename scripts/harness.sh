@@ -172,6 +172,17 @@ fail_with_log() {
   die "$1"
 }
 
+# Waits up to 20 s for URL to answer 2xx while the process of PIDFILE lives; NAME and LOG for the error.
+wait_for_url() {
+  local name=$1 url=$2 pidfile=$3 logfile=$4 waited=0
+  until curl -sf "$url" >/dev/null; do
+    pid_alive "$pidfile" || fail_with_log "$name exited" "$logfile"
+    waited=$((waited + 1))
+    [ "$waited" -lt 100 ] || fail_with_log "$name is not ready after 20 s" "$logfile"
+    sleep 0.2
+  done
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # Jaeger: built from the Go module proxy (no registry for images or release downloads here); about 7 minutes on
 # 2 cores, its Go caches (about 3 GB) removed afterwards, the 85 MB binary kept under .harness/jaeger.
@@ -209,13 +220,7 @@ jaeger_up() {
       env JAEGER_OTLP_PORT="$JAEGER_OTLP_PORT" JAEGER_QUERY_PORT="$JAEGER_QUERY_PORT" \
       JAEGER_QUERY_GRPC_PORT="$JAEGER_QUERY_GRPC_PORT" "$JAEGER_DIR/bin/jaeger" --config "$PEERS/jaeger/config.yaml"
   fi
-  local waited=0
-  until curl -sf "http://127.0.0.1:$JAEGER_QUERY_PORT/api/services" >/dev/null; do
-    pid_alive "$JAEGER_DIR/jaeger.pid" || fail_with_log "Jaeger exited" "$JAEGER_DIR/jaeger.log"
-    waited=$((waited + 1))
-    [ "$waited" -lt 100 ] || fail_with_log "Jaeger is not ready after 20 s" "$JAEGER_DIR/jaeger.log"
-    sleep 0.2
-  done
+  wait_for_url Jaeger "http://127.0.0.1:$JAEGER_QUERY_PORT/api/services" "$JAEGER_DIR/jaeger.pid" "$JAEGER_DIR/jaeger.log"
   log "jaeger ready (OTLP http://127.0.0.1:$JAEGER_OTLP_PORT, query http://127.0.0.1:$JAEGER_QUERY_PORT) in $(elapsed_ms "$started") ms"
 }
 
@@ -245,13 +250,8 @@ oauth_up() {
       env PORT="$OAUTH_PORT" STATE_DIR="$OAUTH_DIR" INITIAL_ACCESS_TOKEN="$OAUTH_INITIAL_ACCESS_TOKEN" \
       AUDIENCE="$KAFKA_AUDIENCE" node server.mjs)
   fi
-  local waited=0
-  until curl -sf "http://127.0.0.1:$OAUTH_PORT/.well-known/openid-configuration" >/dev/null; do
-    pid_alive "$OAUTH_DIR/server.pid" || fail_with_log "the OAuth server exited" "$OAUTH_DIR/server.log"
-    waited=$((waited + 1))
-    [ "$waited" -lt 100 ] || fail_with_log "the OAuth server is not ready after 20 s" "$OAUTH_DIR/server.log"
-    sleep 0.2
-  done
+  wait_for_url "the OAuth server" "http://127.0.0.1:$OAUTH_PORT/.well-known/openid-configuration" \
+    "$OAUTH_DIR/server.pid" "$OAUTH_DIR/server.log"
   log "oauth server ready on http://127.0.0.1:$OAUTH_PORT in $(elapsed_ms "$started") ms"
 }
 

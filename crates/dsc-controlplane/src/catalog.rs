@@ -320,21 +320,23 @@ mod tests {
         ] {
             Repository::create(store.as_ref(), &d).await.unwrap();
         }
-        let service = CatalogService::new(
+        let mut registry = TransferTypeRegistry::new();
+        let http = dsc_domain::TransferTypeDescriptor::new("HttpData-PULL", "HttpData", dsc_domain::FlowType::Pull);
+        registry.register(http).unwrap();
+        let service = service_on(&store, registry);
+        (service, dir)
+    }
+
+    /// The catalog of `store`'s definitions, policies and assets with these transfer types.
+    fn service_on(store: &Arc<SqlStore>, registry: TransferTypeRegistry) -> CatalogService {
+        CatalogService::new(
             "did:web:provider",
             store.clone(),
             store.clone(),
             store.clone(),
             Arc::new(PolicyEngine::with_defaults()),
-            Arc::new({
-                let mut registry = TransferTypeRegistry::new();
-                let http =
-                    dsc_domain::TransferTypeDescriptor::new("HttpData-PULL", "HttpData", dsc_domain::FlowType::Pull);
-                registry.register(http).unwrap();
-                registry
-            }),
-        );
-        (service, dir)
+            Arc::new(registry),
+        )
     }
 
     fn agent(bpn: &str) -> ParticipantAgent {
@@ -414,14 +416,7 @@ mod tests {
         ] {
             Repository::create(store.as_ref(), &d).await.unwrap();
         }
-        let service = CatalogService::new(
-            "did:web:provider",
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            Arc::new(PolicyEngine::with_defaults()),
-            Arc::new(TransferTypeRegistry::new()),
-        );
+        let service = service_on(&store, TransferTypeRegistry::new());
         let listed = |catalog: &Catalog| -> Vec<(String, Vec<String>)> {
             catalog
                 .datasets

@@ -86,24 +86,8 @@ async fn a_negotiation_is_one_trace_across_both_connectors_and_their_logs() {
             "\"otel.exporter.otlp.endpoint\" = \"{otlp}\"\n\"otel.service.name\" = \"{service}\"\n\"dsc.log.format\" = \"json\"\n"
         )
     };
-    let ports = || (free_port(), free_port(), free_port(), free_port());
-    let (consumer_ports, provider_ports) = (ports(), ports());
-    let consumer_did = format!("did:web:127.0.0.1%3A{}", consumer_ports.2);
-    let provider_did = format!("did:web:127.0.0.1%3A{}", provider_ports.2);
-    let mut consumer = Node::with_ports(
-        dir.path(),
-        "consumer",
-        &[(provider_did, "BPNL000000000001".into())],
-        &traced(&consumer_service),
-        consumer_ports,
-    );
-    let mut provider = Node::with_ports(
-        dir.path(),
-        "provider",
-        &[(consumer_did, "BPNL000000000002".into())],
-        &traced(&provider_service),
-        provider_ports,
-    );
+    let (mut consumer, mut provider) =
+        Node::trusting_pair(dir.path(), &traced(&consumer_service), &traced(&provider_service));
     consumer.start().await;
     provider.start().await;
     provision(&provider, "BPNL000000000002").await;

@@ -169,6 +169,29 @@ impl Node {
         }
     }
 
+    /// A consumer and a provider (not started) that trust each other: the consumer knows the provider as
+    /// BPNL000000000001, the provider the consumer as BPNL000000000002; each with its own extra settings.
+    pub fn trusting_pair(dir: &Path, consumer_extra: &str, provider_extra: &str) -> (Node, Node) {
+        let ports = || (free_port(), free_port(), free_port(), free_port());
+        let (consumer_ports, provider_ports) = (ports(), ports());
+        let did = |ports: (u16, u16, u16, u16)| format!("did:web:127.0.0.1%3A{}", ports.2);
+        let consumer = Node::with_ports(
+            dir,
+            "consumer",
+            &[(did(provider_ports), "BPNL000000000001".into())],
+            consumer_extra,
+            consumer_ports,
+        );
+        let provider = Node::with_ports(
+            dir,
+            "provider",
+            &[(did(consumer_ports), "BPNL000000000002".into())],
+            provider_extra,
+            provider_ports,
+        );
+        (consumer, provider)
+    }
+
     pub async fn start(&mut self) {
         self.start_logging("info").await;
     }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::process::{Node, contract_request, free_port, post};
+use crate::support::process::{Node, contract_request, post};
 use crate::support::{self, API_KEY, send};
 
 use super::*;
@@ -98,24 +98,7 @@ pub struct Pair {
 /// A consumer and a provider trusting each other; the provider runs Kafka PULL with `provider_extra` settings.
 pub async fn pair(h: &KafkaHarness, provider_extra: &str, consumer_extra: &str) -> Pair {
     let dir = tempfile::tempdir().unwrap();
-    let ports = || (free_port(), free_port(), free_port(), free_port());
-    let (consumer_ports, provider_ports) = (ports(), ports());
-    let consumer_did = format!("did:web:127.0.0.1%3A{}", consumer_ports.2);
-    let provider_did = format!("did:web:127.0.0.1%3A{}", provider_ports.2);
-    let mut consumer = Node::with_ports(
-        dir.path(),
-        "consumer",
-        &[(provider_did, "BPNL000000000001".into())],
-        consumer_extra,
-        consumer_ports,
-    );
-    let mut provider = Node::with_ports(
-        dir.path(),
-        "provider",
-        &[(consumer_did, CONSUMER_BPN.into())],
-        provider_extra,
-        provider_ports,
-    );
+    let (mut consumer, mut provider) = Node::trusting_pair(dir.path(), consumer_extra, provider_extra);
     consumer.start().await;
     provider.start().await;
     h.store_secrets(&provider).await;
