@@ -285,7 +285,7 @@ mod tests {
                         "a1",
                         rich,
                         vec![offer("a1", "cd-1", "BPNL1"), offer("a1", "cd-2", "BPNL2")],
-                        &["HttpData-PULL", "Kafka-PULL"],
+                        &["HttpData-PULL", "Stream-PULL"],
                     ),
                     dataset("urn:asset:2", json!({}), vec![offer("urn:asset:2", "cd-1", "BPNL1")], &[]),
                     dataset("a3", json!({ edc("line"): "L3" }), vec![offer("a3", "cd-3", "BPNL1")], &["HttpData-PULL"]),
