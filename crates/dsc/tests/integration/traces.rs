@@ -88,8 +88,9 @@ async fn a_negotiation_is_one_trace_across_both_connectors_and_their_logs() {
     };
     let (mut consumer, mut provider) =
         Node::trusting_pair(dir.path(), &traced(&consumer_service), &traced(&provider_service));
-    consumer.start().await;
-    provider.start().await;
+    // Per-process lines are at debug (info carries no line per negotiation); those are the ones inside the spans.
+    consumer.start_logging("info,dsc_controlplane=debug").await;
+    provider.start_logging("info,dsc_controlplane=debug").await;
     provision(&provider, "BPNL000000000002").await;
 
     // The caller's trace: an operator's tool that traces its own calls sends one.
@@ -153,7 +154,7 @@ async fn a_negotiation_is_one_trace_across_both_connectors_and_their_logs() {
     let agreed = named(&consumer_service, "POST /api/v1/dsp/2025-1/negotiations/{id}/agreement");
     assert_eq!(agreed.parent.as_deref(), Some(agreement.id.as_str()));
 
-    // Every log line written inside those spans names the trace.
+    // The log lines written inside those spans name the trace.
     for node in [&consumer, &provider] {
         let log = std::fs::read_to_string(&node.log).unwrap_or_default();
         assert!(
