@@ -84,8 +84,7 @@ impl CatalogService {
         let visible = self.visible(agent).await?;
         let page = self.page_in_database(&visible, spec).await?;
         let ids: Vec<&str> = page.iter().map(|(id, _)| id.as_str()).collect();
-        let mut assets: HashMap<String, Asset> =
-            self.assets_by_id(&ids).await?.into_iter().map(|asset| (asset.id.clone(), asset)).collect();
+        let mut assets = self.assets_by_id(&ids).await?;
         let datasets = page
             .into_iter()
             .filter_map(|(id, definitions)| {
@@ -101,8 +100,7 @@ impl CatalogService {
         visible: &Visible,
         spec: &QuerySpec,
     ) -> Result<Vec<(String, Vec<usize>)>, ServiceError> {
-        let mut filters: Vec<Vec<Criterion>> =
-            visible.by_selector.iter().map(|(selector, _)| selector.clone()).collect();
+        let mut filters = visible.selector_filters();
         let general = filters.len();
         if !visible.by_asset.is_empty() {
             let named: Vec<&str> = visible.by_asset.keys().map(String::as_str).collect();
@@ -126,9 +124,13 @@ impl CatalogService {
     pub async fn dataset(&self, agent: &ParticipantAgent, asset_id: &str) -> Result<Option<Dataset>, ServiceError> {
         let visible = self.visible(agent).await?;
         let Some(asset) = self.assets.find(asset_id).await? else { return Ok(None) };
-        let filters: Vec<Vec<Criterion>> = visible.by_selector.iter().map(|(selector, _)| selector.clone()).collect();
-        let picked: BTreeSet<usize> =
-            self.assets.matching(&filters, Some(&[asset_id]), None).await?.into_iter().flat_map(|(_, w)| w).collect();
+        let picked: BTreeSet<usize> = self
+            .assets
+            .matching(&visible.selector_filters(), Some(&[asset_id]), None)
+            .await?
+            .into_iter()
+            .flat_map(|(_, w)| w)
+            .collect();
         let offers = visible.offers_for(asset_id, &picked);
         Ok((!offers.is_empty()).then(|| self.dataset_of(&visible, asset, offers)))
     }
@@ -158,11 +160,10 @@ impl CatalogService {
         Ok(found)
     }
 
-    /// The assets with these ids (those that exist), ordered by id.
-    async fn assets_by_id(&self, ids: &[&str]) -> Result<Vec<Asset>, ServiceError> {
-        let mut assets = self.assets.query(&by_ids(ids)).await?;
-        assets.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(assets)
+    /// The assets with these ids (those that exist), by id.
+    async fn assets_by_id(&self, ids: &[&str]) -> Result<HashMap<String, Asset>, ServiceError> {
+        let assets = self.assets.query(&by_ids(ids)).await?;
+        Ok(assets.into_iter().map(|asset| (asset.id.clone(), asset)).collect())
     }
 
     /// The definitions `agent` may see (access policy satisfied, contract policy present), indexed by how their
@@ -253,6 +254,11 @@ struct Visible {
 }
 
 impl Visible {
+    /// The selectors that are not by id alone, in `by_selector` order.
+    fn selector_filters(&self) -> Vec<Vec<Criterion>> {
+        self.by_selector.iter().map(|(selector, _)| selector.clone()).collect()
+    }
+
     /// The positions of the definitions that offer `asset_id`, in order; `picked` are the positions in
     /// `by_selector` of the selectors the database said pick it.
     fn offers_for(&self, asset_id: &str, picked: &BTreeSet<usize>) -> Vec<usize> {
@@ -272,8 +278,10 @@ fn id_criterion(ids: &[&str]) -> Criterion {
     Criterion::new(namespaces::edc("id"), Operator::In, serde_json::Value::from(ids.to_vec()))
 }
 
+/// Exactly these ids: the limit is the list's length (a catalog page may hold up to 10,000).
 fn by_ids(ids: &[&str]) -> QuerySpec {
-    QuerySpec { limit: PAGE, filter_expression: vec![id_criterion(ids)], ..QuerySpec::default() }
+    let limit = u32::try_from(ids.len()).unwrap_or(u32::MAX).max(1);
+    QuerySpec { limit, filter_expression: vec![id_criterion(ids)], ..QuerySpec::default() }
 }
 
 #[cfg(test)]
@@ -466,6 +474,31 @@ mod tests {
         assert_eq!(one("BPNL1", "a5").await, Some(vec!["cd-line".to_string()]));
         assert_eq!(one("BPNL2", "a2").await, Some(vec!["cd-in".into(), "cd-a2".into(), "cd-all".into()]));
         assert_eq!(one("BPNL2", "ghost").await, None);
+    }
+
+    /// A page larger than the store's read chunk (1,000) holds every dataset it names.
+    #[tokio::test]
+    async fn a_page_of_more_than_a_thousand_datasets_is_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/c.db?mode=rwc", dir.path().display());
+        let store = Arc::new(SqlStore::connect(&StoreSettings::new(url)).await.unwrap());
+        for n in 0..1_100 {
+            Repository::create(store.as_ref(), &asset(&format!("a{n:04}"), n, &[])).await.unwrap();
+        }
+        let open = PolicyDefinition {
+            id: "open".into(),
+            created_at: 0,
+            policy: Policy::new(PolicyType::Set),
+            private_properties: Default::default(),
+        };
+        Repository::create(store.as_ref(), &open).await.unwrap();
+        Repository::create(store.as_ref(), &contract_definition("cd-all", 1, "open", "open", vec![])).await.unwrap();
+        let service = service_on(&store, TransferTypeRegistry::new());
+        let page = QuerySpec { offset: 50, limit: 1_100, ..QuerySpec::default() };
+        let catalog = service.catalog(&agent("BPNL1"), &page).await.unwrap();
+        assert_eq!(catalog.datasets.len(), 1_050);
+        assert_eq!(catalog.datasets.first().map(|d| d.asset_id.as_str()), Some("a0050"));
+        assert_eq!(catalog.datasets.last().map(|d| d.asset_id.as_str()), Some("a1099"));
     }
 
     struct Planes;

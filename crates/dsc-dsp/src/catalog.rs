@@ -131,7 +131,7 @@ fn catalog_to_expanded(catalog: &Catalog, address: &str) -> Value {
 /// The catalog in compact form. Its shape is fixed (catalog, service, datasets, offers, distributions) and written
 /// directly; only the assets' own properties, where any vocabulary may appear, go through JSON-LD compaction, in
 /// one call for the whole page. General compaction of a whole catalog costs about 2 ms per dataset. A catalog the
-/// direct form cannot express the same (a policy with extensions, a property that compacts onto a key of the
+/// direct form cannot express the same (a policy with extensions, a property on an IRI of the
 /// fixed shape) takes the general path; a test checks that both mean the same.
 fn compact_catalog(
     jsonld: &JsonLd,
@@ -166,9 +166,6 @@ fn compact_catalog(
             None if dataset.properties.is_empty() => Map::new(),
             None => return general(),
         };
-        if FIXED_KEYS.iter().any(|key| node.contains_key(*key)) {
-            return general();
-        }
         node.insert("@id".into(), Value::String(dataset.asset_id.clone()));
         node.insert("@type".into(), Value::String("Dataset".into()));
         node.insert("hasPolicy".into(), Value::Array(offers));
@@ -189,9 +186,6 @@ fn compact_catalog(
         "dataset": datasets,
     }))
 }
-
-/// Keys of the direct dataset form that a property must not compact onto.
-const FIXED_KEYS: [&str; 5] = ["@id", "@type", "hasPolicy", "distribution", "@context"];
 
 /// Compacted properties (without `@id`) by asset id.
 type PropertiesById = HashMap<String, Map<String, Value>>;
@@ -231,6 +225,7 @@ fn compact_properties(
     }
     Ok(Some(found))
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

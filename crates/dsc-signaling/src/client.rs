@@ -204,7 +204,8 @@ impl HttpDataPlaneClient {
             .pop_if_empty()
             .push("dataflows")
             .extend(path);
-        let span = dsc_telemetry::client_span(&format!("DPS POST {}", url.path()));
+        // Named by the operation (`start`, `suspend`, ...), the last segment: never by the flow's id.
+        let span = dsc_telemetry::client_span(&format!("DPS {}", path.last().copied().unwrap_or("message")));
         let mut headers = reqwest::header::HeaderMap::new();
         dsc_telemetry::inject(&span, &mut headers);
         let (status, body) = async {

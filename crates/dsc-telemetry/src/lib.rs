@@ -85,13 +85,13 @@ pub fn current_traceparent() -> Option<String> {
 }
 
 /// Makes `span` a child of the remote span named in `headers`, if any.
-pub fn continue_from_headers(span: &tracing::Span, headers: &http::HeaderMap) {
+fn continue_from_headers(span: &tracing::Span, headers: &http::HeaderMap) {
     let parent = global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)));
     adopt(span, parent);
 }
 
 /// Makes `span` a child of the kept `traceparent`, if any.
-pub fn continue_from(span: &tracing::Span, traceparent: Option<&str>) {
+fn continue_from(span: &tracing::Span, traceparent: Option<&str>) {
     let parent = match traceparent {
         Some(value) => {
             let carrier = HashMap::from([(TRACEPARENT.to_string(), value.to_string())]);

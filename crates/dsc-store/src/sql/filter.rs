@@ -210,12 +210,11 @@ pub(crate) fn push_where(
     spec: &QuerySpec,
     field_of: fn(&PropertyPath) -> Option<Field>,
 ) -> Result<(), StoreError> {
-    for (index, criterion) in spec.filter_expression.iter().enumerate() {
-        sql.push(if index == 0 { " WHERE " } else { " AND " });
-        let field = resolve(&criterion.operand_left, field_of, || criterion_path(index, "operandLeft"))?;
-        push_condition(sql, &field, criterion, index)?;
+    if spec.filter_expression.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    sql.push(" WHERE ");
+    push_conjunction(sql, &spec.filter_expression, field_of)
 }
 
 fn resolve(
